@@ -1,0 +1,1 @@
+"""pwocr: read random-string passwords out of photos with a CRNN."""

@@ -1,0 +1,1 @@
+"""Labelled data: CSV files, image loading and preprocessing, datasets and augmentation."""

@@ -1,0 +1,76 @@
+"""The seed's label files: CSV with a header row, then ``filename,label``; written atomically."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pwocr.errors import PwocrError
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    path: Path
+    label: str
+
+
+def read_labels(csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None) -> list[LabelledImage]:
+    """Read a ``filename,label`` CSV (header row first); file names are relative to ``imgs_folder``.
+
+    Without ``imgs_folder`` names are relative to the CSV's own folder. Labels keep commas, quotes
+    and backslashes exactly as CSV quoting gives them; surrounding spaces are part of no password,
+    so only the line's end is trimmed.
+    """
+    csv_path = Path(csv_path)
+    folder = Path(imgs_folder) if imgs_folder is not None else csv_path.parent
+    if not csv_path.is_file():
+        raise PwocrError(f"{csv_path}: label file not found")
+    try:
+        with csv_path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise PwocrError(f"{csv_path}: not a readable CSV file ({e})") from None
+    if not rows:
+        raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
+    items = []
+    for line_number, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) < 2:
+            raise PwocrError(f"{csv_path}:{line_number}: expected 2 columns (filename,label), found {len(row)}")
+        if not row[0].strip():
+            raise PwocrError(f"{csv_path}:{line_number}: the filename column is empty")
+        if row[1] == "":
+            raise PwocrError(f"{csv_path}:{line_number}: the label of {row[0]} is empty")
+        items.append(LabelledImage(folder / row[0].strip(), row[1]))
+    if not items:
+        raise PwocrError(f"{csv_path}: no labelled rows after the header")
+    return items
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_labels(path: str | os.PathLike[str], rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("filename", "label")) -> None:
+    """Write ``rows`` as a seed-format CSV, atomically."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())

@@ -1,0 +1,1 @@
+"""Accuracy metrics and the evaluation of a checkpoint on a labelled set."""

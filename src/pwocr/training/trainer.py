@@ -1,0 +1,330 @@
+"""Training and fine-tuning: real labelled data, a fresh synthetic stream, or a mix of both.
+
+One call, ``train(TrainConfig(...))``, does what the seed's ``train.py`` did: it derives the alphabet
+from the training labels (unless given), starts from a pretrained checkpoint when asked (re-initialising
+only the output layer if the alphabet differs), validates every ``val_each`` epochs, keeps the best and
+the last checkpoint, and logs to TensorBoard. It resumes from ``last.pt`` after an interruption.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.utils.data import DataLoader
+
+from pwocr.alphabet import Alphabet, resolve_charset
+from pwocr.checkpoints import build_model, load_state, load_training_state, save_training_state, save_weights
+from pwocr.data.datasets import Batch, Collate, LabelledImages, StreamSpec, SyntheticStream, check_labelled_images
+from pwocr.data.labels import LabelledImage, read_labels
+from pwocr.decoding.ctc import greedy_decode
+from pwocr.errors import PwocrError
+from pwocr.evaluation.metrics import compute_metrics
+from pwocr.model.crnn import CRNN, ModelConfig
+from pwocr.synth.fonts import fonts_for, fonts_from_folder
+from pwocr.synth.render import PasswordSynthesizer, SynthConfig
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved inside its checkpoints so that ``--resume`` can continue it."""
+
+    imgs_folder: str | None = None
+    train_file: str | None = None
+    val_file: str | None = None
+    weights_file: str | None = None
+    out: str = "checkpoints"
+    logs: str = "logs"
+    model_size: str = "crnn"
+    alphabet: str | None = None
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    n_workers: int = 1
+    seed: int | None = None
+    val_each: int = 1
+    test_display: int = 0
+    use_cuda: bool = False
+    augment: bool = True
+    # Synthetic data: ``synth_ratio`` is the share of synthetic samples in each batch (1.0 without a
+    # train file); ``steps_per_epoch`` sets an epoch's length when the stream is endless.
+    synth_ratio: float = 0.0
+    steps_per_epoch: int | None = None
+    synth_val_count: int = 512
+    synth_min_length: int = 6
+    synth_max_length: int = 20
+    fonts_folder: str | None = None
+    max_width: int = 800
+    resume: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    word_accuracy: float | None
+    char_accuracy: float | None
+    seconds: float
+    images_per_second: float
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _pick_device(use_cuda: bool, say: Callable[[str], None]) -> torch.device:
+    if use_cuda and not torch.cuda.is_available():
+        say("--use_cuda: no CUDA GPU is available; training on the CPU")
+        return torch.device("cpu")
+    return torch.device("cuda" if use_cuda else "cpu")
+
+
+def _initial_model(config: TrainConfig, alphabet: Alphabet | None, labels: list[str], say: Callable[[str], None]) -> CRNN:
+    """Build the model: from a pretrained checkpoint (re-initialising the head for a new alphabet) or fresh."""
+    if config.weights_file:
+        pretrained_config, weights = load_state(config.weights_file)
+        target = alphabet or (Alphabet(pretrained_config.alphabet) if all(not Alphabet(pretrained_config.alphabet).missing(x) for x in labels) else Alphabet.from_labels(labels))
+        model_config = dataclasses.replace(pretrained_config, alphabet=target.chars, max_width=config.max_width)
+        if target.chars != pretrained_config.alphabet:
+            weights = {k: v for k, v in weights.items() if not k.startswith("head.")}
+            model = CRNN(model_config)
+            missing, unexpected = model.load_state_dict(weights, strict=False)
+            if unexpected or any(not k.startswith("head.") for k in missing):
+                raise PwocrError(f"{config.weights_file}: its weights do not fit a {model_config.size} CRNN")
+            say(f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(target.chars)} characters")
+            return model
+        return build_model(model_config, weights, config.weights_file)
+    target = alphabet or Alphabet.from_labels(labels)
+    return CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+
+
+def _synth_config(config: TrainConfig, alphabet: str) -> SynthConfig:
+    return SynthConfig(alphabet=alphabet, min_length=config.synth_min_length, max_length=config.synth_max_length)
+
+
+def render_synthetic_set(count: int, seed: int, synth: SynthConfig, fonts_split: str = "train") -> list[tuple[np.ndarray, str]]:
+    """A fixed set of synthetic lines, for validation and tests (``fonts_split="eval"`` for held-out fonts)."""
+    synthesizer = PasswordSynthesizer(seed=seed, split=fonts_split, config=synth)
+    return [synthesizer.sample() for _ in range(count)]
+
+
+class _InMemory(torch.utils.data.Dataset):
+    def __init__(self, samples: list[tuple[np.ndarray, str]], model_config: ModelConfig) -> None:
+        from pwocr.data.datasets import prepare_line
+
+        self.lines = [(prepare_line(g, label, model_config), label, f"<synthetic val {i}>") for i, (g, label) in enumerate(samples)]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i: int):  # noqa: ANN204
+        return self.lines[i]
+
+
+def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
+    log_probs = model(batch.images.to(device))
+    return torch.nn.functional.ctc_loss(
+        log_probs.float(),
+        batch.targets.to(device),
+        batch.output_lengths.to(device),
+        batch.target_lengths.to(device),
+        blank=0,
+        reduction="mean",
+        zero_infinity=True,
+    )
+
+
+@torch.inference_mode()
+def validate(model: CRNN, loader: DataLoader, device: torch.device, display: int = 0, say: Callable[[str], None] = print) -> tuple[float, float, float]:
+    """Mean CTC loss, word accuracy and character accuracy over a loader; prints ``display`` examples."""
+    model.eval()
+    alphabet = Alphabet(model.config.alphabet)
+    losses, truths, predictions = [], [], []
+    shown = 0
+    for batch in loader:
+        log_probs = model(batch.images.to(device))
+        loss = torch.nn.functional.ctc_loss(
+            log_probs.float(), batch.targets, batch.output_lengths, batch.target_lengths, blank=0, reduction="sum", zero_infinity=True
+        )
+        losses.append(float(loss))
+        table = log_probs.float().cpu().numpy()
+        for i, label in enumerate(batch.labels):
+            result = greedy_decode(table[: int(batch.output_lengths[i]), i], alphabet)
+            truths.append(label)
+            predictions.append(result.text)
+            if shown < display:
+                say(f"{result.raw} => {result.text} => {label}")
+                shown += 1
+    model.train()
+    metrics = compute_metrics(truths, predictions)
+    return sum(losses) / max(len(truths), 1), metrics.word_accuracy, metrics.char_accuracy
+
+
+def train(config: TrainConfig, say: Callable[[str], None] | None = None, progress: bool = True) -> list[EpochReport]:
+    """Run (or resume) a training run; returns one report per epoch run in this call."""
+    say = say or (lambda message: print(message, file=sys.stderr))
+    out = Path(config.out)
+    last_path = out / "last.pt"
+    state: dict[str, Any] | None = None
+    if config.resume:
+        if not last_path.is_file():
+            raise PwocrError(f"{last_path}: nothing to resume from")
+        state = load_training_state(last_path)
+        saved = state.get("train_config", {})
+        # The saved run's settings win, except where to stop and how often to report.
+        keep = {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "resume"}
+        config = TrainConfig(**{**saved, **{k: getattr(config, k) for k in keep}})
+        say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
+    if config.seed is None:
+        config.seed = int(time.time()) % 2**31 if state is None else 0
+    _seed_everything(config.seed)
+    device = _pick_device(config.use_cuda, say)
+
+    fixed_alphabet = Alphabet(resolve_charset(config.alphabet)) if config.alphabet else None
+    train_items: list[LabelledImage] = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
+    val_items: list[LabelledImage] = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
+    synth_ratio = config.synth_ratio if train_items else 1.0
+    if state is not None:
+        model = build_model(ModelConfig.from_dict(state["model_config"]), state["model"], str(last_path))
+    else:
+        model = _initial_model(config, fixed_alphabet, [i.label for i in train_items], say)
+    model_config = model.config
+    alphabet = Alphabet(model_config.alphabet)
+    model.to(device).train()
+
+    train_items = check_labelled_images(train_items, alphabet, model_config, say) if train_items else []
+    val_items = check_labelled_images(val_items, alphabet, model_config, say) if val_items else []
+    collate = Collate(alphabet)
+    workers = max(0, config.n_workers)
+    loader_kwargs: dict[str, Any] = {"batch_size": config.batch_size, "collate_fn": collate, "num_workers": workers}
+    if workers:
+        loader_kwargs["persistent_workers"] = False
+
+    if synth_ratio > 0:
+        fonts = fonts_from_folder(config.fonts_folder) if config.fonts_folder else fonts_for("train")
+        synth = _synth_config(config, alphabet.chars)
+        steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size) if train_items else 1000)
+    else:
+        steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size))
+
+    if val_items:
+        val_set: torch.utils.data.Dataset = LabelledImages(val_items, model_config)
+    elif synth_ratio > 0:
+        val_set = _InMemory(render_synthetic_set(config.synth_val_count, seed=config.seed + 7919, synth=synth), model_config)
+    else:
+        val_set = None  # type: ignore[assignment]
+    val_loader = DataLoader(val_set, batch_size=config.batch_size, collate_fn=collate) if val_set is not None else None
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    total_steps = steps * config.epochs
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=min(0.1, 1000 / total_steps + 0.02), anneal_strategy="cos")
+    start_epoch, global_step, best = 0, 0, -1.0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, global_step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        torch.set_rng_state(state["torch_rng"])
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=config.logs)
+    out.mkdir(parents=True, exist_ok=True)
+    reports: list[EpochReport] = []
+    columns = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    try:
+        with Progress(*columns, disable=not progress, transient=True) as bar:
+            for epoch in range(start_epoch, config.epochs):
+                if synth_ratio > 0:
+                    spec = StreamSpec(seed=config.seed * 100003 + epoch, synth=synth, fonts=fonts, real=tuple(train_items), synth_ratio=synth_ratio)
+                    dataset: Any = SyntheticStream(spec, model_config, batch_size=config.batch_size)
+                    loader = DataLoader(dataset, **loader_kwargs)
+                else:
+                    dataset = LabelledImages(train_items, model_config, augment=config.augment, seed=config.seed)
+                    dataset.epoch = epoch
+                    generator = torch.Generator().manual_seed(config.seed + epoch)
+                    loader = DataLoader(dataset, shuffle=True, generator=generator, drop_last=len(train_items) > config.batch_size, **loader_kwargs)
+                task = bar.add_task("train", total=steps, epoch=epoch + 1, loss=float("nan"))
+                started, seen, loss_sum, done = time.time(), 0, 0.0, 0
+                iterator = iter(loader)
+                while done < steps:
+                    try:
+                        batch = next(iterator)
+                    except StopIteration:
+                        iterator = iter(loader)
+                        continue
+                    loss_tensor = ctc_loss(model, batch, device)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss_tensor.backward()
+                    loss = loss_tensor.item()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                    optimizer.step()
+                    scheduler.step()
+                    global_step += 1
+                    done += 1
+                    seen += len(batch.labels)
+                    loss_sum += loss
+                    writer.add_scalar("loss/batch", loss, global_step)
+                    writer.add_scalar("lr", scheduler.get_last_lr()[0], global_step)
+                    bar.update(task, advance=1, loss=loss_sum / done)
+                del iterator
+                bar.remove_task(task)
+                seconds = time.time() - started
+                report = EpochReport(epoch + 1, loss_sum / done, None, None, None, seconds, seen / seconds)
+                writer.add_scalar("loss/epoch", report.train_loss, epoch + 1)
+                writer.add_scalar("throughput/images_per_second", report.images_per_second, epoch + 1)
+                is_last = epoch + 1 == config.epochs
+                if val_loader is not None and ((epoch + 1) % config.val_each == 0 or is_last):
+                    report.val_loss, report.word_accuracy, report.char_accuracy = validate(model, val_loader, device, config.test_display, say)
+                    writer.add_scalar("val/loss", report.val_loss, epoch + 1)
+                    writer.add_scalar("val/word_accuracy", report.word_accuracy, epoch + 1)
+                    writer.add_scalar("val/char_accuracy", report.char_accuracy, epoch + 1)
+                    score = report.word_accuracy + 1e-3 * report.char_accuracy
+                    if score > best:
+                        best = score
+                        save_weights(model, out / "best.safetensors")
+                elif val_loader is None:
+                    save_weights(model, out / "best.safetensors")
+                save_weights(model, out / "last.safetensors")
+                save_training_state(
+                    {
+                        "model": model.state_dict(),
+                        "model_config": model_config.to_dict(),
+                        "train_config": config.to_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "epoch": epoch + 1,
+                        "step": global_step,
+                        "best": best,
+                        "torch_rng": torch.get_rng_state(),
+                    },
+                    last_path,
+                )
+                writer.flush()
+                reports.append(report)
+                val = (
+                    f", val loss {report.val_loss:.4f}, word acc {report.word_accuracy:.2%}, char acc {report.char_accuracy:.2%}"
+                    if report.val_loss is not None
+                    else ""
+                )
+                say(f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, {report.images_per_second:.0f} images/s, {seconds:.0f} s")
+    finally:
+        writer.close()
+    return reports
