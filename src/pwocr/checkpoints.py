@@ -113,7 +113,9 @@ def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[s
     return config, {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
 
-def build_model(config: ModelConfig, weights: dict[str, torch.Tensor] | None = None, source: str = "checkpoint") -> CRNN:
+def build_model(
+    config: ModelConfig, weights: dict[str, torch.Tensor] | None = None, source: str = "checkpoint"
+) -> CRNN:
     """A CRNN for ``config``, loaded with ``weights`` when given; a mismatch is a one-line error."""
     model = CRNN(config)
     if weights is not None:

@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pwocr.errors import PwocrError
+
+if TYPE_CHECKING:
+    from pwocr.decoding.beam import Constraints
+    from pwocr.inference.recognizer import Reading, Recognizer
 
 
 def _bool(text: str) -> bool:
@@ -23,9 +28,20 @@ def _bool(text: str) -> bool:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--use_cuda", "--cuda", dest="use_cuda", type=_bool, nargs="?", const=True, default=False, help="use a CUDA GPU if there is one")
+    p.add_argument(
+        "--use_cuda",
+        "--cuda",
+        dest="use_cuda",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="use a CUDA GPU if there is one",
+    )
     p.add_argument("--n_workers", "--workers", dest="n_workers", type=int, default=1, help="data loading processes")
-    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help="random seed, for repeatable runs")
+    p.add_argument(
+        "--fixed_seed", "--seed", dest="seed", type=int, default=None, help="random seed, for repeatable runs"
+    )
     p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=32)
 
 
@@ -33,26 +49,69 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pwocr", description="Read passwords out of photos.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train or fine-tune a model", description="Train from scratch, fine-tune, or train on the synthetic stream.")
+    p = sub.add_parser(
+        "train",
+        help="train or fine-tune a model",
+        description="Train from scratch, fine-tune, or train on the synthetic stream.",
+    )
     _add_common(p)
     p.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--weights_file", "--weights", dest="weights_file", default=None, help="start from this checkpoint (or 'default', the shipped model)")
-    p.add_argument("--test_display", type=int, default=0, help="print N raw => decoded => truth lines at each validation")
+    p.add_argument(
+        "--weights_file",
+        "--weights",
+        dest="weights_file",
+        default=None,
+        help="start from this checkpoint (or 'default', the shipped model)",
+    )
+    p.add_argument(
+        "--test_display", type=int, default=0, help="print N raw => decoded => truth lines at each validation"
+    )
     p.add_argument("--val_each", type=int, default=1, help="validate every N epochs")
-    p.add_argument("--imgs_folder", "--images", dest="imgs_folder", default=None, help="folder the CSV file names are relative to")
-    p.add_argument("--train_file", "--train-csv", dest="train_file", default=None, help="filename,label CSV of training images")
-    p.add_argument("--val_file", "--val-csv", dest="val_file", default=None, help="filename,label CSV of validation images")
+    p.add_argument(
+        "--imgs_folder", "--images", dest="imgs_folder", default=None, help="folder the CSV file names are relative to"
+    )
+    p.add_argument(
+        "--train_file", "--train-csv", dest="train_file", default=None, help="filename,label CSV of training images"
+    )
+    p.add_argument(
+        "--val_file", "--val-csv", dest="val_file", default=None, help="filename,label CSV of validation images"
+    )
     p.add_argument("--out", default="checkpoints", help="checkpoint folder (default: checkpoints/)")
     p.add_argument("--logs", default="logs", help="TensorBoard log folder (default: logs/)")
-    p.add_argument("--model", dest="model_size", default="crnn", help="model size: crnn (the paper's), crnn-small, crnn-tiny")
-    p.add_argument("--alphabet", "--alphapet", dest="alphabet", default=None, help="characters or a charset name (default: from the training labels)")
-    p.add_argument("--synth", dest="synth_ratio", type=float, default=0.0, help="share of fresh synthetic samples mixed into training (1.0 = synthetic only)")
-    p.add_argument("--steps_per_epoch", "--steps", dest="steps_per_epoch", type=int, default=None, help="batches per epoch (needed for the endless synthetic stream)")
-    p.add_argument("--synth_val_count", type=int, default=512, help="synthetic validation lines when there is no --val_file")
+    p.add_argument(
+        "--model", dest="model_size", default="crnn", help="model size: crnn (the paper's), crnn-small, crnn-tiny"
+    )
+    p.add_argument(
+        "--alphabet",
+        "--alphapet",
+        dest="alphabet",
+        default=None,
+        help="characters or a charset name (default: from the training labels)",
+    )
+    p.add_argument(
+        "--synth",
+        dest="synth_ratio",
+        type=float,
+        default=0.0,
+        help="share of fresh synthetic samples mixed into training (1.0 = synthetic only)",
+    )
+    p.add_argument(
+        "--steps_per_epoch",
+        "--steps",
+        dest="steps_per_epoch",
+        type=int,
+        default=None,
+        help="batches per epoch (needed for the endless synthetic stream)",
+    )
+    p.add_argument(
+        "--synth_val_count", type=int, default=512, help="synthetic validation lines when there is no --val_file"
+    )
     p.add_argument("--min_length", dest="synth_min_length", type=int, default=6, help="shortest synthetic password")
     p.add_argument("--max_length", dest="synth_max_length", type=int, default=20, help="longest synthetic password")
-    p.add_argument("--fonts", dest="fonts_folder", default=None, help="render synthetic data in the .ttf/.otf fonts of this folder")
+    p.add_argument(
+        "--fonts", dest="fonts_folder", default=None, help="render synthetic data in the .ttf/.otf fonts of this folder"
+    )
     p.add_argument("--max_width", type=int, default=800, help="widest input line in pixels after scaling to 32 high")
     p.add_argument("--no_augment", dest="augment", action="store_false", help="train on real images as they are")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -63,13 +122,239 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--out", required=True, help="output folder (images and labels.csv)")
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0)
-    p.add_argument("--fonts_split", choices=["train", "eval", "all"], default="train", help="bundled fonts to use: train, eval (held out) or all")
-    p.add_argument("--fonts", dest="fonts_folder", default=None, help="render in the .ttf/.otf fonts of this folder instead")
+    p.add_argument(
+        "--fonts_split",
+        choices=["train", "eval", "all"],
+        default="train",
+        help="bundled fonts to use: train, eval (held out) or all",
+    )
+    p.add_argument(
+        "--fonts", dest="fonts_folder", default=None, help="render in the .ttf/.otf fonts of this folder instead"
+    )
     p.add_argument("--alphabet", default="printable", help="characters or a charset name")
     p.add_argument("--min_length", type=int, default=6)
     p.add_argument("--max_length", type=int, default=20)
     p.set_defaults(handler=_synth)
+
+    p = sub.add_parser(
+        "recognize", help="read passwords from images", description="Read passwords from image files or a folder."
+    )
+    _add_common(p)
+    p.add_argument("images", nargs="*", help="image files to read")
+    p.add_argument(
+        "--imgs_folder",
+        "--folder",
+        dest="imgs_folder",
+        default=None,
+        help="read every image here and write prediction.csv into it",
+    )
+    p.add_argument(
+        "--checkpoint_path",
+        "--checkpoint",
+        dest="checkpoint",
+        default="default",
+        help="model file (default: the shipped model)",
+    )
+    p.add_argument(
+        "--alphabet",
+        "--alphapet",
+        dest="alphabet",
+        default=None,
+        help="the model's alphabet (checked against the checkpoint); a subset restricts the reading",
+    )
+    _add_decoding(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per image instead of text")
+    p.set_defaults(handler=_recognize)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score a checkpoint on a labelled set",
+        description="The seed's test metrics on a filename,label CSV.",
+    )
+    _add_common(p)
+    p.add_argument("--imgs_folder", "--images", dest="imgs_folder", required=True)
+    p.add_argument("--val_file", "--csv", dest="val_file", required=True)
+    p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
+    _add_decoding(p, default_candidates=5)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.add_argument(
+        "--display_confusion",
+        nargs="?",
+        const="confusion.png",
+        default=None,
+        metavar="PNG",
+        help="write a confusion-matrix PNG",
+    )
+    p.add_argument(
+        "--display_wrong",
+        nargs="?",
+        const="wrong.html",
+        default=None,
+        metavar="HTML",
+        help="write an HTML page of the wrong readings",
+    )
+    p.set_defaults(handler=_evaluate)
+
+    p = sub.add_parser("export", help="export a checkpoint to ONNX")
+    p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.set_defaults(handler=_export)
     return parser
+
+
+def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> None:
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=default_candidates,
+        help="how many best readings to give (beam search when > 1)",
+    )
+    p.add_argument(
+        "--charset", default=None, help="allowed characters: digits, hex, alnum, ... (+-joined) or a literal set"
+    )
+    p.add_argument("--length", type=int, default=None, help="exact password length")
+    p.add_argument("--min_length", type=int, default=None, help="shortest allowed reading")
+    p.add_argument("--max_length", type=int, default=None, help="longest allowed reading")
+    p.add_argument(
+        "--backend", choices=["onnx", "torch"], default="onnx", help="inference engine (default: onnxruntime)"
+    )
+
+
+def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints | None:
+    from pwocr.alphabet import resolve_charset
+    from pwocr.decoding.beam import Constraints
+
+    allowed = resolve_charset(args.charset) if args.charset else None
+    if getattr(args, "alphabet", None):
+        given = resolve_charset(args.alphabet)
+        if given != model_alphabet:
+            extra = [c for c in given if c not in model_alphabet]
+            if extra:
+                raise PwocrError(f"--alphabet has {extra[0]!r}, which the checkpoint's alphabet does not have")
+            allowed = "".join(c for c in given if allowed is None or c in allowed)
+    if allowed is not None:
+        missing = [c for c in allowed if c not in model_alphabet]
+        if len(missing) == len(allowed):
+            raise PwocrError("--charset: none of its characters are in the model's alphabet")
+    if args.length is not None and (args.min_length is not None or args.max_length is not None):
+        raise PwocrError("--length cannot be combined with --min_length or --max_length")
+    low = args.length if args.length is not None else (args.min_length or 0)
+    high = args.length if args.length is not None else args.max_length
+    if high is not None and high < low:
+        raise PwocrError(f"--min_length {low} is above --max_length {high}")
+    constraints = Constraints(allowed, low, high)
+    return constraints if constraints.active else None
+
+
+def _recognizer(args: argparse.Namespace) -> Recognizer:
+    from pwocr.inference.recognizer import Recognizer
+
+    device = "cpu"
+    if args.use_cuda:
+        import torch
+
+        if torch.cuda.is_available():
+            device = "cuda"
+        else:
+            print("pwocr: --use_cuda: no CUDA GPU is available; running on the CPU", file=sys.stderr)
+    backend = args.backend if device == "cpu" else "torch"
+    return Recognizer(args.checkpoint, device=device, batch_size=args.batch_size, backend=backend)
+
+
+def _format_reading(reading: Reading) -> str:
+    lines = [f"{reading.image}: {reading.text}  ({reading.confidence:.1%}, raw output: {reading.raw})"]
+    uncertain = reading.uncertain
+    if uncertain:
+        indent = " " * (len(reading.image) + 2)
+        marks = "".join("^" if i in uncertain else " " for i in range(len(reading.text))).rstrip()
+        rivals = ", ".join(
+            f"{reading.chars[i].char!r} or {reading.chars[i].alternatives[0][0]!r}"
+            for i in uncertain
+            if reading.chars[i].alternatives
+        )
+        lines.append(f"{indent}{marks}  unsure: {rivals}")
+    for rank, candidate in enumerate(reading.candidates[1:], start=2):
+        lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
+    return "\n".join(lines)
+
+
+def _recognize(args: argparse.Namespace) -> int:
+    import json
+
+    from pwocr.data.labels import write_labels
+
+    if not args.images and not args.imgs_folder:
+        raise PwocrError("give image files, or a folder with --imgs_folder")
+    recognizer = _recognizer(args)
+    constraints = _constraints(args, recognizer.alphabet.chars)
+    readings = []
+    if args.images:
+        readings += recognizer.read_batch(args.images, args.candidates, constraints, skip_errors=True)
+    if args.imgs_folder:
+        folder_readings = recognizer.read_folder(args.imgs_folder, args.candidates, constraints)
+        readings += folder_readings
+        from pathlib import Path
+
+        write_labels(
+            Path(args.imgs_folder) / "prediction.csv",
+            [(Path(r.image).name, r.text) for r in folder_readings],
+            header=("img", "password"),
+        )
+    for reading in readings:
+        if args.json:
+            print(json.dumps(reading.as_dict(detail=True), ensure_ascii=False))
+        else:
+            print(_format_reading(reading))
+    if not readings:
+        print("pwocr: error: no image could be read", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from pwocr.data.labels import read_labels
+    from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
+
+    items = read_labels(args.val_file, args.imgs_folder)
+    recognizer = _recognizer(args)
+    constraints = _constraints(args, recognizer.alphabet.chars)
+    for item in items:
+        recognizer.alphabet.encode(item.label, source=str(item.path))
+    report = evaluate(recognizer, items, top_k=sorted({1, 3, 5, max(1, args.candidates)}), constraints=constraints)
+    if args.display_confusion:
+        write_confusion_png(report, args.display_confusion)
+    if args.display_wrong:
+        write_wrong_html(report, args.display_wrong)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+        return 0
+    m = report.metrics
+    print(f"images                 {m.n}")
+    print(f"word accuracy          {m.word_accuracy:.2%}")
+    for k, v in report.top_k_word_accuracy.items():
+        print(f"top-{k} word accuracy    {v:.2%}")
+    print(f"character accuracy     {m.char_accuracy:.2%}")
+    print(f"character precision    {m.precision:.2%}")
+    print(f"character recall       {m.recall:.2%}")
+    print(f"character F1           {m.f1:.2%}")
+    print(f"character error rate   {m.cer:.2%}")
+    print(f"latency per image      {report.latency_ms:.1f} ms")
+    if args.display_confusion:
+        print(f"confusion matrix       {args.display_confusion}")
+    if args.display_wrong:
+        print(f"wrong readings         {args.display_wrong}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pwocr.checkpoints import load_model
+    from pwocr.inference.onnx import export_onnx
+
+    export_onnx(load_model(args.checkpoint), args.out)
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -84,7 +369,16 @@ def _train(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from pwocr.synth.dataset_writer import write_synthetic_set
 
-    n = write_synthetic_set(args.out, args.count, args.seed, args.alphabet, args.min_length, args.max_length, args.fonts_split, args.fonts_folder)
+    n = write_synthetic_set(
+        args.out,
+        args.count,
+        args.seed,
+        args.alphabet,
+        args.min_length,
+        args.max_length,
+        args.fonts_split,
+        args.fonts_folder,
+    )
     print(f"wrote {n} images and labels.csv to {args.out}")
     return 0
 

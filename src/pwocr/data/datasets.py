@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +28,7 @@ Sample = tuple[torch.Tensor, str, str]
 
 def ctc_steps_needed(label: str) -> int:
     """Fewest CTC time steps that can spell ``label``: one per character, plus a blank between repeats."""
-    return len(label) + sum(a == b for a, b in zip(label, label[1:]))
+    return len(label) + sum(a == b for a, b in itertools.pairwise(label))
 
 
 def min_width_for(label: str) -> int:
@@ -67,8 +68,12 @@ def check_labelled_images(
             warn(f"{item.path}: not a readable image ({type(e).__name__}); skipped")
             continue
         scaled = min(max(round(width * config.height / height), config.min_width), config.max_width)
-        if config.max_width < min_width_for(item.label) or output_length(max(scaled, min_width_for(item.label))) < ctc_steps_needed(item.label):
-            warn(f"{item.path}: label {item.label!r} is too long for CTC to spell within {config.max_width} px; skipped")
+        if config.max_width < min_width_for(item.label) or output_length(
+            max(scaled, min_width_for(item.label))
+        ) < ctc_steps_needed(item.label):
+            warn(
+                f"{item.path}: label {item.label!r} is too long for CTC to spell within {config.max_width} px; skipped"
+            )
             continue
         kept.append(item)
     if not kept:
@@ -79,7 +84,9 @@ def check_labelled_images(
 class LabelledImages(Dataset[Sample]):
     """Images and labels from a seed-format CSV; augmented when training."""
 
-    def __init__(self, items: Sequence[LabelledImage], config: ModelConfig, augment: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, items: Sequence[LabelledImage], config: ModelConfig, augment: bool = False, seed: int = 0
+    ) -> None:
         self.items = list(items)
         self.config = config
         self.augment = augment
@@ -129,7 +136,9 @@ class SyntheticStream(IterableDataset[Sample]):
         spec = self.spec
         synthesizer = PasswordSynthesizer(seed=spec.seed * 1009 + worker, config=spec.synth, fonts=spec.fonts)
         rng = np.random.default_rng((spec.seed, worker, 1))
-        real = LabelledImages(spec.real, self.config, augment=True, seed=spec.seed * 1009 + worker) if spec.real else None
+        real = (
+            LabelledImages(spec.real, self.config, augment=True, seed=spec.seed * 1009 + worker) if spec.real else None
+        )
         counter = 0
         while True:
             counter += 1

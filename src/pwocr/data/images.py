@@ -6,7 +6,6 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -16,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from pwocr.errors import PwocrError
 
 #: Anything ``Recognizer.read`` accepts as one image.
-ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
 
@@ -84,10 +83,12 @@ def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 
-def resize_to_height(gray: np.ndarray, height: int, min_width: int, max_width: int, width_scale: float = 1.0) -> np.ndarray:
+def resize_to_height(
+    gray: np.ndarray, height: int, min_width: int, max_width: int, width_scale: float = 1.0
+) -> np.ndarray:
     """Resize keeping the aspect ratio (times ``width_scale``), clamping the width to ``[min_width, max_width]``."""
     h, w = gray.shape
-    width = int(round(w * height / h * width_scale))
+    width = round(w * height / h * width_scale)
     width = min(max(width, min_width), max_width)
     interpolation = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
     return cv2.resize(gray, (width, height), interpolation=interpolation)
@@ -105,9 +106,7 @@ def pad_batch(lines: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     """
     widths = torch.tensor([t.shape[-1] for t in lines])
     max_width = int(widths.max())
-    batch = torch.stack(
-        [torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode="replicate") for t in lines]
-    )
+    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode="replicate") for t in lines])
     return batch, widths
 
 
@@ -116,4 +115,6 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise PwocrError(f"{folder}: folder not found")
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )

@@ -18,7 +18,9 @@ class LabelledImage:
     label: str
 
 
-def read_labels(csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None) -> list[LabelledImage]:
+def read_labels(
+    csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None
+) -> list[LabelledImage]:
     """Read a ``filename,label`` CSV (header row first); file names are relative to ``imgs_folder``.
 
     Without ``imgs_folder`` names are relative to the CSV's own folder. Labels keep commas, quotes
@@ -65,7 +67,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-def write_labels(path: str | os.PathLike[str], rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("filename", "label")) -> None:
+def write_labels(
+    path: str | os.PathLike[str], rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("filename", "label")
+) -> None:
     """Write ``rows`` as a seed-format CSV, atomically."""
     import io
 

@@ -57,7 +57,9 @@ class Metrics:
     n: int
 
     def as_dict(self) -> dict[str, float | int]:
-        return {k: getattr(self, k) for k in ("word_accuracy", "char_accuracy", "precision", "recall", "f1", "cer", "n")}
+        return {
+            k: getattr(self, k) for k in ("word_accuracy", "char_accuracy", "precision", "recall", "f1", "cer", "n")
+        }
 
 
 def compute_metrics(truths: Sequence[str], predictions: Sequence[str]) -> Metrics:

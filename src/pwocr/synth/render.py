@@ -94,7 +94,7 @@ def _draw_text(text: str, font_spec: FontSpec, size: int, rng: np.random.Generat
             x += font.getlength(c) + tracking
     mask = np.asarray(canvas, dtype=np.float32) * (1.0 / 255.0)
     if rng.random() < 0.15:
-        k = max(1, int(round(size * rng.uniform(0.03, 0.07))))  # heavier strokes than the font's own
+        k = max(1, round(size * rng.uniform(0.03, 0.07)))  # heavier strokes than the font's own
         mask = cv2.dilate(mask, np.ones((k, k), np.uint8))
     return mask, float(ascent)
 
@@ -102,7 +102,9 @@ def _draw_text(text: str, font_spec: FontSpec, size: int, rng: np.random.Generat
 # ---------------------------------------------------------------- surface looks
 
 
-def _screen(img: np.ndarray, mask: np.ndarray, fg: np.ndarray, scale: float, rng: np.random.Generator, dark: bool) -> np.ndarray:
+def _screen(
+    img: np.ndarray, mask: np.ndarray, fg: np.ndarray, scale: float, rng: np.random.Generator, dark: bool
+) -> np.ndarray:
     h, w = mask.shape
     if dark and rng.random() < 0.75:
         # Glow and bloom: bright strokes spill light onto their neighbourhood.
@@ -114,7 +116,9 @@ def _screen(img: np.ndarray, mask: np.ndarray, fg: np.ndarray, scale: float, rng
         period = rng.uniform(2.0, 5.0)
         xs = np.arange(w, dtype=np.float32)
         phase = (xs / period) % 1.0
-        stripes = np.stack([(phase < 1 / 3), (phase >= 1 / 3) & (phase < 2 / 3), (phase >= 2 / 3)], -1).astype(np.float32)
+        stripes = np.stack([(phase < 1 / 3), (phase >= 1 / 3) & (phase < 2 / 3), (phase >= 2 / 3)], -1).astype(
+            np.float32
+        )
         strength = rng.uniform(0.1, 0.5)
         img = img * (1 - strength + strength * 3 * stripes[None, :, :] / 1.0) if rng.random() < 0.5 else img
         rows = (np.arange(h, dtype=np.float32) / period) % 1.0 < rng.uniform(0.15, 0.35)
@@ -128,7 +132,9 @@ def _screen(img: np.ndarray, mask: np.ndarray, fg: np.ndarray, scale: float, rng
     return img
 
 
-def _print(img: np.ndarray, mask: np.ndarray, bg: np.ndarray, fg: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+def _print(
+    img: np.ndarray, mask: np.ndarray, bg: np.ndarray, fg: np.ndarray, scale: float, rng: np.random.Generator
+) -> np.ndarray:
     h, w = mask.shape
     kind = rng.random()
     if kind < 0.35:
@@ -150,7 +156,9 @@ def _print(img: np.ndarray, mask: np.ndarray, bg: np.ndarray, fg: np.ndarray, sc
 # ---------------------------------------------------------------- the camera
 
 
-def _perspective(img: np.ndarray, mask: np.ndarray, scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _perspective(
+    img: np.ndarray, mask: np.ndarray, scale: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     h, w = mask.shape
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     jitter = scale * rng.uniform(0.0, 0.25)
@@ -186,7 +194,7 @@ def _camera(img: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarr
     if r < 0.55:
         img = cv2.GaussianBlur(img, (0, 0), scale * rng.uniform(0.01, 0.08))  # defocus
     elif r < 0.8:
-        length = int(round(scale * rng.uniform(0.05, 0.2)))  # hand shake
+        length = round(scale * rng.uniform(0.05, 0.2))  # hand shake
         if length >= 2:
             kernel = np.zeros((length, length), np.float32)
             kernel[length // 2, :] = 1.0
@@ -237,14 +245,22 @@ def _crop(img: np.ndarray, mask: np.ndarray, cap: float, rng: np.random.Generato
     return img[y0:y1, x0:x1]
 
 
-def render_line(text: str, rng: np.random.Generator, fonts: Sequence[FontSpec], config: SynthConfig | None = None) -> np.ndarray:
+def render_line(
+    text: str, rng: np.random.Generator, fonts: Sequence[FontSpec], config: SynthConfig | None = None
+) -> np.ndarray:
     """Render ``text`` as a photographed line of a screen, print or sticker; returns uint8 grayscale."""
     config = config or SynthConfig()
     font = fonts[int(rng.integers(0, len(fonts)))]
     size = int(rng.integers(config.min_font_size, config.max_font_size + 1))
     mask, cap = _draw_text(text, font, size, rng)
     r = rng.random()
-    style = "dark_screen" if r < config.dark_screen else "light_screen" if r < config.dark_screen + config.light_screen else "print"
+    style = (
+        "dark_screen"
+        if r < config.dark_screen
+        else "light_screen"
+        if r < config.dark_screen + config.light_screen
+        else "print"
+    )
     bg, fg = _pick_colours(rng, style)
     img = bg * (1 - mask[..., None]) + fg * mask[..., None]
     if style == "print":
@@ -262,7 +278,13 @@ def render_line(text: str, rng: np.random.Generator, fonts: Sequence[FontSpec], 
 class PasswordSynthesizer:
     """Draws ``(image, label)`` pairs: a seeded, endless stream of fresh synthetic passwords."""
 
-    def __init__(self, seed: int, split: str = "train", config: SynthConfig | None = None, fonts: Sequence[FontSpec] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int,
+        split: str = "train",
+        config: SynthConfig | None = None,
+        fonts: Sequence[FontSpec] | None = None,
+    ) -> None:
         self.config = config or SynthConfig()
         self.fonts = tuple(fonts) if fonts is not None else fonts_for(split)  # type: ignore[arg-type]
         self.rng = np.random.default_rng(seed)

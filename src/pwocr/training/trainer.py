@@ -97,11 +97,17 @@ def _pick_device(use_cuda: bool, say: Callable[[str], None]) -> torch.device:
     return torch.device("cuda" if use_cuda else "cpu")
 
 
-def _initial_model(config: TrainConfig, alphabet: Alphabet | None, labels: list[str], say: Callable[[str], None]) -> CRNN:
+def _initial_model(
+    config: TrainConfig, alphabet: Alphabet | None, labels: list[str], say: Callable[[str], None]
+) -> CRNN:
     """Build the model: from a pretrained checkpoint (re-initialising the head for a new alphabet) or fresh."""
     if config.weights_file:
         pretrained_config, weights = load_state(config.weights_file)
-        target = alphabet or (Alphabet(pretrained_config.alphabet) if all(not Alphabet(pretrained_config.alphabet).missing(x) for x in labels) else Alphabet.from_labels(labels))
+        target = alphabet or (
+            Alphabet(pretrained_config.alphabet)
+            if all(not Alphabet(pretrained_config.alphabet).missing(x) for x in labels)
+            else Alphabet.from_labels(labels)
+        )
         model_config = dataclasses.replace(pretrained_config, alphabet=target.chars, max_width=config.max_width)
         if target.chars != pretrained_config.alphabet:
             weights = {k: v for k, v in weights.items() if not k.startswith("head.")}
@@ -109,7 +115,9 @@ def _initial_model(config: TrainConfig, alphabet: Alphabet | None, labels: list[
             missing, unexpected = model.load_state_dict(weights, strict=False)
             if unexpected or any(not k.startswith("head.") for k in missing):
                 raise PwocrError(f"{config.weights_file}: its weights do not fit a {model_config.size} CRNN")
-            say(f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(target.chars)} characters")
+            say(
+                f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(target.chars)} characters"
+            )
             return model
         return build_model(model_config, weights, config.weights_file)
     target = alphabet or Alphabet.from_labels(labels)
@@ -120,7 +128,9 @@ def _synth_config(config: TrainConfig, alphabet: str) -> SynthConfig:
     return SynthConfig(alphabet=alphabet, min_length=config.synth_min_length, max_length=config.synth_max_length)
 
 
-def render_synthetic_set(count: int, seed: int, synth: SynthConfig, fonts_split: str = "train") -> list[tuple[np.ndarray, str]]:
+def render_synthetic_set(
+    count: int, seed: int, synth: SynthConfig, fonts_split: str = "train"
+) -> list[tuple[np.ndarray, str]]:
     """A fixed set of synthetic lines, for validation and tests (``fonts_split="eval"`` for held-out fonts)."""
     synthesizer = PasswordSynthesizer(seed=seed, split=fonts_split, config=synth)
     return [synthesizer.sample() for _ in range(count)]
@@ -130,12 +140,15 @@ class _InMemory(torch.utils.data.Dataset):
     def __init__(self, samples: list[tuple[np.ndarray, str]], model_config: ModelConfig) -> None:
         from pwocr.data.datasets import prepare_line
 
-        self.lines = [(prepare_line(g, label, model_config), label, f"<synthetic val {i}>") for i, (g, label) in enumerate(samples)]
+        self.lines = [
+            (prepare_line(g, label, model_config), label, f"<synthetic val {i}>")
+            for i, (g, label) in enumerate(samples)
+        ]
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def __getitem__(self, i: int):  # noqa: ANN204
+    def __getitem__(self, i: int):
         return self.lines[i]
 
 
@@ -153,7 +166,9 @@ def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def validate(model: CRNN, loader: DataLoader, device: torch.device, display: int = 0, say: Callable[[str], None] = print) -> tuple[float, float, float]:
+def validate(
+    model: CRNN, loader: DataLoader, device: torch.device, display: int = 0, say: Callable[[str], None] = print
+) -> tuple[float, float, float]:
     """Mean CTC loss, word accuracy and character accuracy over a loader; prints ``display`` examples."""
     model.eval()
     alphabet = Alphabet(model.config.alphabet)
@@ -162,7 +177,13 @@ def validate(model: CRNN, loader: DataLoader, device: torch.device, display: int
     for batch in loader:
         log_probs = model(batch.images.to(device))
         loss = torch.nn.functional.ctc_loss(
-            log_probs.float(), batch.targets, batch.output_lengths, batch.target_lengths, blank=0, reduction="sum", zero_infinity=True
+            log_probs.float(),
+            batch.targets,
+            batch.output_lengths,
+            batch.target_lengths,
+            blank=0,
+            reduction="sum",
+            zero_infinity=True,
         )
         losses.append(float(loss))
         table = log_probs.float().cpu().numpy()
@@ -189,8 +210,11 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
             raise PwocrError(f"{last_path}: nothing to resume from")
         state = load_training_state(last_path)
         saved = state.get("train_config", {})
-        # The saved run's settings win, except where to stop and how often to report.
-        keep = {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "resume"}
+        # The saved run's settings win (its learning-rate schedule was planned for its epochs),
+        # except how it reports and where it runs.
+        keep = {"val_each", "test_display", "n_workers", "use_cuda", "resume"}
+        if config.epochs != saved.get("epochs", config.epochs):
+            say(f"resuming keeps the run's planned {saved['epochs']} epochs (its learning-rate schedule ends there)")
         config = TrainConfig(**{**saved, **{k: getattr(config, k) for k in keep}})
         say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
     if config.seed is None:
@@ -221,21 +245,31 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     if synth_ratio > 0:
         fonts = fonts_from_folder(config.fonts_folder) if config.fonts_folder else fonts_for("train")
         synth = _synth_config(config, alphabet.chars)
-        steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size) if train_items else 1000)
+        steps = config.steps_per_epoch or max(
+            1, math.ceil(len(train_items) / config.batch_size) if train_items else 1000
+        )
     else:
         steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size))
 
     if val_items:
         val_set: torch.utils.data.Dataset = LabelledImages(val_items, model_config)
     elif synth_ratio > 0:
-        val_set = _InMemory(render_synthetic_set(config.synth_val_count, seed=config.seed + 7919, synth=synth), model_config)
+        val_set = _InMemory(
+            render_synthetic_set(config.synth_val_count, seed=config.seed + 7919, synth=synth), model_config
+        )
     else:
         val_set = None  # type: ignore[assignment]
     val_loader = DataLoader(val_set, batch_size=config.batch_size, collate_fn=collate) if val_set is not None else None
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     total_steps = steps * config.epochs
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=min(0.1, 1000 / total_steps + 0.02), anneal_strategy="cos")
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=config.lr,
+        total_steps=total_steps,
+        pct_start=min(0.1, 1000 / total_steps + 0.02),
+        anneal_strategy="cos",
+    )
     start_epoch, global_step, best = 0, 0, -1.0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
@@ -248,19 +282,38 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     writer = SummaryWriter(log_dir=config.logs)
     out.mkdir(parents=True, exist_ok=True)
     reports: list[EpochReport] = []
-    columns = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     try:
         with Progress(*columns, disable=not progress, transient=True) as bar:
             for epoch in range(start_epoch, config.epochs):
                 if synth_ratio > 0:
-                    spec = StreamSpec(seed=config.seed * 100003 + epoch, synth=synth, fonts=fonts, real=tuple(train_items), synth_ratio=synth_ratio)
+                    spec = StreamSpec(
+                        seed=config.seed * 100003 + epoch,
+                        synth=synth,
+                        fonts=fonts,
+                        real=tuple(train_items),
+                        synth_ratio=synth_ratio,
+                    )
                     dataset: Any = SyntheticStream(spec, model_config, batch_size=config.batch_size)
                     loader = DataLoader(dataset, **loader_kwargs)
                 else:
                     dataset = LabelledImages(train_items, model_config, augment=config.augment, seed=config.seed)
                     dataset.epoch = epoch
                     generator = torch.Generator().manual_seed(config.seed + epoch)
-                    loader = DataLoader(dataset, shuffle=True, generator=generator, drop_last=len(train_items) > config.batch_size, **loader_kwargs)
+                    loader = DataLoader(
+                        dataset,
+                        shuffle=True,
+                        generator=generator,
+                        drop_last=len(train_items) > config.batch_size,
+                        **loader_kwargs,
+                    )
                 task = bar.add_task("train", total=steps, epoch=epoch + 1, loss=float("nan"))
                 started, seen, loss_sum, done = time.time(), 0, 0.0, 0
                 iterator = iter(loader)
@@ -292,7 +345,9 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                 writer.add_scalar("throughput/images_per_second", report.images_per_second, epoch + 1)
                 is_last = epoch + 1 == config.epochs
                 if val_loader is not None and ((epoch + 1) % config.val_each == 0 or is_last):
-                    report.val_loss, report.word_accuracy, report.char_accuracy = validate(model, val_loader, device, config.test_display, say)
+                    report.val_loss, report.word_accuracy, report.char_accuracy = validate(
+                        model, val_loader, device, config.test_display, say
+                    )
                     writer.add_scalar("val/loss", report.val_loss, epoch + 1)
                     writer.add_scalar("val/word_accuracy", report.word_accuracy, epoch + 1)
                     writer.add_scalar("val/char_accuracy", report.char_accuracy, epoch + 1)
@@ -324,7 +379,9 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                     if report.val_loss is not None
                     else ""
                 )
-                say(f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, {report.images_per_second:.0f} images/s, {seconds:.0f} s")
+                say(
+                    f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, {report.images_per_second:.0f} images/s, {seconds:.0f} s"
+                )
     finally:
         writer.close()
     return reports

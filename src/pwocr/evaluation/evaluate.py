@@ -1,0 +1,165 @@
+"""``pwocr evaluate``: read a labelled set with a checkpoint and report the seed's metrics and more."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pwocr.data.images import load_gray
+from pwocr.data.labels import LabelledImage, atomic_write_text
+from pwocr.decoding.beam import Constraints
+from pwocr.errors import PwocrError
+from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics
+from pwocr.inference.recognizer import Reading, Recognizer
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    metrics: Metrics
+    top_k_word_accuracy: dict[int, float]
+    latency_ms: float  # mean wall time per image: decode and forward, batched
+    readings: tuple[Reading, ...]
+    truths: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.metrics.as_dict().items()
+        }
+        for k, v in self.top_k_word_accuracy.items():
+            out[f"top{k}_word_accuracy"] = round(v, 6)
+        out["latency_ms"] = round(self.latency_ms, 3)
+        return out
+
+
+def evaluate(
+    recognizer: Recognizer,
+    items: Sequence[LabelledImage] | Sequence[tuple[np.ndarray, str]],
+    top_k: Sequence[int] = (1, 3, 5),
+    constraints: Constraints | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> EvalReport:
+    """Read every item and score it; unreadable images are reported and left out.
+
+    ``items`` are labelled files or ``(grayscale array, label)`` pairs (for in-memory test sets).
+    Top-k word accuracy counts a reading right when the truth is among its k best candidates.
+    """
+    warn = warn or (lambda message: print(message, file=sys.stderr))
+    grays, truths, names = [], [], []
+    for i, item in enumerate(items):
+        if isinstance(item, LabelledImage):
+            try:
+                grays.append(load_gray(item.path))
+            except PwocrError as e:
+                warn(f"{e}; skipped")
+                continue
+            truths.append(item.label)
+            names.append(str(item.path))
+        else:
+            grays.append(item[0])
+            truths.append(item[1])
+            names.append(f"<image {i}>")
+    if not grays:
+        raise PwocrError("no readable images to evaluate")
+    k_max = max(top_k)
+    started = time.perf_counter()
+    tables = recognizer.probabilities(grays)
+    readings = [recognizer.decode(t, n, candidates=k_max, constraints=constraints) for t, n in zip(tables, names)]
+    latency = (time.perf_counter() - started) / len(grays) * 1000
+    metrics = compute_metrics(truths, [r.text for r in readings])
+    top = {
+        k: float(np.mean([truth in [c.text for c in r.candidates[:k]] for r, truth in zip(readings, truths)]))
+        for k in top_k
+        if k > 1
+    }
+    return EvalReport(metrics, top, latency, tuple(readings), tuple(truths))
+
+
+def confusion_pairs(truths: Sequence[str], predictions: Sequence[str]) -> dict[tuple[str, str], int]:
+    """Counts of (truth, prediction) character pairs from the alignments, gaps included."""
+    counts: dict[tuple[str, str], int] = {}
+    for truth, prediction in zip(truths, predictions):
+        for pair in align(truth, prediction):
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> None:
+    """A confusion matrix of the characters involved in errors (plus gaps), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = confusion_pairs(report.truths, [r.text for r in report.readings])
+    involved = sorted({c for (t, p), n in counts.items() if t != p for c in (t, p)} - {GAP})
+    labels = [*involved, "∅"] if involved else ["∅"]
+    index = {c: i for i, c in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=int)
+    for (t, p), n in counts.items():
+        t, p = t or "∅", p or "∅"
+        if t in index and p in index:
+            matrix[index[t], index[p]] += n
+    size = max(4.0, 0.35 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("read as")
+    ax.set_ylabel("truth")
+    ax.set_title(f"confusions ({report.metrics.n} images, word accuracy {report.metrics.word_accuracy:.1%})")
+    for (i, j), n in np.ndenumerate(matrix):
+        if n:
+            ax.text(j, i, str(n), ha="center", va="center", fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
+    """An HTML page of the wrong readings, each with its image inlined; returns how many."""
+    rows = []
+    for reading, truth in zip(report.readings, report.truths):
+        if reading.text == truth:
+            continue
+        image = ""
+        source = Path(reading.image)
+        if source.is_file():
+            import cv2
+
+            ok, png = cv2.imencode(".png", load_gray(source))
+            if ok:
+                image = f'<img src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}" alt="{html.escape(source.name)}">'
+        marked = "".join(
+            f'<span class="bad">{html.escape(p or "∅")}</span>' if t != p else html.escape(p)
+            for t, p in align(truth, reading.text)
+        )
+        rows.append(
+            f"<tr><td>{html.escape(str(source))}</td><td>{image}</td><td><code>{html.escape(truth)}</code></td>"
+            f"<td><code>{marked}</code></td><td>{reading.confidence:.3f}</td></tr>"
+        )
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>pwocr: wrong readings</title>"
+        "<style>body{font-family:sans-serif}td{padding:4px 8px;border-bottom:1px solid #ddd}"
+        "img{max-height:48px}code{font-size:1.2em}.bad{background:#fbb}</style>"
+        f"<h1>{len(rows)} wrong of {report.metrics.n}</h1>"
+        "<table><tr><th>image</th><th></th><th>truth</th><th>read</th><th>confidence</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    atomic_write_text(path, page)
+    return len(rows)

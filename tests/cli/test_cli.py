@@ -1,0 +1,199 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import TINY_LABELS, draw_line
+
+from pwocr.checkpoints import save_weights
+from pwocr.cli.main import main
+from pwocr.data.labels import read_labels
+from pwocr.model.crnn import CRNN, ModelConfig
+
+
+@pytest.fixture
+def photos(tiny_set, tmp_path):
+    folder = tmp_path / "photos"
+    shutil.copytree(tiny_set.parent, folder)
+    return folder
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_recognize_folder_prints_and_writes_prediction_csv(capsys, photos, tiny_checkpoint):
+    (photos / "corrupt.png").write_bytes(b"not a png")
+    code, out, err = run(capsys, "recognize", "--imgs_folder", photos, "--checkpoint_path", tiny_checkpoint)
+    assert code == 0
+    assert "corrupt.png" in err and "skipped" in err and "Traceback" not in err
+    assert "raw output: " in out
+    rows = read_labels(photos / "prediction.csv")
+    assert sorted(r.label for r in rows) == sorted(TINY_LABELS)
+    assert (photos / "prediction.csv").read_text().startswith("img,password\n")
+
+
+def test_recognize_json_has_candidates_and_chars(capsys, photos, tiny_checkpoint):
+    code, out, _ = run(
+        capsys, "recognize", photos / "img00.png", "--checkpoint_path", tiny_checkpoint, "--json", "--candidates", "3"
+    )
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["text"] == TINY_LABELS[0]
+    assert set(obj) == {"image", "text", "raw", "confidence", "candidates", "chars"}
+    assert obj["candidates"][0]["text"] == obj["text"] and len(obj["candidates"]) <= 3
+    assert [c["char"] for c in obj["chars"]] == list(obj["text"])
+    assert all(0 <= c["confidence"] <= 1 for c in obj["chars"])
+
+
+def test_recognize_with_charset_constraint(capsys, tmp_path, tiny_checkpoint):
+    draw_line("77b").save(tmp_path / "x.png")
+    code, out, _ = run(
+        capsys, "recognize", tmp_path / "x.png", "--checkpoint_path", tiny_checkpoint, "--json", "--charset", "digits"
+    )
+    assert code == 0 and json.loads(out)["text"].isdigit()
+
+
+def test_evaluate_json_metrics_and_reports(capsys, photos, tiny_checkpoint, tmp_path):
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "--imgs_folder",
+        photos,
+        "--val_file",
+        photos / "labels.csv",
+        "--checkpoint_path",
+        tiny_checkpoint,
+        "--json",
+        "--display_confusion",
+        tmp_path / "c.png",
+        "--display_wrong",
+        tmp_path / "w.html",
+    )
+    assert code == 0
+    metrics = json.loads(out)
+    assert metrics["word_accuracy"] == 1.0 and metrics["char_accuracy"] == 1.0 and metrics["cer"] == 0.0
+    assert metrics["n"] == len(TINY_LABELS)
+    assert {"precision", "recall", "f1", "top3_word_accuracy", "top5_word_accuracy"} <= set(metrics)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    assert "0 wrong of 6" in (tmp_path / "w.html").read_text()
+
+
+def test_train_accepts_every_seed_flag(capsys, tiny_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(
+        capsys,
+        "train",
+        "--epochs_num",
+        1,
+        "--batch_size",
+        4,
+        "--use_cuda",
+        "True",
+        "--test_display",
+        2,
+        "--n_workers",
+        0,
+        "--lr",
+        0.001,
+        "--fixed_seed",
+        1,
+        "--val_each",
+        1,
+        "--imgs_folder",
+        tiny_set.parent,
+        "--train_file",
+        tiny_set,
+        "--val_file",
+        tiny_set,
+        "--model",
+        "crnn-tiny",
+        "--no_progress",
+    )
+    assert code == 0
+    if not torch.cuda.is_available():
+        assert "no CUDA GPU is available" in err
+    assert " => " in err  # --test_display lines
+    assert (tmp_path / "checkpoints" / "best.safetensors").is_file() and (tmp_path / "logs").is_dir()
+
+
+def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(
+        capsys,
+        "train",
+        "--epochs_num",
+        1,
+        "--steps",
+        1,
+        "--n_workers",
+        0,
+        "--imgs_folder",
+        tiny_set.parent,
+        "--train_file",
+        tiny_set,
+        "--weights_file",
+        "default",
+        "--no_progress",
+    )
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["recognize", "--imgs_folder", "{empty}"], "no images found"),
+        (["recognize", "{img}", "--checkpoint_path", "{tmp}/none.safetensors"], "checkpoint not found"),
+        (["recognize", "{img}", "--checkpoint_path", "{other}"], "another architecture"),
+        (["recognize", "{img}", "--checkpoint_path", "{junk}"], "not a"),
+        (["recognize", "{tmp}/missing.png"], "no image could be read"),
+        (["recognize", "{img}", "--length", "3", "--max_length", "2"], "cannot be combined"),
+        (["recognize", "{img}", "--min_length", "3", "--max_length", "2"], "above --max_length"),
+        (["evaluate", "--imgs_folder", "{tmp}", "--val_file", "{onecol}"], "expected 2 columns"),
+        (["train", "--imgs_folder", "{tmp}", "--train_file", "{badchar}", "--alphabet", "digits"], "has character 'x'"),
+        (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "label file not found"),
+        (["train", "--resume", "--out", "{tmp}/nothing"], "nothing to resume from"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, message):
+    (tmp_path / "empty").mkdir()
+    draw_line("abc").save(tmp_path / "img.png")
+    save_weights(CRNN(ModelConfig("abc", "crnn-tiny")), tmp_path / "other.safetensors")
+    state = {k: v for k, v in CRNN(ModelConfig("abc", "crnn-small")).state_dict().items()}
+    torch.save({"model": state, "model_config": ModelConfig("abc", "crnn-tiny").to_dict()}, tmp_path / "other.pt")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
+    (tmp_path / "onecol.csv").write_text("filename\nimg.png\n")
+    (tmp_path / "badchar.csv").write_text("filename,label\nimg.png,12x\n")
+    subs = {
+        "{empty}": tmp_path / "empty",
+        "{img}": tmp_path / "img.png",
+        "{tmp}": tmp_path,
+        "{other}": tmp_path / "other.pt",
+        "{junk}": tmp_path / "junk.safetensors",
+        "{onecol}": tmp_path / "onecol.csv",
+        "{badchar}": tmp_path / "badchar.csv",
+    }
+    expanded = []
+    for a in args:
+        for k, v in subs.items():
+            a = a.replace(k, str(v))
+        expanded.append(a)
+    if "--checkpoint_path" not in expanded and expanded[0] != "train":
+        expanded += ["--checkpoint_path", str(tiny_checkpoint)]
+    code, _, err = run(capsys, *expanded)
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.startswith("pwocr: error:")]
+    assert len(lines) == 1 and "Traceback" not in err
+    if message:
+        assert message in lines[0]
+
+
+def test_console_script_is_installed():
+    out = subprocess.run(
+        [sys.executable, "-m", "pwocr.cli.main", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert all(c in out for c in ("train", "recognize", "evaluate", "synth", "export"))

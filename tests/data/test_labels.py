@@ -1,0 +1,54 @@
+import pytest
+
+from pwocr.data.labels import read_labels, write_labels
+from pwocr.errors import PwocrError
+
+AWKWARD = ["a,b", 'say "hi"', "back\\slash", "'", '"', ",", "x\\,\"y'"]
+
+
+def test_awkward_labels_round_trip(tmp_path):
+    rows = [(f"{i}.png", label) for i, label in enumerate(AWKWARD)]
+    write_labels(tmp_path / "labels.csv", rows)
+    items = read_labels(tmp_path / "labels.csv")
+    assert [i.label for i in items] == AWKWARD
+    assert items[0].path == tmp_path / "0.png"
+
+
+def test_reads_the_domain_style_quoted_label(tmp_path):
+    (tmp_path / "l.csv").write_text('image,label\nIMG.jpg,"""]t4e^WQ4>g"\n')
+    assert read_labels(tmp_path / "l.csv", "photos")[0].label == '"]t4e^WQ4>g'
+    assert str(read_labels(tmp_path / "l.csv", "photos")[0].path) == "photos/IMG.jpg"
+
+
+def test_byte_order_mark_and_crlf_and_blank_lines(tmp_path):
+    (tmp_path / "l.csv").write_bytes(b"\xef\xbb\xbffilename,label\r\na.png,abc\r\n\r\nb.png,x y\r\n")
+    assert [i.label for i in read_labels(tmp_path / "l.csv")] == ["abc", "x y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("filename,label\n", "no labelled rows"),
+        ("filename,label\na.png\n", "expected 2 columns"),
+        ("filename,label\na.png,\n", "label of a.png is empty"),
+        ("filename,label\n,abc\n", "filename column is empty"),
+    ],
+)
+def test_bad_csv_gives_a_line_naming_the_file(tmp_path, text, message):
+    (tmp_path / "l.csv").write_text(text)
+    with pytest.raises(PwocrError, match=message) as e:
+        read_labels(tmp_path / "l.csv")
+    assert "l.csv" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_csv(tmp_path):
+    with pytest.raises(PwocrError, match="not found"):
+        read_labels(tmp_path / "nope.csv")
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
+    write_labels(tmp_path / "p.csv", [("a", "1")])
+    write_labels(tmp_path / "p.csv", [("b", "2")])
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+    assert (tmp_path / "p.csv").read_text() == "filename,label\nb,2\n"

@@ -1,0 +1,99 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from pwocr.alphabet import Alphabet, resolve_charset
+from pwocr.decoding.beam import Constraints, char_confidences, constrain_probs, prefix_beam_search
+from pwocr.decoding.ctc import collapse
+
+
+def exact_string_probs(probs: np.ndarray, alphabet: Alphabet) -> dict[str, float]:
+    out: dict[str, float] = {}
+    steps, classes = probs.shape
+    for path in itertools.product(range(classes), repeat=steps):
+        text = alphabet.decode(collapse(path))
+        out[text] = out.get(text, 0.0) + float(np.prod(probs[np.arange(steps), path]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_beam_search_agrees_with_exhaustive_search(seed):
+    rng = np.random.default_rng(seed)
+    alphabet = Alphabet("ab1")
+    probs = rng.dirichlet(np.full(4, 0.6), size=int(rng.integers(1, 6)))
+    exact = sorted(exact_string_probs(probs, alphabet).items(), key=lambda kv: -kv[1])[:4]
+    found = prefix_beam_search(probs, alphabet, top_k=4, beam_width=500, prune=0)
+    assert [c.text for c in found] == [t for t, _ in exact] or np.allclose(
+        [c.confidence for c in found], [p for _, p in exact]
+    )
+    assert np.allclose([c.confidence for c in found], [p for _, p in exact])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_constraints_never_emit_a_forbidden_string(seed):
+    rng = np.random.default_rng(seed)
+    alphabet = Alphabet("ab01O")
+    probs = rng.dirichlet(np.full(6, 0.4), size=int(rng.integers(3, 9)))
+    constraints = Constraints(allowed="01", min_length=2, max_length=3)
+    for candidate in prefix_beam_search(probs, alphabet, top_k=5, beam_width=8, constraints=constraints):
+        assert constraints.admits(candidate.text), candidate
+        assert 0.0 <= candidate.confidence <= 1.0
+
+
+def test_forbidden_character_is_replaced_not_dropped():
+    alphabet = Alphabet("0O1")
+    # "1O1": the middle step is sure of the letter O; with digits only it must become 0, not vanish.
+    probs = np.array(
+        [
+            [0.02, 0.01, 0.01, 0.96],
+            [0.9, 0.02, 0.06, 0.02],
+            [0.02, 0.2, 0.76, 0.02],
+            [0.9, 0.03, 0.04, 0.03],
+            [0.02, 0.01, 0.01, 0.96],
+        ]
+    )
+    free = prefix_beam_search(probs, alphabet, top_k=1)
+    digits = prefix_beam_search(probs, alphabet, top_k=1, constraints=Constraints(resolve_charset("digits")))
+    assert free[0].text == "1O1"
+    assert digits[0].text == "101"
+
+
+def test_exact_length_is_enforced_inside_the_search():
+    alphabet = Alphabet("ab")
+    probs = np.array([[0.1, 0.85, 0.05], [0.6, 0.3, 0.1], [0.1, 0.85, 0.05]])
+    best = prefix_beam_search(probs, alphabet, top_k=3)
+    assert best[0].text == "aa"
+    for length in (1, 3):
+        found = prefix_beam_search(probs, alphabet, top_k=3, constraints=Constraints.exact_length(length))
+        assert found and all(len(c.text) == length for c in found)
+
+
+def test_candidates_are_distinct_sorted_probabilities():
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(5), size=12)
+    found = prefix_beam_search(probs, Alphabet("abcd"), top_k=5)
+    texts = [c.text for c in found]
+    assert len(set(texts)) == len(texts)
+    confidences = [c.confidence for c in found]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) <= 1.0 + 1e-9
+
+
+def test_constrain_probs_keeps_rows_normalised():
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet(np.ones(6), size=7)
+    out = constrain_probs(probs, Alphabet("ab01O"), "01")
+    assert np.allclose(out.sum(-1), 1.0)
+    assert np.all(out[:, [1, 2, 5]] == 0)
+
+
+def test_char_confidences_flag_close_rivals():
+    alphabet = Alphabet("Il")
+    # "I" then "l": the second step is a near tie between l and I.
+    probs = np.array([[0.05, 0.9, 0.05], [0.9, 0.05, 0.05], [0.05, 0.4, 0.55]])
+    chars = char_confidences(probs, alphabet, [1, 2])
+    assert [c.char for c in chars] == ["I", "l"]
+    assert not chars[0].confusable and chars[1].confusable
+    assert chars[1].alternatives[0] == ("I", pytest.approx(0.4))
+    assert all(0 <= c.confidence <= 1 for c in chars)

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from pwocr.alphabet import PRINTABLE_94
+from pwocr.errors import PwocrError
+from pwocr.model.crnn import CRNN, MODEL_SIZES, ModelConfig, output_length
+
+
+@pytest.mark.parametrize("size", list(MODEL_SIZES))
+@pytest.mark.parametrize("width", [32, 33, 100, 223, 400])
+def test_output_length_matches_formula(size, width):
+    model = CRNN(ModelConfig(PRINTABLE_94, size)).eval()
+    with torch.inference_mode():
+        out = model(torch.zeros(2, 1, 32, width))
+    assert out.shape == (output_length(width), 2, 95)
+    assert torch.allclose(out.exp().sum(-1), torch.ones(()), atol=1e-4)
+
+
+def test_paper_model_matches_the_paper():
+    model = CRNN(ModelConfig(PRINTABLE_94, "crnn"))
+    convs = [m for m in model.cnn if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 256, 256, 512, 512, 512]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.cnn) == 3
+    assert model.rnn.hidden_size == 256 and model.rnn.num_layers == 2 and model.rnn.bidirectional
+
+
+def test_smaller_sizes_have_fewer_parameters():
+    counts = [sum(p.numel() for p in CRNN(ModelConfig(PRINTABLE_94, s)).parameters()) for s in MODEL_SIZES]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_config_round_trips_and_rejects_unknown_size():
+    config = ModelConfig("abc", "crnn-tiny")
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(PwocrError):
+        ModelConfig("abc", "resnet")

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pwocr.alphabet import PRINTABLE_94
+from pwocr.synth.fonts import bundled_fonts, fonts_for, load_font
+
+
+@pytest.mark.parametrize("font", bundled_fonts(), ids=lambda f: f.family)
+def test_font_draws_all_94_characters_as_distinct_glyphs(font):
+    face = load_font(font.path, 32)
+    bitmaps = {}
+    for char in PRINTABLE_94:
+        image = Image.new("L", (64, 64))
+        ImageDraw.Draw(image).text((12, 8), char, font=face, fill=255)
+        pixels = np.asarray(image)
+        assert pixels.max() > 0, f"{font.family} draws nothing for {char!r}"
+        bitmaps.setdefault(pixels.tobytes(), []).append(char)
+    same = [chars for chars in bitmaps.values() if len(chars) > 1]
+    assert not same, f"{font.family} draws these alike: {same}"
+
+
+def test_fonts_carry_licences_and_stay_small():
+    fonts = bundled_fonts()
+    assert {f.category for f in fonts} >= {"sans", "mono", "serif"}
+    for font in fonts:
+        assert font.license.is_file() and font.license.stat().st_size > 100
+    folder = fonts[0].path.parent
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert total <= 15 * 1024 * 1024
+
+
+def test_held_out_fonts_are_never_training_fonts():
+    train = {f.path for f in fonts_for("train")}
+    held_out = {f.path for f in fonts_for("eval")}
+    assert train and held_out and not train & held_out
+
+
+def test_metric_clones_of_common_fonts_are_bundled():
+    families = {f.family for f in bundled_fonts()}
+    assert {"Liberation Sans", "Liberation Mono", "Veranda"} <= families  # Arial/Helvetica, Courier New, Verdana

@@ -1,0 +1,42 @@
+import numpy as np
+
+from pwocr.alphabet import resolve_charset
+from pwocr.data.images import load_gray
+from pwocr.data.labels import read_labels
+from pwocr.synth.dataset_writer import write_synthetic_set
+from pwocr.synth.render import PasswordSynthesizer, SynthConfig, random_password
+
+
+def test_same_seed_same_samples():
+    a, b = PasswordSynthesizer(7), PasswordSynthesizer(7)
+    for _ in range(5):
+        (ia, la), (ib, lb) = a.sample(), b.sample()
+        assert la == lb and np.array_equal(ia, ib)
+
+
+def test_samples_are_grayscale_lines_with_legal_labels():
+    config = SynthConfig(min_length=6, max_length=20)
+    synthesizer = PasswordSynthesizer(3, config=config)
+    for _ in range(30):
+        image, label = synthesizer.sample()
+        assert image.dtype == np.uint8 and image.ndim == 2
+        assert image.shape[1] > image.shape[0] > 4
+        assert 6 <= len(label) <= 20 and all(c in config.alphabet for c in label)
+        assert image.std() > 3  # something is drawn
+
+
+def test_random_passwords_cover_the_alphabet_uniformly():
+    rng = np.random.default_rng(0)
+    text = "".join(random_password(rng, "abcd", 10, 10) for _ in range(2000))
+    counts = np.array([text.count(c) for c in "abcd"])
+    assert abs(counts / counts.sum() - 0.25).max() < 0.02
+
+
+def test_synth_writes_images_and_a_seed_csv(tmp_path):
+    write_synthetic_set(tmp_path, 5, seed=1, alphabet="digits", fonts_split="eval")
+    items = read_labels(tmp_path / "labels.csv")
+    assert len(items) == 5
+    for item in items:
+        assert item.label.isdigit()
+        assert load_gray(item.path).ndim == 2
+    assert set(resolve_charset("digits")) >= set("".join(i.label for i in items))

@@ -1,0 +1,42 @@
+import pytest
+
+from pwocr.alphabet import PRINTABLE_94, Alphabet, resolve_charset
+from pwocr.errors import PwocrError
+
+
+def test_default_alphabet_is_the_seeds_94_characters_in_order():
+    assert len(PRINTABLE_94) == 94
+    assert PRINTABLE_94[0] == "!" and PRINTABLE_94[-1] == "~"
+    assert PRINTABLE_94 == "".join(sorted(PRINTABLE_94))
+    assert Alphabet.default().num_classes == 95
+
+
+def test_named_and_literal_charsets():
+    assert resolve_charset("digits") == "0123456789"
+    assert set(resolve_charset("hex")) == set("0123456789abcdefABCDEF")
+    assert resolve_charset("digits+upper") == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert resolve_charset("aab!") == "ab!"
+    with pytest.raises(PwocrError):
+        resolve_charset("")
+
+
+def test_alphabet_from_labels_is_sorted_and_unique():
+    assert Alphabet.from_labels(["ba", "ca"]).chars == "abc"
+
+
+def test_encode_decode_round_trip_and_blank_skipped():
+    a = Alphabet("abc")
+    assert a.encode("cab") == [3, 1, 2]
+    assert a.decode([0, 3, 0, 1, 2, 0]) == "cab"
+
+
+def test_unknown_character_names_source_label_and_character():
+    with pytest.raises(PwocrError) as e:
+        Alphabet("abc").encode("abé", source="photos/x.png")
+    message = str(e.value)
+    assert "photos/x.png" in message and "'abé'" in message and "'é'" in message
+
+
+def test_repeated_characters_rejected():
+    with pytest.raises(PwocrError):
+        Alphabet("aa")

@@ -1,0 +1,157 @@
+import json
+
+import pytest
+import torch
+from conftest import TINY_LABELS, make_labelled_folder
+from safetensors import safe_open
+
+from pwocr.checkpoints import load_state, load_training_state
+from pwocr.data.datasets import ctc_steps_needed, min_width_for
+from pwocr.errors import PwocrError
+from pwocr.inference.recognizer import Recognizer
+from pwocr.training.trainer import TrainConfig, train
+
+
+def test_overfits_a_tiny_set_to_exact_readings(tiny_set, tiny_checkpoint):
+    recognizer = Recognizer(tiny_checkpoint, backend="torch")
+    readings = recognizer.read_folder(tiny_set.parent)
+    assert {r.text for r in readings} == set(TINY_LABELS)
+
+
+def test_run_writes_checkpoints_with_config_and_tensorboard_logs(tiny_run):
+    checkpoints = tiny_run / "checkpoints"
+    assert {p.name for p in checkpoints.iterdir()} == {"best.safetensors", "last.safetensors", "last.pt"}
+    with safe_open(str(checkpoints / "best.safetensors"), "pt") as f:
+        config = json.loads(f.metadata()["pwocr_model_config"])
+    assert config["size"] == "crnn-tiny" and len(config["alphabet"]) == 94
+    state = load_training_state(checkpoints / "last.pt")
+    assert state["epoch"] == 12 and state["train_config"]["model_size"] == "crnn-tiny"
+    assert list((tiny_run / "logs").glob("events.out.tfevents.*"))
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
+    base = dict(
+        imgs_folder=str(tiny_set.parent),
+        train_file=str(tiny_set),
+        out=str(tmp_path / "c"),
+        logs=str(tmp_path / "l"),
+        model_size="crnn-tiny",
+        alphabet="printable",
+        steps_per_epoch=2,
+        batch_size=6,
+        n_workers=0,
+        seed=3,
+        epochs=3,
+    )
+
+    def interrupt_after_first_epoch(message: str) -> None:
+        if message.startswith("epoch 1/3"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**base), say=interrupt_after_first_epoch, progress=False)
+    assert load_training_state(tmp_path / "c" / "last.pt")["epoch"] == 1
+    messages = []
+    resumed = train(
+        TrainConfig(resume=True, out=base["out"], epochs=3, n_workers=0), say=messages.append, progress=False
+    )
+    assert [r.epoch for r in resumed] == [2, 3]
+    assert "resuming from" in messages[0]
+    state = load_training_state(tmp_path / "c" / "last.pt")
+    assert state["step"] == 6 and state["train_config"]["model_size"] == "crnn-tiny"
+
+
+def test_fine_tuning_on_a_new_alphabet_reinitialises_only_the_head(tiny_checkpoint, tmp_path):
+    csv = make_labelled_folder(tmp_path / "d", ["é1", "1é"])
+    with pytest.raises(PwocrError, match="'é'"):
+        train(
+            TrainConfig(
+                imgs_folder=str(csv.parent),
+                train_file=str(csv),
+                weights_file=str(tiny_checkpoint),
+                alphabet="printable",
+                out=str(tmp_path / "c"),
+                logs=str(tmp_path / "l"),
+                epochs=1,
+                n_workers=0,
+            ),
+            say=lambda _: None,
+            progress=False,
+        )
+    messages = []
+    train(
+        TrainConfig(
+            imgs_folder=str(csv.parent),
+            train_file=str(csv),
+            weights_file=str(tiny_checkpoint),
+            out=str(tmp_path / "c"),
+            logs=str(tmp_path / "l"),
+            epochs=1,
+            steps_per_epoch=1,
+            lr=1e-9,
+            n_workers=0,
+            seed=0,
+        ),
+        say=messages.append,
+        progress=False,
+    )
+    assert any("output layer re-initialised for 2 characters" in m for m in messages)
+    _, before = load_state(tiny_checkpoint)
+    config, after = load_state(tmp_path / "c" / "last.safetensors")
+    assert config.alphabet == "1é"
+    assert after["head.weight"].shape[0] == 3
+    assert torch.allclose(before["cnn.0.weight"], after["cnn.0.weight"], atol=1e-5)
+
+
+def test_bad_training_images_are_reported_and_skipped(tmp_path):
+    csv = make_labelled_folder(tmp_path / "d", ["abc", "abd"])
+    (tmp_path / "d" / "broken.png").write_bytes(b"junk")
+    with csv.open("a") as f:
+        f.write("broken.png,xyz\nmissing.png,xyz\nimg00.png," + "a" * 60 + "\n")
+    messages = []
+    train(
+        TrainConfig(
+            imgs_folder=str(csv.parent),
+            train_file=str(csv),
+            model_size="crnn-tiny",
+            out=str(tmp_path / "c"),
+            logs=str(tmp_path / "l"),
+            epochs=1,
+            steps_per_epoch=1,
+            n_workers=0,
+            max_width=64,
+        ),
+        say=messages.append,
+        progress=False,
+    )
+    joined = "\n".join(messages)
+    assert "broken.png: not a readable image" in joined
+    assert "missing.png: file not found" in joined
+    assert "too long for CTC" in joined
+
+
+def test_ctc_width_arithmetic():
+    assert ctc_steps_needed("abc") == 3
+    assert ctc_steps_needed("aab") == 4
+    assert min_width_for("aab") == 12
+
+
+def test_synthetic_stream_training_runs(tmp_path):
+    reports = train(
+        TrainConfig(
+            synth_ratio=1.0,
+            model_size="crnn-tiny",
+            alphabet="digits",
+            epochs=1,
+            steps_per_epoch=2,
+            batch_size=4,
+            synth_val_count=4,
+            n_workers=0,
+            seed=0,
+            out=str(tmp_path / "c"),
+            logs=str(tmp_path / "l"),
+        ),
+        say=lambda _: None,
+        progress=False,
+    )
+    assert reports[0].val_loss is not None and reports[0].images_per_second > 0
