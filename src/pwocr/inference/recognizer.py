@@ -127,12 +127,13 @@ class Recognizer:
         than alone; with little padding, as in training, batched and single readings agree.
         """
         buckets: list[list[int]] = []
+        narrowest = 0
         for i, width in zip(order, widths):
-            if buckets and len(buckets[-1]) < self.batch_size and width <= 1.25 * first_width:
+            if buckets and len(buckets[-1]) < self.batch_size and width <= 1.25 * narrowest:
                 buckets[-1].append(i)
             else:
                 buckets.append([i])
-                first_width = width
+                narrowest = width
         return buckets
 
     # ------------------------------------------------------------ decoding
