@@ -45,7 +45,9 @@ def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
 
 def _atomic_target(path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is meant to be shared
+    return fd, tmp
 
 
 def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) -> None:

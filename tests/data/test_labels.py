@@ -52,3 +52,18 @@ def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
     write_labels(tmp_path / "p.csv", [("b", "2")])
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
     assert (tmp_path / "p.csv").read_text() == "filename,label\nb,2\n"
+
+
+def test_split_is_seeded_disjoint_and_complete(tmp_path):
+    from pwocr.data.labels import split_labels
+
+    write_labels(tmp_path / "all.csv", [(f"{i}.png", f"l{i}") for i in range(10)])
+    assert split_labels(tmp_path / "all.csv", tmp_path / "s", 0.2, seed=1) == (8, 2)
+    train = read_labels(tmp_path / "s" / "train.csv", tmp_path)
+    val = read_labels(tmp_path / "s" / "val.csv", tmp_path)
+    assert sorted(i.label for i in train + val) == sorted(f"l{i}" for i in range(10))
+    assert not {i.label for i in train} & {i.label for i in val}
+    split_labels(tmp_path / "all.csv", tmp_path / "t", 0.2, seed=1)
+    assert (tmp_path / "s" / "val.csv").read_text() == (tmp_path / "t" / "val.csv").read_text()
+    with pytest.raises(PwocrError):
+        split_labels(tmp_path / "all.csv", tmp_path / "u", 1.5)

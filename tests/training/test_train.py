@@ -59,6 +59,11 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
     assert "resuming from" in messages[0]
     state = load_training_state(tmp_path / "c" / "last.pt")
     assert state["step"] == 6 and state["train_config"]["model_size"] == "crnn-tiny"
+    longer = train(
+        TrainConfig(resume=True, out=base["out"], epochs=4, n_workers=0), say=messages.append, progress=False
+    )
+    assert [r.epoch for r in longer] == [4]
+    assert any("re-planned for 4" in m for m in messages)
 
 
 def test_fine_tuning_on_a_new_alphabet_reinitialises_only_the_head(tiny_checkpoint, tmp_path):

@@ -195,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_evaluate)
 
+    p = sub.add_parser("split", help="split a labels CSV into train.csv and val.csv")
+    p.add_argument("csv", help="the filename,label CSV to split")
+    p.add_argument("--out", required=True, help="folder for train.csv and val.csv")
+    p.add_argument("--val", type=float, default=0.2, help="share of rows held out for validation")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0)
+    p.set_defaults(handler=_split)
+
     p = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
     p.add_argument("--out", required=True, help="the .onnx file to write")
@@ -345,6 +352,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"confusion matrix       {args.display_confusion}")
     if args.display_wrong:
         print(f"wrong readings         {args.display_wrong}")
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    from pwocr.data.labels import split_labels
+
+    n_train, n_val = split_labels(args.csv, args.out, args.val, args.seed)
+    print(f"wrote {n_train} rows to {args.out}/train.csv and {n_val} to {args.out}/val.csv")
     return 0
 
 

@@ -58,6 +58,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             f.write(text)
@@ -78,3 +79,29 @@ def write_labels(
     writer.writerow(header)
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
+
+
+def split_labels(
+    csv_path: str | os.PathLike[str], out: str | os.PathLike[str], val_fraction: float = 0.2, seed: int = 0
+) -> tuple[int, int]:
+    """Shuffle a label file's rows with ``seed`` and write ``train.csv`` and ``val.csv`` into ``out``.
+
+    File names are kept as they are, so both files work with the original ``--imgs_folder``.
+    Returns the number of training and validation rows.
+    """
+    import random
+
+    if not 0 < val_fraction < 1:
+        raise PwocrError(f"--val {val_fraction}: expected a fraction between 0 and 1")
+    csv_path = Path(csv_path)
+    items = read_labels(csv_path)
+    rows = [(str(item.path.relative_to(csv_path.parent)), item.label) for item in items]
+    random.Random(seed).shuffle(rows)
+    n_val = max(1, round(len(rows) * val_fraction))
+    if n_val >= len(rows):
+        raise PwocrError(f"{csv_path}: too few rows ({len(rows)}) to split")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_labels(folder / "train.csv", rows[n_val:])
+    write_labels(folder / "val.csv", rows[:n_val])
+    return len(rows) - n_val, n_val

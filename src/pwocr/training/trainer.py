@@ -152,6 +152,17 @@ class _InMemory(torch.utils.data.Dataset):
         return self.lines[i]
 
 
+def _one_cycle(optimizer: torch.optim.Optimizer, lr: float, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    """Warm up over the first tenth of the run (at most ~1000 steps), then anneal by cosine."""
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=lr,
+        total_steps=total_steps,
+        pct_start=min(0.1, 1000 / total_steps + 0.02),
+        anneal_strategy="cos",
+    )
+
+
 def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
     log_probs = model(batch.images.to(device))
     return torch.nn.functional.ctc_loss(
@@ -210,11 +221,12 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
             raise PwocrError(f"{last_path}: nothing to resume from")
         state = load_training_state(last_path)
         saved = state.get("train_config", {})
-        # The saved run's settings win (its learning-rate schedule was planned for its epochs),
-        # except how it reports and where it runs.
-        keep = {"val_each", "test_display", "n_workers", "use_cuda", "resume"}
+        # The saved run's settings win, except its length and how it reports and where it runs.
+        keep = {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "resume"}
         if config.epochs != saved.get("epochs", config.epochs):
-            say(f"resuming keeps the run's planned {saved['epochs']} epochs (its learning-rate schedule ends there)")
+            say(
+                f"the run was planned for {saved['epochs']} epochs; its learning-rate schedule is re-planned for {config.epochs}"
+            )
         config = TrainConfig(**{**saved, **{k: getattr(config, k) for k in keep}})
         say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
     if config.seed is None:
@@ -263,18 +275,18 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     total_steps = steps * config.epochs
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=config.lr,
-        total_steps=total_steps,
-        pct_start=min(0.1, 1000 / total_steps + 0.02),
-        anneal_strategy="cos",
-    )
+    scheduler = _one_cycle(optimizer, config.lr, total_steps)
     start_epoch, global_step, best = 0, 0, -1.0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         start_epoch, global_step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        if state["scheduler"].get("total_steps") == total_steps:
+            scheduler.load_state_dict(state["scheduler"])
+        else:
+            # A longer or shorter run: the same one-cycle shape over the new length, at the step reached.
+            scheduler = _one_cycle(optimizer, config.lr, max(total_steps, global_step + 1))
+            for _ in range(global_step):
+                scheduler.step()
         torch.set_rng_state(state["torch_rng"])
 
     from torch.utils.tensorboard import SummaryWriter
