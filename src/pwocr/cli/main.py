@@ -202,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0)
     p.set_defaults(handler=_split)
 
+    p = sub.add_parser("serve", help="serve readings over HTTP (POST an image to /read)")
+    p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=_serve)
+
     p = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
     p.add_argument("--out", required=True, help="the .onnx file to write")
@@ -264,8 +270,7 @@ def _recognizer(args: argparse.Namespace) -> Recognizer:
             device = "cuda"
         else:
             print("pwocr: --use_cuda: no CUDA GPU is available; running on the CPU", file=sys.stderr)
-    backend = args.backend if device == "cpu" else "torch"
-    return Recognizer(args.checkpoint, device=device, batch_size=args.batch_size, backend=backend)
+    return Recognizer(args.checkpoint, device=device, batch_size=args.batch_size, backend=args.backend)
 
 
 def _format_reading(reading: Reading) -> str:
@@ -360,6 +365,15 @@ def _split(args: argparse.Namespace) -> int:
 
     n_train, n_val = split_labels(args.csv, args.out, args.val, args.seed)
     print(f"wrote {n_train} rows to {args.out}/train.csv and {n_val} to {args.out}/val.csv")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pwocr.serving.app import create_app
+
+    uvicorn.run(create_app(args.checkpoint), host=args.host, port=args.port, log_level="info")
     return 0
 
 
