@@ -25,3 +25,41 @@ def test_threshold_flags_at_most_the_budget_of_right_readings():
     assert c.right_flagged <= 0.10
     assert c.wrong_flagged > 0.8
     assert c.n == 1000
+
+
+def test_fit_temperature_recovers_a_sharpened_model():
+    from pwocr.evaluation.calibration import _best_path_probability, fit_temperature
+
+    rng = np.random.default_rng(3)
+    # Tables whose "true" confidence is right at temperature 1, then sharpened by 2.
+    tables, correct = [], []
+    for _ in range(400):
+        logits = rng.normal(0, 1.5, (6, 5))
+        logits[:, 0] += 2.0
+        log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+        correct.append(rng.uniform() < _best_path_probability(log_probs, 1.0))
+        tables.append(log_probs * 2.0)
+    assert 1.6 <= fit_temperature(tables, correct) <= 2.5
+
+
+def test_calibrate_command_writes_a_tempered_copy(capsys, tiny_set, tiny_checkpoint, tmp_path):
+    from pwocr.checkpoints import load_state
+    from pwocr.cli.main import main
+
+    out = tmp_path / "calibrated.safetensors"
+    code = main(
+        [
+            "calibrate",
+            "--checkpoint_path",
+            str(tiny_checkpoint),
+            "--imgs_folder",
+            str(tiny_set.parent),
+            "--val_file",
+            str(tiny_set),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0 and "temperature" in capsys.readouterr().out
+    config, weights = load_state(out)
+    assert config.temperature > 0 and weights["head.weight"].dtype.is_floating_point

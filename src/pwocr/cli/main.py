@@ -208,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(handler=_serve)
 
+    p = sub.add_parser("calibrate", help="fit a checkpoint's confidence temperature and save a calibrated copy")
+    p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
+    p.add_argument("--out", required=True, help="the calibrated .safetensors file to write (fp16)")
+    p.add_argument("--imgs_folder", default=None, help="calibrate on these labelled images ...")
+    p.add_argument("--val_file", default=None, help="... listed in this CSV (default: fresh synthetic lines)")
+    p.add_argument("--count", type=int, default=1000, help="synthetic lines when no CSV is given")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=424242)
+    p.set_defaults(handler=_calibrate)
+
     p = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
     p.add_argument("--out", required=True, help="the .onnx file to write")
@@ -374,6 +383,24 @@ def _serve(args: argparse.Namespace) -> int:
     from pwocr.serving.app import create_app
 
     uvicorn.run(create_app(args.checkpoint), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from pwocr.data.images import load_gray
+    from pwocr.data.labels import read_labels
+    from pwocr.evaluation.calibration import calibrate_checkpoint
+    from pwocr.synth.render import PasswordSynthesizer
+
+    if args.val_file:
+        samples = [(load_gray(i.path), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
+    else:
+        synthesizer = PasswordSynthesizer(seed=args.seed, split="train")
+        samples = [synthesizer.sample() for _ in range(args.count)]
+    temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)
+    print(
+        f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"
+    )
     return 0
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from pwocr.checkpoints import save_weights
+from pwocr.decoding.ctc import collapse
+from pwocr.inference.recognizer import Recognizer
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,49 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool], right_bud
         wrong_flagged=float(flagged[~right].mean()) if (~right).any() else 0.0,
         n=len(conf),
     )
+
+
+def fit_temperature(
+    log_prob_tables: Sequence[np.ndarray], correct: Sequence[bool], grid: Sequence[float] | None = None
+) -> float:
+    """The softmax temperature whose greedy string confidences best predict correctness.
+
+    Minimises the negative log-likelihood of right/wrong under the confidence (a proper scoring
+    rule) over a grid; greedy readings do not change with temperature, so ``correct`` is fixed.
+    """
+    grid = grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 43)), 4)
+    right = np.asarray(correct, dtype=bool)
+    best, best_nll = 1.0, np.inf
+    for t in grid:
+        conf = np.array([_best_path_probability(table, float(t)) for table in log_prob_tables])
+        conf = np.clip(conf, 1e-6, 1 - 1e-6)
+        nll = -np.mean(np.where(right, np.log(conf), np.log1p(-conf)))
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def _best_path_probability(log_probs: np.ndarray, temperature: float) -> float:
+    scaled = log_probs / temperature
+    log_norm = np.logaddexp.reduce(scaled, axis=-1)
+    return float(np.exp((scaled.max(-1) - log_norm).sum()))
+
+
+def calibrate_checkpoint(
+    checkpoint: str | os.PathLike[str] | None, samples: Sequence[tuple[np.ndarray, str]], out: str | os.PathLike[str]
+) -> tuple[float, Calibration, Calibration]:
+    """Fit the temperature of ``checkpoint`` on labelled ``samples`` and save the model with it as ``out``.
+
+    Returns the temperature and the greedy calibration on ``samples`` before and after.
+    """
+    recognizer = Recognizer(checkpoint, backend="onnx")
+    tables = recognizer.log_probabilities([g for g, _ in samples])
+    texts = [recognizer.alphabet.decode(collapse(t.argmax(-1).tolist())) for t in tables]
+    correct = [text == label for text, (_, label) in zip(texts, samples)]
+    before = calibration([_best_path_probability(t, recognizer.config.temperature) for t in tables], correct)
+    temperature = fit_temperature(tables, correct)
+    after = calibration([_best_path_probability(t, temperature) for t in tables], correct)
+    model = recognizer.model
+    model.config = dataclasses.replace(model.config, temperature=temperature)
+    save_weights(model, out, half=True)
+    return temperature, before, after

@@ -65,6 +65,16 @@ class Reading:
         return out
 
 
+def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log_probs / temperature)`` over the last axis; the argmax is the same for any temperature."""
+    if temperature == 1.0:
+        return np.exp(log_probs)
+    scaled = log_probs / temperature
+    scaled -= scaled.max(-1, keepdims=True)
+    probs = np.exp(scaled)
+    return probs / probs.sum(-1, keepdims=True)
+
+
 class Recognizer:
     """Loads a checkpoint once and reads images: one (``read``), a list (``read_batch``) or a folder (``read_folder``).
 
@@ -104,8 +114,8 @@ class Recognizer:
         c = self.config
         return to_tensor(resize_to_height(gray, c.height, c.min_width, c.max_width))
 
-    def probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Per-step class probabilities ``(T_i, C)`` for each grayscale image, in input order."""
+    def log_probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The model's per-step log-probabilities ``(T_i, C)`` for each grayscale image, in input order."""
         lines = [self._line(g) for g in grays]
         order = sorted(range(len(lines)), key=lambda i: lines[i].shape[-1])
         out: list[np.ndarray] = [np.empty(0)] * len(lines)
@@ -116,10 +126,13 @@ class Recognizer:
             else:
                 with torch.inference_mode():
                     log_probs = self.model(images.to(self.device)).float().cpu().numpy()
-            probs = np.exp(log_probs)
             for j, i in enumerate(chunk):
-                out[i] = probs[: int(output_length(int(widths[j]))), j]
+                out[i] = log_probs[: int(output_length(int(widths[j]))), j]
         return out
+
+    def probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per-step class probabilities at the model's calibrated temperature, in input order."""
+        return [tempered_probabilities(t, self.config.temperature) for t in self.log_probabilities(grays)]
 
     def _width_buckets(self, order: list[int], widths: list[int]) -> list[list[int]]:
         """Cut width-sorted lines into batches whose widest line is at most 25% wider than the narrowest.

@@ -27,10 +27,15 @@ class ModelConfig:
     height: int = 32
     min_width: int = 32
     max_width: int = 800
+    # Softmax temperature for confidences, fitted after training by ``pwocr calibrate``; the
+    # best reading never depends on it, only how sure the model says it is.
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.size not in MODEL_SIZES:
             raise PwocrError(f"unknown model size {self.size!r}; choose one of {', '.join(MODEL_SIZES)}")
+        if self.temperature <= 0:
+            raise PwocrError(f"temperature {self.temperature} must be positive")
         if self.height != 32:
             raise PwocrError(f"height {self.height} is not supported: the CRNN conv stack needs 32-pixel lines")
 
