@@ -19,7 +19,7 @@ from pwocr.data.labels import atomic_write_text
 from pwocr.evaluation.calibration import calibration
 from pwocr.evaluation.evaluate import evaluate
 from pwocr.inference.recognizer import Recognizer
-from pwocr.synth.render import PasswordSynthesizer
+from pwocr.synth.render import render_set
 
 TEST_SEED = 20261126
 
@@ -32,8 +32,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
-    synthesizer = PasswordSynthesizer(seed=TEST_SEED, split="eval")
-    samples = [synthesizer.sample() for _ in range(args.count)]
+    samples = render_set(args.count, TEST_SEED, split="eval")
     grays = [g for g, _ in samples]
     recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64)
     recognizer.read_batch(grays[:64])  # warm-up

@@ -22,15 +22,10 @@ from pwocr.data.images import load_gray
 from pwocr.data.labels import atomic_write_text, read_labels
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.inference.recognizer import Recognizer
-from pwocr.synth.render import PasswordSynthesizer
+from pwocr.synth.render import render_set
 
 #: Far from every seed training derives (``seed * 100003 + epoch``, workers ``* 1009``) and validation's.
 TEST_SEED = 20261125
-
-
-def synthetic_test_set(count: int, seed: int = TEST_SEED) -> list[tuple[np.ndarray, str]]:
-    synthesizer = PasswordSynthesizer(seed=seed, split="eval")
-    return [synthesizer.sample() for _ in range(count)]
 
 
 def read_peer(engine, grays: list[np.ndarray]) -> tuple[list[str], list[float]]:
@@ -74,7 +69,7 @@ def main() -> None:
     domain = read_labels(Path(args.domain) / "labels.csv", args.domain)
     sets = {
         "domain": ([load_gray(i.path) for i in domain], [i.label for i in domain]),
-        "synthetic": tuple(map(list, zip(*synthetic_test_set(args.count)))),
+        "synthetic": tuple(map(list, zip(*render_set(args.count, TEST_SEED, split="eval")))),
     }
     results: dict[str, dict] = {}
     for name, (grays, truths) in sets.items():

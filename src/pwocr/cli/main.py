@@ -390,13 +390,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     from pwocr.data.images import load_gray
     from pwocr.data.labels import read_labels
     from pwocr.evaluation.calibration import calibrate_checkpoint
-    from pwocr.synth.render import PasswordSynthesizer
+    from pwocr.synth.render import render_set
 
     if args.val_file:
         samples = [(load_gray(i.path), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
     else:
-        synthesizer = PasswordSynthesizer(seed=args.seed, split="train")
-        samples = [synthesizer.sample() for _ in range(args.count)]
+        samples = render_set(args.count, args.seed, split="train")
     temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)
     print(
         f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"

@@ -107,6 +107,19 @@ class LabelledImages(Dataset[Sample]):
         return prepare_line(gray, item.label, self.config, width_scale), item.label, str(item.path)
 
 
+class PreparedLines(Dataset[Sample]):
+    """In-memory ``(grayscale, label)`` pairs, prepared once: a fixed synthetic validation set."""
+
+    def __init__(self, samples: Sequence[tuple[np.ndarray, str]], config: ModelConfig, name: str = "synthetic") -> None:
+        self.lines = [(prepare_line(g, label, config), label, f"<{name} {i}>") for i, (g, label) in enumerate(samples)]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: int) -> Sample:
+        return self.lines[index]
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """An endless training stream: fresh synthetic lines, optionally mixed with a user's labelled images."""
@@ -185,7 +198,7 @@ class Collate:
     def __call__(self, samples: Sequence[Sample]) -> Batch:
         lines, labels, sources = zip(*samples)
         images, widths = pad_batch(lines)
-        encoded = [self.alphabet.encode(label, source) for label, _, source in zip(labels, lines, sources)]
+        encoded = [self.alphabet.encode(label, source) for label, source in zip(labels, sources)]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         return Batch(images, widths, targets, lengths, list(labels), list(sources))

@@ -293,3 +293,11 @@ class PasswordSynthesizer:
         c = self.config
         text = random_password(self.rng, c.alphabet, c.min_length, c.max_length)
         return render_line(text, self.rng, self.fonts, c), text
+
+
+def render_set(
+    count: int, seed: int, split: str = "train", config: SynthConfig | None = None
+) -> list[tuple[np.ndarray, str]]:
+    """A fixed list of ``count`` synthetic ``(image, label)`` pairs; ``split="eval"`` uses only held-out fonts."""
+    synthesizer = PasswordSynthesizer(seed=seed, split=split, config=config)
+    return [synthesizer.sample() for _ in range(count)]

@@ -13,6 +13,7 @@ import math
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +26,22 @@ from torch.utils.data import DataLoader
 
 from pwocr.alphabet import Alphabet, resolve_charset
 from pwocr.checkpoints import build_model, load_state, load_training_state, save_training_state, save_weights
-from pwocr.data.datasets import Batch, Collate, LabelledImages, StreamSpec, SyntheticStream, check_labelled_images
+from pwocr.data.datasets import (
+    Batch,
+    Collate,
+    LabelledImages,
+    PreparedLines,
+    StreamSpec,
+    SyntheticStream,
+    check_labelled_images,
+)
 from pwocr.data.labels import LabelledImage, read_labels
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.synth.fonts import fonts_for, fonts_from_folder
-from pwocr.synth.render import PasswordSynthesizer, SynthConfig
+from pwocr.synth.render import SynthConfig, render_set
 
 
 @dataclass
@@ -100,56 +109,41 @@ def _pick_device(use_cuda: bool, say: Callable[[str], None]) -> torch.device:
 def _initial_model(
     config: TrainConfig, alphabet: Alphabet | None, labels: list[str], say: Callable[[str], None]
 ) -> CRNN:
-    """Build the model: from a pretrained checkpoint (re-initialising the head for a new alphabet) or fresh."""
-    if config.weights_file:
-        pretrained_config, weights = load_state(config.weights_file)
-        target = alphabet or (
-            Alphabet(pretrained_config.alphabet)
-            if all(not Alphabet(pretrained_config.alphabet).missing(x) for x in labels)
-            else Alphabet.from_labels(labels)
+    """Build the model: fresh, or from a pretrained checkpoint, re-initialising the head for a new alphabet.
+
+    The alphabet is ``alphabet`` when given; otherwise, as the seed did, the training labels' own,
+    except that a pretrained model keeps its alphabet when that covers every label (its output
+    layer then keeps what it learned).
+    """
+    if not config.weights_file:
+        target = alphabet or Alphabet.from_labels(labels)
+        return CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+    pretrained_config, weights = load_state(config.weights_file)
+    pretrained = Alphabet(pretrained_config.alphabet)
+    if alphabet is None:
+        alphabet = (
+            pretrained if not any(pretrained.missing(label) for label in labels) else Alphabet.from_labels(labels)
         )
-        model_config = dataclasses.replace(pretrained_config, alphabet=target.chars, max_width=config.max_width)
-        if target.chars != pretrained_config.alphabet:
-            weights = {k: v for k, v in weights.items() if not k.startswith("head.")}
-            model = CRNN(model_config)
-            missing, unexpected = model.load_state_dict(weights, strict=False)
-            if unexpected or any(not k.startswith("head.") for k in missing):
-                raise PwocrError(f"{config.weights_file}: its weights do not fit a {model_config.size} CRNN")
-            say(
-                f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(target.chars)} characters"
-            )
-            return model
+    # New weights, so the old confidence temperature no longer applies.
+    model_config = dataclasses.replace(
+        pretrained_config, alphabet=alphabet.chars, max_width=config.max_width, temperature=1.0
+    )
+    if alphabet == pretrained:
         return build_model(model_config, weights, config.weights_file)
-    target = alphabet or Alphabet.from_labels(labels)
-    return CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+    model = CRNN(model_config)
+    missing, unexpected = model.load_state_dict(
+        {k: v for k, v in weights.items() if not k.startswith("head.")}, strict=False
+    )
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise PwocrError(f"{config.weights_file}: its weights do not fit a {model_config.size} CRNN")
+    say(
+        f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(alphabet.chars)} characters"
+    )
+    return model
 
 
 def _synth_config(config: TrainConfig, alphabet: str) -> SynthConfig:
     return SynthConfig(alphabet=alphabet, min_length=config.synth_min_length, max_length=config.synth_max_length)
-
-
-def render_synthetic_set(
-    count: int, seed: int, synth: SynthConfig, fonts_split: str = "train"
-) -> list[tuple[np.ndarray, str]]:
-    """A fixed set of synthetic lines, for validation and tests (``fonts_split="eval"`` for held-out fonts)."""
-    synthesizer = PasswordSynthesizer(seed=seed, split=fonts_split, config=synth)
-    return [synthesizer.sample() for _ in range(count)]
-
-
-class _InMemory(torch.utils.data.Dataset):
-    def __init__(self, samples: list[tuple[np.ndarray, str]], model_config: ModelConfig) -> None:
-        from pwocr.data.datasets import prepare_line
-
-        self.lines = [
-            (prepare_line(g, label, model_config), label, f"<synthetic val {i}>")
-            for i, (g, label) in enumerate(samples)
-        ]
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def __getitem__(self, i: int):
-        return self.lines[i]
 
 
 def _one_cycle(optimizer: torch.optim.Optimizer, lr: float, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
@@ -266,9 +260,7 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     if val_items:
         val_set: torch.utils.data.Dataset = LabelledImages(val_items, model_config)
     elif synth_ratio > 0:
-        val_set = _InMemory(
-            render_synthetic_set(config.synth_val_count, seed=config.seed + 7919, synth=synth), model_config
-        )
+        val_set = PreparedLines(render_set(config.synth_val_count, seed=config.seed + 7919, config=synth), model_config)
     else:
         val_set = None  # type: ignore[assignment]
     val_loader = DataLoader(val_set, batch_size=config.batch_size, collate_fn=collate) if val_set is not None else None
@@ -285,8 +277,10 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
         else:
             # A longer or shorter run: the same one-cycle shape over the new length, at the step reached.
             scheduler = _one_cycle(optimizer, config.lr, max(total_steps, global_step + 1))
-            for _ in range(global_step):
-                scheduler.step()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fast-forwarding the schedule, not skipping an optimizer step
+                for _ in range(global_step):
+                    scheduler.step()
         torch.set_rng_state(state["torch_rng"])
 
     from torch.utils.tensorboard import SummaryWriter
