@@ -97,3 +97,16 @@ def test_char_confidences_flag_close_rivals():
     assert not chars[0].confusable and chars[1].confusable
     assert chars[1].alternatives[0] == ("I", pytest.approx(0.4))
     assert all(0 <= c.confidence <= 1 for c in chars)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_string_probability_is_the_sum_over_paths(seed):
+    from pwocr.decoding.beam import string_probability
+
+    rng = np.random.default_rng(seed)
+    alphabet = Alphabet("ab1")
+    probs = rng.dirichlet(np.full(4, 0.6), size=int(rng.integers(1, 6)))
+    for text, p in exact_string_probs(probs, alphabet).items():
+        assert string_probability(probs, alphabet.encode(text)) == pytest.approx(p, rel=1e-9, abs=1e-15)
+    best = prefix_beam_search(probs, alphabet, top_k=1, beam_width=500, prune=0)[0]
+    assert string_probability(probs, best.labels) == pytest.approx(best.confidence)

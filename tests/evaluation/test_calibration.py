@@ -28,18 +28,21 @@ def test_threshold_flags_at_most_the_budget_of_right_readings():
 
 
 def test_fit_temperature_recovers_a_sharpened_model():
-    from pwocr.evaluation.calibration import _best_path_probability, fit_temperature
+    from pwocr.evaluation.calibration import fit_temperature, string_confidences
 
     rng = np.random.default_rng(3)
-    # Tables whose "true" confidence is right at temperature 1, then sharpened by 2.
-    tables, correct = [], []
-    for _ in range(400):
+    # Tables whose confidence is right at temperature 1, then sharpened by 2.
+    tables, labels, correct = [], [], []
+    for _ in range(300):
         logits = rng.normal(0, 1.5, (6, 5))
         logits[:, 0] += 2.0
         log_probs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
-        correct.append(rng.uniform() < _best_path_probability(log_probs, 1.0))
+        path = log_probs.argmax(-1).tolist()
+        y = [c for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1])]
+        correct.append(rng.uniform() < string_confidences([log_probs], [y], 1.0)[0])
         tables.append(log_probs * 2.0)
-    assert 1.6 <= fit_temperature(tables, correct) <= 2.5
+        labels.append(y)
+    assert 1.5 <= fit_temperature(tables, labels, correct) <= 2.6
 
 
 def test_calibrate_command_writes_a_tempered_copy(capsys, tiny_set, tiny_checkpoint, tmp_path):

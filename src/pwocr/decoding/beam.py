@@ -195,17 +195,38 @@ class CharConfidence:
     confusable: bool
 
 
+def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """CTC's blank-interleaved label sequence, and where a transition may skip the blank before a label."""
+    extended = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+    extended[1::2] = labels
+    can_skip = np.zeros(len(extended), dtype=bool)
+    can_skip[3::2] = extended[3::2] != extended[1:-2:2]
+    return extended, can_skip
+
+
+def string_probability(probs: np.ndarray, labels: Sequence[int]) -> float:
+    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm, in logs)."""
+    log = np.log(np.maximum(probs, 1e-30))
+    extended, can_skip = _extended(labels)
+    alpha = np.full(len(extended), -np.inf)
+    alpha[0] = log[0, extended[0]]
+    if len(extended) > 1:
+        alpha[1] = log[0, extended[1]]
+    for t in range(1, log.shape[0]):
+        step = np.concatenate(([-np.inf], alpha[:-1]))
+        skip = np.where(can_skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2]))[: len(alpha)], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), skip) + log[t, extended]
+    total = alpha[-1] if len(extended) == 1 else np.logaddexp(alpha[-1], alpha[-2])
+    return float(np.exp(total))
+
+
 def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
     """Viterbi forced alignment: for each label of the reading, the step where its best path emits it most surely."""
     if not labels:
         return []
     log = np.log(np.maximum(probs, 1e-30))
-    extended = np.zeros(2 * len(labels) + 1, dtype=np.int64)
-    extended[1::2] = labels
+    extended, can_skip = _extended(labels)
     states, steps = len(extended), log.shape[0]
-    # A skip over a blank (s-2 -> s) is allowed onto a label that differs from the one two back.
-    can_skip = np.zeros(states, dtype=bool)
-    can_skip[3::2] = extended[3::2] != extended[1:-2:2]
     score = np.full(states, -np.inf)
     score[0] = log[0, extended[0]]
     score[1] = log[0, extended[1]]

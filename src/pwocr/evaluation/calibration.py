@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pwocr.checkpoints import save_weights
+from pwocr.decoding.beam import string_probability
 from pwocr.decoding.ctc import collapse
-from pwocr.inference.recognizer import Recognizer
+from pwocr.inference.recognizer import Recognizer, tempered_probabilities
 
 
 @dataclass(frozen=True)
@@ -62,29 +63,35 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool], right_bud
 
 
 def fit_temperature(
-    log_prob_tables: Sequence[np.ndarray], correct: Sequence[bool], grid: Sequence[float] | None = None
+    log_prob_tables: Sequence[np.ndarray],
+    labels: Sequence[Sequence[int]],
+    correct: Sequence[bool],
+    grid: Sequence[float] | None = None,
 ) -> float:
-    """The softmax temperature whose greedy string confidences best predict correctness.
+    """The softmax temperature whose string confidences best predict whether readings are right.
 
-    Minimises the negative log-likelihood of right/wrong under the confidence (a proper scoring
-    rule) over a grid; greedy readings do not change with temperature, so ``correct`` is fixed.
+    ``labels`` are the greedy readings' class indices (they do not change with temperature, so
+    neither does ``correct``). Minimises the negative log-likelihood of right/wrong under the
+    confidence, a proper scoring rule, over a grid of temperatures.
     """
-    grid = grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 43)), 4)
+    grid = grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4)
     right = np.asarray(correct, dtype=bool)
     best, best_nll = 1.0, np.inf
     for t in grid:
-        conf = np.array([_best_path_probability(table, float(t)) for table in log_prob_tables])
-        conf = np.clip(conf, 1e-6, 1 - 1e-6)
+        conf = np.clip(string_confidences(log_prob_tables, labels, float(t)), 1e-6, 1 - 1e-6)
         nll = -np.mean(np.where(right, np.log(conf), np.log1p(-conf)))
         if nll < best_nll:
             best, best_nll = float(t), nll
     return best
 
 
-def _best_path_probability(log_probs: np.ndarray, temperature: float) -> float:
-    scaled = log_probs / temperature
-    log_norm = np.logaddexp.reduce(scaled, axis=-1)
-    return float(np.exp((scaled.max(-1) - log_norm).sum()))
+def string_confidences(
+    log_prob_tables: Sequence[np.ndarray], labels: Sequence[Sequence[int]], temperature: float
+) -> np.ndarray:
+    """The CTC probability of each labelling at ``temperature``."""
+    return np.array(
+        [string_probability(tempered_probabilities(t, temperature), y) for t, y in zip(log_prob_tables, labels)]
+    )
 
 
 def calibrate_checkpoint(
@@ -96,11 +103,11 @@ def calibrate_checkpoint(
     """
     recognizer = Recognizer(checkpoint, backend="onnx")
     tables = recognizer.log_probabilities([g for g, _ in samples])
-    texts = [recognizer.alphabet.decode(collapse(t.argmax(-1).tolist())) for t in tables]
-    correct = [text == label for text, (_, label) in zip(texts, samples)]
-    before = calibration([_best_path_probability(t, recognizer.config.temperature) for t in tables], correct)
-    temperature = fit_temperature(tables, correct)
-    after = calibration([_best_path_probability(t, temperature) for t in tables], correct)
+    labels = [collapse(t.argmax(-1).tolist()) for t in tables]
+    correct = [recognizer.alphabet.decode(y) == truth for y, (_, truth) in zip(labels, samples)]
+    before = calibration(string_confidences(tables, labels, recognizer.config.temperature), correct)
+    temperature = fit_temperature(tables, labels, correct)
+    after = calibration(string_confidences(tables, labels, temperature), correct)
     model = recognizer.model
     model.config = dataclasses.replace(model.config, temperature=temperature)
     save_weights(model, out, half=True)

@@ -14,7 +14,14 @@ import torch
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import load_model, resolve_checkpoint
 from pwocr.data.images import ImageSource, describe, list_images, load_gray, pad_batch, resize_to_height, to_tensor
-from pwocr.decoding.beam import Candidate, CharConfidence, Constraints, char_confidences, prefix_beam_search
+from pwocr.decoding.beam import (
+    Candidate,
+    CharConfidence,
+    Constraints,
+    char_confidences,
+    prefix_beam_search,
+    string_probability,
+)
 from pwocr.decoding.ctc import collapse, raw_string
 from pwocr.errors import PwocrError
 from pwocr.model.crnn import output_length
@@ -166,7 +173,7 @@ class Recognizer:
         constrained = constraints is not None and constraints.active
         if candidates <= 1 and not constrained:
             best = Candidate(
-                self.alphabet.decode(greedy_labels), float(np.prod(probs[np.arange(len(path)), path])), greedy_labels
+                self.alphabet.decode(greedy_labels), string_probability(probs, greedy_labels), greedy_labels
             )
             found = [best]
         else:
