@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,6 @@ class TrainConfig:
     fonts_folder: str | None = None
     max_width: int = 800
     resume: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -116,7 +115,7 @@ def _initial_model(
     layer then keeps what it learned).
     """
     if not config.weights_file:
-        target = alphabet or Alphabet.from_labels(labels)
+        target = alphabet or (Alphabet.from_labels(labels) if labels else Alphabet.default())
         return CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
     pretrained_config, weights = load_state(config.weights_file)
     pretrained = Alphabet(pretrained_config.alphabet)
@@ -221,7 +220,10 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
             say(
                 f"the run was planned for {saved['epochs']} epochs; its learning-rate schedule is re-planned for {config.epochs}"
             )
-        config = TrainConfig(**{**saved, **{k: getattr(config, k) for k in keep}})
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        config = TrainConfig(
+            **{**{k: v for k, v in saved.items() if k in known}, **{k: getattr(config, k) for k in keep}}
+        )
         say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
     if config.seed is None:
         config.seed = int(time.time()) % 2**31 if state is None else 0
@@ -232,6 +234,8 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     train_items: list[LabelledImage] = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
     val_items: list[LabelledImage] = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
     synth_ratio = config.synth_ratio if train_items else 1.0
+    if not train_items and config.synth_ratio < 1.0:
+        say("no --train_file: training on the synthetic stream alone")
     if state is not None:
         model = build_model(ModelConfig.from_dict(state["model_config"]), state["model"], str(last_path))
     else:
@@ -245,8 +249,6 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     collate = Collate(alphabet)
     workers = max(0, config.n_workers)
     loader_kwargs: dict[str, Any] = {"batch_size": config.batch_size, "collate_fn": collate, "num_workers": workers}
-    if workers:
-        loader_kwargs["persistent_workers"] = False
 
     if synth_ratio > 0:
         fonts = fonts_from_folder(config.fonts_folder) if config.fonts_folder else fonts_for("train")
