@@ -27,7 +27,9 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, training: bool = False) -> None:
+    """The flags every seed script had; ``--n_workers`` and ``--fixed_seed`` only act when training
+    (reading is deterministic and runs in one process), and are accepted elsewhere so seed commands run."""
     p.add_argument(
         "--use_cuda",
         "--cuda",
@@ -38,10 +40,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         default=False,
         help="use a CUDA GPU if there is one",
     )
-    p.add_argument("--n_workers", "--workers", dest="n_workers", type=int, default=1, help="data loading processes")
+    note = "" if training else " (training only; accepted for the seed's commands)"
     p.add_argument(
-        "--fixed_seed", "--seed", dest="seed", type=int, default=None, help="random seed, for repeatable runs"
+        "--n_workers", "--workers", dest="n_workers", type=int, default=1, help=f"data loading processes{note}"
     )
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help=f"random seed{note}")
     p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=32)
 
 
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train or fine-tune a model",
         description="Train from scratch, fine-tune, or train on the synthetic stream.",
     )
-    _add_common(p)
+    _add_common(p, training=True)
     p.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the one-cycle schedule")
     p.add_argument(
