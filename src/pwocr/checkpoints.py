@@ -63,6 +63,7 @@ def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) 
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_CONFIG_KEY: json.dumps(model.config.to_dict())})
+        os.chmod(tmp, 0o644)  # safetensors rewrites the file with mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
