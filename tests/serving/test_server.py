@@ -115,3 +115,10 @@ def test_pwocr_serve_command_serves(tiny_checkpoint, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_contradictory_constraints_are_refused_like_the_cli(server):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        post(f"{server}/read?length=3&max_length=2", png("abc"))
+    assert e.value.code == 422
+    assert "cannot be combined" in json.loads(e.value.read())["detail"]

@@ -257,18 +257,7 @@ def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints |
             if extra:
                 raise PwocrError(f"--alphabet has {extra[0]!r}, which the checkpoint's alphabet does not have")
             allowed = "".join(c for c in given if allowed is None or c in allowed)
-    if allowed is not None:
-        missing = [c for c in allowed if c not in model_alphabet]
-        if len(missing) == len(allowed):
-            raise PwocrError("--charset: none of its characters are in the model's alphabet")
-    if args.length is not None and (args.min_length is not None or args.max_length is not None):
-        raise PwocrError("--length cannot be combined with --min_length or --max_length")
-    low = args.length if args.length is not None else (args.min_length or 0)
-    high = args.length if args.length is not None else args.max_length
-    if high is not None and high < low:
-        raise PwocrError(f"--min_length {low} is above --max_length {high}")
-    constraints = Constraints(allowed, low, high)
-    return constraints if constraints.active else None
+    return Constraints.from_options(allowed, args.length, args.min_length, args.max_length, model_alphabet)
 
 
 def _recognizer(args: argparse.Namespace) -> Recognizer:

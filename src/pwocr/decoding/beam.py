@@ -16,6 +16,7 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.decoding.ctc import BLANK
+from pwocr.errors import PwocrError
 
 #: Glyphs that look alike in common fonts; a character of a group whose rival is close is flagged.
 CONFUSABLE_GROUPS: dict[str, str] = {
@@ -70,6 +71,31 @@ class Constraints:
     @property
     def active(self) -> bool:
         return self.allowed is not None or self.min_length > 0 or self.max_length is not None
+
+    @classmethod
+    def from_options(
+        cls,
+        allowed: str | None = None,
+        length: int | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        alphabet: str | None = None,
+    ) -> Constraints | None:
+        """Constraints from user options (CLI flags, query parameters); ``None`` when they constrain nothing.
+
+        ``length`` is exact and excludes the range options; ``alphabet``, when given, must share
+        a character with ``allowed``. Contradictions raise a one-line ``PwocrError``.
+        """
+        if length is not None and (min_length is not None or max_length is not None):
+            raise PwocrError("--length cannot be combined with --min_length or --max_length")
+        if allowed is not None and alphabet is not None and not any(c in alphabet for c in allowed):
+            raise PwocrError("--charset: none of its characters are in the model's alphabet")
+        low = length if length is not None else (min_length or 0)
+        high = length if length is not None else max_length
+        if high is not None and high < low:
+            raise PwocrError(f"--min_length {low} is above --max_length {high}")
+        constraints = cls(allowed, low, high)
+        return constraints if constraints.active else None
 
 
 @dataclass(frozen=True)

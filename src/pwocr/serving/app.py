@@ -51,12 +51,9 @@ def create_app(checkpoint: str | os.PathLike[str] | None = None, recognizer: Rec
         if len(body) > MAX_BODY_BYTES:
             raise HTTPException(413, f"the image is over {MAX_BODY_BYTES // (1024 * 1024)} MB")
         try:
-            low = length if length is not None else (min_length or 0)
-            high = length if length is not None else max_length
-            constraints = Constraints(resolve_charset(charset) if charset else None, low, high)
-            reading = await run_in_threadpool(
-                recognizer.read, body, candidates, constraints if constraints.active else None
-            )
+            allowed = resolve_charset(charset) if charset else None
+            constraints = Constraints.from_options(allowed, length, min_length, max_length, recognizer.alphabet.chars)
+            reading = await run_in_threadpool(recognizer.read, body, candidates, constraints)
         except PwocrError as e:
             raise HTTPException(422, str(e)) from None
         out = reading.as_dict()
