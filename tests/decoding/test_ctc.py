@@ -1,6 +1,7 @@
 import numpy as np
 
 from pwocr.alphabet import Alphabet
+from pwocr.decoding.beam import string_probability
 from pwocr.decoding.ctc import collapse, greedy_decode, raw_string
 
 
@@ -22,4 +23,7 @@ def test_greedy_decode_of_a_table():
     result = greedy_decode(np.log(table), a)
     assert result.text == "aab"
     assert result.raw == "-aa-ab"
-    assert np.isclose(result.confidence, 0.9 ** len(path))
+    assert result.labels == (1, 1, 2)
+    assert greedy_decode(table, a) == result  # probabilities or their logs alike
+    # The string's probability sums all its paths: at least the best path's 0.9 ** 6.
+    assert string_probability(table, result.labels) >= 0.9 ** len(path)

@@ -34,14 +34,11 @@ def raw_string(path: Sequence[int], alphabet: Alphabet) -> str:
 class GreedyResult:
     text: str
     raw: str
-    confidence: float
+    labels: tuple[int, ...]
 
 
-def greedy_decode(log_probs: np.ndarray, alphabet: Alphabet) -> GreedyResult:
-    """Decode one ``(T, C)`` log-probability table by taking the best class at each step.
-
-    The confidence is the probability of the best path, a lower bound on the string's probability.
-    """
-    path = log_probs.argmax(-1)
-    confidence = float(np.exp(log_probs[np.arange(len(path)), path].sum()))
-    return GreedyResult(alphabet.decode(collapse(path.tolist())), raw_string(path.tolist(), alphabet), confidence)
+def greedy_decode(table: np.ndarray, alphabet: Alphabet) -> GreedyResult:
+    """Decode one ``(T, C)`` table of probabilities or log-probabilities by the best class at each step."""
+    path = table.argmax(-1).tolist()
+    labels = tuple(collapse(path))
+    return GreedyResult(alphabet.decode(labels), raw_string(path, alphabet), labels)

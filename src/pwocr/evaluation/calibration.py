@@ -11,7 +11,7 @@ import numpy as np
 
 from pwocr.checkpoints import save_weights
 from pwocr.decoding.beam import string_probability
-from pwocr.decoding.ctc import collapse
+from pwocr.decoding.ctc import greedy_decode
 from pwocr.inference.recognizer import Recognizer, tempered_probabilities
 
 
@@ -103,7 +103,7 @@ def calibrate_checkpoint(
     """
     recognizer = Recognizer(checkpoint, backend="onnx")
     tables = recognizer.log_probabilities([g for g, _ in samples])
-    labels = [collapse(t.argmax(-1).tolist()) for t in tables]
+    labels = [greedy_decode(t, recognizer.alphabet).labels for t in tables]
     correct = [recognizer.alphabet.decode(y) == truth for y, (_, truth) in zip(labels, samples)]
     before = calibration(string_confidences(tables, labels, recognizer.config.temperature), correct)
     temperature = fit_temperature(tables, labels, correct)

@@ -22,7 +22,7 @@ from pwocr.decoding.beam import (
     prefix_beam_search,
     string_probability,
 )
-from pwocr.decoding.ctc import collapse, raw_string
+from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.model.crnn import output_length
 
@@ -167,14 +167,11 @@ class Recognizer:
         beam_width: int = 16,
     ) -> Reading:
         """Turn one probability table into a ``Reading``: greedy for one unconstrained candidate, else beam search."""
-        path = probs.argmax(-1)
-        raw = raw_string(path.tolist(), self.alphabet)
-        greedy_labels = tuple(collapse(path.tolist()))
+        greedy = greedy_decode(probs, self.alphabet)
+        raw = greedy.raw
         constrained = constraints is not None and constraints.active
         if candidates <= 1 and not constrained:
-            best = Candidate(
-                self.alphabet.decode(greedy_labels), string_probability(probs, greedy_labels), greedy_labels
-            )
+            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
             found = [best]
         else:
             found = prefix_beam_search(
