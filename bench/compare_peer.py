@@ -64,7 +64,7 @@ def main() -> None:
 
     from rapidocr import RapidOCR
 
-    peer = RapidOCR(params={"Global.log_level": "critical"}) if _takes_params(RapidOCR) else RapidOCR()
+    peer = RapidOCR(params={"Global.log_level": "critical"})
     recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64)
     domain = read_labels(Path(args.domain) / "labels.csv", args.domain)
     sets = {
@@ -107,12 +107,6 @@ def main() -> None:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(args.out, json.dumps(results, indent=1))
-
-
-def _takes_params(cls) -> bool:
-    import inspect
-
-    return "params" in inspect.signature(cls).parameters
 
 
 if __name__ == "__main__":

@@ -60,17 +60,14 @@ def check_labelled_images(
         try:
             with Image.open(item.path) as image:
                 image.verify()
-                width, height = image.size
         except FileNotFoundError:
             warn(f"{item.path}: file not found; skipped")
             continue
         except Exception as e:  # Pillow raises many types for broken files
             warn(f"{item.path}: not a readable image ({type(e).__name__}); skipped")
             continue
-        scaled = min(max(round(width * config.height / height), config.min_width), config.max_width)
-        if config.max_width < min_width_for(item.label) or output_length(
-            max(scaled, min_width_for(item.label))
-        ) < ctc_steps_needed(item.label):
+        # prepare_line widens a line that is too narrow for its label, up to the model's max width.
+        if min_width_for(item.label) > config.max_width:
             warn(
                 f"{item.path}: label {item.label!r} is too long for CTC to spell within {config.max_width} px; skipped"
             )

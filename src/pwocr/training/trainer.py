@@ -226,7 +226,7 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
         )
         say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
     if config.seed is None:
-        config.seed = int(time.time()) % 2**31 if state is None else 0
+        config.seed = int(time.time()) % 2**31  # a resumed run always has its saved seed
     _seed_everything(config.seed)
     device = _pick_device(config.use_cuda, say)
 
