@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from pwocr.errors import PwocrError
 
@@ -71,18 +72,15 @@ class Alphabet:
         return len(self.chars) + 1
 
     def index(self, char: str) -> int:
-        return self._lookup()[char]
+        return self._lookup[char]
 
+    @cached_property
     def _lookup(self) -> dict[str, int]:
-        lookup = self.__dict__.get("_lookup_cache")
-        if lookup is None:
-            lookup = {c: i + 1 for i, c in enumerate(self.chars)}
-            object.__setattr__(self, "_lookup_cache", lookup)
-        return lookup
+        return {c: i + 1 for i, c in enumerate(self.chars)}
 
     def missing(self, text: str) -> list[str]:
         """Characters of ``text`` that are not in this alphabet, in order, without duplicates."""
-        lookup = self._lookup()
+        lookup = self._lookup
         return list(dict.fromkeys(c for c in text if c not in lookup))
 
     def encode(self, text: str, source: str = "label") -> list[int]:
@@ -90,7 +88,7 @@ class Alphabet:
         missing = self.missing(text)
         if missing:
             raise PwocrError(f"{source}: label {text!r} has character {missing[0]!r} that is not in the alphabet")
-        lookup = self._lookup()
+        lookup = self._lookup
         return [lookup[c] for c in text]
 
     def decode(self, indices: Sequence[int]) -> str:
