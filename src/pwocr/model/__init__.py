@@ -1,5 +1,5 @@
-"""The CRNN model: a pure ``nn.Module`` and the dataclass that configures it."""
+"""The CRNN model (``crnn.py``, a pure ``nn.Module``) and the torch-free ``ModelConfig`` that rebuilds it."""
 
-from pwocr.model.crnn import CRNN, MODEL_SIZES, ModelConfig
+from pwocr.model.config import MODEL_SIZES, ModelConfig
 
-__all__ = ["CRNN", "MODEL_SIZES", "ModelConfig"]
+__all__ = ["MODEL_SIZES", "ModelConfig"]

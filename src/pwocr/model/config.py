@@ -1,0 +1,87 @@
+"""``ModelConfig``: everything that rebuilds a model and its preprocessing; saved inside every checkpoint.
+
+Plain Python (no torch), so reading with onnxruntime never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from pwocr.errors import PwocrError
+
+#: VGG width multipliers by name: ``crnn`` is the paper's network.
+VGG_WIDTHS: dict[str, float] = {"crnn": 1.0, "crnn-small": 0.5, "crnn-tiny": 0.25}
+#: Every model by name: the VGG sizes, then the CRNN over a PP-LCNetV4 feature extractor.
+MODEL_SIZES: tuple[str, ...] = (*VGG_WIDTHS, "crnn-lcnet")
+#: Input line height each model is built for.
+_HEIGHTS = {**dict.fromkeys(VGG_WIDTHS, 32), "crnn-lcnet": 48}
+
+# The paper's seven conv layers (Table 4) and where batch norm follows them.
+_PAPER_CHANNELS = (64, 128, 256, 256, 512, 512, 512)
+_PAPER_HIDDEN = 256
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model and its preprocessing; saved inside every checkpoint."""
+
+    alphabet: str
+    size: str = "crnn"
+    # The line height the conv stack needs: 32 for the VGG stacks, 48 for crnn-lcnet (None: that one).
+    height: int | None = None
+    min_width: int = 32
+    max_width: int = 800
+    # Input widths are multiples of this, so equal-width lines batch without padding.
+    width_step: int = 8
+    # Softmax temperature for confidences, fitted after training by ``pwocr calibrate``; the
+    # best reading never depends on it, only how sure the model says it is.
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.size not in MODEL_SIZES:
+            raise PwocrError(f"unknown model size {self.size!r}; choose one of {', '.join(MODEL_SIZES)}")
+        if self.temperature <= 0:
+            raise PwocrError(f"temperature {self.temperature} must be positive")
+        if self.height is None:
+            object.__setattr__(self, "height", _HEIGHTS[self.size])
+        if self.height != _HEIGHTS[self.size]:
+            raise PwocrError(
+                f"height {self.height} is not supported: the {self.size} conv stack needs {_HEIGHTS[self.size]}-pixel lines"
+            )
+        if self.width_step < 1 or self.min_width % self.width_step or self.max_width % self.width_step:
+            raise PwocrError(
+                f"widths {self.min_width}..{self.max_width} must be multiples of width_step {self.width_step}"
+            )
+        if not 8 <= self.min_width <= self.max_width:
+            raise PwocrError(f"widths {self.min_width}..{self.max_width}: need 8 <= min_width <= max_width")
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        """The VGG stack's seven conv widths (for ``crnn-lcnet``: its feature width, alone)."""
+        if self.size not in VGG_WIDTHS:
+            return (384,)  # pwocr.model.lcnet.LCNET_CHANNELS
+        return tuple(max(8, int(c * VGG_WIDTHS[self.size])) for c in _PAPER_CHANNELS)
+
+    @property
+    def hidden(self) -> int:
+        return max(16, int(_PAPER_HIDDEN * VGG_WIDTHS.get(self.size, 0.5)))
+
+    def output_length(self, width: Any) -> Any:
+        """Number of CTC time steps for an input line ``width`` pixels wide."""
+        if self.size == "crnn-lcnet":
+            # Two stride-2 convs with padding 1, then a pool of width 2 (pwocr.model.lcnet).
+            return ((width + 1) // 2 + 1) // 2 // 2
+        return width // 4 + 1  # two 2x2 max-pools, then pools that add a column each and a 2x2 conv
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.alphabet) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

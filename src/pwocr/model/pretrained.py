@@ -1,0 +1,99 @@
+"""Openly licensed pretrained weights for the conv feature extractor: PP-OCRv6 small's backbone.
+
+``rapidocr`` (Apache-2.0, PyPI) ships PaddleOCR's PP-OCRv6 small recognizer (Apache-2.0) as
+``models/PP-OCRv6_rec_small.onnx``. Its backbone, trained by PaddleOCR on millions of real and
+synthetic text lines, is the part of a recognizer that transfers to real photos; we copy its conv
+weights into ``LCNetFeatures`` and leave its transformer neck and 18,710-class head behind: the
+pwocr model puts its own BiLSTM and 95-class CTC layer on top and is trained by ``pwocr train``.
+The ONNX file is only read for its weights (``onnx.numpy_helper``); no graph is executed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pwocr.errors import PwocrError
+from pwocr.model.lcnet import LCNetFeatures
+
+#: The rapidocr release whose bundled model the import was written and verified against.
+RAPIDOCR_VERSION = "3.10"
+_MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+
+
+def rapidocr_rec_path() -> Path:
+    """Where the installed ``rapidocr`` keeps PP-OCRv6 small's recognizer."""
+    try:
+        import rapidocr
+    except ImportError:
+        raise PwocrError(
+            f"the pretrained backbone comes from rapidocr's bundled model: pip install 'rapidocr=={RAPIDOCR_VERSION}.*'"
+        ) from None
+    path = Path(rapidocr.__file__).parent / "models" / _MODEL_FILE
+    if not path.is_file():
+        raise PwocrError(f"{path}: not found in the installed rapidocr (expected version {RAPIDOCR_VERSION})")
+    return path
+
+
+def _conv_parameters(onnx_path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight, bias) of each conv before the backbone's final average pool, in graph order."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_path)).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def constant(name: str) -> np.ndarray:
+        # Paddle's exporter adds a conv's bias as Add(conv, Reshape(bias)), sometimes through Identity.
+        while name not in tensors:
+            node = producer.get(name)
+            if node is None or node.op_type not in ("Reshape", "Identity", "Unsqueeze"):
+                raise PwocrError(f"{onnx_path}: cannot trace a conv bias back to a weight ({name})")
+            name = node.input[0]
+        return tensors[name]
+
+    params = []
+    for node in graph.node:
+        if node.op_type == "AveragePool":
+            break
+        if node.op_type != "Conv":
+            continue
+        weight = tensors[node.input[1]]
+        if len(node.input) > 2:
+            bias = tensors[node.input[2]]
+        else:
+            (add,) = [n for n in consumers[node.output[0]] if n.op_type == "Add"]
+            other = add.input[1] if add.input[0] == node.output[0] else add.input[0]
+            bias = constant(other).reshape(-1)
+        params.append((weight, bias))
+    return params
+
+
+def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLike[str] | None = None) -> None:
+    """Copy PP-OCRv6 small's backbone weights into ``features`` (in place).
+
+    A grayscale model sees the same image in all three of PP-OCR's input channels, so its first
+    conv is the sum of PP-OCR's over the colour channels: identical outputs on gray input.
+    """
+    path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
+    params = _conv_parameters(path)
+    convs = features.convs_in_order()
+    if len(params) != len(convs):
+        raise PwocrError(f"{path}: {len(params)} backbone convs, expected {len(convs)} (another PP-OCR model?)")
+    with torch.no_grad():
+        for i, (conv, (weight, bias)) in enumerate(zip(convs, params)):
+            w = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32))
+            if i == 0 and conv.in_channels != w.shape[1]:
+                w = w.sum(1, keepdim=True)
+            if w.shape != conv.weight.shape or bias.shape != tuple(conv.bias.shape):
+                raise PwocrError(f"{path}: conv {i} is {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
+            conv.weight.copy_(w)
+            conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias, dtype=np.float32)))
