@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny labelled image sets drawn here, and one tiny model overfit on them."""
+"""Shared fixtures: tiny labelled image sets drawn here, and the committed tiny model overfit on them."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def make_labelled_folder(folder: Path, labels: list[str], csv_name: str = "label
     return folder / csv_name
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Exported ONNX graphs go to a cache of the session's own, never the user's ~/.cache."""
+    import os
+
+    os.environ["PWOCR_CACHE_DIR"] = str(tmp_path_factory.mktemp("pwocr-cache"))
+
+
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
@@ -52,9 +60,14 @@ def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_labelled_folder(tmp_path_factory.mktemp("tiny"), TINY_LABELS)
 
 
+#: A crnn-tiny overfit on the tiny set by ``fixtures/make_tiny_model.py``, committed so that no
+#: test depends on a training trajectory (CPUs round differently).
+TINY_MODEL = Path(__file__).parent / "fixtures" / "tiny.safetensors"
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tiny_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Train a crnn-tiny to overfit the tiny set; returns the run folder (checkpoints and logs)."""
+    """A short crnn-tiny training run on the tiny set; returns the run folder (checkpoints and logs)."""
     from pwocr.training.trainer import TrainConfig, train
 
     torch.manual_seed(0)
@@ -67,13 +80,13 @@ def tiny_run(tiny_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         logs=str(out / "logs"),
         model_size="crnn-tiny",
         alphabet="printable",
-        epochs=12,
-        steps_per_epoch=50,
+        epochs=2,
+        steps_per_epoch=5,
         batch_size=6,
         lr=1e-2,
         n_workers=0,
         seed=0,
-        val_each=12,
+        val_each=1,
         augment=False,
     )
     train(config, say=lambda _: None, progress=False)
@@ -81,5 +94,9 @@ def tiny_run(tiny_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tiny_run: Path) -> Path:
-    return tiny_run / "checkpoints" / "best.safetensors"
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed tiny model, copied so a test cannot alter it; its ONNX graph is cached per session."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    return Path(shutil.copy(TINY_MODEL, folder / "tiny.safetensors"))

@@ -16,8 +16,16 @@ def test_named_and_literal_charsets():
     assert set(resolve_charset("hex")) == set("0123456789abcdefABCDEF")
     assert resolve_charset("digits+upper") == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     assert resolve_charset("aab!") == "ab!"
+    assert resolve_charset("literal:abcab") == "abc"
+    assert resolve_charset("0123456789abcdef") == "0123456789abcdef"  # the seed's literal alphabets
     with pytest.raises(PwocrError):
         resolve_charset("")
+
+
+@pytest.mark.parametrize("typo", ["digit", "Digits", "digitz", "digits+uper"])
+def test_mistyped_charset_names_are_errors_that_list_the_names(typo):
+    with pytest.raises(PwocrError, match=r"unknown charset name .*digits, hex.*literal:"):
+        resolve_charset(typo)
 
 
 def test_alphabet_from_labels_is_sorted_and_unique():

@@ -4,13 +4,29 @@ from pwocr import Recognizer
 reading = Recognizer().read("photo.jpg", candidates=5)
 """
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
 from pwocr.alphabet import NAMED_CHARSETS, PRINTABLE_94, Alphabet, resolve_charset
 from pwocr.decoding.beam import CONFUSABLE_GROUPS, Candidate, CharConfidence, Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.model.crnn import CRNN, MODEL_SIZES, ModelConfig
+from pwocr.model.config import MODEL_SIZES, ModelConfig
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("pwocr")  # one version source: pyproject.toml
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    # The torch module only when asked for: importing pwocr to read images never loads torch.
+    if name == "CRNN":
+        from pwocr.model.crnn import CRNN
+
+        return CRNN
+    raise AttributeError(f"module 'pwocr' has no attribute {name!r}")
+
 
 __all__ = [
     "CONFUSABLE_GROUPS",

@@ -29,15 +29,28 @@ NAMED_CHARSETS: dict[str, str] = {
 }
 
 
-def resolve_charset(spec: str) -> str:
-    """Turn a charset name (``digits``), a ``+``-joined list of names or a literal set into characters.
+#: The prefix that marks a literal character set: ``literal:abc`` is the three characters a, b, c.
+LITERAL_PREFIX = "literal:"
 
-    Returns the characters in first-seen order, without duplicates.
+
+def resolve_charset(spec: str) -> str:
+    """Turn a charset name (``digits``), ``+``-joined names, or a literal set into characters.
+
+    A literal set is written ``literal:...``; a spec with characters other than letters, ``-``
+    and ``+`` (``0123456789abcdef``, the seed's alphabets) is read as literal too. A spec made of
+    letters only that is not a name (``digit``, ``Digits``) is an error listing the names, never
+    silently a set of its letters. Returns the characters in first-seen order, without duplicates.
     """
-    if spec in NAMED_CHARSETS:
-        chars = NAMED_CHARSETS[spec]
-    elif "+" in spec and all(part in NAMED_CHARSETS for part in spec.split("+")):
+    if spec.startswith(LITERAL_PREFIX):
+        chars = spec[len(LITERAL_PREFIX) :]
+    elif all(part in NAMED_CHARSETS for part in spec.split("+")):
         chars = "".join(NAMED_CHARSETS[part] for part in spec.split("+"))
+    elif spec and all(c.isascii() and (c.isalpha() or c in "+-") for c in spec):
+        unknown = [part for part in spec.split("+") if part not in NAMED_CHARSETS]
+        raise PwocrError(
+            f"unknown charset name {unknown[0]!r}; names: {', '.join(NAMED_CHARSETS)} (joined with +), "
+            f"or {LITERAL_PREFIX}<characters> for a literal set"
+        )
     else:
         chars = spec
     if not chars:

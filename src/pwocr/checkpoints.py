@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any
 
 from pwocr.errors import PwocrError
-from pwocr.model.crnn import CRNN, ModelConfig
+from pwocr.io import atomic_path
+from pwocr.model.config import ModelConfig
+
+if TYPE_CHECKING:  # torch is imported where weights are handled, so reading with onnxruntime never loads it
+    import torch
+
+    from pwocr.model.crnn import CRNN
 
 #: The name that stands for the shipped model wherever a checkpoint path is expected.
 DEFAULT_NAME = "default"
@@ -43,15 +44,10 @@ def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
     return resolved
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is meant to be shared
-    return fd, tmp
-
-
 def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) -> None:
     """Write the model's weights and config as safetensors, atomically; ``half`` stores fp16."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     tensors = {}
     for k, v in model.state_dict().items():
@@ -59,32 +55,22 @@ def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) 
         if half and v.is_floating_point():
             v = v.half()
         tensors[k] = v.contiguous()
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_CONFIG_KEY: json.dumps(model.config.to_dict())})
-        os.chmod(tmp, 0o644)  # safetensors rewrites the file with mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_CONFIG_KEY: json.dumps(model.config.to_dict())})
 
 
 def save_training_state(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a training checkpoint atomically, so an interrupted save never leaves a broken file."""
-    path = Path(path)
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
-    try:
+    import torch
+
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a ``.pt`` training checkpoint without unpickling code."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -94,24 +80,39 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return state
 
 
+def read_config(path: str | os.PathLike[str]) -> ModelConfig:
+    """The ``ModelConfig`` in a ``.safetensors`` file's metadata (no weights read, no torch)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError) as e:
+        raise PwocrError(f"{path}: not a safetensors file ({e})") from None
+    if _CONFIG_KEY not in metadata:
+        raise PwocrError(f"{path}: not a pwocr model (no {_CONFIG_KEY} in its metadata)")
+    from pwocr.inference.engine import config_from_json
+
+    return config_from_json(metadata[_CONFIG_KEY], str(path))
+
+
 def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
     """The config and fp32 weights from a ``.safetensors`` or ``.pt`` checkpoint (or the shipped model)."""
     resolved = resolve_checkpoint(path)
     if resolved.suffix == ".safetensors":
-        try:
-            from safetensors import safe_open
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
 
-            with safe_open(str(resolved), framework="pt") as f:
-                metadata = f.metadata() or {}
+        config = read_config(resolved)
+        try:
             weights = load_file(str(resolved))
         except (SafetensorError, OSError) as e:
             raise PwocrError(f"{resolved}: not a safetensors file ({e})") from None
-        if _CONFIG_KEY not in metadata:
-            raise PwocrError(f"{resolved}: not a pwocr model (no {_CONFIG_KEY} in its metadata)")
-        config = ModelConfig.from_dict(json.loads(metadata[_CONFIG_KEY]))
     else:
         state = load_training_state(resolved)
-        config = ModelConfig.from_dict(state["model_config"])
+        from pwocr.inference.engine import config_from_json
+
+        config = config_from_json(json.dumps(state["model_config"]), str(resolved))
         weights = state["model"]
     return config, {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
@@ -120,6 +121,8 @@ def build_model(
     config: ModelConfig, weights: dict[str, torch.Tensor] | None = None, source: str = "checkpoint"
 ) -> CRNN:
     """A CRNN for ``config``, loaded with ``weights`` when given; a mismatch is a one-line error."""
+    from pwocr.model.crnn import CRNN
+
     model = CRNN(config)
     if weights is not None:
         try:

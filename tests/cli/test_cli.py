@@ -3,6 +3,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from conftest import TINY_LABELS, draw_line
@@ -29,8 +30,10 @@ def run(capsys, *args):
 def test_recognize_folder_prints_and_writes_prediction_csv(capsys, photos, tiny_checkpoint):
     (photos / "corrupt.png").write_bytes(b"not a png")
     code, out, err = run(capsys, "recognize", "--imgs_folder", photos, "--checkpoint_path", tiny_checkpoint)
-    assert code == 0
+    assert code == 1  # done, but a file was skipped
     assert "corrupt.png" in err and "skipped" in err and "Traceback" not in err
+    assert "read 6 of 7 images, skipped 1" in err
+    assert not (photos / ".prediction.csv.partial").exists()
     assert "raw output: " in out
     rows = read_labels(photos / "prediction.csv")
     assert sorted(r.label for r in rows) == sorted(TINY_LABELS)
@@ -153,6 +156,9 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         (["recognize", "{tmp}/missing.png"], "no image could be read"),
         (["recognize", "{img}", "--length", "3", "--max_length", "2"], "cannot be combined"),
         (["recognize", "{img}", "--min_length", "3", "--max_length", "2"], "above --max_length"),
+        (["recognize", "{img}", "--charset", "digitz"], "unknown charset name 'digitz'"),
+        (["recognize", "{img}", "--checkpoint_path", "{badmeta}"], "malformed model config"),
+        (["evaluate", "--val_file", "{noheader}"], "expected a header row"),
         (["evaluate", "--imgs_folder", "{tmp}", "--val_file", "{onecol}"], "expected 2 columns"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{badchar}", "--alphabet", "digits"], "has character 'x'"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "label file not found"),
@@ -168,6 +174,10 @@ def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, 
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 20)
     (tmp_path / "onecol.csv").write_text("filename\nimg.png\n")
     (tmp_path / "badchar.csv").write_text("filename,label\nimg.png,12x\n")
+    (tmp_path / "noheader.csv").write_text("img.png,abc\n")
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.zeros(1, np.float32)}, str(tmp_path / "badmeta.safetensors"), {"pwocr_model_config": "{oops"})
     subs = {
         "{empty}": tmp_path / "empty",
         "{img}": tmp_path / "img.png",
@@ -176,6 +186,8 @@ def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, 
         "{junk}": tmp_path / "junk.safetensors",
         "{onecol}": tmp_path / "onecol.csv",
         "{badchar}": tmp_path / "badchar.csv",
+        "{noheader}": tmp_path / "noheader.csv",
+        "{badmeta}": tmp_path / "badmeta.safetensors",
     }
     expanded = []
     for a in args:
@@ -197,3 +209,32 @@ def test_console_script_is_installed():
         [sys.executable, "-m", "pwocr.cli.main", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert all(c in out for c in ("train", "recognize", "evaluate", "synth", "export"))
+
+
+@pytest.mark.parametrize(
+    "args", [["--candidates", "0"], ["--length", "0"], ["--batch_size", "0"], ["--max_length", "-1"]]
+)
+def test_nonsense_numbers_are_refused(capsys, args):
+    with pytest.raises(SystemExit) as e:
+        main(["recognize", "x.png", *args])
+    assert e.value.code == 2
+    assert "must" in capsys.readouterr().err
+
+
+def test_recognize_and_evaluate_read_the_same_text(capsys, photos, tiny_checkpoint, tmp_path):
+    _, out, _ = run(capsys, "recognize", "--imgs_folder", photos, "--checkpoint_path", tiny_checkpoint, "--json")
+    recognized = {json.loads(line)["image"]: json.loads(line)["text"] for line in out.splitlines()}
+    from pwocr.evaluation.evaluate import evaluate
+    from pwocr.inference.recognizer import Recognizer
+
+    items = read_labels(photos / "labels.csv")
+    report = evaluate(Recognizer(tiny_checkpoint), items, top_k=(1, 5))
+    assert {r.image: r.text for r in report.readings} == recognized
+
+
+def test_version_and_help_import_no_torch():
+    code = "import sys; from pwocr.cli.main import main; main(['--version'])"
+    done = subprocess.run([sys.executable, "-c", code + "\n"], capture_output=True, text=True)
+    assert done.stdout.startswith("pwocr ")
+    check = "import sys, runpy; sys.argv = ['pwocr', '--help']\ntry:\n    runpy.run_module('pwocr.cli.main', run_name='__main__')\nexcept SystemExit:\n    pass\nassert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", check], check=True, capture_output=True)

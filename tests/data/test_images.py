@@ -2,10 +2,10 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from pwocr.data.images import list_images, load_gray, pad_batch, resize_to_height, to_tensor
+from pwocr.data import images
+from pwocr.data.images import list_images, load_gray
 from pwocr.errors import PwocrError
 
 
@@ -45,20 +45,45 @@ def test_missing_file_and_folder(tmp_path):
         load_gray(tmp_path)
 
 
-def test_resize_keeps_aspect_and_clamps_width():
-    gray = np.zeros((64, 300), np.uint8)
-    assert resize_to_height(gray, 32, 32, 800).shape == (32, 150)
-    assert resize_to_height(gray, 32, 32, 100).shape == (32, 100)
-    assert resize_to_height(np.zeros((64, 10), np.uint8), 32, 32, 800).shape == (32, 32)
+def test_exif_orientation_is_applied(tmp_path):
+    # A landscape line stored as a portrait image with EXIF "rotate 90 CW to view" (orientation 6).
+    line = np.full((20, 60), 255, np.uint8)
+    line[:, :10] = 0  # the dark end is on the left when viewed upright
+    stored = Image.fromarray(np.rot90(line, 1).copy())  # 60 high, 20 wide: how the sensor saved it
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    gray = load_gray(tmp_path / "phone.jpg")
+    assert gray.shape == (20, 60)
+    assert gray[:, :8].mean() < 60 < 200 < gray[:, 20:].mean()
 
 
-def test_pad_batch_repeats_the_last_column():
-    a = to_tensor(np.full((32, 40), 255, np.uint8))
-    b = to_tensor(np.zeros((32, 50), np.uint8))
-    batch, widths = pad_batch([a, b])
-    assert batch.shape == (2, 1, 32, 50)
-    assert widths.tolist() == [40, 50]
-    assert torch.all(batch[0, :, :, 40:] == 1.0)
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    ramp = (np.arange(64, dtype=np.uint32)[None, :].repeat(8, 0) * 1024).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    gray = load_gray(tmp_path / "deep.png")
+    assert gray.min() == 0 and gray.max() >= 250
+    assert np.all(np.diff(gray[0].astype(int)) >= 0)
+
+
+@pytest.mark.parametrize(
+    ("array", "top"),
+    [
+        (np.ones((3, 3), bool), 255),
+        (np.full((3, 3), 0.5, np.float64), 128),
+        (np.full((3, 3), 65535, np.uint16), 255),
+        (np.full((3, 3), 200, np.int32), 200),
+    ],
+)
+def test_bool_float_and_wide_integer_arrays_are_scaled(array, top):
+    assert load_gray(array).max() == top
+
+
+def test_pixel_cap_refuses_before_decoding(tmp_path, monkeypatch):
+    Image.new("L", (300, 200)).save(tmp_path / "big.png")
+    monkeypatch.setattr(images, "MAX_PIXELS", 50_000)
+    with pytest.raises(PwocrError, match=r"big.png: 300x200 .* more than"):
+        load_gray(tmp_path / "big.png")
 
 
 def test_list_images_skips_other_files(tmp_path):

@@ -67,3 +67,16 @@ def test_split_is_seeded_disjoint_and_complete(tmp_path):
     assert (tmp_path / "s" / "val.csv").read_text() == (tmp_path / "t" / "val.csv").read_text()
     with pytest.raises(PwocrError):
         split_labels(tmp_path / "all.csv", tmp_path / "u", 1.5)
+
+
+def test_headerless_csv_is_an_error_unless_declared(tmp_path):
+    (tmp_path / "l.csv").write_text("a.png,abc\nb.png,def\n")
+    with pytest.raises(PwocrError, match=r"l.csv:1: expected a header row.*--no_header"):
+        read_labels(tmp_path / "l.csv")
+    assert [i.label for i in read_labels(tmp_path / "l.csv", header=False)] == ["abc", "def"]
+
+
+def test_unquoted_comma_is_an_error_naming_the_line(tmp_path):
+    (tmp_path / "l.csv").write_text("filename,label\na.png,abc\nb.png,d,ef\n")
+    with pytest.raises(PwocrError, match=r"l.csv:3: expected 2 columns .* found 3 \(quote"):
+        read_labels(tmp_path / "l.csv")

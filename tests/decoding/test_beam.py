@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from pwocr.alphabet import Alphabet, resolve_charset
-from pwocr.decoding.beam import Constraints, char_confidences, constrain_probs, prefix_beam_search
+from pwocr.decoding.beam import (
+    Constraints,
+    char_confidences,
+    constrain_probs,
+    prefix_beam_search,
+    string_probability,
+)
 from pwocr.decoding.ctc import collapse
 
 
@@ -110,3 +116,27 @@ def test_string_probability_is_the_sum_over_paths(seed):
         assert string_probability(probs, alphabet.encode(text)) == pytest.approx(p, rel=1e-9, abs=1e-15)
     best = prefix_beam_search(probs, alphabet, top_k=1, beam_width=500, prune=0)[0]
     assert string_probability(probs, best.labels) == pytest.approx(best.confidence)
+
+
+def test_readings_of_64_and_more_characters_decode():
+    # A 64-hex WPA key and longer: the Viterbi back-pointers must not overflow.
+    alphabet = Alphabet("0123456789abcdef")
+    rng = np.random.default_rng(3)
+    text = "".join(rng.choice(list(alphabet.chars), 150))
+    labels = alphabet.encode(text)
+    probs = np.full((2 * len(labels) + 1, alphabet.num_classes), 1e-4)
+    probs[0::2, 0] = 1.0
+    probs[1::2][np.arange(len(labels)), labels] = 1.0
+    probs /= probs.sum(-1, keepdims=True)
+    chars = char_confidences(probs, alphabet, labels)
+    assert "".join(c.char for c in chars) == text
+    (best,) = prefix_beam_search(probs, alphabet, top_k=1)
+    assert best.text == text
+
+
+def test_beam_confidence_is_the_forward_probability():
+    rng = np.random.default_rng(4)
+    alphabet = Alphabet("ab")
+    probs = rng.dirichlet(np.ones(3), size=6)
+    for candidate in prefix_beam_search(probs, alphabet, top_k=4, constraints=Constraints(allowed="a")):
+        assert candidate.confidence == pytest.approx(string_probability(probs, list(candidate.labels)), rel=1e-9)

@@ -1,14 +1,19 @@
 import io
+import subprocess
+import sys
+import tracemalloc
 
 import numpy as np
 import pytest
 import torch
 from conftest import TINY_LABELS, draw_line
+from PIL import Image
 
 from pwocr.checkpoints import load_model
-from pwocr.decoding.beam import Constraints
-from pwocr.inference.onnx import onnx_session
-from pwocr.inference.recognizer import Recognizer
+from pwocr.decoding.beam import Constraints, string_probability
+from pwocr.inference.engine import CONFIG_KEY, OnnxEngine, read_onnx_metadata
+from pwocr.inference.onnx import export_onnx
+from pwocr.inference.recognizer import Recognizer, equal_width_batches, tempered_probabilities
 
 
 def test_reads_path_bytes_pil_and_array_alike(tiny_checkpoint, tmp_path):
@@ -21,25 +26,55 @@ def test_reads_path_bytes_pil_and_array_alike(tiny_checkpoint, tmp_path):
     assert texts == {TINY_LABELS[1]}
 
 
-def test_onnx_backend_matches_torch(tiny_checkpoint):
+def test_exported_onnx_runs_alone_and_matches_torch(tiny_checkpoint, tmp_path):
     model = load_model(tiny_checkpoint)
-    session = onnx_session(model)
-    for width in (40, 97, 160):
+    export_onnx(model, tmp_path / "tiny.onnx")
+    assert CONFIG_KEY in read_onnx_metadata(tmp_path / "tiny.onnx")
+    engine = OnnxEngine(tmp_path / "tiny.onnx")
+    assert engine.config == model.config  # alphabet, preprocessing and temperature travel with the graph
+    for width in (40, 96, 160):
         images = torch.randn(3, 1, 32, width)
         with torch.inference_mode():
             expected = model(images).numpy()
-        got = session.run(None, {"images": images.numpy()})[0]
-        assert np.allclose(got, expected, atol=1e-4)
+        assert np.allclose(engine(images.numpy()), expected, atol=1e-4)
+    onnx_reading = Recognizer(tmp_path / "tiny.onnx").read(draw_line("Zz9"))
+    assert onnx_reading.text == "Zz9"
 
 
-def test_batch_reading_matches_single_reading(tiny_checkpoint):
-    images = [draw_line(t) for t in TINY_LABELS]
-    recognizer = Recognizer(tiny_checkpoint, backend="onnx", batch_size=4)
-    batch = recognizer.read_batch(images)
-    single = [recognizer.read(i) for i in images]
-    assert [r.text for r in batch] == [r.text for r in single] == TINY_LABELS
-    for a, b in zip(batch, single):
-        assert a.confidence == pytest.approx(b.confidence, rel=1e-3)
+def test_onnx_graph_is_exported_once_and_cached(tiny_checkpoint):
+    first = Recognizer(tiny_checkpoint)
+    second = Recognizer(tiny_checkpoint)
+    assert first.engine.path == second.engine.path and first.engine.path.suffix == ".onnx"
+
+
+def _mixed_lines(n: int) -> list[Image.Image]:
+    rng = np.random.default_rng(5)
+    lines = []
+    for _ in range(n):
+        text = "".join(rng.choice(list(TINY_LABELS[int(rng.integers(0, 6))] + "ab1"), int(rng.integers(2, 9))))
+        lines.append(draw_line(text, size=int(rng.integers(18, 40)), min_width=int(rng.integers(20, 200))))
+    return lines
+
+
+def test_a_reading_never_depends_on_its_batch_mates(tiny_checkpoint):
+    lines = _mixed_lines(220)
+    recognizer = Recognizer(tiny_checkpoint, batch_size=16)
+    batched = recognizer.read_batch(lines)
+    shuffled_order = np.random.default_rng(1).permutation(len(lines))
+    shuffled = recognizer.read_batch([lines[i] for i in shuffled_order])
+    single = [recognizer.read(line) for line in lines]
+    widths = {recognizer.preprocess(np.asarray(line.convert("L"))).shape[1] for line in lines}
+    assert len(widths) > 10  # the set mixes many widths
+    for i, reading in enumerate(batched):
+        assert reading.text == single[i].text == shuffled[int(np.flatnonzero(shuffled_order == i)[0])].text
+        assert reading.confidence == pytest.approx(single[i].confidence, rel=1e-4, abs=1e-6)
+
+
+def test_equal_width_batches_never_mix_widths():
+    widths = [40, 80, 40, 120, 80, 40, 40]
+    batches = equal_width_batches(widths, batch_size=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(widths)))
+    assert all(len({widths[i] for i in b}) == 1 and len(b) <= 2 for b in batches)
 
 
 def test_reading_structure_and_candidates(tiny_checkpoint):
@@ -51,6 +86,58 @@ def test_reading_structure_and_candidates(tiny_checkpoint):
     assert reading.as_dict()["chars"][0]["char"] == "Z"
 
 
+def test_top_k_is_listed_beside_the_reading_not_instead_of_it(tiny_checkpoint):
+    recognizer = Recognizer(tiny_checkpoint)
+    for line in _mixed_lines(30):
+        one, five = recognizer.read(line), recognizer.read(line, candidates=5)
+        assert one.text == five.text == five.candidates[0].text
+        assert one.confidence == pytest.approx(five.confidence)
+
+
 def test_constrained_reading_obeys_length(tiny_checkpoint):
     reading = Recognizer(tiny_checkpoint).read(draw_line("M#m"), candidates=3, constraints=Constraints.exact_length(2))
     assert reading.candidates and all(len(c.text) == 2 for c in reading.candidates)
+
+
+def test_constrained_confidence_is_the_models_own_probability(tiny_checkpoint):
+    recognizer = Recognizer(tiny_checkpoint)
+    gray = np.asarray(draw_line("a1!").convert("L"))
+    (probs,) = recognizer.probabilities([gray])
+    reading = recognizer.read(gray, candidates=3, constraints=Constraints(allowed="abc"))
+    assert set(reading.text) <= set("abc")
+    labels = [recognizer.alphabet.index(c) for c in reading.text]
+    assert reading.confidence == pytest.approx(string_probability(probs, labels), rel=1e-6)
+    assert reading.confidence < 0.05  # not renormalised over the three allowed characters
+
+
+def test_temperature_changes_confidence_not_the_argmax():
+    logits = np.log(np.random.default_rng(0).dirichlet(np.ones(5), size=7))
+    for t in (0.5, 1.0, 2.0):
+        assert np.array_equal(tempered_probabilities(logits, t).argmax(-1), logits.argmax(-1))
+
+
+def test_streaming_keeps_memory_bounded(tiny_checkpoint, tmp_path):
+    # 40 photos of 1600x1200: held whole they would take 77 MB of gray pixels.
+    photo = np.full((1200, 1600), 255, np.uint8)
+    photo[500:700, 100:1500] = 0
+    for i in range(40):
+        Image.fromarray(photo).save(tmp_path / f"p{i:02d}.png")
+    recognizer = Recognizer(tiny_checkpoint)
+    files = sorted(tmp_path.glob("*.png"))
+    tracemalloc.start()
+    count = sum(1 for _ in recognizer.read_stream(files, chunk=4))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 40
+    assert peak < 30e6
+
+
+def test_reading_imports_no_torch(tiny_checkpoint):
+    code = (
+        "import sys, pwocr; from pwocr import Recognizer; "
+        f"r = Recognizer({str(tiny_checkpoint)!r}); "
+        "import numpy as np; r.read(np.full((32, 96), 255, np.uint8)); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    Recognizer(tiny_checkpoint)  # the graph is in the cache now
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -3,16 +3,17 @@ import torch
 
 from pwocr.alphabet import PRINTABLE_94
 from pwocr.errors import PwocrError
-from pwocr.model.crnn import CRNN, MODEL_SIZES, ModelConfig, output_length
+from pwocr.model.crnn import CRNN, MODEL_SIZES, VGG_WIDTHS, ModelConfig
 
 
 @pytest.mark.parametrize("size", list(MODEL_SIZES))
 @pytest.mark.parametrize("width", [32, 33, 100, 223, 400])
 def test_output_length_matches_formula(size, width):
-    model = CRNN(ModelConfig(PRINTABLE_94, size)).eval()
+    config = ModelConfig(PRINTABLE_94, size)
+    model = CRNN(config).eval()
     with torch.inference_mode():
-        out = model(torch.zeros(2, 1, 32, width))
-    assert out.shape == (output_length(width), 2, 95)
+        out = model(torch.zeros(2, 1, config.height, width))
+    assert out.shape == (config.output_length(width), 2, 95)
     assert torch.allclose(out.exp().sum(-1), torch.ones(()), atol=1e-4)
 
 
@@ -25,7 +26,7 @@ def test_paper_model_matches_the_paper():
 
 
 def test_smaller_sizes_have_fewer_parameters():
-    counts = [sum(p.numel() for p in CRNN(ModelConfig(PRINTABLE_94, s)).parameters()) for s in MODEL_SIZES]
+    counts = [sum(p.numel() for p in CRNN(ModelConfig(PRINTABLE_94, s)).parameters()) for s in VGG_WIDTHS]
     assert counts == sorted(counts, reverse=True)
 
 
@@ -34,3 +35,12 @@ def test_config_round_trips_and_rejects_unknown_size():
     assert ModelConfig.from_dict(config.to_dict()) == config
     with pytest.raises(PwocrError):
         ModelConfig("abc", "resnet")
+
+
+def test_height_follows_the_conv_stack():
+    assert ModelConfig("abc", "crnn").height == 32
+    assert ModelConfig("abc", "crnn-lcnet").height == 48
+    with pytest.raises(PwocrError, match="48-pixel"):
+        ModelConfig("abc", "crnn-lcnet", height=32)
+    with pytest.raises(PwocrError, match="width_step"):
+        ModelConfig("abc", "crnn", min_width=30)

@@ -5,10 +5,12 @@ import torch
 from conftest import TINY_LABELS, make_labelled_folder
 from safetensors import safe_open
 
+from pwocr.alphabet import PRINTABLE_94
 from pwocr.checkpoints import load_state, load_training_state
 from pwocr.data.datasets import ctc_steps_needed, min_width_for
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
+from pwocr.model.config import ModelConfig
 from pwocr.training.trainer import TrainConfig, train
 
 
@@ -138,7 +140,15 @@ def test_bad_training_images_are_reported_and_skipped(tmp_path):
 def test_ctc_width_arithmetic():
     assert ctc_steps_needed("abc") == 3
     assert ctc_steps_needed("aab") == 4
-    assert min_width_for("aab") == 12
+    small = ModelConfig(PRINTABLE_94, "crnn-small")
+    lcnet = ModelConfig(PRINTABLE_94, "crnn-lcnet")
+    for label in ("aab", "x" * 64, "ab" * 40):
+        for config in (small, lcnet):
+            width = min_width_for(label, config)
+            assert width % config.width_step == 0
+            assert (
+                config.output_length(width) >= ctc_steps_needed(label) > config.output_length(width - config.width_step)
+            )
 
 
 def test_synthetic_stream_training_runs(tmp_path):

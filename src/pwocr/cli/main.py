@@ -27,6 +27,26 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser, training: bool = False) -> None:
     """The flags every seed script had; ``--n_workers`` and ``--fixed_seed`` only act when training
     (reading is deterministic and runs in one process), and are accepted elsewhere so seed commands run."""
@@ -45,11 +65,21 @@ def _add_common(p: argparse.ArgumentParser, training: bool = False) -> None:
         "--n_workers", "--workers", dest="n_workers", type=int, default=1, help=f"data loading processes{note}"
     )
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help=f"random seed{note}")
-    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=32)
+    p.add_argument(
+        "--batch_size",
+        "--batch-size",
+        dest="batch_size",
+        type=_positive,
+        default=32,
+        help="lines per batch (default: 32)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pwocr", description="Read passwords out of photos.")
+    from pwocr import __version__
+
+    parser.add_argument("--version", action="version", version=f"pwocr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -115,7 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fonts", dest="fonts_folder", default=None, help="render synthetic data in the .ttf/.otf fonts of this folder"
     )
-    p.add_argument("--max_width", type=int, default=800, help="widest input line in pixels after scaling to 32 high")
+    p.add_argument(
+        "--max_width", type=int, default=800, help="widest input line in pixels after scaling to the model's height"
+    )
+    p.add_argument(
+        "--pretrained_backbone",
+        choices=["ppocrv6", "none"],
+        default="ppocrv6",
+        help="a fresh crnn-lcnet starts its conv stack from PP-OCRv6 small's weights (bundled in rapidocr) or from scratch",
+    )
+    p.add_argument("--backbone_lr_scale", type=float, default=1.0, help="the conv stack learns at this share of --lr")
+    p.add_argument(
+        "--freeze_blocks",
+        type=int,
+        default=-1,
+        help="crnn-lcnet: keep its stem and first N conv blocks at their pretrained weights (default: -1, none)",
+    )
+    p.add_argument("--ignore_case", action="store_true", help="score a real --val_file ignoring case")
+    p.add_argument("--ignore_symbols", action="store_true", help="score a real --val_file on letters and digits only")
     p.add_argument("--no_augment", dest="augment", action="store_false", help="train on real images as they are")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no_progress", dest="progress", action="store_false", help="no progress bar")
@@ -175,8 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="The seed's test metrics on a filename,label CSV.",
     )
     _add_common(p)
-    p.add_argument("--imgs_folder", "--images", dest="imgs_folder", required=True)
-    p.add_argument("--val_file", "--csv", dest="val_file", required=True)
+    p.add_argument(
+        "--imgs_folder", "--images", dest="imgs_folder", default=None, help="the images (default: the CSV's folder)"
+    )
+    p.add_argument("--val_file", "--csv", dest="val_file", required=True, help="the filename,label CSV")
+    p.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
+    p.add_argument("--ignore_case", action="store_true", help="score ignoring case (scene-text benchmarks)")
+    p.add_argument(
+        "--ignore_symbols", action="store_true", help="score letters and digits only (scene-text benchmarks)"
+    )
     p.add_argument("--checkpoint_path", "--checkpoint", dest="checkpoint", default="default")
     _add_decoding(p, default_candidates=5)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -230,16 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> None:
     p.add_argument(
         "--candidates",
-        type=int,
+        type=_positive,
         default=default_candidates,
-        help="how many best readings to give (beam search when > 1)",
+        help=f"how many best readings to list beside the reading (beam search when > 1; default: {default_candidates})",
     )
     p.add_argument(
-        "--charset", default=None, help="allowed characters: digits, hex, alnum, ... (+-joined) or a literal set"
+        "--charset",
+        default=None,
+        help="allowed characters: digits, hex, alnum, ... (+-joined names) or literal:<characters>",
     )
-    p.add_argument("--length", type=int, default=None, help="exact password length")
-    p.add_argument("--min_length", type=int, default=None, help="shortest allowed reading")
-    p.add_argument("--max_length", type=int, default=None, help="longest allowed reading")
+    p.add_argument("--length", type=_positive, default=None, help="exact password length")
+    p.add_argument("--min_length", type=_non_negative, default=None, help="shortest allowed reading")
+    p.add_argument("--max_length", type=_positive, default=None, help="longest allowed reading")
     p.add_argument(
         "--backend", choices=["onnx", "torch"], default="onnx", help="inference engine (default: onnxruntime)"
     )
@@ -292,36 +348,65 @@ def _format_reading(reading: Reading) -> str:
 
 
 def _recognize(args: argparse.Namespace) -> int:
+    import csv
     import json
+    import os
+    from pathlib import Path
 
-    from pwocr.data.labels import write_labels
+    from pwocr.data.images import list_images
 
     if not args.images and not args.imgs_folder:
         raise PwocrError("give image files, or a folder with --imgs_folder")
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)
-    readings = []
-    if args.images:
-        readings += recognizer.read_batch(args.images, args.candidates, constraints, skip_errors=True)
-    if args.imgs_folder:
-        folder_readings = recognizer.read_folder(args.imgs_folder, args.candidates, constraints)
-        readings += folder_readings
-        from pathlib import Path
+    skipped: list[str] = []
 
-        write_labels(
-            Path(args.imgs_folder) / "prediction.csv",
-            [(Path(r.image).name, r.text) for r in folder_readings],
-            header=("img", "password"),
-        )
-    for reading in readings:
+    def warn(message: str) -> None:
+        skipped.append(message)
+        print(f"pwocr: {message}", file=sys.stderr)
+
+    def show(reading: Reading) -> None:
         if args.json:
-            print(json.dumps(reading.as_dict(detail=True), ensure_ascii=False))
+            print(json.dumps(reading.as_dict(detail=True), ensure_ascii=False), flush=True)
         else:
-            print(_format_reading(reading))
-    if not readings:
+            print(_format_reading(reading), flush=True)
+
+    count = 0
+    if args.images:
+        for reading in recognizer.read_stream(args.images, args.candidates, constraints, skip_errors=True, warn=warn):
+            show(reading)
+            count += 1
+    if args.imgs_folder:
+        folder = Path(args.imgs_folder)
+        files = list_images(folder)
+        if not files:
+            raise PwocrError(f"{folder}: no images found")
+        # Rows go to a partial file as they are read (a kill keeps what was read), which becomes
+        # prediction.csv, atomically, when the folder is done.
+        target = folder / "prediction.csv"
+        partial = folder / ".prediction.csv.partial"
+        try:
+            out = partial.open("w", newline="", encoding="utf-8")
+        except OSError as e:
+            raise PwocrError(f"{target}: cannot write ({e.strerror})") from None
+        with out:
+            writer = csv.writer(out)
+            writer.writerow(("img", "password"))
+            for reading in recognizer.read_stream(files, args.candidates, constraints, skip_errors=True, warn=warn):
+                show(reading)
+                writer.writerow((Path(reading.image).name, reading.text))
+                out.flush()
+                count += 1
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+        print(f"pwocr: wrote {target}", file=sys.stderr)
+    total = count + len(skipped)
+    if total > 1 or skipped:
+        print(f"pwocr: read {count} of {total} images, skipped {len(skipped)}", file=sys.stderr)
+    if not count:
         print("pwocr: error: no image could be read", file=sys.stderr)
         return 2
-    return 0
+    return 1 if skipped else 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -330,12 +415,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     from pwocr.data.labels import read_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
 
-    items = read_labels(args.val_file, args.imgs_folder)
+    items = read_labels(args.val_file, args.imgs_folder, header=args.header)
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)
     for item in items:
         recognizer.alphabet.encode(item.label, source=str(item.path))
-    report = evaluate(recognizer, items, top_k=sorted({1, 3, 5, max(1, args.candidates)}), constraints=constraints)
+    report = evaluate(
+        recognizer,
+        items,
+        top_k=sorted({1, 3, 5, args.candidates}),
+        constraints=constraints,
+        ignore_case=args.ignore_case,
+        ignore_symbols=args.ignore_symbols,
+    )
     if args.display_confusion:
         write_confusion_png(report, args.display_confusion)
     if args.display_wrong:

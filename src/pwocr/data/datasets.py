@@ -15,14 +15,15 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
-from pwocr.data.images import load_gray, pad_batch, resize_to_height, to_tensor
+from pwocr.data.images import load_gray
 from pwocr.data.labels import LabelledImage
+from pwocr.data.preprocess import LinePreprocessor, normalise
 from pwocr.errors import PwocrError
-from pwocr.model.crnn import ModelConfig, output_length
+from pwocr.model.config import ModelConfig
 from pwocr.synth.fonts import FontSpec
 from pwocr.synth.render import PasswordSynthesizer, SynthConfig
 
-#: A training sample: the 1x32xW line, its label, and where it came from.
+#: A training sample: the 1xHxW line, its label, and where it came from.
 Sample = tuple[torch.Tensor, str, str]
 
 
@@ -31,18 +32,31 @@ def ctc_steps_needed(label: str) -> int:
     return len(label) + sum(a == b for a, b in itertools.pairwise(label))
 
 
-def min_width_for(label: str) -> int:
+def min_width_for(label: str, config: ModelConfig) -> int:
     """Narrowest input width whose CRNN output is long enough for ``label``."""
-    return 4 * max(ctc_steps_needed(label) - 1, 0)
+    steps = ctc_steps_needed(label)
+    width = config.width_step
+    while config.output_length(width) < steps:
+        width += config.width_step
+    return width
 
 
 def prepare_line(gray: np.ndarray, label: str, config: ModelConfig, width_scale: float = 1.0) -> torch.Tensor:
-    """Resize to the model's height; widen just enough when CTC could not otherwise spell the label."""
-    line = resize_to_height(gray, config.height, config.min_width, config.max_width, width_scale)
-    need = min_width_for(label)
-    if line.shape[1] < need <= config.max_width:
-        line = resize_to_height(gray, config.height, need, config.max_width, need / line.shape[1] * width_scale)
-    return to_tensor(line)
+    """The inference preprocessing, widened just enough when CTC could not otherwise spell the label."""
+    line = LinePreprocessor.for_model(config)(gray, width_scale, min_width_for(label, config))
+    return torch.from_numpy(normalise([line])[0])
+
+
+def pad_batch(lines: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``1 x H x W_i`` lines into ``N x 1 x H x max(W)``, padding on the right by repeating the last column.
+
+    Only training pads (its batches mix widths); inference batches equal widths. Returns the batch
+    and the widths before padding.
+    """
+    widths = torch.tensor([t.shape[-1] for t in lines])
+    max_width = int(widths.max())
+    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode="replicate") for t in lines])
+    return batch, widths
 
 
 def check_labelled_images(
@@ -67,7 +81,7 @@ def check_labelled_images(
             warn(f"{item.path}: not a readable image ({type(e).__name__}); skipped")
             continue
         # prepare_line widens a line that is too narrow for its label, up to the model's max width.
-        if min_width_for(item.label) > config.max_width:
+        if min_width_for(item.label, config) > config.max_width:
             warn(
                 f"{item.path}: label {item.label!r} is too long for CTC to spell within {config.max_width} px; skipped"
             )
@@ -174,23 +188,30 @@ class SyntheticStream(IterableDataset[Sample]):
 
 @dataclass
 class Batch:
-    images: torch.Tensor  # N x 1 x 32 x W
+    images: torch.Tensor  # N x 1 x H x W
     widths: torch.Tensor  # N, before padding
     targets: torch.Tensor  # concatenated class indices
     target_lengths: torch.Tensor  # N
     labels: list[str]
     sources: list[str]
+    config: ModelConfig  # how many CTC steps a width gives
 
     @property
     def output_lengths(self) -> torch.Tensor:
-        return output_length(self.widths)
+        return self.config.output_length(self.widths)
+
+    def targets_of(self, i: int) -> torch.Tensor:
+        """The class indices of sample ``i``'s label."""
+        start = int(self.target_lengths[:i].sum())
+        return self.targets[start : start + int(self.target_lengths[i])]
 
 
 class Collate:
     """Pads a list of samples into a ``Batch`` with CTC targets (a class, so it pickles into workers)."""
 
-    def __init__(self, alphabet: Alphabet) -> None:
+    def __init__(self, alphabet: Alphabet, config: ModelConfig) -> None:
         self.alphabet = alphabet
+        self.config = config
 
     def __call__(self, samples: Sequence[Sample]) -> Batch:
         lines, labels, sources = zip(*samples)
@@ -198,7 +219,7 @@ class Collate:
         encoded = [self.alphabet.encode(label, source) for label, source in zip(labels, sources)]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
-        return Batch(images, widths, targets, lengths, list(labels), list(sources))
+        return Batch(images, widths, targets, lengths, list(labels), list(sources), self.config)
 
 
 def steps_for(n: int, batch_size: int) -> int:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pwocr.errors import PwocrError
 
@@ -18,6 +16,9 @@ from pwocr.errors import PwocrError
 ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
+
+#: Largest image decoded, in pixels (a 12 MP phone photo is 12e6; a 100 MP camera raw export fits).
+MAX_PIXELS = 120_000_000
 
 
 def describe(source: ImageSource) -> str:
@@ -31,9 +32,15 @@ def describe(source: ImageSource) -> str:
     return f"<array {'x'.join(map(str, np.shape(source)))}>"
 
 
-def load_gray(source: ImageSource) -> np.ndarray:
-    """Load an image as a 2-D uint8 grayscale array; a bad file raises a one-line ``PwocrError``."""
+def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
+    """Load an image as a 2-D uint8 grayscale array, upright; a bad file raises a one-line ``PwocrError``.
+
+    EXIF orientation is applied (phones store photos sideways and say so in EXIF); 16-bit and
+    float images are scaled to 8 bits rather than clipped; an image of more than ``max_pixels``
+    is refused from its header, before any pixel is decoded (a decompression bomb).
+    """
     name = describe(source)
+    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
     if isinstance(source, np.ndarray):
         return _array_to_gray(source, name)
     try:
@@ -48,12 +55,22 @@ def load_gray(source: ImageSource) -> np.ndarray:
             if path.is_dir():
                 raise PwocrError(f"{path}: is a folder, not an image")
             image = Image.open(path)
+        if image.width * image.height > max_pixels:
+            raise PwocrError(
+                f"{name}: {image.width}x{image.height} is {image.width * image.height / 1e6:.0f} MP, "
+                f"more than the {max_pixels / 1e6:.0f} MP pwocr decodes"
+            )
         image.load()
+        image = ImageOps.exif_transpose(image)
     except PwocrError:
         raise
+    except Image.DecompressionBombError:
+        raise PwocrError(f"{name}: too many pixels to decode safely (a decompression bomb?)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         reason = "not an image Pillow can read" if isinstance(e, UnidentifiedImageError) else f"unreadable image ({e})"
         raise PwocrError(f"{name}: {reason}") from None
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _array_to_gray(np.asarray(image), name)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Flatten transparency onto white, as a viewer shows it.
         rgba = image.convert("RGBA")
@@ -65,13 +82,33 @@ def load_gray(source: ImageSource) -> np.ndarray:
     return gray
 
 
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """Scale any dtype to uint8 by its range: bool and [0, 1] floats, 16-bit and wider integers."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.nan_to_num(array.astype(np.float64))
+        top = 1.0 if array.max(initial=0) <= 1.0 else 255.0 if array.max(initial=0) <= 255.0 else float(array.max())
+        return np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer):
+        top = float(array.max(initial=0))
+        if top <= 255 and array.min(initial=0) >= 0:
+            return array.astype(np.uint8)
+        # 16-bit (or 32-bit) samples: scale by the dtype's range, or by the data's when it exceeds 16 bits.
+        scale = 65535.0 if top <= 65535 else top
+        return np.clip(array.astype(np.float64) / scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    raise PwocrError(f"unsupported pixel type {array.dtype}")
+
+
 def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
     if array.size == 0:
         raise PwocrError(f"{name}: the image is empty")
-    if array.dtype != np.uint8:
-        if np.issubdtype(array.dtype, np.floating) and array.max(initial=0) <= 1.0:
-            array = array * 255.0
-        array = np.clip(array, 0, 255).astype(np.uint8)
+    try:
+        array = _to_uint8(array)
+    except PwocrError as e:
+        raise PwocrError(f"{name}: {e}") from None
     if array.ndim == 2:
         return array
     if array.ndim == 3 and array.shape[2] == 1:
@@ -81,33 +118,6 @@ def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
         code = cv2.COLOR_RGBA2GRAY if array.shape[2] == 4 else cv2.COLOR_RGB2GRAY
         return cv2.cvtColor(np.ascontiguousarray(array), code)
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
-
-
-def resize_to_height(
-    gray: np.ndarray, height: int, min_width: int, max_width: int, width_scale: float = 1.0
-) -> np.ndarray:
-    """Resize keeping the aspect ratio (times ``width_scale``), clamping the width to ``[min_width, max_width]``."""
-    h, w = gray.shape
-    width = round(w * height / h * width_scale)
-    width = min(max(width, min_width), max_width)
-    interpolation = cv2.INTER_AREA if h > height else cv2.INTER_LINEAR
-    return cv2.resize(gray, (width, height), interpolation=interpolation)
-
-
-def to_tensor(line: np.ndarray) -> torch.Tensor:
-    """uint8 ``H x W`` to float ``1 x H x W`` in ``[-1, 1]``."""
-    return torch.from_numpy(line).float().div_(127.5).sub_(1.0).unsqueeze(0)
-
-
-def pad_batch(lines: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack ``1 x H x W_i`` lines into ``N x 1 x H x max(W)``, padding on the right by repeating the last column.
-
-    Returns the batch and the widths before padding.
-    """
-    widths = torch.tensor([t.shape[-1] for t in lines])
-    max_width = int(widths.max())
-    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode="replicate") for t in lines])
-    return batch, widths
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pwocr.errors import PwocrError
+from pwocr.io import atomic_write
 
 
 @dataclass(frozen=True)
@@ -18,14 +18,20 @@ class LabelledImage:
     label: str
 
 
+#: First cells that mark a header row (the seed's ``filename``, ``img``, datasets' ``image``, ...).
+HEADER_NAMES = {"filename", "file", "image", "img", "path", "name", "image_path", "file_name", "fname"}
+
+
 def read_labels(
-    csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None
+    csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None, header: bool = True
 ) -> list[LabelledImage]:
     """Read a ``filename,label`` CSV (header row first); file names are relative to ``imgs_folder``.
 
     Without ``imgs_folder`` names are relative to the CSV's own folder. Labels keep commas, quotes
-    and backslashes exactly as CSV quoting gives them; surrounding spaces are part of no password,
-    so only the line's end is trimmed.
+    and backslashes exactly as CSV quoting gives them. The header is required (its first cell one
+    of ``HEADER_NAMES``), so a header-less file never silently loses its first row; pass
+    ``header=False`` for one that has none. A row with more than two fields (an unquoted comma in a
+    label) is an error naming its line, never a silently truncated label.
     """
     csv_path = Path(csv_path)
     folder = Path(imgs_folder) if imgs_folder is not None else csv_path.parent
@@ -38,12 +44,18 @@ def read_labels(
         raise PwocrError(f"{csv_path}: not a readable CSV file ({e})") from None
     if not rows:
         raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
+    if header and (not rows[0] or rows[0][0].strip().lower() not in HEADER_NAMES):
+        raise PwocrError(
+            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0])!r} "
+            "(a file without a header: --no_header)"
+        )
     items = []
-    for line_number, row in enumerate(rows[1:], start=2):
+    for line_number, row in enumerate(rows[1:] if header else rows, start=2 if header else 1):
         if not row or all(not cell.strip() for cell in row):
             continue
-        if len(row) < 2:
-            raise PwocrError(f"{csv_path}:{line_number}: expected 2 columns (filename,label), found {len(row)}")
+        if len(row) != 2:
+            hint = ' (quote a label that has a comma: "a,b")' if len(row) > 2 else ""
+            raise PwocrError(f"{csv_path}:{line_number}: expected 2 columns (filename,label), found {len(row)}{hint}")
         if not row[0].strip():
             raise PwocrError(f"{csv_path}:{line_number}: the filename column is empty")
         if row[1] == "":
@@ -52,20 +64,6 @@ def read_labels(
     if not items:
         raise PwocrError(f"{csv_path}: no labelled rows after the header")
     return items
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never a part."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_labels(
@@ -78,7 +76,7 @@ def write_labels(
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def split_labels(

@@ -152,10 +152,13 @@ def prefix_beam_search(
         constraints: allowed characters and length limits, applied during the search.
 
     Returns:
-        Candidates whose confidences are their CTC probabilities (sums over all their paths).
+        Candidates whose confidences are their CTC probabilities under the model as it is (the sum
+        over all their paths, by the forward algorithm on ``probs``): constraints steer the search,
+        they do not inflate the probabilities.
     """
     constraints = constraints or Constraints()
-    probs = constrain_probs(np.asarray(probs, dtype=np.float64), alphabet, constraints.allowed)
+    model_probs = np.asarray(probs, dtype=np.float64)
+    probs = constrain_probs(model_probs, alphabet, constraints.allowed)
     max_length = constraints.max_length if constraints.max_length is not None else math.inf
     min_length = constraints.min_length
     steps = probs.shape[0]
@@ -187,13 +190,12 @@ def prefix_beam_search(
                     continue
                 following.setdefault(extended, [0.0, 0.0])[1] += gain
         beams = _keep_best(following, beam_width, min_length > 0)
-    finals = [
-        Candidate(alphabet.decode(prefix), p_b + p_nb, prefix)
-        for prefix, (p_b, p_nb) in beams.items()
-        if len(prefix) >= min_length and len(prefix) <= max_length
-    ]
-    finals.sort(key=lambda c: c.confidence, reverse=True)
-    return finals[:top_k]
+    # Ranked by the search's (constrained) scores; scored by the model's own probabilities.
+    finals = sorted(
+        ((p_b + p_nb, prefix) for prefix, (p_b, p_nb) in beams.items() if min_length <= len(prefix) <= max_length),
+        reverse=True,
+    )[:top_k]
+    return [Candidate(alphabet.decode(prefix), string_probability(model_probs, prefix), prefix) for _, prefix in finals]
 
 
 def _keep_best(
@@ -268,7 +270,7 @@ def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
     path = np.empty(steps, dtype=np.int64)
     for t in range(steps - 1, -1, -1):
         path[t] = s
-        s -= back[t, s]
+        s -= int(back[t, s])  # a Python int: an int8 step would overflow past 127 states
     best_step: dict[int, int] = {}
     for t, state in enumerate(path.tolist()):
         if state % 2 == 1:

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from pwocr.data.images import load_gray
-from pwocr.data.labels import LabelledImage, atomic_write_text
+from pwocr.data.labels import LabelledImage
 from pwocr.decoding.beam import Constraints
 from pwocr.errors import PwocrError
-from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics
+from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, normalise_text
 from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.io import atomic_write
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,15 @@ def evaluate(
     top_k: Sequence[int] = (1, 3, 5),
     constraints: Constraints | None = None,
     warn: Callable[[str], None] | None = None,
+    ignore_case: bool = False,
+    ignore_symbols: bool = False,
 ) -> EvalReport:
     """Read every item and score it; unreadable images are reported and left out.
 
     ``items`` are labelled files or ``(grayscale array, label)`` pairs (for in-memory test sets).
     Top-k word accuracy counts a reading right when the truth is among its k best candidates.
+    Readings follow ``Recognizer.decode``'s one policy, so each is what ``pwocr recognize`` prints.
+    ``ignore_case`` and ``ignore_symbols`` score as scene-text benchmarks do (``normalise_text``).
     """
     warn = warn or (lambda message: print(message, file=sys.stderr))
     grays, truths, names = [], [], []
@@ -75,12 +80,13 @@ def evaluate(
     tables = recognizer.probabilities(grays)
     readings = [recognizer.decode(t, n, candidates=k_max, constraints=constraints) for t, n in zip(tables, names)]
     latency = (time.perf_counter() - started) / len(grays) * 1000
-    metrics = compute_metrics(truths, [r.text for r in readings])
-    top = {
-        k: float(np.mean([truth in [c.text for c in r.candidates[:k]] for r, truth in zip(readings, truths)]))
-        for k in top_k
-        if k > 1
-    }
+    metrics = compute_metrics(truths, [r.text for r in readings], ignore_case, ignore_symbols)
+
+    def found(reading: Reading, truth: str, k: int) -> bool:
+        wanted = normalise_text(truth, ignore_case, ignore_symbols)
+        return any(normalise_text(c.text, ignore_case, ignore_symbols) == wanted for c in reading.candidates[:k])
+
+    top = {k: float(np.mean([found(r, t, k) for r, t in zip(readings, truths)])) for k in top_k if k > 1}
     return EvalReport(metrics, top, latency, tuple(readings), tuple(truths))
 
 
@@ -124,10 +130,7 @@ def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> Non
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    atomic_write(path, buffer.getvalue())
 
 
 def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
@@ -161,5 +164,5 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
         + "".join(rows)
         + "</table>"
     )
-    atomic_write_text(path, page)
+    atomic_write(path, page)
     return len(rows)

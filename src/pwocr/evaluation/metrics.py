@@ -62,8 +62,17 @@ class Metrics:
         }
 
 
-def compute_metrics(truths: Sequence[str], predictions: Sequence[str]) -> Metrics:
-    """Metrics over aligned characters.
+def normalise_text(text: str, ignore_case: bool = False, ignore_symbols: bool = False) -> str:
+    """How scene-text benchmarks compare strings: optionally upper-cased, optionally letters and digits only."""
+    if ignore_symbols:
+        text = "".join(c for c in text if c.isascii() and c.isalnum())
+    return text.upper() if ignore_case else text
+
+
+def compute_metrics(
+    truths: Sequence[str], predictions: Sequence[str], ignore_case: bool = False, ignore_symbols: bool = False
+) -> Metrics:
+    """Metrics over aligned characters, after ``normalise_text`` on both sides.
 
     Character accuracy is the share of ground-truth characters read correctly; precision, recall
     and F1 are per character class, weighted by how often each class occurs in the ground truth
@@ -73,6 +82,8 @@ def compute_metrics(truths: Sequence[str], predictions: Sequence[str]) -> Metric
         raise ValueError("truths and predictions differ in length")
     if not truths:
         return Metrics(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    truths = [normalise_text(t, ignore_case, ignore_symbols) for t in truths]
+    predictions = [normalise_text(p, ignore_case, ignore_symbols) for p in predictions]
     true_positive: Counter[str] = Counter()
     support: Counter[str] = Counter()
     predicted: Counter[str] = Counter()
@@ -92,16 +103,16 @@ def compute_metrics(truths: Sequence[str], predictions: Sequence[str]) -> Metric
     for char, count in support.items():
         p = true_positive[char] / predicted[char] if predicted[char] else 0.0
         r = true_positive[char] / count
-        weight = count / total
+        weight = count / max(total, 1)
         precision += weight * p
         recall += weight * r
         f1 += weight * (2 * p * r / (p + r) if p + r else 0.0)
     return Metrics(
         word_accuracy=sum(t == p for t, p in zip(truths, predictions)) / len(truths),
-        char_accuracy=sum(true_positive.values()) / total,
+        char_accuracy=sum(true_positive.values()) / max(total, 1),
         precision=precision,
         recall=recall,
         f1=f1,
-        cer=errors / total,
+        cer=errors / max(total, 1),
         n=len(truths),
     )

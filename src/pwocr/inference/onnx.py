@@ -1,43 +1,47 @@
-"""ONNX export of a CRNN and an onnxruntime session for fast CPU inference."""
+"""ONNX export of a CRNN: a graph that carries its own config, so the file reads alone."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import warnings
-from typing import Any
 
 import torch
 
+from pwocr.inference.engine import CONFIG_KEY, SOURCE_KEY
+from pwocr.io import atomic_write
 from pwocr.model.crnn import CRNN
 
 
-def export_onnx(model: CRNN, path: str | os.PathLike[str] | io.BytesIO) -> None:
-    """Write ``model`` as ONNX with dynamic batch size and width: ``images (N,1,32,W) -> log_probs (T,N,C)``."""
+def export_onnx(model: CRNN, path: str | os.PathLike[str], source_sha256: str | None = None) -> None:
+    """Write ``model`` as ONNX (``images (N,1,H,W) -> log_probs (T,N,C)``, dynamic batch and width), atomically.
+
+    The file's metadata holds the ``ModelConfig`` (alphabet, preprocessing, temperature) and, when
+    given, the hash of the checkpoint it was exported from.
+    """
+    import onnx
+
     model = model.eval()
     example = torch.zeros(2, 1, model.config.height, 128)
+    buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the LSTM batch-size warning does not apply: no initial state is exported
         torch.onnx.export(
             model,
             (example,),
-            path,
+            buffer,
             input_names=["images"],
             output_names=["log_probs"],
             dynamic_axes={"images": {0: "batch", 3: "width"}, "log_probs": {0: "steps", 1: "batch"}},
             opset_version=17,
             dynamo=False,
         )
-
-
-def onnx_session(model: CRNN, threads: int | None = None) -> Any:
-    """An onnxruntime CPU session for ``model``, exported in memory."""
-    import onnxruntime as ort
-
-    buffer = io.BytesIO()
-    export_onnx(model, buffer)
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    graph = onnx.load_from_string(buffer.getvalue())
+    metadata = {CONFIG_KEY: json.dumps(model.config.to_dict())}
+    if source_sha256:
+        metadata[SOURCE_KEY] = source_sha256
+    for key, value in metadata.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    atomic_write(path, graph.SerializeToString())

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from pwocr.alphabet import Alphabet
-from pwocr.checkpoints import load_model, resolve_checkpoint
-from pwocr.data.images import ImageSource, describe, list_images, load_gray, pad_batch, resize_to_height, to_tensor
+from pwocr.checkpoints import resolve_checkpoint
+from pwocr.data.images import ImageSource, describe, list_images, load_gray
+from pwocr.data.preprocess import LinePreprocessor, normalise
 from pwocr.decoding.beam import (
     Candidate,
     CharConfidence,
@@ -24,7 +24,7 @@ from pwocr.decoding.beam import (
 )
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
-from pwocr.model.crnn import output_length
+from pwocr.inference.engine import open_engine
 
 Backend = Literal["torch", "onnx"]
 
@@ -72,6 +72,16 @@ class Reading:
         return out
 
 
+def equal_width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped by equal width, in batches of at most ``batch_size``, narrowest first."""
+    groups: dict[int, list[int]] = {}
+    for i, width in enumerate(widths):
+        groups.setdefault(width, []).append(i)
+    return [
+        indices[k : k + batch_size] for _, indices in sorted(groups.items()) for k in range(0, len(indices), batch_size)
+    ]
+
+
 def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log_probs / temperature)`` over the last axis; the argmax is the same for any temperature."""
     if temperature == 1.0:
@@ -85,12 +95,16 @@ def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndar
 class Recognizer:
     """Loads a checkpoint once and reads images: one (``read``), a list (``read_batch``) or a folder (``read_folder``).
 
+    A ``Recognizer`` is three parts: the checkpoint's ``LinePreprocessor``, an engine that runs the
+    model (onnxruntime by default; torch on request or on a GPU), and the decoder policy of ``decode``.
+
     Args:
-        checkpoint: a ``.safetensors`` or ``.pt`` file; ``None`` or ``"default"`` is the shipped model.
+        checkpoint: a ``.safetensors``, ``.pt`` or exported ``.onnx`` file; ``None`` or ``"default"`` is the shipped model.
         device: ``"cpu"`` or ``"cuda"`` (the torch backend only).
-        batch_size: lines per forward pass; lines are grouped by width so padding stays small.
-        backend: ``"onnx"`` runs the exported graph on onnxruntime (the faster on a CPU); ``"torch"``
-            runs the module itself, and is used whenever ``device`` is not the CPU.
+        batch_size: lines per forward pass (lines of equal width only).
+        backend: ``"onnx"`` runs the exported graph on onnxruntime (the faster on a CPU, and no torch
+            import); ``"torch"`` runs the module itself, and is used whenever ``device`` is not the CPU.
+        threads: onnxruntime's intra-op threads (default: one per core).
     """
 
     def __init__(
@@ -99,63 +113,36 @@ class Recognizer:
         device: str = "cpu",
         batch_size: int = 32,
         backend: Backend = "onnx",
+        threads: int | None = None,
     ) -> None:
+        if batch_size < 1:
+            raise PwocrError(f"batch size {batch_size} must be at least 1")
         self.checkpoint = resolve_checkpoint(checkpoint)
-        self.model = load_model(self.checkpoint)
-        self.config = self.model.config
+        self.engine = open_engine(self.checkpoint, backend, device, threads)
+        self.backend = "onnx" if type(self.engine).__name__ == "OnnxEngine" else "torch"
+        self.config = self.engine.config
         self.alphabet = Alphabet(self.config.alphabet)
-        self.batch_size = max(1, batch_size)
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        if backend not in ("torch", "onnx"):
-            raise PwocrError(f"unknown backend {backend!r}; choose torch or onnx")
-        self.backend = backend if self.device.type == "cpu" else "torch"
-        self._session: Any = None
-        if self.backend == "onnx":
-            from pwocr.inference.onnx import onnx_session
-
-            self._session = onnx_session(self.model)
+        self.preprocess = LinePreprocessor.for_model(self.config)
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------ model
-    def _line(self, gray: np.ndarray) -> torch.Tensor:
-        c = self.config
-        return to_tensor(resize_to_height(gray, c.height, c.min_width, c.max_width))
-
     def log_probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The model's per-step log-probabilities ``(T_i, C)`` for each grayscale image, in input order."""
-        lines = [self._line(g) for g in grays]
-        order = sorted(range(len(lines)), key=lambda i: lines[i].shape[-1])
+        """The model's per-step log-probabilities ``(T_i, C)`` for each grayscale image, in input order.
+
+        Lines are batched only with lines of the same (quantised) width, so none is padded and a
+        reading never depends on its batch-mates.
+        """
+        lines = [self.preprocess(g) for g in grays]
         out: list[np.ndarray] = [np.empty(0)] * len(lines)
-        for chunk in self._width_buckets(order, [lines[i].shape[-1] for i in order]):
-            images, widths = pad_batch([lines[i] for i in chunk])
-            if self._session is not None:
-                log_probs = self._session.run(None, {"images": images.numpy()})[0]
-            else:
-                with torch.inference_mode():
-                    log_probs = self.model(images.to(self.device)).float().cpu().numpy()
+        for chunk in equal_width_batches([line.shape[1] for line in lines], self.batch_size):
+            log_probs = self.engine(normalise([lines[i] for i in chunk]))
             for j, i in enumerate(chunk):
-                out[i] = log_probs[: int(output_length(int(widths[j]))), j]
+                out[i] = log_probs[:, j]
         return out
 
     def probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per-step class probabilities at the model's calibrated temperature, in input order."""
         return [tempered_probabilities(t, self.config.temperature) for t in self.log_probabilities(grays)]
-
-    def _width_buckets(self, order: list[int], widths: list[int]) -> list[list[int]]:
-        """Cut width-sorted lines into batches whose widest line is at most 25% wider than the narrowest.
-
-        The BiLSTM sees a batch's padding, so a line read among much wider ones could read differently
-        than alone; with little padding, as in training, batched and single readings agree.
-        """
-        buckets: list[list[int]] = []
-        narrowest = 0
-        for i, width in zip(order, widths):
-            if buckets and len(buckets[-1]) < self.batch_size and width <= 1.25 * narrowest:
-                buckets[-1].append(i)
-            else:
-                buckets.append([i])
-                narrowest = width
-        return buckets
 
     # ------------------------------------------------------------ decoding
     def decode(
@@ -166,28 +153,38 @@ class Recognizer:
         constraints: Constraints | None = None,
         beam_width: int = 16,
     ) -> Reading:
-        """Turn one probability table into a ``Reading``: greedy for one unconstrained candidate, else beam search."""
+        """Turn one probability table into a ``Reading``: the one decoder policy of every command.
+
+        The reading is the greedy path without constraints, and the best string of the constrained
+        beam search with them, however many candidates are asked for: top-k lists the next ones
+        beside it, never instead of it. Every confidence is the string's CTC probability under the
+        model at its calibrated temperature (for a constrained search, still the model's probability,
+        not one renormalised over the allowed characters).
+        """
+        if candidates < 1:
+            raise PwocrError(f"candidates {candidates} must be at least 1")
         greedy = greedy_decode(probs, self.alphabet)
-        raw = greedy.raw
         constrained = constraints is not None and constraints.active
-        if candidates <= 1 and not constrained:
-            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
-            found = [best]
-        else:
+        found: list[Candidate] = []
+        if candidates > 1 or constrained:
             found = prefix_beam_search(
                 probs,
                 self.alphabet,
-                top_k=max(1, candidates),
+                top_k=candidates,
                 beam_width=max(beam_width, candidates),
                 constraints=constraints,
             )
+        if constrained:
             if not found:
-                return Reading(image, "", raw, 0.0, (), ())
+                return Reading(image, "", greedy.raw, 0.0, (), ())
             best = found[0]
+        else:
+            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
+            found = [best, *(c for c in found if c.text != best.text)][:candidates]
         chars = char_confidences(
             probs, self.alphabet, best.labels, allowed=constraints.allowed if constraints else None
         )
-        return Reading(image, best.text, raw, best.confidence, tuple(found), tuple(chars))
+        return Reading(image, best.text, greedy.raw, best.confidence, tuple(found), tuple(chars))
 
     # ------------------------------------------------------------ public API
     def read(self, image: ImageSource, candidates: int = 1, constraints: Constraints | None = None) -> Reading:
@@ -202,23 +199,50 @@ class Recognizer:
         skip_errors: bool = False,
         warn: Callable[[str], None] | None = None,
     ) -> list[Reading]:
-        """Read many images in batches.
+        """Read many images; with ``skip_errors`` a bad one is reported through ``warn`` and left out."""
+        return list(self.read_stream(images, candidates, constraints, skip_errors, warn))
 
-        With ``skip_errors``, an image that cannot be loaded is reported through ``warn`` (one line
-        naming it and the problem) and left out; otherwise it raises ``PwocrError``.
+    def read_stream(
+        self,
+        images: Iterable[ImageSource],
+        candidates: int = 1,
+        constraints: Constraints | None = None,
+        skip_errors: bool = False,
+        warn: Callable[[str], None] | None = None,
+        chunk: int = 64,
+    ) -> Iterator[Reading]:
+        """Read images lazily, ``chunk`` at a time, yielding readings in input order as they are made.
+
+        Memory stays bounded by one chunk of decoded images, so a folder of thousands of phone
+        photos can be read while results are written out. With ``skip_errors``, an image that
+        cannot be loaded is reported through ``warn`` (one line naming it and the problem) and left
+        out; otherwise it raises ``PwocrError``.
         """
         warn = warn or (lambda message: print(message, file=sys.stderr))
-        grays, names = [], []
+        grays: list[np.ndarray] = []
+        names: list[str] = []
         for source in images:
             try:
-                grays.append(load_gray(source))
+                # Keep only the small model-height line, not the decoded photo.
+                grays.append(self.preprocess(load_gray(source)))
                 names.append(describe(source))
             except PwocrError as e:
                 if not skip_errors:
                     raise
                 warn(f"{e}; skipped")
-        tables = self.probabilities(grays)
-        return [self.decode(t, name, candidates, constraints) for t, name in zip(tables, names)]
+            if len(grays) >= chunk:
+                yield from self._read_lines(grays, names, candidates, constraints)
+                grays, names = [], []
+        if grays:
+            yield from self._read_lines(grays, names, candidates, constraints)
+
+    def _read_lines(
+        self, lines: list[np.ndarray], names: list[str], candidates: int, constraints: Constraints | None
+    ) -> Iterator[Reading]:
+        # Preprocessing a preprocessed line is the identity: it is already the model's height and a quantised width.
+        tables = self.probabilities(lines)
+        for table, name in zip(tables, names):
+            yield self.decode(table, name, candidates, constraints)
 
     def read_folder(
         self,

@@ -23,7 +23,9 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 def create_app(checkpoint: str | os.PathLike[str] | None = None, recognizer: Recognizer | None = None) -> FastAPI:
     """An app that loads the model once and reads every posted image with it."""
     recognizer = recognizer or Recognizer(checkpoint)
-    app = FastAPI(title="pwocr", description="Read passwords out of photos.", version="0.1.0")
+    from pwocr import __version__
+
+    app = FastAPI(title="pwocr", description="Read passwords out of photos.", version=__version__)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -32,7 +34,7 @@ def create_app(checkpoint: str | os.PathLike[str] | None = None, recognizer: Rec
             "status": "ok",
             "model": config.size,
             "alphabet": config.alphabet,
-            "checkpoint": str(recognizer.checkpoint),
+            "checkpoint": recognizer.checkpoint.name,  # never a filesystem path
         }
 
     @app.post("/read")

@@ -45,13 +45,51 @@ def fonts_for(split: Split | Literal["all"]) -> tuple[FontSpec, ...]:
     return fonts
 
 
-def fonts_from_folder(folder: str | Path) -> tuple[FontSpec, ...]:
-    """User-supplied ``.ttf``/``.otf`` fonts, to render data in the fonts of one's own screens."""
+def _stem_key(path: Path) -> str:
+    return "".join(c for c in path.stem.lower() if c.isalnum())
+
+
+def covers(path: Path, characters: str) -> bool:
+    """Whether the font maps every character of ``characters`` to a glyph (a missing one renders as a box)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(str(path), lazy=True, fontNumber=0) as font:
+            cmap = font.getBestCmap() or {}
+    except Exception:  # fontTools raises many types for broken or exotic files
+        return False
+    return all(ord(c) in cmap for c in characters)
+
+
+def fonts_from_folder(folder: str | Path, characters: str = "") -> tuple[FontSpec, ...]:
+    """``.ttf``/``.otf`` fonts under ``folder`` (recursively), to render data in one's own fonts.
+
+    A font that lacks a glyph for one of ``characters`` is left out, since it would draw a box
+    where the label says a character; so is every file of the bundled held-out (``eval``) fonts,
+    so that test sets stay in fonts no model was trained on.
+    """
     folder = Path(folder)
-    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in {".ttf", ".otf"})
-    if not files:
-        raise PwocrError(f"{folder}: no .ttf or .otf fonts found")
-    return tuple(FontSpec(p, p.stem, "user", "train", p) for p in files)
+    held_out = {_stem_key(f.path) for f in fonts_for("eval")}
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in {".ttf", ".otf"} and p.is_file() and _stem_key(p) not in held_out
+    )
+    kept = [p for p in files if not characters or covers(p, characters)]
+    if not kept:
+        raise PwocrError(f"{folder}: no .ttf or .otf fonts found" + (" that draw every character" if files else ""))
+    return tuple(FontSpec(p, p.stem, "user", "train", p) for p in kept)
+
+
+def training_fonts(sources: str | None, characters: str = "") -> tuple[FontSpec, ...]:
+    """Fonts to train on: ``bundled`` (the bundled training split), folders, or both joined by ``:``."""
+    if not sources:
+        return fonts_for("train")
+    fonts: list[FontSpec] = []
+    for source in sources.split(":"):
+        fonts.extend(fonts_for("train") if source == "bundled" else fonts_from_folder(source, characters))
+    unique = {f.path.resolve(): f for f in fonts}
+    return tuple(unique.values())
 
 
 @lru_cache(maxsize=2048)

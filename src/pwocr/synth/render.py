@@ -27,14 +27,72 @@ class SynthConfig:
     min_font_size: int = 22
     max_font_size: int = 48
     # Shares of each look; the rest of the probability mass is paper/sticker prints.
-    dark_screen: float = 0.5
+    dark_screen: float = 0.4
     light_screen: float = 0.2
+    # Signs, plates and labels: coloured, textured or metal surfaces, painted, embossed or engraved.
+    sign: float = 0.15
+    # Shares of strings that are not uniform: passwords people choose (word-like, with digits and
+    # symbols), and strings crowded with the glyphs fonts draw alike.
+    chosen_strings: float = 0.25
+    confusable_strings: float = 0.15
+    # Lines with a fragment of the neighbouring line above or below, as loose crops of real photos have.
+    neighbour_lines: float = 0.15
 
 
 def random_password(rng: np.random.Generator, alphabet: str, min_length: int, max_length: int) -> str:
     """A string drawn uniformly from ``alphabet``: no words, so the model must learn every glyph."""
     length = int(rng.integers(min_length, max_length + 1))
     return "".join(alphabet[i] for i in rng.integers(0, len(alphabet), length))
+
+
+#: Glyphs that many fonts draw alike: strings crowded with them teach the fine differences.
+CONFUSABLE = "Il1|!iIjJ0OoQDCcSs5Z2zB8G6Uu VvWwXxKkPp9gq`'\",.:;-_~^"
+_CONSONANTS = "bcdfghjklmnprstvwyz"
+_VOWELS = "aeiou"
+
+
+def chosen_password(rng: np.random.Generator, min_length: int, max_length: int) -> str:
+    """A password as people choose them: pronounceable word parts in some case, digits and a symbol.
+
+    Made of syllables rather than a dictionary, so no word list ships and none is learnt as a prior.
+    """
+    words = []
+    for _ in range(int(rng.integers(1, 3))):
+        word = "".join(
+            _CONSONANTS[rng.integers(0, len(_CONSONANTS))] + _VOWELS[rng.integers(0, len(_VOWELS))]
+            for _ in range(int(rng.integers(1, 4)))
+        )
+        if rng.random() < 0.5:
+            word += _CONSONANTS[rng.integers(0, len(_CONSONANTS))]
+        case = rng.random()
+        words.append(word.upper() if case < 0.3 else word.capitalize() if case < 0.75 else word)
+    digits = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(0, 5))))
+    symbol = "!@#$%&*?._-+="[rng.integers(0, 13)] if rng.random() < 0.6 else ""
+    parts = [*words, digits, symbol]
+    order = rng.permutation(len(parts)) if rng.random() < 0.3 else range(len(parts))
+    text = "".join(parts[i] for i in order)
+    return (
+        text[:max_length]
+        if len(text) >= min_length
+        else text + random_password(rng, "0123456789", min_length - len(text), min_length - len(text))
+    )
+
+
+def sample_text(rng: np.random.Generator, config: SynthConfig) -> str:
+    """A training string: uniform over the alphabet, person-chosen, or confusable-heavy (shares in ``config``)."""
+    r = rng.random()
+    allowed = set(config.alphabet)
+    if r < config.chosen_strings:
+        text = chosen_password(rng, config.min_length, config.max_length)
+    elif r < config.chosen_strings + config.confusable_strings:
+        pool = "".join(c for c in CONFUSABLE if c in allowed) or config.alphabet
+        mixed = pool * 3 + config.alphabet  # three parts confusables to one part anything
+        text = random_password(rng, mixed, config.min_length, config.max_length)
+    else:
+        return random_password(rng, config.alphabet, config.min_length, config.max_length)
+    if all(c in allowed for c in text) and text.strip() == text:
+        return text
+    return random_password(rng, config.alphabet, config.min_length, config.max_length)
 
 
 # ---------------------------------------------------------------- colours
@@ -73,6 +131,18 @@ def _pick_colours(rng: np.random.Generator, style: str) -> tuple[np.ndarray, np.
 
 def _draw_text(text: str, font_spec: FontSpec, size: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """White-on-black text mask (float32 0..1) with margins, and the cap height used as a length scale."""
+    mask, cap = _draw_plain(text, font_spec, size, rng)
+    if rng.random() < 0.12:
+        # Italic where the font has none: a horizontal shear about the middle row.
+        h, w = mask.shape
+        shear = rng.uniform(-0.3, 0.3)
+        extra = int(abs(shear) * h) + 2
+        matrix = np.float32([[1, -shear, extra / 2 + shear * h / 2], [0, 1, 0]])
+        mask = cv2.warpAffine(mask, matrix, (w + extra, h), flags=cv2.INTER_LINEAR)
+    return mask, cap
+
+
+def _draw_plain(text: str, font_spec: FontSpec, size: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     font = load_font(font_spec.path, size)
     ascent, descent = font.getmetrics()
     tracking = 0.0
@@ -97,6 +167,59 @@ def _draw_text(text: str, font_spec: FontSpec, size: int, rng: np.random.Generat
         k = max(1, round(size * rng.uniform(0.03, 0.07)))  # heavier strokes than the font's own
         mask = cv2.dilate(mask, np.ones((k, k), np.uint8))
     return mask, float(ascent)
+
+
+def _with_neighbour(
+    mask: np.ndarray, font: FontSpec, size: int, cap: float, rng: np.random.Generator, config: SynthConfig
+) -> np.ndarray:
+    """Ink of another line above or below the text (the crop is still made around the text itself)."""
+    other, _ = _draw_plain(random_password(rng, config.alphabet, 4, 24), font, size, rng)
+    h, w = mask.shape
+    gap = int(cap * rng.uniform(-0.25, 0.35))
+    canvas_h = h + other.shape[0] + gap + 2
+    neighbour = np.zeros((max(canvas_h, h), max(w, other.shape[1])), np.float32)
+    above = rng.random() < 0.5
+    x = int(rng.integers(-w // 3, w // 3 + 1))
+    x0, x1 = max(0, x), min(neighbour.shape[1], x + other.shape[1])
+    y_other = 0 if above else h + gap
+    y_other = min(max(y_other, 0), neighbour.shape[0] - other.shape[0])
+    neighbour[y_other : y_other + other.shape[0], x0:x1] = other[:, x0 - x : x1 - x]
+    return neighbour, (other.shape[0] + gap if above else 0)
+
+
+def _sign(
+    img: np.ndarray, mask: np.ndarray, bg: np.ndarray, fg: np.ndarray, scale: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Signs, plates and labels: painted, embossed or engraved text on coloured, wood-like or brushed-metal stock."""
+    h, w = mask.shape
+    texture = rng.random()
+    if texture < 0.35:
+        # Brushed metal: noise smeared along one direction.
+        noise = rng.standard_normal((h, w)).astype(np.float32)
+        streaks = cv2.GaussianBlur(noise, (0, 0), sigmaX=scale * rng.uniform(0.5, 3.0), sigmaY=rng.uniform(0.3, 1.0))
+        base = rng.uniform(0.45, 0.85)
+        surface = np.clip(base + streaks[..., None] * rng.uniform(0.5, 1.5), 0, 1) * np.ones(3, np.float32)
+    elif texture < 0.55:
+        # Wood or card: low-frequency bands in a warm colour.
+        xs = np.linspace(0, rng.uniform(3, 12), w, dtype=np.float32)[None, :]
+        warp = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), scale * 0.5) * 3
+        bands = 0.5 + 0.5 * np.sin(xs * np.pi + warp)
+        tint = np.array([rng.uniform(0.5, 0.9), rng.uniform(0.35, 0.65), rng.uniform(0.15, 0.4)], np.float32)
+        surface = tint * (0.8 + 0.2 * bands[..., None])
+    else:
+        surface = bg[None, None, :] * np.ones((h, w, 1), np.float32)
+    if rng.random() < 0.4:
+        # Embossed or engraved: the text is only a change of relief, light on one edge and shadow on the other.
+        shift = max(1, round(scale * rng.uniform(0.03, 0.08)))
+        dx, dy = rng.choice([-1, 1]) * shift, rng.choice([-1, 1]) * shift
+        moved = np.roll(np.roll(mask, dy, 0), dx, 1)
+        relief = (mask - moved) * rng.uniform(0.3, 0.6)
+        inside = mask * rng.uniform(-0.15, 0.15)
+        return surface + (relief + inside)[..., None]
+    luma_gap = abs(_luma(fg) - float(surface.mean()))
+    if luma_gap < 0.3:
+        fg = np.clip(1.0 - fg, 0, 1) if float(surface.mean()) > 0.5 else np.clip(fg + 0.5, 0, 1)
+    return surface * (1 - mask[..., None]) + fg * mask[..., None]
 
 
 # ---------------------------------------------------------------- surface looks
@@ -253,20 +376,25 @@ def render_line(
     font = fonts[int(rng.integers(0, len(fonts)))]
     size = int(rng.integers(config.min_font_size, config.max_font_size + 1))
     mask, cap = _draw_text(text, font, size, rng)
+    ink = mask
+    if rng.random() < config.neighbour_lines:
+        ink, offset = _with_neighbour(mask, font, size, cap, rng, config)
+        text_mask = np.zeros_like(ink)
+        text_mask[offset : offset + mask.shape[0], : mask.shape[1]] = mask
+        ink, mask = np.maximum(ink, text_mask), text_mask
     r = rng.random()
-    style = (
-        "dark_screen"
-        if r < config.dark_screen
-        else "light_screen"
-        if r < config.dark_screen + config.light_screen
-        else "print"
-    )
-    bg, fg = _pick_colours(rng, style)
-    img = bg * (1 - mask[..., None]) + fg * mask[..., None]
+    c = np.cumsum([config.dark_screen, config.light_screen, config.sign])
+    style = "dark_screen" if r < c[0] else "light_screen" if r < c[1] else "sign" if r < c[2] else "print"
+    bg, fg = _pick_colours(rng, "print" if style == "sign" else style)
+    if style == "sign" and rng.random() < 0.5:
+        bg, fg = fg, bg  # light paint on dark stock as often as dark on light
+    img = bg * (1 - ink[..., None]) + fg * ink[..., None]
     if style == "print":
-        img = _print(img, mask, bg, fg, cap, rng)
+        img = _print(img, ink, bg, fg, cap, rng)
+    elif style == "sign":
+        img = _sign(img, ink, bg, fg, cap, rng)
     else:
-        img = _screen(img, mask, fg, cap, rng, dark=style == "dark_screen")
+        img = _screen(img, ink, fg, cap, rng, dark=style == "dark_screen")
     if rng.random() < 0.8:
         img, mask = _perspective(img, mask, cap, rng)
     img = _crop(img, mask, cap, rng)
@@ -290,9 +418,8 @@ class PasswordSynthesizer:
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> tuple[np.ndarray, str]:
-        c = self.config
-        text = random_password(self.rng, c.alphabet, c.min_length, c.max_length)
-        return render_line(text, self.rng, self.fonts, c), text
+        text = sample_text(self.rng, self.config)
+        return render_line(text, self.rng, self.fonts, self.config), text
 
 
 def render_set(

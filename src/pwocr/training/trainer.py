@@ -40,7 +40,7 @@ from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.model.crnn import CRNN, ModelConfig
-from pwocr.synth.fonts import fonts_for, fonts_from_folder
+from pwocr.synth.fonts import training_fonts
 from pwocr.synth.render import SynthConfig, render_set
 
 
@@ -76,6 +76,16 @@ class TrainConfig:
     fonts_folder: str | None = None
     max_width: int = 800
     resume: bool = False
+    # A fresh crnn-lcnet starts its conv stack from PP-OCRv6 small's ("ppocrv6") or from scratch ("none").
+    pretrained_backbone: str = "ppocrv6"
+    # The conv stack learns at this share of ``lr``: a pretrained one keeps what it knows of real photos.
+    backbone_lr_scale: float = 1.0
+    # crnn-lcnet: keep the stem and the first N blocks of the conv stack fixed at their pretrained
+    # weights (-1: none). Features learnt on real photos stay real, and a step costs about half.
+    freeze_blocks: int = -1
+    # How a real --val_file is scored (scene-text sets carry upper-case, symbol-free labels).
+    ignore_case: bool = False
+    ignore_symbols: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -90,6 +100,8 @@ class EpochReport:
     char_accuracy: float | None
     seconds: float
     images_per_second: float
+    # (loss, word accuracy, char accuracy) per validation set; the fields above hold the deciding one.
+    val_scores: dict[str, tuple[float, float, float]] = dataclasses.field(default_factory=dict)
 
 
 def _seed_everything(seed: int) -> None:
@@ -116,7 +128,15 @@ def _initial_model(
     """
     if not config.weights_file:
         target = alphabet or (Alphabet.from_labels(labels) if labels else Alphabet.default())
-        return CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+        model = CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+        if config.model_size == "crnn-lcnet" and config.pretrained_backbone == "ppocrv6":
+            from pwocr.model.pretrained import load_pretrained_features, rapidocr_rec_path
+
+            load_pretrained_features(model.cnn)  # type: ignore[arg-type]
+            say(f"conv stack initialised from PP-OCRv6 small ({rapidocr_rec_path()})")
+        elif config.pretrained_backbone not in ("ppocrv6", "none"):
+            raise PwocrError(f"--pretrained_backbone {config.pretrained_backbone!r}: choose ppocrv6 or none")
+        return model
     pretrained_config, weights = load_state(config.weights_file)
     pretrained = Alphabet(pretrained_config.alphabet)
     if alphabet is None:
@@ -141,11 +161,25 @@ def _initial_model(
     return model
 
 
+def freeze_conv_stack(model: CRNN, blocks: int) -> None:
+    """Fix a crnn-lcnet's stem and first ``blocks`` blocks (no gradients, no updates, no backward pass through them)."""
+    from pwocr.model.lcnet import LCNetFeatures
+
+    if not isinstance(model.cnn, LCNetFeatures):
+        raise PwocrError("--freeze_blocks applies to crnn-lcnet, whose conv stack starts pretrained")
+    if blocks > len(model.cnn.blocks):
+        raise PwocrError(f"--freeze_blocks {blocks}: the conv stack has {len(model.cnn.blocks)} blocks")
+    for module in (model.cnn.stem, *model.cnn.blocks[:blocks]):
+        module.requires_grad_(False)
+
+
 def _synth_config(config: TrainConfig, alphabet: str) -> SynthConfig:
     return SynthConfig(alphabet=alphabet, min_length=config.synth_min_length, max_length=config.synth_max_length)
 
 
-def _one_cycle(optimizer: torch.optim.Optimizer, lr: float, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+def _one_cycle(
+    optimizer: torch.optim.Optimizer, lr: float | list[float], total_steps: int
+) -> torch.optim.lr_scheduler.OneCycleLR:
     """Warm up over the first tenth of the run (at most ~1000 steps), then anneal by cosine."""
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
@@ -156,8 +190,13 @@ def _one_cycle(optimizer: torch.optim.Optimizer, lr: float, total_steps: int) ->
     )
 
 
+def _model_input(batch: Batch, device: torch.device) -> torch.Tensor:
+    # channels_last runs the conv stack 20-25% faster on a CPU, forward and backward.
+    return batch.images.to(device).contiguous(memory_format=torch.channels_last)
+
+
 def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
-    log_probs = model(batch.images.to(device))
+    log_probs = model(_model_input(batch, device))
     return torch.nn.functional.ctc_loss(
         log_probs.float(),
         batch.targets.to(device),
@@ -171,36 +210,50 @@ def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
 
 @torch.inference_mode()
 def validate(
-    model: CRNN, loader: DataLoader, device: torch.device, display: int = 0, say: Callable[[str], None] = print
+    model: CRNN,
+    loader: DataLoader,
+    device: torch.device,
+    display: int = 0,
+    say: Callable[[str], None] = print,
+    ignore_case: bool = False,
+    ignore_symbols: bool = False,
 ) -> tuple[float, float, float]:
-    """Mean CTC loss, word accuracy and character accuracy over a loader; prints ``display`` examples."""
+    """Mean CTC loss (per character, like training's), word and character accuracy; prints ``display`` examples."""
     model.eval()
     alphabet = Alphabet(model.config.alphabet)
     losses, truths, predictions = [], [], []
     shown = 0
     for batch in loader:
-        log_probs = model(batch.images.to(device))
-        loss = torch.nn.functional.ctc_loss(
-            log_probs.float(),
-            batch.targets,
-            batch.output_lengths,
-            batch.target_lengths,
-            blank=0,
-            reduction="sum",
-            zero_infinity=True,
-        )
-        losses.append(float(loss))
-        table = log_probs.float().cpu().numpy()
-        for i, label in enumerate(batch.labels):
-            result = greedy_decode(table[: int(batch.output_lengths[i]), i], alphabet)
-            truths.append(label)
-            predictions.append(result.text)
-            if shown < display:
-                say(f"{result.raw} => {result.text} => {label}")
-                shown += 1
+        # Each width on its own, unpadded, as Recognizer reads it: validation reads what recognize reads.
+        for width in batch.widths.unique().tolist():
+            index = (batch.widths == width).nonzero().flatten()
+            images = batch.images[index, :, :, :width].to(device).contiguous(memory_format=torch.channels_last)
+            log_probs = model(images).float()
+            encoded = [batch.targets_of(int(i)) for i in index]
+            lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+            loss = torch.nn.functional.ctc_loss(
+                log_probs,
+                torch.cat(encoded).to(device),
+                torch.full((len(index),), log_probs.shape[0], dtype=torch.long),
+                lengths,
+                blank=0,
+                reduction="none",
+                zero_infinity=True,
+            )
+            # Per character, as training's reduction="mean" scales it, so the two curves compare.
+            losses.extend((loss.cpu() / lengths.clamp(min=1)).tolist())
+            table = log_probs.cpu().numpy()
+            for j, i in enumerate(index.tolist()):
+                label = batch.labels[i]
+                result = greedy_decode(table[:, j], alphabet)
+                truths.append(label)
+                predictions.append(result.text)
+                if shown < display:
+                    say(f"{result.raw} => {result.text} => {label}")
+                    shown += 1
     model.train()
-    metrics = compute_metrics(truths, predictions)
-    return sum(losses) / max(len(truths), 1), metrics.word_accuracy, metrics.char_accuracy
+    metrics = compute_metrics(truths, predictions, ignore_case=ignore_case, ignore_symbols=ignore_symbols)
+    return sum(losses) / max(len(losses), 1), metrics.word_accuracy, metrics.char_accuracy
 
 
 def train(config: TrainConfig, say: Callable[[str], None] | None = None, progress: bool = True) -> list[EpochReport]:
@@ -243,15 +296,17 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     model_config = model.config
     alphabet = Alphabet(model_config.alphabet)
     model.to(device).train()
+    if device.type == "cpu":
+        model.to(memory_format=torch.channels_last)
 
     train_items = check_labelled_images(train_items, alphabet, model_config, say) if train_items else []
     val_items = check_labelled_images(val_items, alphabet, model_config, say) if val_items else []
-    collate = Collate(alphabet)
+    collate = Collate(alphabet, model_config)
     workers = max(0, config.n_workers)
     loader_kwargs: dict[str, Any] = {"batch_size": config.batch_size, "collate_fn": collate, "num_workers": workers}
 
     if synth_ratio > 0:
-        fonts = fonts_from_folder(config.fonts_folder) if config.fonts_folder else fonts_for("train")
+        fonts = training_fonts(config.fonts_folder, alphabet.chars)
         synth = _synth_config(config, alphabet.chars)
         steps = config.steps_per_epoch or max(
             1, math.ceil(len(train_items) / config.batch_size) if train_items else 1000
@@ -259,17 +314,32 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     else:
         steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size))
 
+    # Validation sets by name: the user's real images when given, and fixed synthetic lines when
+    # training on the synthetic stream. The best checkpoint is chosen on the real set when there is one.
+    val_sets: dict[str, torch.utils.data.Dataset] = {}
     if val_items:
-        val_set: torch.utils.data.Dataset = LabelledImages(val_items, model_config)
-    elif synth_ratio > 0:
-        val_set = PreparedLines(render_set(config.synth_val_count, seed=config.seed + 7919, config=synth), model_config)
-    else:
-        val_set = None  # type: ignore[assignment]
-    val_loader = DataLoader(val_set, batch_size=config.batch_size, collate_fn=collate) if val_set is not None else None
+        val_sets["real"] = LabelledImages(val_items, model_config)
+    if synth_ratio > 0:
+        val_sets["synthetic"] = PreparedLines(
+            render_set(config.synth_val_count, seed=config.seed + 7919, config=synth), model_config
+        )
+    val_loaders = {
+        name: DataLoader(data, batch_size=config.batch_size, collate_fn=collate) for name, data in val_sets.items()
+    }
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.freeze_blocks >= 0:
+        freeze_conv_stack(model, config.freeze_blocks)
+        say(f"conv stack: stem and first {config.freeze_blocks} blocks frozen")
+    conv_params = [p for p in model.cnn.parameters() if p.requires_grad]
+    conv_ids = {id(p) for p in conv_params}
+    groups = [
+        {"params": conv_params, "lr": config.lr * config.backbone_lr_scale},
+        {"params": [p for p in model.parameters() if id(p) not in conv_ids and p.requires_grad], "lr": config.lr},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    peak_lrs = [config.lr * config.backbone_lr_scale, config.lr]
     total_steps = steps * config.epochs
-    scheduler = _one_cycle(optimizer, config.lr, total_steps)
+    scheduler = _one_cycle(optimizer, peak_lrs, total_steps)
     start_epoch, global_step, best = 0, 0, -1.0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
@@ -278,7 +348,7 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
             scheduler.load_state_dict(state["scheduler"])
         else:
             # A longer or shorter run: the same one-cycle shape over the new length, at the step reached.
-            scheduler = _one_cycle(optimizer, config.lr, max(total_steps, global_step + 1))
+            scheduler = _one_cycle(optimizer, peak_lrs, max(total_steps, global_step + 1))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # fast-forwarding the schedule, not skipping an optimizer step
                 for _ in range(global_step):
@@ -335,7 +405,7 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                     optimizer.zero_grad(set_to_none=True)
                     loss_tensor.backward()
                     loss = loss_tensor.item()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 5.0)
                     optimizer.step()
                     scheduler.step()
                     global_step += 1
@@ -352,18 +422,33 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                 writer.add_scalar("loss/epoch", report.train_loss, epoch + 1)
                 writer.add_scalar("throughput/images_per_second", report.images_per_second, epoch + 1)
                 is_last = epoch + 1 == config.epochs
-                if val_loader is not None and ((epoch + 1) % config.val_each == 0 or is_last):
-                    report.val_loss, report.word_accuracy, report.char_accuracy = validate(
-                        model, val_loader, device, config.test_display, say
+                due = (epoch + 1) % max(config.val_each, 1) == 0 or is_last
+                if val_loaders and due:
+                    scores = {}
+                    for name, loader_ in val_loaders.items():
+                        real = name == "real"
+                        val_loss, word, char = validate(
+                            model,
+                            loader_,
+                            device,
+                            config.test_display,
+                            say,
+                            ignore_case=real and config.ignore_case,
+                            ignore_symbols=real and config.ignore_symbols,
+                        )
+                        scores[name] = (val_loss, word, char)
+                        writer.add_scalar(f"val_{name}/loss", val_loss, epoch + 1)
+                        writer.add_scalar(f"val_{name}/word_accuracy", word, epoch + 1)
+                        writer.add_scalar(f"val_{name}/char_accuracy", char, epoch + 1)
+                    report.val_loss, report.word_accuracy, report.char_accuracy = scores.get(
+                        "real", scores.get("synthetic")
                     )
-                    writer.add_scalar("val/loss", report.val_loss, epoch + 1)
-                    writer.add_scalar("val/word_accuracy", report.word_accuracy, epoch + 1)
-                    writer.add_scalar("val/char_accuracy", report.char_accuracy, epoch + 1)
+                    report.val_scores = scores
                     score = report.word_accuracy + 1e-3 * report.char_accuracy
                     if score > best:
                         best = score
                         save_weights(model, out / "best.safetensors")
-                elif val_loader is None:
+                elif not val_loaders:
                     save_weights(model, out / "best.safetensors")
                 save_weights(model, out / "last.safetensors")
                 save_training_state(
@@ -382,10 +467,9 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                 )
                 writer.flush()
                 reports.append(report)
-                val = (
-                    f", val loss {report.val_loss:.4f}, word acc {report.word_accuracy:.2%}, char acc {report.char_accuracy:.2%}"
-                    if report.val_loss is not None
-                    else ""
+                val = "".join(
+                    f", {name} val loss {v[0]:.4f}, word acc {v[1]:.2%}, char acc {v[2]:.2%}"
+                    for name, v in report.val_scores.items()
                 )
                 say(
                     f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, {report.images_per_second:.0f} images/s, {seconds:.0f} s"

@@ -1,0 +1,158 @@
+"""Inference engines: the model's ONNX graph on onnxruntime (the default; no torch), or the torch module.
+
+An ONNX file written by ``export_onnx`` carries the ``ModelConfig`` (alphabet, preprocessing,
+temperature) in its metadata, so it runs alone. A ``.safetensors`` checkpoint is exported once and
+cached by the hash of its bytes (the shipped model's graph ships beside it), so reading never pays
+for an export or for importing torch after the first time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from pwocr.errors import PwocrError
+from pwocr.io import atomic_write
+from pwocr.model.config import ModelConfig
+
+CONFIG_KEY = "pwocr_model_config"
+SOURCE_KEY = "pwocr_source_sha256"
+
+
+class Engine(Protocol):
+    config: ModelConfig
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """``N x 1 x H x W`` float32 lines to ``T x N x C`` log-probabilities."""
+        ...
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where exported graphs are cached: ``$PWOCR_CACHE_DIR``, else ``$XDG_CACHE_HOME/pwocr``, else ``~/.cache/pwocr``."""
+    if os.environ.get("PWOCR_CACHE_DIR"):
+        return Path(os.environ["PWOCR_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pwocr"
+
+
+def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata of an ONNX file, without running it; a file that is not ONNX is a one-line error."""
+    import onnxruntime as ort
+
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise PwocrError(f"{path}: not an ONNX model onnxruntime can load ({type(e).__name__})") from None
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+class OnnxEngine:
+    """An onnxruntime CPU session over a pwocr ONNX file; ``threads`` caps its intra-op threads."""
+
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise PwocrError(f"{path}: not an ONNX model onnxruntime can load ({type(e).__name__})") from None
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if CONFIG_KEY not in metadata:
+            raise PwocrError(f"{path}: an ONNX file without pwocr metadata (export it with `pwocr export`)")
+        self.config = config_from_json(metadata[CONFIG_KEY], str(path))
+        self.path = Path(path)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"images": images})[0]
+
+
+class TorchEngine:
+    """The torch module itself (GPU reading, or checking the ONNX graph against it)."""
+
+    def __init__(self, checkpoint: str | os.PathLike[str], device: str = "cpu") -> None:
+        import torch
+
+        from pwocr.checkpoints import load_model
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self.model = load_model(checkpoint).to(self.device)
+        self.config = self.model.config
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            return self.model(self.torch.from_numpy(images).to(self.device)).float().cpu().numpy()
+
+
+def config_from_json(text: str, source: str) -> ModelConfig:
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return ModelConfig.from_dict(data)
+    except PwocrError as e:
+        raise PwocrError(f"{source}: malformed model config ({e})") from None
+    except (ValueError, TypeError) as e:
+        raise PwocrError(f"{source}: malformed model config ({e})") from None
+
+
+def onnx_for_checkpoint(checkpoint: Path) -> Path:
+    """The ONNX graph of a ``.safetensors`` checkpoint: shipped beside it, or exported once into the cache."""
+    digest = file_sha256(checkpoint)
+    beside = checkpoint.with_suffix(".onnx")
+    if beside.is_file():
+        try:
+            if read_onnx_metadata(beside).get(SOURCE_KEY) == digest:
+                return beside
+        except PwocrError:
+            pass
+    cached = cache_dir() / f"{digest}.onnx"
+    if cached.is_file():
+        return cached
+    from pwocr.checkpoints import load_model
+    from pwocr.inference.onnx import export_onnx
+
+    model = load_model(checkpoint)
+    try:
+        export_onnx(model, cached, source_sha256=digest)
+    except OSError:
+        # A read-only home: export next to nothing and keep the graph in a temporary file.
+        import tempfile
+
+        cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / f"{digest}.onnx"
+        export_onnx(model, cached, source_sha256=digest)
+    return cached
+
+
+def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", threads: int | None = None) -> Any:
+    """An engine for a checkpoint: an ``.onnx`` file runs as it is; others are exported once, or run in torch."""
+    if backend not in ("onnx", "torch"):
+        raise PwocrError(f"unknown backend {backend!r}; choose onnx or torch")
+    if checkpoint.suffix == ".onnx":
+        if backend == "torch":
+            raise PwocrError(f"{checkpoint}: an ONNX file runs on onnxruntime only (backend onnx)")
+        return OnnxEngine(checkpoint, threads)
+    if backend == "torch" or device != "cpu" or checkpoint.suffix != ".safetensors":
+        return TorchEngine(checkpoint, device)
+    return OnnxEngine(onnx_for_checkpoint(checkpoint), threads)
+
+
+__all__ = ["Engine", "OnnxEngine", "TorchEngine", "atomic_write", "onnx_for_checkpoint", "open_engine"]
