@@ -190,12 +190,15 @@ def prefix_beam_search(
                     continue
                 following.setdefault(extended, [0.0, 0.0])[1] += gain
         beams = _keep_best(following, beam_width, min_length > 0)
-    # Ranked by the search's (constrained) scores; scored by the model's own probabilities.
-    finals = sorted(
-        ((p_b + p_nb, prefix) for prefix, (p_b, p_nb) in beams.items() if min_length <= len(prefix) <= max_length),
-        reverse=True,
-    )[:top_k]
-    return [Candidate(alphabet.decode(prefix), string_probability(model_probs, prefix), prefix) for _, prefix in finals]
+    # Every surviving prefix is scored by the model's own probability (constraints steer the search,
+    # they do not inflate the probabilities), and the best top_k by that score are returned.
+    finals = [
+        Candidate(alphabet.decode(prefix), string_probability(model_probs, prefix), prefix)
+        for prefix in beams
+        if min_length <= len(prefix) <= max_length
+    ]
+    finals.sort(key=lambda c: c.confidence, reverse=True)
+    return finals[:top_k]
 
 
 def _keep_best(

@@ -108,7 +108,9 @@ def calibrate_checkpoint(
     before = calibration(string_confidences(tables, labels, recognizer.config.temperature), correct)
     temperature = fit_temperature(tables, labels, correct)
     after = calibration(string_confidences(tables, labels, temperature), correct)
-    model = recognizer.model
+    from pwocr.checkpoints import load_model
+
+    model = load_model(checkpoint)
     model.config = dataclasses.replace(model.config, temperature=temperature)
     save_weights(model, out, half=True)
     return temperature, before, after

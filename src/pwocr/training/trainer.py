@@ -185,7 +185,8 @@ def _one_cycle(
         optimizer,
         max_lr=lr,
         total_steps=total_steps,
-        pct_start=min(0.1, 1000 / total_steps + 0.02),
+        # Each phase must span more than one step (OneCycleLR divides by its length), even in a tiny run.
+        pct_start=min(0.9, max(min(0.1, 1000 / total_steps + 0.02), 1.5 / total_steps)),
         anneal_strategy="cos",
     )
 
