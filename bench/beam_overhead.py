@@ -15,10 +15,10 @@ import statistics
 import time
 from pathlib import Path
 
-from pwocr.data.labels import atomic_write_text
 from pwocr.evaluation.calibration import calibration
 from pwocr.evaluation.evaluate import evaluate
 from pwocr.inference.recognizer import Recognizer
+from pwocr.io import atomic_write
 from pwocr.synth.render import render_set
 
 TEST_SEED = 20261126
@@ -79,7 +79,7 @@ def main() -> None:
     )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.out, json.dumps(results, indent=1))
+        atomic_write(args.out, json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
