@@ -90,10 +90,10 @@ def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLi
         raise PwocrError(f"{path}: {len(params)} backbone convs, expected {len(convs)} (another PP-OCR model?)")
     with torch.no_grad():
         for i, (conv, (weight, bias)) in enumerate(zip(convs, params)):
-            w = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32))
+            w = torch.tensor(np.asarray(weight, dtype=np.float32))
             if i == 0 and conv.in_channels != w.shape[1]:
                 w = w.sum(1, keepdim=True)
             if w.shape != conv.weight.shape or bias.shape != tuple(conv.bias.shape):
                 raise PwocrError(f"{path}: conv {i} is {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
             conv.weight.copy_(w)
-            conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(bias, dtype=np.float32)))
+            conv.bias.copy_(torch.tensor(np.asarray(bias, dtype=np.float32)))
