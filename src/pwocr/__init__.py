@@ -8,7 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pwocr.alphabet import NAMED_CHARSETS, PRINTABLE_94, Alphabet, resolve_charset
-from pwocr.decoding.beam import CONFUSABLE_GROUPS, Candidate, CharConfidence, Constraints
+from pwocr.decoding.beam import Candidate
+from pwocr.decoding.confidence import CONFUSABLE_GROUPS, CharConfidence
+from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.model.config import MODEL_SIZES, ModelConfig

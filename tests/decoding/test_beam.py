@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 
 from pwocr.alphabet import Alphabet, resolve_charset
-from pwocr.decoding.beam import (
-    Constraints,
-    char_confidences,
-    constrain_probs,
-    prefix_beam_search,
-    string_probability,
-)
+from pwocr.decoding.beam import prefix_beam_search
+from pwocr.decoding.confidence import char_confidences, string_probability
+from pwocr.decoding.constraints import Constraints, constrain_probs
 from pwocr.decoding.ctc import collapse
 
 
@@ -107,7 +103,7 @@ def test_char_confidences_flag_close_rivals():
 
 @pytest.mark.parametrize("seed", range(10))
 def test_string_probability_is_the_sum_over_paths(seed):
-    from pwocr.decoding.beam import string_probability
+    from pwocr.decoding.confidence import string_probability
 
     rng = np.random.default_rng(seed)
     alphabet = Alphabet("ab1")

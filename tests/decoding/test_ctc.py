@@ -1,7 +1,7 @@
 import numpy as np
 
 from pwocr.alphabet import Alphabet
-from pwocr.decoding.beam import string_probability
+from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import collapse, greedy_decode, raw_string
 
 

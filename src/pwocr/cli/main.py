@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
-    from pwocr.decoding.beam import Constraints
+    from pwocr.decoding.constraints import Constraints
     from pwocr.inference.recognizer import Reading, Recognizer
 
 
@@ -302,7 +302,7 @@ def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> No
 
 def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints | None:
     from pwocr.alphabet import resolve_charset
-    from pwocr.decoding.beam import Constraints
+    from pwocr.decoding.constraints import Constraints
 
     allowed = resolve_charset(args.charset) if args.charset else None
     if getattr(args, "alphabet", None):

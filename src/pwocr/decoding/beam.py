@@ -1,4 +1,4 @@
-"""CTC prefix beam search with decoding constraints, and per-character confidences.
+"""CTC prefix beam search for the K most probable readings, under decoding constraints.
 
 Constraints act inside the search, not as a filter afterwards: at each time step the probability
 mass of forbidden characters is handed to the allowed ones (a character is there; it must be one
@@ -9,93 +9,14 @@ of these), and prefixes that break the length limits are never extended or retur
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pwocr.alphabet import Alphabet
+from pwocr.decoding.confidence import string_probability
+from pwocr.decoding.constraints import Constraints, constrain_probs
 from pwocr.decoding.ctc import BLANK
-from pwocr.errors import PwocrError
-
-#: Glyphs that look alike in common fonts; a character of a group whose rival is close is flagged.
-CONFUSABLE_GROUPS: dict[str, str] = {
-    "vertical bars": "Il|1!i",
-    "round": "O0oQD",
-    "quotes": "'`\"",
-    "five": "5S$s",
-    "two": "2Zz",
-    "eight": "8B&",
-    "six": "6b",
-    "nine": "9gq",
-    "brackets": "([{",
-    "closing brackets": ")]}",
-    "slashes": "/\\|",
-    "dashes": "-_~",
-    "dots": ".,:;",
-    "vee": "vVyY",
-    "cee": "cC(",
-    "ess": "sS",
-    "you": "uU",
-    "double-u": "wW",
-    "ex": "xX",
-    "zed": "zZ",
-    "kay": "kK",
-    "pee": "pP",
-    "oh": "oO",
-}
-
-
-def confusable_with(char: str) -> set[str]:
-    """Characters that share a confusable group with ``char``."""
-    return {c for group in CONFUSABLE_GROUPS.values() if char in group for c in group if c != char}
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """What a reading may be: allowed characters, and a length range (inclusive)."""
-
-    allowed: str | None = None
-    min_length: int = 0
-    max_length: int | None = None
-
-    @classmethod
-    def exact_length(cls, length: int, allowed: str | None = None) -> Constraints:
-        return cls(allowed, length, length)
-
-    def admits(self, text: str) -> bool:
-        if self.allowed is not None and any(c not in self.allowed for c in text):
-            return False
-        return len(text) >= self.min_length and (self.max_length is None or len(text) <= self.max_length)
-
-    @property
-    def active(self) -> bool:
-        return self.allowed is not None or self.min_length > 0 or self.max_length is not None
-
-    @classmethod
-    def from_options(
-        cls,
-        allowed: str | None = None,
-        length: int | None = None,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        alphabet: str | None = None,
-    ) -> Constraints | None:
-        """Constraints from user options (CLI flags, query parameters); ``None`` when they constrain nothing.
-
-        ``length`` is exact and excludes the range options; ``alphabet``, when given, must share
-        a character with ``allowed``. Contradictions raise a one-line ``PwocrError``.
-        """
-        if length is not None and (min_length is not None or max_length is not None):
-            raise PwocrError("--length cannot be combined with --min_length or --max_length")
-        if allowed is not None and alphabet is not None and not any(c in alphabet for c in allowed):
-            raise PwocrError("--charset: none of its characters are in the model's alphabet")
-        low = length if length is not None else (min_length or 0)
-        high = length if length is not None else max_length
-        if high is not None and high < low:
-            raise PwocrError(f"--min_length {low} is above --max_length {high}")
-        constraints = cls(allowed, low, high)
-        return constraints if constraints.active else None
 
 
 @dataclass(frozen=True)
@@ -103,35 +24,6 @@ class Candidate:
     text: str
     confidence: float
     labels: tuple[int, ...] = field(default=(), repr=False, compare=False)
-
-
-def constrain_probs(probs: np.ndarray, alphabet: Alphabet, allowed: str | None) -> np.ndarray:
-    """Move each step's probability of forbidden characters onto the allowed ones, in proportion.
-
-    Blank keeps its probability; if no allowed character has any mass at a step, the forbidden
-    mass is spread evenly over them.
-    """
-    if allowed is None:
-        return probs
-    keep = np.zeros(probs.shape[-1], dtype=bool)
-    keep[BLANK] = True
-    for c in allowed:
-        if c in alphabet.chars:
-            keep[alphabet.index(c)] = True
-    if keep[1:].sum() == 0:
-        out = np.zeros_like(probs)
-        out[:, BLANK] = 1.0
-        return out
-    non_blank = 1.0 - probs[:, BLANK]
-    allowed_mass = (probs * keep)[:, 1:].sum(-1)
-    out = probs * keep
-    uniform = keep[1:] / keep[1:].sum()
-    scale = np.divide(non_blank, allowed_mass, out=np.zeros_like(non_blank), where=allowed_mass > 1e-12)
-    out[:, 1:] = out[:, 1:] * scale[:, None]
-    empty = allowed_mass <= 1e-12
-    if empty.any():
-        out[empty, 1:] = non_blank[empty, None] * uniform
-    return out
 
 
 def prefix_beam_search(
@@ -216,105 +108,3 @@ def _keep_best(
                 kept[prefix] = value
                 count[len(prefix)] = n + 1
     return {k: (v[0], v[1]) for k, v in kept.items()}
-
-
-@dataclass(frozen=True)
-class CharConfidence:
-    char: str
-    confidence: float
-    alternatives: tuple[tuple[str, float], ...]
-    confusable: bool
-
-
-def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """CTC's blank-interleaved label sequence, and where a transition may skip the blank before a label."""
-    extended = np.zeros(2 * len(labels) + 1, dtype=np.int64)
-    extended[1::2] = labels
-    can_skip = np.zeros(len(extended), dtype=bool)
-    can_skip[3::2] = extended[3::2] != extended[1:-2:2]
-    return extended, can_skip
-
-
-def string_probability(probs: np.ndarray, labels: Sequence[int]) -> float:
-    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm, in logs)."""
-    log = np.log(np.maximum(probs, 1e-30))
-    extended, can_skip = _extended(labels)
-    alpha = np.full(len(extended), -np.inf)
-    alpha[0] = log[0, extended[0]]
-    if len(extended) > 1:
-        alpha[1] = log[0, extended[1]]
-    for t in range(1, log.shape[0]):
-        step = np.concatenate(([-np.inf], alpha[:-1]))
-        skip = np.where(can_skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2]))[: len(alpha)], -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, step), skip) + log[t, extended]
-    total = alpha[-1] if len(extended) == 1 else np.logaddexp(alpha[-1], alpha[-2])
-    return float(np.exp(total))
-
-
-def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
-    """Viterbi forced alignment: for each label of the reading, the step where its best path emits it most surely."""
-    if not labels:
-        return []
-    log = np.log(np.maximum(probs, 1e-30))
-    extended, can_skip = _extended(labels)
-    states, steps = len(extended), log.shape[0]
-    score = np.full(states, -np.inf)
-    score[0] = log[0, extended[0]]
-    score[1] = log[0, extended[1]]
-    back = np.zeros((steps, states), dtype=np.int8)  # 0: stay, 1: from s-1, 2: from s-2
-    for t in range(1, steps):
-        stay = score
-        step = np.concatenate(([-np.inf], score[:-1]))
-        skip = np.where(can_skip, np.concatenate(([-np.inf, -np.inf], score[:-2])), -np.inf)
-        options = np.stack([stay, step, skip])
-        back[t] = options.argmax(0)
-        score = options.max(0) + log[t, extended]
-    s = states - 1 if score[-1] >= score[-2] else states - 2
-    path = np.empty(steps, dtype=np.int64)
-    for t in range(steps - 1, -1, -1):
-        path[t] = s
-        s -= int(back[t, s])  # a Python int: an int8 step would overflow past 127 states
-    best_step: dict[int, int] = {}
-    for t, state in enumerate(path.tolist()):
-        if state % 2 == 1:
-            i = state // 2
-            if i not in best_step or probs[t, labels[i]] > probs[best_step[i], labels[i]]:
-                best_step[i] = t
-    return [best_step.get(i, 0) for i in range(len(labels))]
-
-
-def char_confidences(
-    probs: np.ndarray,
-    alphabet: Alphabet,
-    labels: Sequence[int],
-    alternatives: int = 3,
-    close_ratio: float = 0.2,
-    allowed: Iterable[str] | None = None,
-) -> list[CharConfidence]:
-    """Each character's probability at its emitting step, its best rivals there, and a confusable flag.
-
-    A character is flagged when a rival reaches ``close_ratio`` of its probability, or half that for
-    a rival from its confusable group: ``I`` against ``l`` at 85/10 is worth a second look.
-    """
-    allowed_set = set(allowed) if allowed is not None else None
-    out = []
-    for label, t in zip(labels, align_labels(probs, labels)):
-        row = probs[t]
-        char = alphabet.chars[label - 1]
-        non_blank = row[1:]
-        order = np.argsort(-non_blank)
-        rivals = []
-        for i in order:
-            c = alphabet.chars[i]
-            if c == char or (allowed_set is not None and c not in allowed_set):
-                continue
-            rivals.append((c, float(non_blank[i])))
-            if len(rivals) == alternatives:
-                break
-        p = float(row[label])
-        group = confusable_with(char)
-        close = any(q >= close_ratio * p for _, q in rivals[:1]) or any(
-            c in group and q >= 0.5 * close_ratio * p for c, q in rivals
-        )
-        out.append(CharConfidence(char, p, tuple(rivals), bool(close)))
-    return out

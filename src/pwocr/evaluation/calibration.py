@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pwocr.checkpoints import save_weights
-from pwocr.decoding.beam import string_probability
+from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.inference.recognizer import Recognizer, tempered_probabilities
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from pwocr.data.images import load_gray
 from pwocr.data.labels import LabelledImage
-from pwocr.decoding.beam import Constraints
+from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, normalise_text
 from pwocr.inference.recognizer import Reading, Recognizer

@@ -14,14 +14,9 @@ from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import resolve_checkpoint
 from pwocr.data.images import ImageSource, describe, list_images, load_gray
 from pwocr.data.preprocess import LinePreprocessor, normalise
-from pwocr.decoding.beam import (
-    Candidate,
-    CharConfidence,
-    Constraints,
-    char_confidences,
-    prefix_beam_search,
-    string_probability,
-)
+from pwocr.decoding.beam import Candidate, prefix_beam_search
+from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probability
+from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import open_engine

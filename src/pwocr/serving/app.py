@@ -12,7 +12,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from pwocr.alphabet import resolve_charset
-from pwocr.decoding.beam import Constraints
+from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
 
