@@ -74,12 +74,24 @@ def _add_common(p: argparse.ArgumentParser, training: bool = False) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every command's --help shows each flag's default."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pwocr", description="Read passwords out of photos.")
+    parser = _Parser(prog="pwocr", description="Read passwords out of photos.")
     from pwocr import __version__
+    from pwocr.model.config import MODEL_SIZES
+    from pwocr.training.config import TrainConfig
+
+    TRAIN = TrainConfig()  # training flags take their defaults from the dataclass
 
     parser.add_argument("--version", action="version", version=f"pwocr {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(
         "train",
@@ -87,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train from scratch, fine-tune, or train on the synthetic stream.",
     )
     _add_common(p, training=True)
-    p.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, default=10)
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--epochs_num", "--epochs", dest="epochs", type=_positive, default=TRAIN.epochs)
+    p.add_argument("--lr", type=float, default=TRAIN.lr, help="peak learning rate of the one-cycle schedule")
     p.add_argument(
         "--weights_file",
         "--weights",
@@ -99,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test_display", type=int, default=0, help="print N raw => decoded => truth lines at each validation"
     )
-    p.add_argument("--val_each", type=int, default=1, help="validate every N epochs")
+    p.add_argument("--val_each", type=_positive, default=TRAIN.val_each, help="validate every N epochs")
     p.add_argument(
         "--imgs_folder", "--images", dest="imgs_folder", default=None, help="folder the CSV file names are relative to"
     )
@@ -112,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="checkpoints", help="checkpoint folder (default: checkpoints/)")
     p.add_argument("--logs", default="logs", help="TensorBoard log folder (default: logs/)")
     p.add_argument(
-        "--model", dest="model_size", default="crnn", help="model size: crnn (the paper's), crnn-small, crnn-tiny"
+        "--model",
+        dest="model_size",
+        default=TRAIN.model_size,
+        choices=MODEL_SIZES,
+        help="crnn (the paper's), crnn-small, crnn-tiny, or crnn-lcnet (the shipped model's)",
     )
     p.add_argument(
         "--alphabet",
@@ -137,15 +153,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="batches per epoch (needed for the endless synthetic stream)",
     )
     p.add_argument(
-        "--synth_val_count", type=int, default=512, help="synthetic validation lines when there is no --val_file"
+        "--synth_val_count",
+        type=_positive,
+        default=TRAIN.synth_val_count,
+        help="synthetic validation lines when there is no --val_file",
     )
-    p.add_argument("--min_length", dest="synth_min_length", type=int, default=6, help="shortest synthetic password")
-    p.add_argument("--max_length", dest="synth_max_length", type=int, default=20, help="longest synthetic password")
+    p.add_argument(
+        "--min_length",
+        dest="synth_min_length",
+        type=_positive,
+        default=TRAIN.synth_min_length,
+        help="shortest synthetic password",
+    )
+    p.add_argument(
+        "--max_length",
+        dest="synth_max_length",
+        type=_positive,
+        default=TRAIN.synth_max_length,
+        help="longest synthetic password",
+    )
     p.add_argument(
         "--fonts", dest="fonts_folder", default=None, help="render synthetic data in the .ttf/.otf fonts of this folder"
     )
     p.add_argument(
-        "--max_width", type=int, default=800, help="widest input line in pixels after scaling to the model's height"
+        "--max_width",
+        type=_positive,
+        default=TRAIN.max_width,
+        help="widest input line in pixels after scaling to the model's height",
     )
     p.add_argument(
         "--pretrained_backbone",
