@@ -40,3 +40,27 @@ def test_freezing_blocks_stops_their_gradients():
     assert all(p.grad is None for p in model.cnn.stem.parameters())
     assert all(p.grad is None for b in model.cnn.blocks[:10] for p in b.parameters())
     assert all(p.grad is not None for p in model.cnn.blocks[10:].parameters())
+
+
+def test_crnn_svtr_starts_as_ppocr_restricted_to_its_alphabet():
+    """With PP-OCRv6's mixer and CTC layer copied in, the untrained BiLSTM adds nothing: the model's
+    probabilities are PP-OCRv6's over the blank and the 94 characters, renormalised."""
+    import onnxruntime as ort
+
+    from pwocr.alphabet import PRINTABLE_94
+    from pwocr.model.crnn import CRNN, ModelConfig
+    from pwocr.model.pretrained import load_pretrained_mixer_and_head, ppocr_characters
+
+    model = CRNN(ModelConfig(PRINTABLE_94, "crnn-svtr")).eval()
+    load_pretrained_features(model.cnn[0])
+    load_pretrained_mixer_and_head(model)
+    session = ort.InferenceSession(str(rapidocr_rec_path()), providers=["CPUExecutionProvider"])
+    characters = ppocr_characters(rapidocr_rec_path())
+    columns = [0] + [characters.index(c) + 1 for c in PRINTABLE_94]
+    gray = np.random.default_rng(0).uniform(-1, 1, (2, 1, LCNET_HEIGHT, 200)).astype(np.float32)
+    (theirs,) = session.run(None, {"x": np.repeat(gray, 3, axis=1)})
+    theirs = theirs[:, :, columns]
+    theirs /= theirs.sum(-1, keepdims=True)
+    with torch.inference_mode():
+        ours = model(torch.from_numpy(gray)).exp().numpy().transpose(1, 0, 2)
+    assert np.abs(ours - theirs).max() < 1e-4

@@ -13,9 +13,11 @@ from pwocr.errors import PwocrError
 #: VGG width multipliers by name: ``crnn`` is the paper's network.
 VGG_WIDTHS: dict[str, float] = {"crnn": 1.0, "crnn-small": 0.5, "crnn-tiny": 0.25}
 #: Every model by name: the VGG sizes, then the CRNN over a PP-LCNetV4 feature extractor.
-MODEL_SIZES: tuple[str, ...] = (*VGG_WIDTHS, "crnn-lcnet")
+MODEL_SIZES: tuple[str, ...] = (*VGG_WIDTHS, "crnn-lcnet", "crnn-svtr")
+#: Models whose conv stack is PP-LCNetV4 (``crnn-svtr`` adds PP-OCRv6's light SVTR mixer after it).
+LCNET_MODELS = ("crnn-lcnet", "crnn-svtr")
 #: Input line height each model is built for.
-_HEIGHTS = {**dict.fromkeys(VGG_WIDTHS, 32), "crnn-lcnet": 48}
+_HEIGHTS = {**dict.fromkeys(VGG_WIDTHS, 32), **dict.fromkeys(LCNET_MODELS, 48)}
 
 # The paper's seven conv layers (Table 4) and where batch norm follows them.
 _PAPER_CHANNELS = (64, 128, 256, 256, 512, 512, 512)
@@ -59,6 +61,8 @@ class ModelConfig:
     @property
     def channels(self) -> tuple[int, ...]:
         """The VGG stack's seven conv widths (for ``crnn-lcnet``: its feature width, alone)."""
+        if self.size == "crnn-svtr":
+            return (120,)  # pwocr.model.svtr.SVTR_CHANNELS
         if self.size not in VGG_WIDTHS:
             return (384,)  # pwocr.model.lcnet.LCNET_CHANNELS
         return tuple(max(8, int(c * VGG_WIDTHS[self.size])) for c in _PAPER_CHANNELS)
@@ -69,7 +73,7 @@ class ModelConfig:
 
     def output_length(self, width: Any) -> Any:
         """Number of CTC time steps for an input line ``width`` pixels wide."""
-        if self.size == "crnn-lcnet":
+        if self.size in LCNET_MODELS:
             # Two stride-2 convs with padding 1, then a pool of width 2 (pwocr.model.lcnet).
             return ((width + 1) // 2 + 1) // 2 // 2
         return width // 4 + 1  # two 2x2 max-pools, then pools that add a column each and a 2x2 conv

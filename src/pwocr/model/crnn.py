@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from pwocr.model.config import MODEL_SIZES, VGG_WIDTHS, ModelConfig
-from pwocr.model.lcnet import LCNetFeatures
+from pwocr.model.lcnet import LCNET_CHANNELS, LCNetFeatures
+from pwocr.model.svtr import LightSVTRMixer
 
 __all__ = ["CRNN", "MODEL_SIZES", "VGG_WIDTHS", "ModelConfig"]
 
@@ -51,12 +52,21 @@ class CRNN(nn.Module):
         super().__init__()
         self.config = config
         c = config.channels
-        self.cnn = LCNetFeatures(1) if config.size == "crnn-lcnet" else _vgg(c)
+        if config.size == "crnn-lcnet":
+            self.cnn: nn.Module = LCNetFeatures(1)
+        elif config.size == "crnn-svtr":
+            self.cnn = nn.Sequential(LCNetFeatures(1), LightSVTRMixer(LCNET_CHANNELS))
+        else:
+            self.cnn = _vgg(c)
         self.rnn = nn.LSTM(c[-1], config.hidden, num_layers=2, bidirectional=True)
-        self.head = nn.Linear(2 * config.hidden, config.num_classes)
+        # crnn-svtr's CTC layer reads the BiLSTM output beside the features it was given (a skip).
+        self.skip = config.size == "crnn-svtr"
+        self.head = nn.Linear(2 * config.hidden + (c[-1] if self.skip else 0), config.num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         features = self.cnn(images)  # N, C, 1, T
         sequence = features.squeeze(2).permute(2, 0, 1)  # T, N, C
-        sequence, _ = self.rnn(sequence)
-        return self.head(sequence).log_softmax(-1)
+        context, _ = self.rnn(sequence)
+        if self.skip:
+            context = torch.cat([context, sequence], -1)
+        return self.head(context).log_softmax(-1)

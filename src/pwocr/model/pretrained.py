@@ -97,3 +97,85 @@ def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLi
                 raise PwocrError(f"{path}: conv {i} is {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
             conv.weight.copy_(w)
             conv.bias.copy_(torch.tensor(np.asarray(bias, dtype=np.float32)))
+
+
+def _mixer_parameters(onnx_path: Path) -> dict:
+    """The light SVTR mixer's and the CTC layer's weights, in graph order, batch norms folded into convs."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(onnx_path)).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    producer = {out: node for node in graph.node for out in node.output}
+
+    def constant(name: str) -> np.ndarray:
+        while name not in tensors:
+            node = producer[name]
+            if node.op_type == "Constant":
+                return numpy_helper.to_array(node.attribute[0].t)
+            name = node.input[0]
+        return tensors[name]
+
+    nodes = list(graph.node)
+    start = next(i for i, n in enumerate(nodes) if n.op_type == "AveragePool") + 1
+    convs, linears, norms = [], [], []
+    for i, node in enumerate(nodes[start:], start):
+        if node.op_type == "Conv":
+            bn = nodes[i + 1]
+            scale, shift, mean, var = (constant(name) for name in bn.input[1:5])
+            eps = next(a.f for a in bn.attribute if a.name == "epsilon")
+            factor = scale / np.sqrt(var + eps)
+            weight = tensors[node.input[1]] * factor[:, None, None, None]
+            convs.append((weight, shift - mean * factor))
+        elif node.op_type == "MatMul" and node.input[1] in tensors:
+            bias_name = next(n.input[1] for n in nodes[i + 1 : i + 3] if n.op_type == "Add")
+            linears.append((tensors[node.input[1]].T, tensors[bias_name]))
+        elif node.op_type == "Div" and nodes[i + 1].op_type == "Mul" and nodes[i - 1].op_type == "Sqrt":
+            norms.append((constant(nodes[i + 1].input[1]), constant(nodes[i + 2].input[1])))
+    return {"convs": convs, "linears": linears, "norms": norms}
+
+
+def ppocr_characters(onnx_path: Path) -> list[str]:
+    """PP-OCRv6's CTC classes after the blank: its dictionary, then the space rapidocr appends."""
+    import onnx
+
+    metadata = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    return [*metadata["character"].splitlines(), " "]
+
+
+def load_pretrained_mixer_and_head(model: torch.nn.Module, onnx_path: str | os.PathLike[str] | None = None) -> None:
+    """Copy PP-OCRv6 small's light SVTR mixer into a ``crnn-svtr``, and its CTC layer into the head's skip part.
+
+    The head reads ``[BiLSTM output ; mixer features]``: its BiLSTM columns start at zero and its
+    feature columns are PP-OCRv6's own CTC layer restricted to the model's alphabet (and the
+    blank), so training starts from PP-OCRv6's readings and learns what the BiLSTM adds.
+    """
+    path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
+    params = _mixer_parameters(path)
+    mixer = model.cnn[1]
+    with torch.no_grad():
+        for conv, (w, b) in zip((mixer.skip, mixer.reduce, mixer.local), params["convs"], strict=True):
+            conv.weight.copy_(torch.tensor(np.asarray(w, np.float32)))
+            conv.bias.copy_(torch.tensor(np.asarray(b, np.float32)))
+        blocks_linears = [(b.attention.qkv, b.attention.proj, b.fc1, b.fc2) for b in mixer.blocks]
+        linears = [layer for group in blocks_linears for layer in group]
+        *mixer_linears, (head_w, head_b) = params["linears"]
+        for layer, (w, b) in zip(linears, mixer_linears, strict=True):
+            layer.weight.copy_(torch.tensor(np.asarray(w, np.float32)))
+            layer.bias.copy_(torch.tensor(np.asarray(b, np.float32)))
+        norms = [n for b in mixer.blocks for n in (b.norm1, b.norm2)] + [mixer.norm]
+        for norm, (w, b) in zip(norms, params["norms"], strict=True):
+            norm.weight.copy_(torch.tensor(np.asarray(w, np.float32)))
+            norm.bias.copy_(torch.tensor(np.asarray(b, np.float32)))
+        classes = {c: i + 1 for i, c in enumerate(ppocr_characters(path))}
+        rows = [0] + [classes.get(c, -1) for c in model.config.alphabet]
+        features = head_w.shape[1]
+        head = model.head
+        head.weight.zero_()
+        head.bias.zero_()
+        for target, source in enumerate(rows):
+            if source >= 0:
+                head.weight[target, -features:] = torch.tensor(np.asarray(head_w[source], np.float32))
+                head.bias[target] = float(head_b[source])
+            else:  # a character PP-OCRv6 never learnt: unlikely until training teaches it
+                head.bias[target] = -10.0

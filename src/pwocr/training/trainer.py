@@ -39,6 +39,7 @@ from pwocr.data.labels import LabelledImage, read_labels
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
+from pwocr.model.config import LCNET_MODELS
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.synth.fonts import training_fonts
 from pwocr.synth.render import SynthConfig, render_set
@@ -83,11 +84,13 @@ def _initial_model(
     if not config.weights_file:
         target = alphabet or (Alphabet.from_labels(labels) if labels else Alphabet.default())
         model = CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
-        if config.model_size == "crnn-lcnet" and config.pretrained_backbone == "ppocrv6":
-            from pwocr.model.pretrained import load_pretrained_features, rapidocr_rec_path
+        if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
+            from pwocr.model import pretrained
 
-            load_pretrained_features(model.cnn)  # type: ignore[arg-type]
-            say(f"conv stack initialised from PP-OCRv6 small ({rapidocr_rec_path()})")
+            load_pretrained_features(model, pretrained.load_pretrained_features)
+            if config.model_size == "crnn-svtr":
+                pretrained.load_pretrained_mixer_and_head(model)
+            say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
         elif config.pretrained_backbone not in ("ppocrv6", "none"):
             raise PwocrError(f"--pretrained_backbone {config.pretrained_backbone!r}: choose ppocrv6 or none")
         return model
@@ -115,15 +118,26 @@ def _initial_model(
     return model
 
 
-def freeze_conv_stack(model: CRNN, blocks: int) -> None:
-    """Fix a crnn-lcnet's stem and first ``blocks`` blocks (no gradients, no updates, no backward pass through them)."""
+def lcnet_of(model: CRNN) -> Any:
+    """The PP-LCNetV4 conv stack of a crnn-lcnet or crnn-svtr."""
     from pwocr.model.lcnet import LCNetFeatures
 
-    if not isinstance(model.cnn, LCNetFeatures):
-        raise PwocrError("--freeze_blocks applies to crnn-lcnet, whose conv stack starts pretrained")
-    if blocks > len(model.cnn.blocks):
-        raise PwocrError(f"--freeze_blocks {blocks}: the conv stack has {len(model.cnn.blocks)} blocks")
-    for module in (model.cnn.stem, *model.cnn.blocks[:blocks]):
+    found = [m for m in model.cnn.modules() if isinstance(m, LCNetFeatures)]
+    if not found:
+        raise PwocrError(f"{model.config.size} has no PP-LCNetV4 conv stack (crnn-lcnet and crnn-svtr have)")
+    return found[0]
+
+
+def load_pretrained_features(model: CRNN, load: Callable[[Any], None]) -> None:
+    load(lcnet_of(model))
+
+
+def freeze_conv_stack(model: CRNN, blocks: int) -> None:
+    """Fix a crnn-lcnet's stem and first ``blocks`` blocks (no gradients, no updates, no backward pass through them)."""
+    lcnet = lcnet_of(model)
+    if blocks > len(lcnet.blocks):
+        raise PwocrError(f"--freeze_blocks {blocks}: the conv stack has {len(lcnet.blocks)} blocks")
+    for module in (lcnet.stem, *lcnet.blocks[:blocks]):
         module.requires_grad_(False)
 
 
