@@ -238,3 +238,16 @@ def test_version_and_help_import_no_torch():
     assert done.stdout.startswith("pwocr ")
     check = "import sys, runpy; sys.argv = ['pwocr', '--help']\ntry:\n    runpy.run_module('pwocr.cli.main', run_name='__main__')\nexcept SystemExit:\n    pass\nassert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", check], check=True, capture_output=True)
+
+
+def test_a_bomb_in_a_folder_is_skipped_and_the_rest_is_read(capsys, photos, tiny_checkpoint, monkeypatch):
+    from PIL import Image
+
+    from pwocr.data import images
+
+    Image.new("L", (4000, 3000), 255).save(photos / "zz_bomb.png")
+    monkeypatch.setattr(images, "MAX_PIXELS", 5_000_000)
+    code, _, err = run(capsys, "recognize", "--imgs_folder", photos, "--checkpoint_path", tiny_checkpoint)
+    assert code == 1
+    assert "zz_bomb.png: 4000x3000 is 12 MP, more than the 5 MP pwocr decodes; skipped" in err
+    assert len(read_labels(photos / "prediction.csv")) == len(TINY_LABELS)
