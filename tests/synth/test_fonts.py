@@ -39,3 +39,29 @@ def test_held_out_fonts_are_never_training_fonts():
 def test_metric_clones_of_common_fonts_are_bundled():
     families = {f.family for f in bundled_fonts()}
     assert {"Liberation Sans", "Liberation Mono", "Veranda"} <= families  # Arial/Helvetica, Courier New, Verdana
+
+
+def test_font_folders_skip_fonts_missing_glyphs_and_held_out_files(tmp_path):
+    import shutil
+
+    from fontTools import subset
+
+    from pwocr.alphabet import PRINTABLE_94
+    from pwocr.synth.fonts import fonts_for, fonts_from_folder, training_fonts
+
+    source = next(f.path for f in fonts_for("train") if f.path.suffix == ".ttf")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(source, tmp_path / "sub" / "full.ttf")
+    shutil.copy(fonts_for("eval")[0].path, tmp_path / fonts_for("eval")[0].path.name)
+    options = subset.Options()
+    font = subset.load_font(str(source), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="abc")
+    subsetter.subset(font)
+    subset.save_font(font, str(tmp_path / "partial.ttf"), options)
+
+    names = {f.path.name for f in fonts_from_folder(tmp_path, PRINTABLE_94)}
+    assert names == {"full.ttf"}  # recursive; no box-drawing font; no held-out test font
+    assert {f.path.name for f in fonts_from_folder(tmp_path, "abc")} == {"full.ttf", "partial.ttf"}
+    both = training_fonts(f"bundled:{tmp_path}", PRINTABLE_94)
+    assert len(both) == len(fonts_for("train"))  # the copy of a bundled font is counted once

@@ -1,10 +1,11 @@
 import numpy as np
+import pytest
 
 from pwocr.alphabet import resolve_charset
 from pwocr.data.images import load_gray
 from pwocr.data.labels import read_labels
 from pwocr.synth.dataset_writer import write_synthetic_set
-from pwocr.synth.render import PasswordSynthesizer, SynthConfig, random_password
+from pwocr.synth.render import CONFUSABLE, PasswordSynthesizer, SynthConfig, random_password, sample_text
 
 
 def test_same_seed_same_samples():
@@ -40,3 +41,23 @@ def test_synth_writes_images_and_a_seed_csv(tmp_path):
         assert item.label.isdigit()
         assert load_gray(item.path).ndim == 2
     assert set(resolve_charset("digits")) >= set("".join(i.label for i in items))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_look_renders_for_any_length(seed):
+    """Neighbouring lines, signs and the string kinds forced on, over short and long strings."""
+    config = SynthConfig(neighbour_lines=1.0, sign=0.6, dark_screen=0.2, light_screen=0.1, min_length=1, max_length=30)
+    synthesizer = PasswordSynthesizer(seed=seed, config=config)
+    for _ in range(60):
+        image, label = synthesizer.sample()
+        assert image.dtype == np.uint8 and image.ndim == 2 and min(image.shape) > 0
+        assert label and all(c in config.alphabet for c in label) and label.strip() == label
+
+
+def test_sampled_strings_mix_uniform_chosen_and_confusable():
+    rng = np.random.default_rng(0)
+    texts = [sample_text(rng, SynthConfig()) for _ in range(400)]
+    assert all(6 <= len(t) <= 20 for t in texts)
+    confusable = sum(sum(c in CONFUSABLE for c in t) / len(t) > 0.6 for t in texts)
+    chosen = sum(t[:3].isalpha() for t in texts)
+    assert confusable > 20 and chosen > 80

@@ -88,7 +88,10 @@ def training_fonts(sources: str | None, characters: str = "") -> tuple[FontSpec,
     fonts: list[FontSpec] = []
     for source in sources.split(":"):
         fonts.extend(fonts_for("train") if source == "bundled" else fonts_from_folder(source, characters))
-    unique = {f.path.resolve(): f for f in fonts}
+    # One copy of each font file name (bundled first): a family in two sources is not drawn twice as often.
+    unique: dict[str, FontSpec] = {}
+    for font in fonts:
+        unique.setdefault(_stem_key(font.path), font)
     return tuple(unique.values())
 
 

@@ -171,7 +171,7 @@ def _draw_plain(text: str, font_spec: FontSpec, size: int, rng: np.random.Genera
 
 def _with_neighbour(
     mask: np.ndarray, font: FontSpec, size: int, cap: float, rng: np.random.Generator, config: SynthConfig
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Ink of another line above or below the text (the crop is still made around the text itself)."""
     other, _ = _draw_plain(random_password(rng, config.alphabet, 4, 24), font, size, rng)
     h, w = mask.shape
@@ -183,7 +183,8 @@ def _with_neighbour(
     x0, x1 = max(0, x), min(neighbour.shape[1], x + other.shape[1])
     y_other = 0 if above else h + gap
     y_other = min(max(y_other, 0), neighbour.shape[0] - other.shape[0])
-    neighbour[y_other : y_other + other.shape[0], x0:x1] = other[:, x0 - x : x1 - x]
+    if x1 > x0:  # a short neighbour shifted far left may miss the canvas altogether
+        neighbour[y_other : y_other + other.shape[0], x0:x1] = other[:, x0 - x : x1 - x]
     return neighbour, (other.shape[0] + gap if above else 0)
 
 
