@@ -51,7 +51,7 @@ def test_font_folders_skip_fonts_missing_glyphs_and_held_out_files(tmp_path):
 
     source = next(f.path for f in fonts_for("train") if f.path.suffix == ".ttf")
     (tmp_path / "sub").mkdir()
-    shutil.copy(source, tmp_path / "sub" / "full.ttf")
+    shutil.copy(source, tmp_path / "sub" / source.name)
     shutil.copy(fonts_for("eval")[0].path, tmp_path / fonts_for("eval")[0].path.name)
     options = subset.Options()
     font = subset.load_font(str(source), options)
@@ -61,7 +61,7 @@ def test_font_folders_skip_fonts_missing_glyphs_and_held_out_files(tmp_path):
     subset.save_font(font, str(tmp_path / "partial.ttf"), options)
 
     names = {f.path.name for f in fonts_from_folder(tmp_path, PRINTABLE_94)}
-    assert names == {"full.ttf"}  # recursive; no box-drawing font; no held-out test font
-    assert {f.path.name for f in fonts_from_folder(tmp_path, "abc")} == {"full.ttf", "partial.ttf"}
+    assert names == {source.name}  # recursive; no box-drawing font; no held-out test font
+    assert {f.path.name for f in fonts_from_folder(tmp_path, "abc")} == {source.name, "partial.ttf"}
     both = training_fonts(f"bundled:{tmp_path}", PRINTABLE_94)
     assert len(both) == len(fonts_for("train"))  # the copy of a bundled font is counted once
