@@ -38,27 +38,42 @@ def rapidocr_rec_path() -> Path:
     return path
 
 
+class _Graph:
+    """An ONNX graph's weights by name, and a way back from a derived tensor to the weight it came from."""
+
+    def __init__(self, onnx_path: Path) -> None:
+        import onnx
+        from onnx import numpy_helper
+
+        self.path = onnx_path
+        self.graph = onnx.load(str(onnx_path)).graph
+        self.nodes = list(self.graph.node)
+        self.tensors = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.producer = {out: node for node in self.nodes for out in node.output}
+        self.consumers: dict[str, list] = {}
+        for node in self.nodes:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+
+    def constant(self, name: str) -> np.ndarray:
+        """The weight behind ``name``: Paddle's exporter reaches biases and norms through Reshape/Identity."""
+        from onnx import numpy_helper
+
+        while name not in self.tensors:
+            node = self.producer.get(name)
+            if node is not None and node.op_type == "Constant":
+                return numpy_helper.to_array(node.attribute[0].t)
+            if node is None or node.op_type not in ("Reshape", "Identity", "Unsqueeze"):
+                raise PwocrError(f"{self.path}: cannot trace {name} back to a weight (another PP-OCR model?)")
+            name = node.input[0]
+        return self.tensors[name]
+
+
 def _conv_parameters(onnx_path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(weight, bias) of each conv before the backbone's final average pool, in graph order."""
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(onnx_path)).graph
-    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-
-    def constant(name: str) -> np.ndarray:
-        # Paddle's exporter adds a conv's bias as Add(conv, Reshape(bias)), sometimes through Identity.
-        while name not in tensors:
-            node = producer.get(name)
-            if node is None or node.op_type not in ("Reshape", "Identity", "Unsqueeze"):
-                raise PwocrError(f"{onnx_path}: cannot trace a conv bias back to a weight ({name})")
-            name = node.input[0]
-        return tensors[name]
+    g = _Graph(onnx_path)
+    tensors, consumers, constant = g.tensors, g.consumers, g.constant
+    graph = g.graph
 
     params = []
     for node in graph.node:
@@ -101,22 +116,10 @@ def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLi
 
 def _mixer_parameters(onnx_path: Path) -> dict:
     """The light SVTR mixer's and the CTC layer's weights, in graph order, batch norms folded into convs."""
-    import onnx
-    from onnx import numpy_helper
+    g = _Graph(onnx_path)
+    tensors, constant = g.tensors, g.constant
 
-    graph = onnx.load(str(onnx_path)).graph
-    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-
-    def constant(name: str) -> np.ndarray:
-        while name not in tensors:
-            node = producer[name]
-            if node.op_type == "Constant":
-                return numpy_helper.to_array(node.attribute[0].t)
-            name = node.input[0]
-        return tensors[name]
-
-    nodes = list(graph.node)
+    nodes = g.nodes
     start = next(i for i, n in enumerate(nodes) if n.op_type == "AveragePool") + 1
     convs, linears, norms = [], [], []
     for i, node in enumerate(nodes[start:], start):
