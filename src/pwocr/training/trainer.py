@@ -87,7 +87,7 @@ def _initial_model(
         if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
             from pwocr.model import pretrained
 
-            load_pretrained_features(model, pretrained.load_pretrained_features)
+            pretrained.load_pretrained_features(lcnet_of(model))
             if config.model_size == "crnn-svtr":
                 pretrained.load_pretrained_mixer_and_head(model)
             say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
@@ -126,10 +126,6 @@ def lcnet_of(model: CRNN) -> Any:
     if not found:
         raise PwocrError(f"{model.config.size} has no PP-LCNetV4 conv stack (crnn-lcnet and crnn-svtr have)")
     return found[0]
-
-
-def load_pretrained_features(model: CRNN, load: Callable[[Any], None]) -> None:
-    load(lcnet_of(model))
 
 
 def freeze_conv_stack(model: CRNN, blocks: int) -> None:
