@@ -17,7 +17,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from pwocr.errors import PwocrError
-from pwocr.io import atomic_write
 from pwocr.model.config import ModelConfig
 
 CONFIG_KEY = "pwocr_model_config"
@@ -155,4 +154,4 @@ def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", th
     return OnnxEngine(onnx_for_checkpoint(checkpoint), threads)
 
 
-__all__ = ["Engine", "OnnxEngine", "TorchEngine", "atomic_write", "onnx_for_checkpoint", "open_engine"]
+__all__ = ["Engine", "OnnxEngine", "TorchEngine", "onnx_for_checkpoint", "open_engine"]

@@ -19,7 +19,7 @@ from pwocr.decoding.confidence import CharConfidence, char_confidences, string_p
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
-from pwocr.inference.engine import open_engine
+from pwocr.inference.engine import OnnxEngine, open_engine
 
 Backend = Literal["torch", "onnx"]
 
@@ -114,7 +114,7 @@ class Recognizer:
             raise PwocrError(f"batch size {batch_size} must be at least 1")
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.engine = open_engine(self.checkpoint, backend, device, threads)
-        self.backend = "onnx" if type(self.engine).__name__ == "OnnxEngine" else "torch"
+        self.backend = "onnx" if isinstance(self.engine, OnnxEngine) else "torch"
         self.config = self.engine.config
         self.alphabet = Alphabet(self.config.alphabet)
         self.preprocess = LinePreprocessor.for_model(self.config)
