@@ -12,7 +12,7 @@ from PIL import Image
 from pwocr.checkpoints import load_model
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.constraints import Constraints
-from pwocr.inference.engine import CONFIG_KEY, OnnxEngine, read_onnx_metadata
+from pwocr.inference.engine import CONFIG_KEY, OnnxEngine
 from pwocr.inference.onnx import export_onnx
 from pwocr.inference.recognizer import Recognizer, equal_width_batches, tempered_probabilities
 
@@ -30,8 +30,8 @@ def test_reads_path_bytes_pil_and_array_alike(tiny_checkpoint, tmp_path):
 def test_exported_onnx_runs_alone_and_matches_torch(tiny_checkpoint, tmp_path):
     model = load_model(tiny_checkpoint)
     export_onnx(model, tmp_path / "tiny.onnx")
-    assert CONFIG_KEY in read_onnx_metadata(tmp_path / "tiny.onnx")
     engine = OnnxEngine(tmp_path / "tiny.onnx")
+    assert CONFIG_KEY in engine.metadata
     assert engine.config == model.config  # alphabet, preprocessing and temperature travel with the graph
     for width in (40, 96, 160):
         images = torch.randn(3, 1, 32, width)

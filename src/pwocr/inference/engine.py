@@ -46,19 +46,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pwocr"
 
 
-def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The metadata of an ONNX file, without running it; a file that is not ONNX is a one-line error."""
-    import onnxruntime as ort
-
-    try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own exception types
-        raise PwocrError(f"{path}: not an ONNX model onnxruntime can load ({type(e).__name__})") from None
-    return dict(session.get_modelmeta().custom_metadata_map)
-
-
 class OnnxEngine:
     """An onnxruntime CPU session over a pwocr ONNX file; ``threads`` caps its intra-op threads."""
 
@@ -77,6 +64,8 @@ class OnnxEngine:
         if CONFIG_KEY not in metadata:
             raise PwocrError(f"{path}: an ONNX file without pwocr metadata (export it with `pwocr export`)")
         self.config = config_from_json(metadata[CONFIG_KEY], str(path))
+        self.source_sha256 = metadata.get(SOURCE_KEY)
+        self.metadata = dict(metadata)
         self.path = Path(path)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
@@ -113,32 +102,32 @@ def config_from_json(text: str, source: str) -> ModelConfig:
         raise PwocrError(f"{source}: malformed model config ({e})") from None
 
 
-def onnx_for_checkpoint(checkpoint: Path) -> Path:
-    """The ONNX graph of a ``.safetensors`` checkpoint: shipped beside it, or exported once into the cache."""
+def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> OnnxEngine:
+    """The ONNX graph of a ``.safetensors`` checkpoint, loaded once: shipped beside it, or exported once into the cache."""
     digest = file_sha256(checkpoint)
     beside = checkpoint.with_suffix(".onnx")
     if beside.is_file():
         try:
-            if read_onnx_metadata(beside).get(SOURCE_KEY) == digest:
-                return beside
+            engine = OnnxEngine(beside, threads)
+            if engine.source_sha256 == digest:
+                return engine
         except PwocrError:
-            pass
+            pass  # a stale or foreign graph beside the weights: export our own
     cached = cache_dir() / f"{digest}.onnx"
-    if cached.is_file():
-        return cached
-    from pwocr.checkpoints import load_model
-    from pwocr.inference.onnx import export_onnx
+    if not cached.is_file():
+        from pwocr.checkpoints import load_model
+        from pwocr.inference.onnx import export_onnx
 
-    model = load_model(checkpoint)
-    try:
-        export_onnx(model, cached, source_sha256=digest)
-    except OSError:
-        # A read-only home: export next to nothing and keep the graph in a temporary file.
-        import tempfile
+        model = load_model(checkpoint)
+        try:
+            export_onnx(model, cached, source_sha256=digest)
+        except OSError:
+            # A read-only home: keep the graph in a temporary folder instead.
+            import tempfile
 
-        cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / f"{digest}.onnx"
-        export_onnx(model, cached, source_sha256=digest)
-    return cached
+            cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / f"{digest}.onnx"
+            export_onnx(model, cached, source_sha256=digest)
+    return OnnxEngine(cached, threads)
 
 
 def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", threads: int | None = None) -> Any:
@@ -151,7 +140,7 @@ def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", th
         return OnnxEngine(checkpoint, threads)
     if backend == "torch" or device != "cpu" or checkpoint.suffix != ".safetensors":
         return TorchEngine(checkpoint, device)
-    return OnnxEngine(onnx_for_checkpoint(checkpoint), threads)
+    return onnx_engine_for_checkpoint(checkpoint, threads)
 
 
-__all__ = ["Engine", "OnnxEngine", "TorchEngine", "onnx_for_checkpoint", "open_engine"]
+__all__ = ["Engine", "OnnxEngine", "TorchEngine", "onnx_engine_for_checkpoint", "open_engine"]

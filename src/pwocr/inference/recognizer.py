@@ -127,7 +127,10 @@ class Recognizer:
         Lines are batched only with lines of the same (quantised) width, so none is padded and a
         reading never depends on its batch-mates.
         """
-        lines = [self.preprocess(g) for g in grays]
+        return self._log_probabilities_of_lines([self.preprocess(g) for g in grays])
+
+    def _log_probabilities_of_lines(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``log_probabilities`` of lines already through ``self.preprocess``."""
         out: list[np.ndarray] = [np.empty(0)] * len(lines)
         for chunk in equal_width_batches([line.shape[1] for line in lines], self.batch_size):
             log_probs = self.engine(normalise([lines[i] for i in chunk]))
@@ -234,10 +237,9 @@ class Recognizer:
     def _read_lines(
         self, lines: list[np.ndarray], names: list[str], candidates: int, constraints: Constraints | None
     ) -> Iterator[Reading]:
-        # Preprocessing a preprocessed line is the identity: it is already the model's height and a quantised width.
-        tables = self.probabilities(lines)
-        for table, name in zip(tables, names):
-            yield self.decode(table, name, candidates, constraints)
+        temperature = self.config.temperature
+        for table, name in zip(self._log_probabilities_of_lines(lines), names):
+            yield self.decode(tempered_probabilities(table, temperature), name, candidates, constraints)
 
     def read_folder(
         self,
