@@ -1,0 +1,131 @@
+"""The smaller commands: ``synth``, ``split``, ``calibrate`` and ``export``."""
+
+from __future__ import annotations
+
+import argparse
+
+from pwocr.cli.common import add_checkpoint, examples, positive
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="render synthetic password lines to a folder with a labels CSV",
+        description="Render synthetic password lines (the training engine's) to a folder, with labels.csv.",
+        epilog=examples("pwocr synth --count 1000 --out synth-eval --fonts_split eval"),
+    )
+    p.add_argument("--count", type=positive, required=True, help="how many lines to render")
+    p.add_argument("--out", required=True, help="output folder (images and labels.csv)")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--fonts_split",
+        choices=["train", "eval", "all"],
+        default="train",
+        help="bundled fonts to use: train, eval (held out) or all",
+    )
+    p.add_argument(
+        "--fonts", dest="fonts_folder", default=None, help="render in the .ttf/.otf fonts of this folder instead"
+    )
+    p.add_argument("--alphabet", default="printable", help="characters or a charset name")
+    p.add_argument(
+        "--synth_min_length", "--min_length", dest="min_length", type=positive, default=6, help="shortest password"
+    )
+    p.add_argument(
+        "--synth_max_length", "--max_length", dest="max_length", type=positive, default=20, help="longest password"
+    )
+    p.set_defaults(handler=run_synth)
+
+    p = sub.add_parser(
+        "split",
+        help="split a labels CSV into train.csv and val.csv",
+        description="Split a filename,label CSV into train.csv and val.csv at random.",
+        epilog=examples("pwocr split photos/labels.csv --out photos --val 0.2"),
+    )
+    p.add_argument("csv", help="the filename,label CSV to split")
+    p.add_argument("--out", required=True, help="folder for train.csv and val.csv")
+    p.add_argument("--val", type=float, default=0.2, help="share of rows held out for validation")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
+    p.set_defaults(handler=run_split)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit a checkpoint's confidence temperature",
+        description="Fit the temperature that makes a checkpoint's confidences honest (lowest expected "
+        "calibration error) on labelled lines, and save a calibrated fp16 copy.",
+        epilog=examples(
+            "pwocr calibrate --checkpoint_path run/best.safetensors --out calibrated.safetensors",
+            "pwocr calibrate --imgs_folder photos --val_file photos/val.csv --out calibrated.safetensors",
+        ),
+    )
+    add_checkpoint(p)
+    p.add_argument("--out", required=True, help="the calibrated .safetensors file to write (fp16)")
+    p.add_argument("--imgs_folder", default=None, help="calibrate on these labelled images ...")
+    p.add_argument("--val_file", default=None, help="... listed in this CSV (default: fresh synthetic lines)")
+    p.add_argument("--count", type=positive, default=1000, help="synthetic lines when no CSV is given")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=424242, help="random seed")
+    p.set_defaults(handler=run_calibrate)
+
+    p = sub.add_parser(
+        "export",
+        help="export a checkpoint to ONNX",
+        description="Export a checkpoint to an ONNX graph that carries its alphabet, preprocessing and "
+        "temperature as metadata: recognize --checkpoint_path model.onnx reads with it alone.",
+        epilog=examples("pwocr export --out model.onnx", "pwocr recognize photo.jpg --checkpoint_path model.onnx"),
+    )
+    add_checkpoint(p)
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.set_defaults(handler=run_export)
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from pwocr.synth.dataset_writer import write_synthetic_set
+
+    n = write_synthetic_set(
+        args.out,
+        args.count,
+        args.seed,
+        args.alphabet,
+        args.min_length,
+        args.max_length,
+        args.fonts_split,
+        args.fonts_folder,
+    )
+    print(f"wrote {n} images and labels.csv to {args.out}")
+    return 0
+
+
+def run_split(args: argparse.Namespace) -> int:
+    from pwocr.data.labels import split_labels
+
+    n_train, n_val = split_labels(args.csv, args.out, args.val, args.seed)
+    print(f"wrote {n_train} rows to {args.out}/train.csv and {n_val} to {args.out}/val.csv")
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from pwocr.data.images import load_gray
+    from pwocr.data.labels import read_labels
+    from pwocr.evaluation.calibration import calibrate_checkpoint
+    from pwocr.synth.render import render_set
+
+    if args.val_file:
+        samples = [(load_gray(i.path), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
+    else:
+        samples = render_set(args.count, args.seed, split="train")
+    temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)
+    print(
+        f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pwocr.checkpoints import load_model, resolve_checkpoint
+    from pwocr.inference.engine import file_sha256
+    from pwocr.inference.onnx import export_onnx
+
+    # The source's hash lets Recognizer use a graph shipped beside its checkpoint without re-exporting.
+    source = resolve_checkpoint(args.checkpoint)
+    export_onnx(load_model(source), args.out, source_sha256=file_sha256(source))
+    print(f"wrote {args.out}")
+    return 0
