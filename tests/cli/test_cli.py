@@ -1,3 +1,4 @@
+import csv
 import json
 import shutil
 import subprocess
@@ -21,6 +22,11 @@ def photos(tiny_set, tmp_path):
     return folder
 
 
+def read_predictions(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def run(capsys, *args):
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -34,10 +40,12 @@ def test_recognize_folder_prints_and_writes_prediction_csv(capsys, photos, tiny_
     assert "corrupt.png" in err and "skipped" in err and "Traceback" not in err
     assert "read 6 of 7 images, skipped 1" in err
     assert not (photos / ".prediction.csv.partial").exists()
-    assert "raw output: " in out
-    rows = read_labels(photos / "prediction.csv")
-    assert sorted(r.label for r in rows) == sorted(TINY_LABELS)
-    assert (photos / "prediction.csv").read_text().startswith("img,password\n")
+    assert "raw output: " not in out  # the raw CTC path is for --show_raw
+    rows = read_predictions(photos / "prediction.csv")
+    assert sorted(r["password"] for r in rows if r["status"] == "ok") == sorted(TINY_LABELS)
+    assert {r["img"]: r["status"] for r in rows}["corrupt.png"] == "skipped: not an image Pillow can read"
+    # The seed's two columns first, then the reading's probability and what happened to the file.
+    assert (photos / "prediction.csv").read_text().startswith("img,password,confidence,status\n")
 
 
 def test_recognize_json_has_candidates_and_chars(capsys, photos, tiny_checkpoint):
@@ -250,4 +258,6 @@ def test_a_bomb_in_a_folder_is_skipped_and_the_rest_is_read(capsys, photos, tiny
     code, _, err = run(capsys, "recognize", "--imgs_folder", photos, "--checkpoint_path", tiny_checkpoint)
     assert code == 1
     assert "zz_bomb.png: 4000x3000 is 12 MP, more than the 5 MP pwocr decodes; skipped" in err
-    assert len(read_labels(photos / "prediction.csv")) == len(TINY_LABELS)
+    rows = read_predictions(photos / "prediction.csv")
+    assert [r["status"] for r in rows].count("ok") == len(TINY_LABELS)
+    assert rows[-1]["img"] == "zz_bomb.png" and rows[-1]["status"].startswith("skipped: 4000x3000 is 12 MP")

@@ -9,14 +9,57 @@ assembles them. Modules import heavy libraries (torch, onnxruntime) inside handl
 from __future__ import annotations
 
 import argparse
+import shutil
+import textwrap
 from collections.abc import Callable
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Descriptions and examples keep their line breaks; every flag's help shows its default."""
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that reads well in a terminal up to 100 columns wide.
+
+    Descriptions are wrapped to the terminal, example blocks (indented lines) keep their layout, and
+    a flag's help ends with its default when it has a meaningful one (not for switches or unset values).
+    """
 
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32, width=100)
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100) - 2
+        super().__init__(prog, max_help_position=30, width=width)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            # argparse measures commands without their extra indent, and then wraps the longest ones.
+            longest = max((len(a.metavar or a.dest) for a in action._get_subactions()), default=0)
+            needed = longest + self._current_indent + self._indent_increment
+            self._action_max_length = max(self._action_max_length, needed)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in text.split("\n\n"):
+            if any(line.startswith(" ") for line in block.splitlines()[1:]) or block.startswith("examples:"):
+                blocks.append(textwrap.indent(block, indent))  # an example block: as written
+            else:
+                blocks.append(
+                    textwrap.fill(" ".join(block.split()), width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n\n".join(blocks)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in help_text
+            or "default:" in help_text
+            or default is None
+            or default is False
+            or default is True
+            or default == argparse.SUPPRESS
+            or action.nargs == 0
+            or isinstance(action, argparse._StoreConstAction)
+            or not action.option_strings
+        ):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,7 +119,7 @@ def add_checkpoint(group: argparse._ActionsContainer) -> None:
         dest="checkpoint",
         default="default",
         metavar="FILE",
-        help="model: a .safetensors checkpoint, an exported .onnx file, or 'default' (the shipped model)",
+        help="model: a .safetensors checkpoint or an exported .onnx file (default: the shipped model)",
     )
 
 

@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"pwocr {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="<command>")
+    sub = parser.add_subparsers(
+        title="commands", dest="command", required=True, parser_class=Parser, metavar="<command>"
+    )
     read.register(sub)
     train.register(sub)
     tools.register(sub)

@@ -6,28 +6,49 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from pwocr.cli.common import add_checkpoint, add_use_cuda, non_negative, positive
+from pwocr.cli.common import add_checkpoint, add_use_cuda, examples, non_negative, positive
+from pwocr.cli.output import FORMATS, PartialFile, ResultWriter
 from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
     from pwocr.decoding.constraints import Constraints
-    from pwocr.inference.recognizer import Reading, Recognizer
+    from pwocr.inference.recognizer import Recognizer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "recognize", help="read passwords from images", description="Read passwords from image files or a folder."
+        "recognize",
+        help="read passwords from images",
+        description="Read the password in each image: image files, folders, glob patterns or - (standard "
+        "input). Prints each reading with its probability, marks the characters it is unsure of and lists "
+        "the next candidates; --quiet prints the password alone, --format json|jsonl|csv|tsv is for "
+        "programs. The seed's --imgs_folder writes prediction.csv into the folder.",
+        epilog=examples(
+            "pwocr recognize photo.jpg",
+            "pwocr recognize photo.jpg --quiet | xclip -selection clipboard",
+            "pwocr recognize photo.heic --candidates 3 --charset alnum --length 12",
+            "pwocr recognize photos/ --recursive --format csv --out readings.csv",
+            "cat photo.png | pwocr recognize - --format json",
+            "pwocr recognize --imgs_folder photos/       # the seed's way: writes photos/prediction.csv",
+        ),
     )
-    p.add_argument("images", nargs="*", help="image files to read")
-    p.add_argument(
+    inputs = p.add_argument_group("input")
+    inputs.add_argument(
+        "images", nargs="*", metavar="IMAGE", help="image files, folders, glob patterns, or - for standard input"
+    )
+    inputs.add_argument(
         "--imgs_folder",
         "--folder",
         dest="imgs_folder",
         default=None,
-        help="read every image here and write prediction.csv into it",
+        metavar="FOLDER",
+        help="read every image here and write prediction.csv into it (unless --out names another file)",
     )
-    add_checkpoint(p)
-    p.add_argument(
+    inputs.add_argument("-r", "--recursive", action="store_true", help="read the images of subfolders too")
+
+    model = p.add_argument_group("model")
+    add_checkpoint(model)
+    model.add_argument(
         "--alphabet",
         "--alphapet",
         dest="alphabet",
@@ -35,72 +56,115 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the model's alphabet (checked against the checkpoint); a subset restricts the reading",
     )
     _add_decoding(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per image instead of text")
+
+    output = p.add_argument_group("output")
+    output.add_argument("--format", choices=FORMATS, default="text", help="text for people; the others for programs")
+    output.add_argument(
+        "--json", dest="format", action="store_const", const="jsonl", help="one JSON object per image (--format jsonl)"
+    )
+    output.add_argument("-q", "--quiet", action="store_true", help="print the password alone, one per line")
+    output.add_argument("-o", "--out", default=None, metavar="FILE", help="write the results to FILE (atomically)")
+    output.add_argument(
+        "--show_raw", action="store_true", help="also print the raw CTC output (one symbol per column, - for blank)"
+    )
     _add_running(p)
     p.set_defaults(handler=run_recognize)
 
     p = sub.add_parser(
         "evaluate",
         help="score a checkpoint on a labelled set",
-        description="The seed's test metrics on a filename,label CSV.",
+        description="Score a checkpoint on a filename,label CSV: word accuracy (top-1 and top-k), "
+        "character accuracy, precision, recall, F1 and error rate, latency; optionally a confusion "
+        "matrix PNG and an HTML page of the wrong readings.",
+        epilog=examples(
+            "pwocr evaluate --val_file photos/val.csv",
+            "pwocr evaluate --val_file words/labels.csv --ignore_case --ignore_symbols --json",
+            "pwocr evaluate --val_file photos/val.csv --display_confusion c.png --display_wrong w.html",
+        ),
     )
-    p.add_argument(
-        "--imgs_folder", "--images", dest="imgs_folder", default=None, help="the images (default: the CSV's folder)"
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--val_file", "--csv", dest="val_file", required=True, metavar="CSV", help="the filename,label CSV"
     )
-    p.add_argument("--val_file", "--csv", dest="val_file", required=True, help="the filename,label CSV")
-    p.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
-    p.add_argument("--ignore_case", action="store_true", help="score ignoring case (scene-text benchmarks)")
-    p.add_argument(
+    data.add_argument(
+        "--imgs_folder",
+        "--images",
+        dest="imgs_folder",
+        default=None,
+        metavar="FOLDER",
+        help="folder the CSV's file names are relative to (default: the CSV's folder)",
+    )
+    data.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
+    scoring = p.add_argument_group("scoring")
+    scoring.add_argument("--ignore_case", action="store_true", help="score ignoring case (scene-text benchmarks)")
+    scoring.add_argument(
         "--ignore_symbols", action="store_true", help="score letters and digits only (scene-text benchmarks)"
     )
-    add_checkpoint(p)
+    model = p.add_argument_group("model")
+    add_checkpoint(model)
     _add_decoding(p, default_candidates=5)
-    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    p.add_argument(
+    output = p.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    output.add_argument(
         "--display_confusion",
         nargs="?",
         const="confusion.png",
         default=None,
         metavar="PNG",
-        help="write a confusion-matrix PNG",
+        help="write a confusion-matrix PNG (confusion.png when no name is given)",
     )
-    p.add_argument(
+    output.add_argument(
         "--display_wrong",
         nargs="?",
         const="wrong.html",
         default=None,
         metavar="HTML",
-        help="write an HTML page of the wrong readings",
+        help="write an HTML page of the wrong readings (wrong.html when no name is given)",
     )
     _add_running(p)
     p.set_defaults(handler=run_evaluate)
 
 
 def _add_running(p: argparse.ArgumentParser) -> None:
-    add_use_cuda(p)
-    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=positive, default=32, help="lines per batch")
+    running = p.add_argument_group("running")
+    running.add_argument(
+        "--batch_size",
+        "--batch-size",
+        dest="batch_size",
+        type=positive,
+        default=32,
+        metavar="N",
+        help="lines per batch",
+    )
+    add_use_cuda(running)
     # The seed's scripts took these everywhere; reading is deterministic and runs in one process.
-    p.add_argument("--n_workers", "--workers", dest="n_workers", type=int, default=1, help=argparse.SUPPRESS)
-    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help=argparse.SUPPRESS)
+    running.add_argument("--n_workers", "--workers", dest="n_workers", type=int, default=1, help=argparse.SUPPRESS)
+    running.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> None:
-    p.add_argument(
+    decoding = p.add_argument_group("decoding")
+    decoding.add_argument(
         "--candidates",
         type=positive,
         default=default_candidates,
-        help=f"how many best readings to list beside the reading (beam search when > 1; default: {default_candidates})",
+        metavar="K",
+        help="list the K best readings (CTC beam search when K > 1)",
     )
-    p.add_argument(
+    decoding.add_argument(
         "--charset",
         default=None,
-        help="allowed characters: digits, hex, alnum, ... (+-joined names) or literal:<characters>",
+        help="allowed characters: digits, hex, alnum, letters, punctuation... joined with +, or literal:<chars>",
     )
-    p.add_argument("--length", type=positive, default=None, help="exact password length")
-    p.add_argument("--min_length", type=non_negative, default=None, help="shortest allowed reading")
-    p.add_argument("--max_length", type=positive, default=None, help="longest allowed reading")
-    p.add_argument(
-        "--backend", choices=["onnx", "torch"], default="onnx", help="inference engine (default: onnxruntime)"
+    decoding.add_argument("--length", type=positive, default=None, metavar="N", help="the password has N characters")
+    decoding.add_argument(
+        "--min_length", type=non_negative, default=None, metavar="N", help="the password has at least N characters"
+    )
+    decoding.add_argument(
+        "--max_length", type=positive, default=None, metavar="N", help="the password has at most N characters"
+    )
+    decoding.add_argument(
+        "--backend", choices=["onnx", "torch"], default="onnx", help="inference engine: onnxruntime or PyTorch"
     )
 
 
@@ -133,83 +197,73 @@ def _recognizer(args: argparse.Namespace) -> Recognizer:
     return Recognizer(args.checkpoint, device=device, batch_size=args.batch_size, backend=args.backend)
 
 
-def _format_reading(reading: Reading) -> str:
-    lines = [f"{reading.image}: {reading.text}  ({reading.confidence:.1%}, raw output: {reading.raw})"]
-    uncertain = reading.uncertain
-    if uncertain:
-        indent = " " * (len(reading.image) + 2)
-        marks = "".join("^" if i in uncertain else " " for i in range(len(reading.text))).rstrip()
-        rivals = ", ".join(
-            f"{reading.chars[i].char!r} or {reading.chars[i].alternatives[0][0]!r}"
-            for i in uncertain
-            if reading.chars[i].alternatives
-        )
-        lines.append(f"{indent}{marks}  unsure: {rivals}")
-    for rank, candidate in enumerate(reading.candidates[1:], start=2):
-        lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
-    return "\n".join(lines)
-
-
 def run_recognize(args: argparse.Namespace) -> int:
-    import csv
-    import json
-    import os
     from pathlib import Path
 
-    from pwocr.data.images import list_images
+    from pwocr.data.images import expand_inputs, list_images
+    from pwocr.inference.recognizer import Skipped
 
     if not args.images and not args.imgs_folder:
-        raise PwocrError("give image files, or a folder with --imgs_folder")
+        raise PwocrError("give image files, folders or - (standard input), or a folder with --imgs_folder")
+    folder = Path(args.imgs_folder) if args.imgs_folder else None
+    folder_files = list_images(folder, args.recursive) if folder is not None else []
+    if folder is not None and not folder_files:
+        more = "" if args.recursive else " (--recursive reads subfolders)"
+        raise PwocrError(f"{folder}: no images found{more}")
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)
-    skipped: list[str] = []
 
-    def warn(message: str) -> None:
-        skipped.append(message)
-        print(f"pwocr: {message}", file=sys.stderr)
+    def say(message: str) -> None:
+        print(f"pwocr: {message}", file=sys.stderr, flush=True)
 
-    def show(reading: Reading) -> None:
-        if args.json:
-            print(json.dumps(reading.as_dict(detail=True), ensure_ascii=False), flush=True)
-        else:
-            print(_format_reading(reading), flush=True)
+    def sources():
+        if args.images:
+            yield from expand_inputs(args.images, args.recursive, warn=say)
+        yield from folder_files
 
-    count = 0
-    if args.images:
-        for reading in recognizer.read_stream(args.images, args.candidates, constraints, skip_errors=True, warn=warn):
-            show(reading)
-            count += 1
-    if args.imgs_folder:
-        folder = Path(args.imgs_folder)
-        files = list_images(folder)
-        if not files:
-            raise PwocrError(f"{folder}: no images found")
-        # Rows go to a partial file as they are read (a kill keeps what was read), which becomes
-        # prediction.csv, atomically, when the folder is done.
-        target = folder / "prediction.csv"
-        partial = folder / ".prediction.csv.partial"
+    # Where results go: stdout, and --out (or, for the seed's --imgs_folder, prediction.csv in it).
+    writers: list[ResultWriter] = []
+    files: list[PartialFile] = []
+    failed_output = False
+    if args.out is None or args.quiet:
+        writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
+    target = args.out or (folder / "prediction.csv" if folder is not None else None)
+    if target is not None:
         try:
-            out = partial.open("w", newline="", encoding="utf-8")
-        except OSError as e:
-            raise PwocrError(f"{target}: cannot write ({e.strerror})") from None
-        with out:
-            writer = csv.writer(out)
-            writer.writerow(("img", "password"))
-            for reading in recognizer.read_stream(files, args.candidates, constraints, skip_errors=True, warn=warn):
-                show(reading)
-                writer.writerow((Path(reading.image).name, reading.text))
-                out.flush()
-                count += 1
-            os.fsync(out.fileno())
-        os.replace(partial, target)
-        print(f"pwocr: wrote {target}", file=sys.stderr)
-    total = count + len(skipped)
-    if total > 1 or skipped:
-        print(f"pwocr: read {count} of {total} images, skipped {len(skipped)}", file=sys.stderr)
-    if not count:
-        print("pwocr: error: no image could be read", file=sys.stderr)
+            files.append(PartialFile(target))
+        except PwocrError as e:
+            # The readings still reach the terminal; the run ends with an error naming the file.
+            say(f"error: {e}; printing the readings only")
+            failed_output = True
+            if not writers:
+                writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
+        else:
+            fmt = args.format if args.out else "csv"
+            relative = folder if (folder is not None and not args.out) else None
+            writers.append(ResultWriter(files[0].stream, fmt, show_raw=args.show_raw, names_relative_to=relative))
+
+    read = skipped = 0
+    for result in recognizer.read_each(sources(), args.candidates, constraints):
+        if isinstance(result, Skipped):
+            skipped += 1
+            say(f"{result.reason}; skipped")
+        else:
+            read += 1
+        for writer in writers:
+            writer.write(result)
+    for writer in writers:
+        writer.close()
+    for file in files:
+        file.commit()
+        if not args.quiet:
+            say(f"wrote {file.target}")
+    total = read + skipped
+    if (total > 1 or skipped) and not args.quiet:
+        say(f"read {read} of {total} images, skipped {skipped}")
+    if not read:
+        say("error: no image could be read")
         return 2
-    return 1 if skipped else 0
+    return 2 if failed_output else 1 if skipped else 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import glob
+import importlib.util
 import io
 import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -12,10 +18,47 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pwocr.errors import PwocrError
 
+
+@dataclass(frozen=True)
+class NamedBytes:
+    """Encoded image bytes with a name for messages and results (``<stdin>``, an upload's file name)."""
+
+    name: str
+    data: bytes
+
+
 #: Anything ``Recognizer.read`` accepts as one image.
-ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
+ImageSource = str | os.PathLike | bytes | NamedBytes | Image.Image | np.ndarray
+
+
+#: HEIC/HEIF (the iPhone camera's default) opens through the pillow-heif plugin, registered on
+#: first need so that reading a PNG does not pay for importing it.
+HEIF_SUPPORTED = importlib.util.find_spec("pillow_heif") is not None
+_HEIF_SUFFIXES = {".heic", ".heif", ".hif"}
+
+
+@functools.cache
+def _register_heif() -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _open(data: io.BytesIO | Path) -> Image.Image:
+    """``Image.open`` that registers the HEIF plugin first when the file is an ISO media (HEIF) one."""
+    if HEIF_SUPPORTED:
+        if isinstance(data, Path):
+            with data.open("rb") as f:
+                head = f.read(12)
+        else:
+            head = data.getvalue()[:12]
+        if head[4:8] == b"ftyp":
+            _register_heif()
+    return Image.open(data)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
+IMAGE_SUFFIXES |= _HEIF_SUFFIXES if HEIF_SUPPORTED else set()
+IMAGE_SUFFIXES |= {".avif"} if ".avif" in Image.registered_extensions() else set()
 
 #: Largest image decoded, in pixels (a 12 MP phone photo is 12e6; a 100 MP camera raw export fits).
 MAX_PIXELS = 120_000_000
@@ -27,6 +70,8 @@ def describe(source: ImageSource) -> str:
         return str(source)
     if isinstance(source, bytes):
         return f"<{len(source)} bytes>"
+    if isinstance(source, NamedBytes):
+        return source.name
     if isinstance(source, Image.Image):
         return f"<PIL image {source.width}x{source.height}>"
     return f"<array {'x'.join(map(str, np.shape(source)))}>"
@@ -46,15 +91,15 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
     try:
         if isinstance(source, Image.Image):
             image = source
-        elif isinstance(source, bytes):
-            image = Image.open(io.BytesIO(source))
+        elif isinstance(source, (bytes, NamedBytes)):
+            image = _open(io.BytesIO(source.data if isinstance(source, NamedBytes) else source))
         else:
             path = Path(source)
             if not path.exists():
                 raise PwocrError(f"{path}: file not found")
             if path.is_dir():
                 raise PwocrError(f"{path}: is a folder, not an image")
-            image = Image.open(path)
+            image = _open(path)
         if image.width * image.height > max_pixels:
             raise PwocrError(
                 f"{name}: {image.width}x{image.height} is {image.width * image.height / 1e6:.0f} MP, "
@@ -120,11 +165,56 @@ def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 
-def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name (hidden files skipped)."""
+def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` (and its subfolders with ``recursive``), sorted by path; hidden ones skipped."""
     folder = Path(folder)
     if not folder.is_dir():
         raise PwocrError(f"{folder}: folder not found")
+    found = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+        p
+        for p in found
+        if p.is_file()
+        and p.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def expand_inputs(
+    inputs: Sequence[str],
+    recursive: bool = False,
+    warn: Callable[[str], None] | None = None,
+    stdin: Callable[[], bytes] | None = None,
+) -> Iterator[ImageSource]:
+    """The images that command-line arguments name, in order: files, folders, globs and ``-`` (stdin).
+
+    A folder gives its images (``recursive``: with its subfolders'); a pattern with ``*``, ``?`` or
+    ``[`` that names no existing file is expanded (for shells that do not); ``-`` reads one image
+    from standard input. A name that does not exist is passed on, so the reader reports it as a
+    skipped input; a folder or pattern with no image is reported through ``warn``.
+    """
+    warn = warn or (lambda message: print(f"pwocr: {message}", file=sys.stderr))
+    stdin_used = False
+    for arg in inputs:
+        if arg == "-":
+            if stdin_used:
+                raise PwocrError("'-' (standard input) can be given once")
+            stdin_used = True
+            yield NamedBytes("<stdin>", stdin() if stdin else sys.stdin.buffer.read())
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            files = list_images(path, recursive)
+            if not files:
+                warn(f"{path}: no images found{'' if recursive else ' (--recursive reads subfolders)'}")
+            yield from files
+        elif not path.exists() and glob.has_magic(arg):
+            matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_SUFFIXES]
+            for folder in (m for m in matches if m.is_dir()):
+                files.extend(list_images(folder, recursive))
+            if not files:
+                warn(f"{arg}: no image matches")
+            yield from files
+        else:
+            yield path

@@ -67,6 +67,14 @@ class Reading:
         return out
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """An input that gave no reading, and why (one line that names it)."""
+
+    image: str
+    reason: str
+
+
 def equal_width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices grouped by equal width, in batches of at most ``batch_size``, narrowest first."""
     groups: dict[int, list[int]] = {}
@@ -217,22 +225,48 @@ class Recognizer:
         out; otherwise it raises ``PwocrError``.
         """
         warn = warn or (lambda message: print(message, file=sys.stderr))
+        for result in self.read_each(images, candidates, constraints, chunk):
+            if isinstance(result, Skipped):
+                if not skip_errors:
+                    raise PwocrError(result.reason)
+                warn(f"{result.reason}; skipped")
+            else:
+                yield result
+
+    def read_each(
+        self,
+        images: Iterable[ImageSource],
+        candidates: int = 1,
+        constraints: Constraints | None = None,
+        chunk: int = 64,
+    ) -> Iterator[Reading | Skipped]:
+        """Like ``read_stream``, but one result per input, in input order: a ``Reading`` or a ``Skipped``.
+
+        For outputs that keep a row for every input (a CSV of a folder), and report why a file
+        gave no reading where it stood.
+        """
+        results: list[Reading | Skipped | None] = []  # None: a line waiting for the model
         grays: list[np.ndarray] = []
         names: list[str] = []
+
+        def flush() -> Iterator[Reading | Skipped]:
+            readings = iter(self._read_lines(grays, names, candidates, constraints))
+            for result in results:
+                yield next(readings) if result is None else result
+
         for source in images:
             try:
                 # Keep only the small model-height line, not the decoded photo.
                 grays.append(self.preprocess(load_gray(source)))
                 names.append(describe(source))
+                results.append(None)
             except PwocrError as e:
-                if not skip_errors:
-                    raise
-                warn(f"{e}; skipped")
+                results.append(Skipped(describe(source), str(e)))
             if len(grays) >= chunk:
-                yield from self._read_lines(grays, names, candidates, constraints)
-                grays, names = [], []
-        if grays:
-            yield from self._read_lines(grays, names, candidates, constraints)
+                yield from flush()
+                results, grays, names = [], [], []
+        if results:
+            yield from flush()
 
     def _read_lines(
         self, lines: list[np.ndarray], names: list[str], candidates: int, constraints: Constraints | None

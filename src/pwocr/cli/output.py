@@ -1,0 +1,137 @@
+"""How ``pwocr recognize`` writes its results: for people (text), for programs (JSON, CSV, TSV), or bare.
+
+One ``ResultWriter`` per run takes a result per input as it is read (a ``Reading`` or a
+``Skipped``) and writes it at once, so a long folder shows progress and a killed run keeps what
+was read. Files are written to a partial file beside the target and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pwocr.errors import PwocrError
+
+if TYPE_CHECKING:
+    from pwocr.inference.recognizer import Reading, Skipped
+
+FORMATS = ("text", "json", "jsonl", "csv", "tsv")
+
+#: CSV/TSV columns: the seed's ``img,password``, then the reading's probability and what happened.
+COLUMNS = ("img", "password", "confidence", "status")
+
+
+def format_text(reading: Reading, show_raw: bool = False) -> str:
+    """The reading, its probability, the unsure characters marked ``^`` with their rivals, then the next candidates."""
+    raw = f", raw output: {reading.raw}" if show_raw else ""
+    lines = [f"{reading.image}: {reading.text}  ({reading.confidence:.1%}{raw})"]
+    uncertain = reading.uncertain
+    if uncertain:
+        indent = " " * (len(reading.image) + 2)
+        marks = "".join("^" if i in uncertain else " " for i in range(len(reading.text))).rstrip()
+        rivals = ", ".join(
+            f"{reading.chars[i].char!r} or {reading.chars[i].alternatives[0][0]!r}"
+            for i in uncertain
+            if reading.chars[i].alternatives
+        )
+        lines.append(f"{indent}{marks}  unsure: {rivals}")
+    for rank, candidate in enumerate(reading.candidates[1:], start=2):
+        lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
+    return "\n".join(lines)
+
+
+class ResultWriter:
+    """Writes each result to a stream as it comes, in one of ``FORMATS`` or bare (``quiet``)."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        fmt: str = "text",
+        quiet: bool = False,
+        show_raw: bool = False,
+        names_relative_to: Path | None = None,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise PwocrError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        self.stream, self.format, self.quiet, self.show_raw = stream, fmt, quiet, show_raw
+        self.names_relative_to = names_relative_to
+        self._csv = None
+        self._first = True
+        if quiet:
+            return
+        if fmt in ("csv", "tsv"):
+            self._csv = csv.writer(stream, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+            self._csv.writerow(COLUMNS)
+        elif fmt == "json":
+            stream.write("[")
+
+    def write(self, result: Reading | Skipped) -> None:
+        from pwocr.inference.recognizer import Skipped
+
+        skipped = isinstance(result, Skipped)
+        if self.quiet:
+            if not skipped:  # the password alone, one per line, for pipes (`| xclip`)
+                self.stream.write(result.text + "\n")
+        elif self._csv is not None:
+            if skipped:
+                self._csv.writerow((self._name(result.image), "", "", f"skipped: {_reason(result)}"))
+            else:
+                self._csv.writerow((self._name(result.image), result.text, f"{result.confidence:.6f}", "ok"))
+        elif self.format in ("json", "jsonl"):
+            obj = {"image": result.image, "error": _reason(result)} if skipped else result.as_dict(detail=True)
+            text = json.dumps(obj, ensure_ascii=False)
+            if self.format == "json":
+                text = ("\n  " if self._first else ",\n  ") + text
+            else:
+                text += "\n"
+            self.stream.write(text)
+        elif not skipped:  # text: a skipped file is already reported on stderr
+            self.stream.write(format_text(result, self.show_raw) + "\n")
+        self._first = False
+        self.stream.flush()
+
+    def _name(self, image: str) -> str:
+        """The ``img`` column: relative to the folder read (as the seed's prediction.csv), else as given."""
+        if self.names_relative_to is not None:
+            try:
+                return Path(image).relative_to(self.names_relative_to).as_posix()
+            except ValueError:
+                pass
+        return image
+
+    def close(self) -> None:
+        if self.format == "json" and not self.quiet:
+            self.stream.write("\n]\n" if not self._first else "]\n")
+        self.stream.flush()
+
+
+def _reason(skipped: Skipped) -> str:
+    """The reason without the file name that starts the one-line message (the row already names it)."""
+    prefix = f"{skipped.image}: "
+    return skipped.reason[len(prefix) :] if skipped.reason.startswith(prefix) else skipped.reason
+
+
+class PartialFile:
+    """A text file written as results come, to ``.<name>.partial`` beside it, renamed into place on ``commit``.
+
+    An interrupted run leaves the partial file (what was read so far) and never a half-written
+    target; ``commit`` fsyncs, then renames atomically.
+    """
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self.target = Path(target)
+        self.partial = self.target.with_name(f".{self.target.name}.partial")
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8")
+        except OSError as e:
+            raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
+
+    def commit(self) -> None:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.replace(self.partial, self.target)

@@ -1,0 +1,159 @@
+"""``pwocr recognize`` inputs and outputs: stdin, folders, globs, --recursive, HEIC, formats, --out, --quiet."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import TINY_LABELS, draw_line
+
+from pwocr.cli.main import main
+from pwocr.data.images import HEIF_SUPPORTED
+
+
+@pytest.fixture
+def nested(tmp_path):
+    """img0.png and img1.png at the top, sub/img2.png below, a hidden .cache/img3.png, and a note.txt."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    (root / ".cache").mkdir()
+    draw_line(TINY_LABELS[0]).save(root / "img0.png")
+    draw_line(TINY_LABELS[1]).save(root / "img1.png")
+    draw_line(TINY_LABELS[2]).save(root / "sub" / "img2.png")
+    draw_line(TINY_LABELS[3]).save(root / ".cache" / "img3.png")
+    (root / "note.txt").write_text("not an image")
+    return root
+
+
+def run(capsys, *args, checkpoint):
+    code = main([str(a) for a in args] + ["--checkpoint_path", str(checkpoint)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_quiet_prints_the_passwords_alone(capsys, nested, tiny_checkpoint):
+    code, out, err = run(
+        capsys, "recognize", nested / "img0.png", nested / "img1.png", "-q", checkpoint=tiny_checkpoint
+    )
+    assert code == 0
+    assert out == f"{TINY_LABELS[0]}\n{TINY_LABELS[1]}\n"
+    assert err == ""  # no summary in quiet mode
+
+
+def test_stdin(capsys, nested, tiny_checkpoint, monkeypatch):
+    data = (nested / "img1.png").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, _ = run(capsys, "recognize", "-", "--format", "jsonl", checkpoint=tiny_checkpoint)
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["image"] == "<stdin>" and obj["text"] == TINY_LABELS[1]
+
+
+def test_stdin_through_a_real_pipe(nested, tiny_checkpoint):
+    done = subprocess.run(
+        [sys.executable, "-m", "pwocr.cli.main", "recognize", "-", "-q", "--checkpoint_path", str(tiny_checkpoint)],
+        input=(nested / "img0.png").read_bytes(),
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode() == TINY_LABELS[0] + "\n"
+
+
+def test_a_folder_argument_reads_its_images_and_recursive_its_subfolders(capsys, nested, tiny_checkpoint):
+    code, out, _ = run(capsys, "recognize", nested, "-q", checkpoint=tiny_checkpoint)
+    assert code == 0 and out.split("\n")[:-1] == TINY_LABELS[:2]
+    code, out, _ = run(capsys, "recognize", nested, "--recursive", "--format", "csv", checkpoint=tiny_checkpoint)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["img"].replace(str(nested), "").lstrip("/"), r["password"]) for r in rows] == [
+        ("img0.png", TINY_LABELS[0]),
+        ("img1.png", TINY_LABELS[1]),
+        ("sub/img2.png", TINY_LABELS[2]),  # hidden folders and non-images are not inputs
+    ]
+    assert not (nested / "prediction.csv").exists()  # only the seed's --imgs_folder writes it
+
+
+def test_seed_folder_writes_prediction_csv_with_relative_names_when_recursive(capsys, nested, tiny_checkpoint):
+    code, _, _ = run(capsys, "recognize", "--imgs_folder", nested, "-r", checkpoint=tiny_checkpoint)
+    assert code == 0
+    with open(nested / "prediction.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["img"] for r in rows] == ["img0.png", "img1.png", "sub/img2.png"]
+    assert all(r["status"] == "ok" and 0 < float(r["confidence"]) <= 1 for r in rows)
+
+
+def test_a_quoted_glob_is_expanded_and_a_pattern_without_match_is_reported(capsys, nested, tiny_checkpoint):
+    code, out, err = run(
+        capsys, "recognize", str(nested / "img*.png"), str(nested / "*.jpg"), "-q", checkpoint=tiny_checkpoint
+    )
+    assert code == 0 and out.split() == TINY_LABELS[:2]
+    assert "*.jpg: no image matches" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl"])
+def test_every_input_gets_a_row_in_every_format(capsys, nested, tiny_checkpoint, fmt):
+    args = ["recognize", nested / "img0.png", nested / "missing.png", nested / "note.txt", "--format", fmt]
+    code, out, err = run(capsys, *args, checkpoint=tiny_checkpoint)
+    assert code == 1  # read, but some inputs were skipped
+    if fmt in ("csv", "tsv"):
+        rows = list(csv.DictReader(io.StringIO(out), delimiter="," if fmt == "csv" else "\t"))
+        assert [r["status"] for r in rows] == ["ok", "skipped: file not found", "skipped: not an image Pillow can read"]
+        assert rows[0]["password"] == TINY_LABELS[0] and float(rows[0]["confidence"]) > 0.5
+    else:
+        objs = json.loads(out) if fmt == "json" else [json.loads(line) for line in out.splitlines()]
+        assert objs[0]["text"] == TINY_LABELS[0] and "chars" in objs[0]
+        assert objs[1] == {"image": str(nested / "missing.png"), "error": "file not found"}
+        assert objs[2]["error"] == "not an image Pillow can read"
+    assert "read 1 of 3 images, skipped 2" in err
+
+
+def test_out_writes_the_file_atomically_and_nothing_to_stdout(capsys, nested, tiny_checkpoint, tmp_path):
+    target = tmp_path / "results" / "readings.json"
+    code, out, err = run(capsys, "recognize", nested, "--format", "json", "--out", target, checkpoint=tiny_checkpoint)
+    assert code == 0 and out == ""
+    assert [o["text"] for o in json.loads(target.read_text())] == TINY_LABELS[:2]
+    assert os.listdir(target.parent) == ["readings.json"]  # no partial file left
+    assert f"wrote {target}" in err
+
+
+def test_an_unwritable_prediction_csv_still_prints_the_readings(capsys, nested, tiny_checkpoint):
+    # Tests may run as root, whom chmod does not stop; a folder where the file would go stops anyone.
+    (nested / ".prediction.csv.partial").mkdir()
+    code, out, err = run(capsys, "recognize", "--imgs_folder", nested, checkpoint=tiny_checkpoint)
+    assert code == 2
+    assert f"pwocr: error: {nested / 'prediction.csv'}: cannot write (Is a directory)" in err
+    assert [line.split(": ")[1].split("  ")[0] for line in out.splitlines()] == TINY_LABELS[:2]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_folder(capsys, nested, tiny_checkpoint):
+    nested.chmod(0o555)
+    try:
+        code, out, err = run(capsys, "recognize", "--imgs_folder", nested, "-q", checkpoint=tiny_checkpoint)
+    finally:
+        nested.chmod(0o755)
+    assert code == 2 and out.split() == TINY_LABELS[:2] and "prediction.csv: cannot write" in err
+
+
+@pytest.mark.skipif(not HEIF_SUPPORTED, reason="pillow-heif is not installed")
+def test_heic_photos_are_read(capsys, nested, tiny_checkpoint):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()  # to write one; pwocr registers it itself to read
+    draw_line(TINY_LABELS[4]).convert("RGB").save(nested / "iphone.HEIC", quality=95)
+    code, out, _ = run(capsys, "recognize", nested, "-q", checkpoint=tiny_checkpoint)
+    assert code == 0 and TINY_LABELS[4] in out.split()
+
+
+def test_onnx_export_round_trip_through_the_cli(capsys, nested, tiny_checkpoint, tmp_path):
+    assert main(["export", "--checkpoint_path", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx")]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "recognize", nested / "img1.png", "-q", checkpoint=tmp_path / "m.onnx")
+    assert code == 0 and out == TINY_LABELS[1] + "\n"
+
+
+def test_show_raw(capsys, nested, tiny_checkpoint):
+    _, out, _ = run(capsys, "recognize", nested / "img0.png", "--show_raw", checkpoint=tiny_checkpoint)
+    assert "raw output: " in out and "-" in out.split("raw output: ")[1]
