@@ -23,3 +23,23 @@ def test_metrics_on_known_readings():
 def test_perfect_readings_score_one():
     m = compute_metrics(["a!b"], ["a!b"])
     assert (m.word_accuracy, m.char_accuracy, m.precision, m.recall, m.f1, m.cer) == (1, 1, 1, 1, 1, 0)
+
+
+def test_confusion_matrix_labels_characters_in_a_font_that_tells_them_apart(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from pwocr.evaluation.evaluate import EvalReport, confusion_figure, write_confusion_png, write_wrong_html
+    from pwocr.inference.recognizer import Reading
+
+    truths = ("Il0", "O1l")
+    readings = tuple(Reading(f"{i}.png", t, t, 0.5, (), ()) for i, t in enumerate(("lI0", "01I")))
+    report = EvalReport(compute_metrics(truths, [r.text for r in readings]), {1: 0.0}, 1.0, readings, truths)
+    fig = confusion_figure(report)
+    ticks = fig.axes[0].get_xticklabels()
+    assert {t.get_text() for t in ticks} == {"I", "l", "0", "O", "∅"}
+    assert all(t.get_fontproperties().get_file().endswith("FiraCode-Regular.ttf") for t in ticks)
+    plt.close(fig)
+    write_confusion_png(report, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    assert write_wrong_html(report, tmp_path / "w.html") == 2
+    assert "@font-face{font-family:pwocr-mono" in (tmp_path / "w.html").read_text()

@@ -101,10 +101,24 @@ def confusion_pairs(truths: Sequence[str], predictions: Sequence[str]) -> dict[t
 
 def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> None:
     """A confusion matrix of the characters involved in errors (plus gaps), as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = confusion_figure(report)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write(path, buffer.getvalue())
+
+
+def confusion_figure(report: EvalReport) -> Any:
+    """The confusion matrix as a matplotlib ``Figure`` (truth down, reading across, log-scaled colour)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+
+    from pwocr.synth.fonts import display_font
 
     counts = confusion_pairs(report.truths, [r.text for r in report.readings])
     involved = sorted({c for (t, p), n in counts.items() if t != p for c in (t, p)} - {GAP})
@@ -118,8 +132,10 @@ def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> Non
     size = max(4.0, 0.35 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(np.log1p(matrix), cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(labels)), labels)
+    # Tick labels in a font that tells I from l and 0 from O: the confusions are exactly those pairs.
+    mono = FontProperties(fname=display_font(), size=10)
+    ax.set_xticks(range(len(labels)), labels, fontproperties=mono)
+    ax.set_yticks(range(len(labels)), labels, fontproperties=mono)
     ax.set_xlabel("read as")
     ax.set_ylabel("truth")
     ax.set_title(f"confusions ({report.metrics.n} images, word accuracy {report.metrics.word_accuracy:.1%})")
@@ -127,10 +143,13 @@ def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> Non
         if n:
             ax.text(j, i, str(n), ha="center", va="center", fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    return fig
+
+
+def _display_font_base64() -> str:
+    from pwocr.synth.fonts import display_font
+
+    return base64.b64encode(display_font().read_bytes()).decode()
 
 
 def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
@@ -158,7 +177,10 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
     page = (
         "<!doctype html><meta charset='utf-8'><title>pwocr: wrong readings</title>"
         "<style>body{font-family:sans-serif}td{padding:4px 8px;border-bottom:1px solid #ddd}"
-        "img{max-height:48px}code{font-size:1.2em}.bad{background:#fbb}</style>"
+        "img{max-height:48px}.bad{background:#fbb}"
+        # Readings in the bundled Fira Code (I l 1 | and a slashed 0 stay distinct), embedded so the page stands alone.
+        f"@font-face{{font-family:pwocr-mono;src:url(data:font/ttf;base64,{_display_font_base64()})}}"
+        "code{font-family:pwocr-mono,'DejaVu Sans Mono',monospace;font-size:1.2em}</style>"
         f"<h1>{len(rows)} wrong of {report.metrics.n}</h1>"
         "<table><tr><th>image</th><th></th><th>truth</th><th>read</th><th>confidence</th></tr>"
         + "".join(rows)

@@ -37,6 +37,11 @@ def bundled_fonts() -> tuple[FontSpec, ...]:
     )
 
 
+def display_font() -> Path:
+    """The bundled font pwocr shows passwords in: Fira Code, whose I l 1 | and slashed 0 O cannot be mistaken."""
+    return next(f.path for f in bundled_fonts() if f.path.name == "FiraCode-Regular.ttf")
+
+
 def fonts_for(split: Split | Literal["all"]) -> tuple[FontSpec, ...]:
     """Bundled fonts of one split (``train``: training data; ``eval``: held-out test sets)."""
     fonts = tuple(f for f in bundled_fonts() if split == "all" or f.split == split)
