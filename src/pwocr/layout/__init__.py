@@ -1,0 +1,23 @@
+"""Whole-photo reading: text-line detection, straightening, reading order, and the password pick."""
+
+from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
+from pwocr.layout.password import LineFacts, PasswordPick, pick_password, rank_passwords, split_label
+from pwocr.layout.photo import PhotoLine, PhotoPassword, PhotoReading, load_photo, looks_like_line, read_photo
+
+__all__ = [
+    "LineFacts",
+    "PasswordPick",
+    "PhotoLine",
+    "PhotoPassword",
+    "PhotoReading",
+    "TextBox",
+    "TextDetector",
+    "crop_line",
+    "default_detector",
+    "load_photo",
+    "looks_like_line",
+    "pick_password",
+    "rank_passwords",
+    "read_photo",
+    "split_label",
+]

@@ -1,0 +1,214 @@
+"""Text-line detection: PP-OCRv6 small's DB detector on onnxruntime, its post-processing in OpenCV.
+
+``rapidocr`` (Apache-2.0, PyPI) ships PaddleOCR's PP-OCRv6 small text detector (Apache-2.0) as
+``models/PP-OCRv6_det_small.onnx``. It was trained by PaddleOCR on real scene, document and screen
+photos, which is what a password photo is; a detector trained here on composed scenes alone would
+learn our renderer, not phones. Only the weights are used: the graph runs on onnxruntime here and
+the Differentiable Binarization post-processing (threshold, minimum-area rectangles, unclip) is
+re-done with OpenCV, so pwocr never calls rapidocr's pipeline (nor needs pyclipper or shapely).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pwocr.errors import PwocrError
+
+#: The rapidocr release whose bundled detector this module was written and verified against.
+RAPIDOCR_VERSION = "3.10"
+DETECTOR_FILE = "PP-OCRv6_det_small.onnx"
+DETECTOR_LICENSE = "Apache-2.0 (PaddleOCR PP-OCRv6 small, bundled in rapidocr)"
+
+
+def rapidocr_model_path(name: str) -> Path:
+    """Where the installed ``rapidocr`` keeps one of its bundled ONNX models (as ``pretrained.rapidocr_rec_path``).
+
+    Kept here rather than imported from ``pwocr.model.pretrained`` so reading a photo never imports torch.
+    """
+    try:
+        import rapidocr
+    except ImportError:
+        raise PwocrError(
+            f"photo mode uses the text detector bundled in rapidocr: pip install 'rapidocr=={RAPIDOCR_VERSION}.*'"
+        ) from None
+    path = Path(rapidocr.__file__).parent / "models" / name
+    if not path.is_file():
+        raise PwocrError(f"{path}: not found in the installed rapidocr (expected version {RAPIDOCR_VERSION})")
+    return path
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One detected text line: four corners (top-left, top-right, bottom-right, bottom-left) in photo pixels."""
+
+    points: np.ndarray  # (4, 2) float32
+    score: float
+
+    @property
+    def width(self) -> float:
+        p = self.points
+        return float(max(np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[3])))
+
+    @property
+    def height(self) -> float:
+        p = self.points
+        return float(max(np.linalg.norm(p[3] - p[0]), np.linalg.norm(p[2] - p[1])))
+
+    @property
+    def centre(self) -> np.ndarray:
+        return self.points.mean(0)
+
+    @property
+    def angle(self) -> float:
+        """Slope of the top edge in degrees (positive: the line descends to the right, in image coordinates)."""
+        dx, dy = self.points[1] - self.points[0]
+        return float(np.degrees(np.arctan2(dy, dx)))
+
+    def as_list(self) -> list[list[float]]:
+        return [[round(float(x), 1), round(float(y), 1)] for x, y in self.points]
+
+
+def order_corners(points: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left for a line tilted less than 45 degrees."""
+    points = np.asarray(points, np.float32).reshape(4, 2)
+    by_x = points[np.argsort(points[:, 0], kind="stable")]
+    left, right = by_x[:2], by_x[2:]
+    tl, bl = left[np.argsort(left[:, 1], kind="stable")]
+    tr, br = right[np.argsort(right[:, 1], kind="stable")]
+    return np.stack([tl, tr, br, bl]).astype(np.float32)
+
+
+def detection_size(height: int, width: int, max_side: int, min_side: int) -> tuple[int, int]:
+    """The detector's input size: the long side at most ``max_side``, the short side raised toward ``min_side``.
+
+    Small images are enlarged (the detector misses text only a few pixels high), large ones
+    shrunk (a 12 MP photo at full size costs seconds and a gigabyte); both sides are multiples of 32.
+    """
+    long_side, short_side = max(height, width), min(height, width)
+    ratio = min(max_side / long_side, max(min_side / short_side, 1.0))
+    return max(32, round(height * ratio / 32) * 32), max(32, round(width * ratio / 32) * 32)
+
+
+class TextDetector:
+    """Finds text lines in a photo: PP-OCRv6 small's DB probability map, then one rotated box per line.
+
+    Args:
+        model_path: an ONNX DB detector; ``None`` is the one bundled in rapidocr.
+        threads: onnxruntime intra-op threads (default: one per core).
+        max_side: long side of the detector input; larger photos are shrunk to it.
+        min_side: short side small images are enlarged toward.
+        threshold: probability above which a pixel is text.
+        box_threshold: mean probability a region needs to be kept.
+        unclip_ratio: how far a shrunk DB region is grown back (DB's ``area * r / perimeter``).
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        max_side: int = 1280,
+        min_side: int = 640,
+        threshold: float = 0.3,
+        box_threshold: float = 0.55,
+        unclip_ratio: float = 1.6,
+    ) -> None:
+        import onnxruntime as ort
+
+        path = Path(model_path) if model_path is not None else rapidocr_model_path(DETECTOR_FILE)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for missing or broken graphs
+            raise PwocrError(f"{path}: not a text detector onnxruntime can load ({e})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.max_side, self.min_side = max_side, min_side
+        self.threshold, self.box_threshold, self.unclip_ratio = threshold, box_threshold, unclip_ratio
+
+    def probability_map(self, gray: np.ndarray) -> np.ndarray:
+        """The detector's text probability at its input size, for a grayscale photo."""
+        h, w = detection_size(*gray.shape[:2], self.max_side, self.min_side)
+        shrink = h * w < gray.shape[0] * gray.shape[1]
+        small = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        # PaddleOCR normalises each channel to [-1, 1]; the photo is gray, so the three channels are equal.
+        x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+        x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, h, w)))
+        return self.session.run(None, {self.input_name: x})[0][0, 0]
+
+    def __call__(self, gray: np.ndarray) -> list[TextBox]:
+        """Text lines of a 2-D uint8 photo, as rotated boxes in its pixel coordinates (unordered)."""
+        if gray.ndim != 2 or gray.size == 0:
+            raise PwocrError(f"expected a non-empty 2-D grayscale image, got shape {gray.shape}")
+        probs = self.probability_map(gray)
+        return self.boxes_from_map(probs, gray.shape[0], gray.shape[1])
+
+    def boxes_from_map(self, probs: np.ndarray, height: int, width: int) -> list[TextBox]:
+        """DB post-processing: binarise, one minimum-area rectangle per region, score, grow, rescale."""
+        mh, mw = probs.shape
+        bitmap = cv2.dilate((probs > self.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
+        contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        sx, sy = width / mw, height / mh
+        boxes: list[TextBox] = []
+        for contour in contours[:1000]:
+            (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+            if min(rw, rh) < 3:
+                continue
+            score = _mean_inside(probs, cv2.boxPoints(((cx, cy), (rw, rh), angle)))
+            if score < self.box_threshold:
+                continue
+            # DB's unclip of a rectangle: every side moves out by area * ratio / perimeter.
+            grow = rw * rh * self.unclip_ratio / (2 * (rw + rh))
+            rect = ((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle)
+            if min(rect[1]) < 5:
+                continue
+            points = cv2.boxPoints(rect) * np.float32([sx, sy])
+            points[:, 0] = np.clip(points[:, 0], 0, width - 1)
+            points[:, 1] = np.clip(points[:, 1], 0, height - 1)
+            box = TextBox(order_corners(points), float(score))
+            if box.width > 3 and box.height > 3:
+                boxes.append(box)
+        return boxes
+
+
+def _mean_inside(probs: np.ndarray, corners: np.ndarray) -> float:
+    """Mean probability inside a polygon (DB's "fast" box score)."""
+    h, w = probs.shape
+    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [w - 1, h - 1])
+    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int), 0, [w - 1, h - 1])
+    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(mask, [np.round(corners - [x0, y0]).astype(np.int32)], 1)
+    return float(cv2.mean(probs[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
+
+
+@lru_cache(maxsize=1)
+def default_detector() -> TextDetector:
+    """The bundled detector, loaded once per process (a session costs about a tenth of a second)."""
+    return TextDetector()
+
+
+def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96) -> np.ndarray:
+    """The line under ``box``, warped upright and flat (rotation and perspective undone), as uint8 grayscale.
+
+    The crop is resampled to at most ``max_height`` rows: the recognizer reads 48-row lines, so a
+    line photographed 300 px tall would only cost time at full size.
+    """
+    w, h = max(8, round(box.width)), max(8, round(box.height))
+    target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    matrix = cv2.getPerspectiveTransform(box.points.astype(np.float32), target)
+    crop = cv2.warpPerspective(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if h > max_height:  # warpPerspective cannot average when shrinking; resize does
+        out_w = max(8, round(w * max_height / h))
+        crop = cv2.resize(crop, (out_w, max_height), interpolation=cv2.INTER_AREA)
+    out_h, out_w = crop.shape
+    if out_h > 1.5 * out_w:
+        # A box much taller than wide is a vertical line (text rotated by 90 degrees): read it turned.
+        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return crop
