@@ -261,3 +261,25 @@ def test_a_bomb_in_a_folder_is_skipped_and_the_rest_is_read(capsys, photos, tiny
     rows = read_predictions(photos / "prediction.csv")
     assert [r["status"] for r in rows].count("ok") == len(TINY_LABELS)
     assert rows[-1]["img"] == "zz_bomb.png" and rows[-1]["status"].startswith("skipped: 4000x3000 is 12 MP")
+
+
+def test_every_command_and_flag_is_described_with_examples_and_fits_100_columns(monkeypatch):
+    import argparse
+
+    from pwocr.cli.main import build_parser
+
+    monkeypatch.setenv("COLUMNS", "100")
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) >= {"recognize", "evaluate", "train", "synth", "split", "calibrate", "export", "serve"}
+    for name, command in [("pwocr", parser), *commands.choices.items()]:
+        assert command.description, name
+        assert "examples:\n  pwocr " in command.epilog, name
+        for action in command._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{name} {action.option_strings}"
+        text = command.format_help()
+        assert max(map(len, text.splitlines())) <= 100, name
+        assert "(default: None)" not in text and "(default: SUPPRESS" not in text, name
+    recognize = commands.choices["recognize"].format_help()
+    assert "--n_workers" not in recognize and "--lr" not in recognize  # only its own flags

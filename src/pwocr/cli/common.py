@@ -112,17 +112,22 @@ def add_use_cuda(group: argparse._ActionsContainer) -> None:
     )
 
 
-def add_checkpoint(group: argparse._ActionsContainer) -> None:
+def add_checkpoint(group: argparse._ActionsContainer, onnx: bool = True) -> None:
+    kinds = "a .safetensors checkpoint or an exported .onnx file" if onnx else "a .safetensors checkpoint"
     group.add_argument(
         "--checkpoint_path",
         "--checkpoint",
         dest="checkpoint",
         default="default",
         metavar="FILE",
-        help="model: a .safetensors checkpoint or an exported .onnx file (default: the shipped model)",
+        help=f"model: {kinds} (default: the shipped model)",
     )
 
 
 def examples(*lines: str) -> str:
-    """An epilog of example commands, one per line."""
-    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+    """An epilog of example commands, one per line; a long one continues on the next with a backslash."""
+    out = []
+    for line in lines:
+        parts = textwrap.wrap(line, 94, break_on_hyphens=False, break_long_words=False)
+        out.append("  " + " \\\n      ".join(parts))
+    return "examples:\n" + "\n".join(out)

@@ -14,8 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Render synthetic password lines (the training engine's) to a folder, with labels.csv.",
         epilog=examples("pwocr synth --count 1000 --out synth-eval --fonts_split eval"),
     )
-    p.add_argument("--count", type=positive, required=True, help="how many lines to render")
-    p.add_argument("--out", required=True, help="output folder (images and labels.csv)")
+    p.add_argument("--count", type=positive, required=True, metavar="N", help="how many lines to render")
+    p.add_argument("--out", required=True, metavar="FOLDER", help="output folder (images and labels.csv)")
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
     p.add_argument(
         "--fonts_split",
@@ -24,14 +24,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="bundled fonts to use: train, eval (held out) or all",
     )
     p.add_argument(
-        "--fonts", dest="fonts_folder", default=None, help="render in the .ttf/.otf fonts of this folder instead"
+        "--fonts",
+        dest="fonts_folder",
+        default=None,
+        metavar="FOLDER",
+        help="render in the .ttf/.otf fonts of this folder instead",
     )
-    p.add_argument("--alphabet", default="printable", help="characters or a charset name")
+    p.add_argument("--alphabet", default="printable", metavar="CHARS", help="characters or a charset name")
     p.add_argument(
-        "--synth_min_length", "--min_length", dest="min_length", type=positive, default=6, help="shortest password"
+        "--synth_min_length",
+        "--min_length",
+        dest="min_length",
+        type=positive,
+        default=6,
+        metavar="N",
+        help="shortest password",
     )
     p.add_argument(
-        "--synth_max_length", "--max_length", dest="max_length", type=positive, default=20, help="longest password"
+        "--synth_max_length",
+        "--max_length",
+        dest="max_length",
+        type=positive,
+        default=20,
+        metavar="N",
+        help="longest password",
     )
     p.set_defaults(handler=run_synth)
 
@@ -42,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=examples("pwocr split photos/labels.csv --out photos --val 0.2"),
     )
     p.add_argument("csv", help="the filename,label CSV to split")
-    p.add_argument("--out", required=True, help="folder for train.csv and val.csv")
-    p.add_argument("--val", type=float, default=0.2, help="share of rows held out for validation")
+    p.add_argument("--out", required=True, metavar="FOLDER", help="folder for train.csv and val.csv")
+    p.add_argument("--val", type=float, default=0.2, metavar="SHARE", help="share of rows held out for validation")
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
     p.set_defaults(handler=run_split)
 
@@ -57,11 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "pwocr calibrate --imgs_folder photos --val_file photos/val.csv --out calibrated.safetensors",
         ),
     )
-    add_checkpoint(p)
-    p.add_argument("--out", required=True, help="the calibrated .safetensors file to write (fp16)")
-    p.add_argument("--imgs_folder", default=None, help="calibrate on these labelled images ...")
-    p.add_argument("--val_file", default=None, help="... listed in this CSV (default: fresh synthetic lines)")
-    p.add_argument("--count", type=positive, default=1000, help="synthetic lines when no CSV is given")
+    add_checkpoint(p, onnx=False)
+    p.add_argument("--out", required=True, metavar="FILE", help="the calibrated .safetensors file to write (fp16)")
+    p.add_argument("--imgs_folder", default=None, metavar="FOLDER", help="calibrate on these labelled images ...")
+    p.add_argument(
+        "--val_file", default=None, metavar="CSV", help="... listed in this CSV (default: fresh synthetic lines)"
+    )
+    p.add_argument("--count", type=positive, default=1000, metavar="N", help="synthetic lines when no CSV is given")
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=424242, help="random seed")
     p.set_defaults(handler=run_calibrate)
 
@@ -72,8 +90,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "temperature as metadata: recognize --checkpoint_path model.onnx reads with it alone.",
         epilog=examples("pwocr export --out model.onnx", "pwocr recognize photo.jpg --checkpoint_path model.onnx"),
     )
-    add_checkpoint(p)
-    p.add_argument("--out", required=True, help="the .onnx file to write")
+    add_checkpoint(p, onnx=False)
+    p.add_argument("--out", required=True, metavar="FILE", help="the .onnx file to write")
     p.set_defaults(handler=run_export)
 
 
