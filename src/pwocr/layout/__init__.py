@@ -1,6 +1,7 @@
 """Whole-photo reading: text-line detection, straightening, reading order, and the password pick."""
 
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
+from pwocr.layout.draw import draw_reading, render
 from pwocr.layout.password import LineFacts, PasswordPick, pick_password, rank_passwords, split_label
 from pwocr.layout.photo import PhotoLine, PhotoPassword, PhotoReading, load_photo, looks_like_line, read_photo
 
@@ -14,10 +15,12 @@ __all__ = [
     "TextDetector",
     "crop_line",
     "default_detector",
+    "draw_reading",
     "load_photo",
     "looks_like_line",
     "pick_password",
     "rank_passwords",
     "read_photo",
+    "render",
     "split_label",
 ]

@@ -43,8 +43,9 @@ OTHER_LABELS = (
 
 #: Words that may precede a password label in one phrase (``Wi-Fi Password``, ``Guest network key``).
 _PREFACE = ("wifi", "wlan", "guest", "gast", "wireless", "network", "wpa2", "wpa3", "wpa", "your", "admin", "router", "the")  # fmt: skip
-#: What separates a label from its value: colons (also full-width), equals signs, dashes, arrows.
-_SEPARATORS = " \t:：=;-–—>|"
+#: What separates a label from its value: one colon (also full-width) or equals sign, or a dash or
+#: arrow between spaces. Only one is taken, so a password may itself start with ``:`` or ``;``.
+_SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|]\s+|^\s+")
 _URL = re.compile(
     r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
 )
@@ -129,7 +130,7 @@ def split_label(text: str) -> tuple[str | None, str, float, int]:
             break
     for kind, labels in (("password", tuple(PASSWORD_LABELS)), ("other", OTHER_LABELS)):
         for label in sorted(labels, key=len, reverse=True):
-            for size in sorted({len(label), len(label) - 1, len(label) + 1}, reverse=True):
+            for size in (len(label), len(label) + 1, len(label) - 1):  # the exact length first
                 candidate = norm[pos : pos + size]
                 if (
                     size < 1
@@ -141,11 +142,12 @@ def split_label(text: str) -> tuple[str | None, str, float, int]:
                 end = pos + size  # in norm; map back to text
                 text_end = index[end - 1] + 1
                 rest = text[text_end:]
-                stripped = rest.lstrip(_SEPARATORS)
-                if rest and len(stripped) == len(rest):
+                separator = _SEPARATOR.match(rest)
+                if rest and separator is None:
                     continue  # no separator: "pwX7q..." is a password, not a label
                 weight = PASSWORD_LABELS.get(label, 0.0) if kind == "password" else 0.0
-                return text[:text_end].strip(), kind, weight, len(text) - len(stripped)
+                start = text_end + (separator.end() if separator else 0)
+                return text[:text_end].strip(), kind, weight, start
     return None, "", 0.0, 0
 
 

@@ -19,7 +19,6 @@ from PIL import Image, UnidentifiedImageError
 from pwocr.data.images import MAX_PIXELS, ImageSource, describe, load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
-from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.password import LineFacts, pick_password, split_label

@@ -251,7 +251,7 @@ def _draw_surface(
             right = max(
                 placed[k][0] + int(load_font(placed[k][3].path, placed[k][4]).getlength(placed[k][2])) for k in ks
             )
-            shift = (sw - pad - right) // 2 + (0 if placed[ks[0]][0] == pad else 0)
+            shift = (sw - pad - right) // 2
             for k in ks:
                 px, py, *rest = placed[k]
                 placed[k] = (px + max(0, shift), py, *rest)  # type: ignore[assignment]
