@@ -1,35 +1,22 @@
-"""The server over real HTTP: uvicorn on a free local port, requests from urllib."""
+"""The first server's contract over real HTTP (``/read``, raw body), and the ``pwocr serve`` command itself."""
 
-import io
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
 
 import pytest
-import uvicorn
-from conftest import TINY_LABELS, draw_line
+from conftest import TINY_LABELS
+from live_server import png, running
 
 from pwocr.serving.app import create_app
 
 
 @pytest.fixture(scope="module")
 def server(tiny_checkpoint):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(tiny_checkpoint), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not instance.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with running(create_app(tiny_checkpoint)) as url:
+        yield url
 
 
 def post(url, body):
@@ -38,12 +25,6 @@ def post(url, body):
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
-
-
-def png(text):
-    buffer = io.BytesIO()
-    draw_line(text).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_health(server):
@@ -64,7 +45,7 @@ def test_read_applies_constraints(server):
     assert body["text"].isdigit()
 
 
-@pytest.mark.parametrize(("body", "status"), [(b"", 400), (b"not an image", 422)])
+@pytest.mark.parametrize(("body", "status"), [(b"", 400), (b"not an image", 415)])
 def test_bad_bodies_get_a_clear_status(server, body, status):
     with pytest.raises(urllib.error.HTTPError) as e:
         post(f"{server}/read", body)
@@ -73,27 +54,18 @@ def test_bad_bodies_get_a_clear_status(server, body, status):
 
 
 def test_pwocr_serve_command_serves(tiny_checkpoint, tmp_path):
-    """The README's ``pwocr serve`` and ``curl --data-binary`` commands, as a user runs them."""
+    """The README's ``pwocr serve`` and ``curl`` commands as a user runs them, with the token from the environment."""
+    import os
     import subprocess
     import sys
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pwocr.cli.main",
-            "serve",
-            "--checkpoint_path",
-            str(tiny_checkpoint),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "pwocr.cli.main", "serve", "--checkpoint_path", str(tiny_checkpoint)]
+    command += ["--port", str(port), "--running", "1", "--queue", "2", "--threads", "1"]
+    env = {**os.environ, "PWOCR_TOKEN": "s3cret"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.time() + 60
         while True:
@@ -104,14 +76,24 @@ def test_pwocr_serve_command_serves(tiny_checkpoint, tmp_path):
                 if time.time() > deadline or process.poll() is not None:
                     raise
                 time.sleep(0.2)
-        (tmp_path / "photo.png").write_bytes(png(TINY_LABELS[0]))
-        out = subprocess.run(
-            ["curl", "-s", "--data-binary", f"@{tmp_path / 'photo.png'}", f"http://127.0.0.1:{port}/read?candidates=3"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert json.loads(out)["text"] == TINY_LABELS[0]
+        photo = tmp_path / "photo.png"
+        photo.write_bytes(png(TINY_LABELS[0]))
+        url = f"http://127.0.0.1:{port}"
+
+        def curl(*args: str) -> tuple[int, str]:
+            out = subprocess.run(
+                ["curl", "-s", "-w", "\n%{http_code}", *args], capture_output=True, text=True, check=True
+            ).stdout
+            body, _, code = out.rpartition("\n")
+            return int(code), body
+
+        token = ["-H", "Authorization: Bearer s3cret"]
+        assert curl("-F", f"file=@{photo}", f"{url}/v1/read?candidates=3")[0] == 401
+        code, body = curl(*token, "-F", f"file=@{photo}", f"{url}/v1/read?candidates=3")
+        assert code == 200 and json.loads(body)["text"] == TINY_LABELS[0]
+        code, body = curl(*token, "--data-binary", f"@{photo}", f"{url}/read?candidates=3")
+        assert code == 200 and json.loads(body)["text"] == TINY_LABELS[0]
+        assert json.loads(curl(f"{url}/health")[1])["queue"]["capacity"] == 3
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,22 +1,73 @@
-"""``pwocr serve``: the HTTP server over the same reading API."""
+"""``pwocr serve``: the web page and the HTTP API over the same reading API, with limits that hold."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
-from pwocr.cli.common import add_checkpoint, examples
+from pwocr.cli.common import add_checkpoint, at_least, examples, positive
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from pwocr.serving.settings import TOKEN_ENV, ServeSettings
+
+    d = ServeSettings()
     p = sub.add_parser(
         "serve",
-        help="serve readings over HTTP",
-        description="Serve readings over HTTP: POST an image to /read and get the JSON of recognize --json.",
-        epilog=examples("pwocr serve --port 8000", "curl --data-binary @photo.jpg http://127.0.0.1:8000/read"),
+        help="serve readings over HTTP: a web page for phones and a JSON API",
+        description=(
+            "Serve readings over HTTP. Open http://HOST:PORT/ on a phone to read a photo; POST an image to\n"
+            "/v1/read (a multipart form with 'file', or the raw body) for the JSON of recognize --json;\n"
+            "/docs documents the API (offline). With --token (or $" + TOKEN_ENV + "), /v1/read requires\n"
+            "'Authorization: Bearer TOKEN': set one whenever --host is not 127.0.0.1."
+        ),
+        epilog=examples(
+            "pwocr serve --port 8000",
+            "curl -F file=@photo.jpg 'http://127.0.0.1:8000/v1/read?candidates=3'",
+            f"{TOKEN_ENV}=s3cret pwocr serve --host 0.0.0.0",
+        ),
     )
     add_checkpoint(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    p.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token required on /v1/read (default: ${TOKEN_ENV} if set, else none)",
+    )
+    limits = p.add_argument_group("limits")
+    limits.add_argument(
+        "--max_body_mb", type=float, default=d.max_body_bytes / 1e6, help="largest upload, in MB (413 beyond)"
+    )
+    limits.add_argument(
+        "--max_pixels", type=positive, default=d.max_pixels, help="largest image decoded, width x height (413 beyond)"
+    )
+    limits.add_argument("--running", type=positive, default=d.running, help="readings run at once")
+    limits.add_argument(
+        "--queue", type=at_least(0), default=d.waiting, help="requests that may wait for a reading slot (503 beyond)"
+    )
+    limits.add_argument(
+        "--threads", type=positive, default=None, help="onnxruntime threads per reading (default: cores / --running)"
+    )
+    limits.add_argument(
+        "--body_timeout", type=_seconds, default=d.body_timeout, help="seconds to receive a body (408 beyond)"
+    )
+    limits.add_argument(
+        "--head_timeout", type=_seconds, default=d.head_timeout, help="seconds to receive a request's headers"
+    )
+    limits.add_argument(
+        "--max_connections", type=positive, default=d.max_connections, help="open connections at once (503 beyond)"
+    )
     p.set_defaults(handler=run_serve)
 
 
@@ -24,6 +75,21 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pwocr.serving.app import create_app
+    from pwocr.serving.server import uvicorn_config
+    from pwocr.serving.settings import TOKEN_ENV, ServeSettings
 
-    uvicorn.run(create_app(args.checkpoint), host=args.host, port=args.port, log_level="info")
+    if args.max_body_mb <= 0:
+        raise SystemExit("pwocr serve: --max_body_mb must be more than 0")
+    settings = ServeSettings(
+        max_body_bytes=int(args.max_body_mb * 1e6),
+        max_pixels=args.max_pixels,
+        running=args.running,
+        waiting=args.queue,
+        threads=args.threads,
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+        body_timeout=args.body_timeout,
+        head_timeout=args.head_timeout,
+        max_connections=args.max_connections,
+    )
+    uvicorn.Server(uvicorn_config(create_app(args.checkpoint, settings=settings), settings, args.host, args.port)).run()
     return 0

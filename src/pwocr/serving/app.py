@@ -1,65 +1,296 @@
-"""``pwocr serve``: a FastAPI app that reads images posted as the request body.
+"""``pwocr serve``: a web page that reads a photo from a phone, and an API that holds under load and hostile input.
 
-curl --data-binary @photo.jpg 'http://127.0.0.1:8000/read?candidates=3&charset=alnum'
+curl -F file=@photo.jpg 'http://127.0.0.1:8000/v1/read?candidates=3&charset=alnum'
+curl --data-binary @photo.jpg 'http://127.0.0.1:8000/v1/read?candidates=3'
+
+A request goes: bearer token -> Content-Length (413) -> a place in the bounded queue (503) ->
+the body, capped and timed (413, 408) -> the image identified by content and sized from its
+header (415, 413) -> a running slot -> decode and read on a worker thread. Bodies stay in memory.
 """
 
-from __future__ import annotations
-
+import asyncio
 import os
+from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from PIL import Image
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
 from pwocr.alphabet import resolve_charset
+from pwocr.data.images import load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
-from pwocr.inference.recognizer import Recognizer
+from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.serving.gate import Gate
+from pwocr.serving.limits import (
+    HTTPRefusal,
+    Upload,
+    check_content_length,
+    open_image,
+    parse_multipart,
+    read_capped,
+    refusal_of,
+)
+from pwocr.serving.schemas import ErrorOut, HealthOut, ReadingOut, ReadOptions, one_line
+from pwocr.serving.settings import ServeSettings
 
-#: Larger bodies are refused before decoding: no phone photo of a password needs more.
-MAX_BODY_BYTES = 25 * 1024 * 1024
+#: Kept for callers of the first server: the default body limit.
+MAX_BODY_BYTES = ServeSettings.max_body_bytes
+
+STATIC = Path(__file__).parent / "static"
+
+#: The page's font: DejaVu Sans Mono (bundled for training, with its licence) tells I l 1 | 0 O apart.
+PAGE_FONT = "DejaVuSansMono.ttf"
+PAGE_FONT_LICENSE = "licenses/fonts-dejavu-core.txt"
+
+#: The page may load nothing but its own files: no CDN, no inline script.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in {
+        400: "empty body, malformed multipart, or a form without a file",
+        401: "a bearer token is required and was missing or wrong",
+        408: "the body took longer than the server's body timeout",
+        413: "the body or the image's pixel count is over the server's limit",
+        415: "the body is not an image of an accepted format (judged by content)",
+        422: "bad options, or an image that cannot be decoded",
+        503: "the inference queue is full; retry after the Retry-After header's seconds",
+    }.items()
+}
+
+#: The request body of ``/v1/read`` as OpenAPI sees it: a form with a file and options, or raw image bytes.
+READ_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "the photo"},
+                    "candidates": {"type": "integer", "minimum": 1, "maximum": 50},
+                    "charset": {"type": "string"},
+                    "length": {"type": "integer", "minimum": 1},
+                    "min_length": {"type": "integer", "minimum": 0},
+                    "max_length": {"type": "integer", "minimum": 1},
+                },
+            }
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 
 
-def create_app(checkpoint: str | os.PathLike[str] | None = None, recognizer: Recognizer | None = None) -> FastAPI:
-    """An app that loads the model once and reads every posted image with it."""
-    recognizer = recognizer or Recognizer(checkpoint)
+def font_folder() -> Path:
+    return Path(str(resources.files("pwocr") / "fonts"))
+
+
+def swagger_assets() -> Path | None:
+    """Swagger UI and ReDoc files bundled by the ``fastapi-offline`` wheel, so /docs needs no CDN."""
+    try:
+        return Path(str(resources.files("fastapi_offline") / "static"))
+    except ModuleNotFoundError:
+        return None
+
+
+def charset_of(spec: str | None) -> str | None:
+    """The characters a ``charset`` option allows; a space is read as ``+``.
+
+    An unencoded ``+`` in a query string decodes to a space (``charset=alnum+punctuation`` arrives
+    as ``alnum punctuation``), and no pwocr model reads spaces, so the friendly reading is the
+    one the user typed.
+    """
+    if spec is None or spec == "":
+        return None
+    return resolve_charset(spec.replace(" ", "+"))
+
+
+def create_app(
+    checkpoint: str | os.PathLike[str] | None = None,
+    recognizer: Recognizer | None = None,
+    settings: ServeSettings | None = None,
+) -> FastAPI:
+    """An app that loads the model once and reads every posted image with it, within ``settings``' limits."""
     from pwocr import __version__
 
-    app = FastAPI(title="pwocr", description="Read passwords out of photos.", version=__version__)
+    settings = settings or ServeSettings()
+    recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
+    gate = Gate(settings.running, settings.waiting)
+    app = FastAPI(
+        title="pwocr",
+        description=(
+            "Read passwords out of photos. POST a photo to `/v1/read` as a multipart form (`file`) or as the "
+            "raw body; the answer is the JSON of `pwocr recognize --json`. When the server was started with "
+            "a token, send `Authorization: Bearer <token>`."
+        ),
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+    )
+    bearer = HTTPBearer(auto_error=False, description="required only when the server was started with a token")
 
-    @app.get("/health")
+    @app.exception_handler(HTTPRefusal)
+    async def refused(_: Request, e: HTTPRefusal) -> JSONResponse:
+        return JSONResponse({"detail": e.detail}, e.status, headers=e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": one_line(list(e.errors()))}, 422)
+
+    def authorise(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if settings.token is not None and not settings.token_matches(credentials.credentials if credentials else None):
+            raise HTTPRefusal(
+                401, "a bearer token is required: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+            )
+
+    async def receive_upload(request: Request) -> Upload:
+        try:
+            async with asyncio.timeout(settings.body_timeout):
+                body = await read_capped(request.stream(), settings.max_body_bytes)
+        except TimeoutError:
+            raise HTTPRefusal(408, f"the body took over {settings.body_timeout:g} s to arrive") from None
+        except ClientDisconnect:
+            raise HTTPRefusal(400, "the client went away before the body was complete") from None
+        content_type = request.headers.get("content-type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            return await run_in_threadpool(parse_multipart, body, content_type)
+        return Upload(body)
+
+    def options_of(query: ReadOptions, fields: dict[str, str]) -> tuple[int, Constraints | None]:
+        """Form fields override the query's options; both are checked by the same model."""
+        given = {k: v for k, v in fields.items() if k in ReadOptions.model_fields}
+        try:
+            options = ReadOptions.model_validate({**query.model_dump(exclude_unset=True), **given}) if given else query
+            constraints = Constraints.from_options(
+                charset_of(options.charset),
+                options.length,
+                options.min_length,
+                options.max_length,
+                recognizer.alphabet.chars,
+            )
+        except ValidationError as e:
+            raise HTTPRefusal(422, one_line(e)) from None
+        except PwocrError as e:
+            raise refusal_of(e) from None
+        return options.candidates, constraints
+
+    def decode_and_read(image: Image.Image, candidates: int, constraints: Constraints | None) -> Reading:
+        try:
+            gray = load_gray(image, max_pixels=settings.max_pixels)
+            return recognizer.read(gray, candidates, constraints)
+        except PwocrError as e:
+            raise refusal_of(e) from None
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, MemoryError) as e:
+            raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
+
+    @app.post(
+        "/v1/read",
+        response_model=ReadingOut,
+        responses=REFUSALS,
+        openapi_extra={"requestBody": READ_BODY},
+        dependencies=[Depends(authorise)],
+        summary="Read the password in a photo",
+    )
+    async def read(request: Request, query: Annotated[ReadOptions, Query()]) -> dict[str, Any]:
+        """Read one photo, posted as a multipart form (``file``, options as fields or query) or as the raw body."""
+        check_content_length(request.headers.get("content-length"), settings.max_body_bytes)
+        async with gate.admit():
+            upload = await receive_upload(request)
+            candidates, constraints = options_of(query, upload.fields)
+            image = await run_in_threadpool(open_image, upload.data, settings.max_pixels)
+            upload.data = b""  # the Image holds its own reference; nothing else needs the bytes
+            async with gate.slot():
+                reading = await run_in_threadpool(decode_and_read, image, candidates, constraints)
+        out = reading.as_dict()
+        out["image"] = upload.name
+        return out
+
+    app.add_api_route(
+        "/read",
+        read,
+        methods=["POST"],
+        response_model=ReadingOut,
+        responses=REFUSALS,
+        openapi_extra={"requestBody": READ_BODY},
+        dependencies=[Depends(authorise)],
+        deprecated=True,
+        summary="The first server's endpoint: the same as /v1/read",
+    )
+
+    @app.get("/health", response_model=HealthOut)
     def health() -> dict[str, Any]:
+        """The loaded model and the server's limits; never a filesystem path."""
         config = recognizer.config
         return {
             "status": "ok",
+            "version": __version__,
             "model": config.size,
             "alphabet": config.alphabet,
-            "checkpoint": recognizer.checkpoint.name,  # never a filesystem path
+            "checkpoint": recognizer.checkpoint.name,
+            "limits": {
+                "max_body_bytes": settings.max_body_bytes,
+                "max_pixels": settings.max_pixels,
+                "token_required": settings.token is not None,
+            },
+            "queue": {"running": gate.running, "waiting": gate.waiting, "capacity": gate.capacity},
         }
 
-    @app.post("/read")
-    async def read(
-        request: Request,
-        candidates: Annotated[int, Query(ge=1, le=50)] = 1,
-        charset: str | None = None,
-        length: Annotated[int | None, Query(ge=1)] = None,
-        min_length: Annotated[int | None, Query(ge=0)] = None,
-        max_length: Annotated[int | None, Query(ge=1)] = None,
-    ) -> dict[str, Any]:
-        """Read the image in the request body (any format Pillow reads)."""
-        body = await request.body()
-        if not body:
-            raise HTTPException(400, "the request body is empty: post the image bytes")
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"the image is over {MAX_BODY_BYTES // (1024 * 1024)} MB")
-        try:
-            allowed = resolve_charset(charset) if charset else None
-            constraints = Constraints.from_options(allowed, length, min_length, max_length, recognizer.alphabet.chars)
-            reading = await run_in_threadpool(recognizer.read, body, candidates, constraints)
-        except PwocrError as e:
-            raise HTTPException(422, str(e)) from None
-        out = reading.as_dict()
-        out["image"] = "<request body>"
-        return out
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        html = (STATIC / "index.html").read_text(encoding="utf-8")
+        return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
+
+    @app.get("/static/fonts/page-mono.ttf", include_in_schema=False)
+    def page_font() -> Response:
+        path = font_folder() / PAGE_FONT
+        if not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/fonts/LICENSE.txt", include_in_schema=False)
+    def page_font_license() -> Response:
+        path = font_folder() / PAGE_FONT_LICENSE
+        return FileResponse(path, media_type="text/plain") if path.is_file() else Response(status_code=404)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    assets = swagger_assets()
+    if assets is not None and assets.is_dir():
+        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title="pwocr API",
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/docs-assets/favicon.png",
+                swagger_ui_parameters={"validatorUrl": None},
+            )
+
+        @app.get("/redoc", include_in_schema=False)
+        def redoc() -> HTMLResponse:
+            return get_redoc_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title="pwocr API",
+                redoc_js_url="/docs-assets/redoc.standalone.js",
+                redoc_favicon_url="/docs-assets/favicon.png",
+                with_google_fonts=False,
+            )
 
     return app

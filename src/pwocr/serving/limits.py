@@ -1,0 +1,171 @@
+"""What a request may cost: the body read into memory under a cap, the image checked from its header.
+
+Every refusal is an ``HTTPRefusal`` with the status and a one-line message; nothing here touches
+the disk (Starlette's ``UploadFile`` spools uploads over 1 MB to a temporary file, so multipart
+bodies are parsed here, from memory, with python-multipart's streaming parser).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from PIL import Image, UnidentifiedImageError
+from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+
+from pwocr.errors import PwocrError
+
+#: Formats decoded (JPEG includes phones' MPO). Pillow opens more (EPS runs Ghostscript, some
+#: read other files): those get 415.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "PPM")
+
+
+def _openable(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The accepted formats this Pillow build opens (``Image.open`` fails on an unregistered one)."""
+    Image.init()
+    return tuple(f for f in formats if f in Image.OPEN)
+
+
+#: Form fields above this size are refused: options are short.
+MAX_FIELD_BYTES = 4096
+
+
+class HTTPRefusal(Exception):
+    """A request refused with ``status`` and a one-line ``detail``."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+@dataclass
+class Upload:
+    """An image posted in a request, and the form fields beside it."""
+
+    data: bytes
+    name: str = "<request body>"
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1e6:g} MB"
+
+
+def check_content_length(header: str | None, max_bytes: int) -> None:
+    """Refuse a declared body over ``max_bytes`` before a byte of it is read."""
+    if header is None:
+        return
+    try:
+        declared = int(header)
+    except ValueError:
+        raise HTTPRefusal(400, f"Content-Length {header!r} is not a number") from None
+    if declared > max_bytes:
+        raise HTTPRefusal(413, f"the body is {megabytes(declared)}, over the {megabytes(max_bytes)} limit")
+
+
+async def read_capped(chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
+    """Join the body's chunks, refusing it with 413 as soon as it passes ``max_bytes`` (a chunked body has no length)."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > max_bytes:
+            raise HTTPRefusal(413, f"the body is over the {megabytes(max_bytes)} limit")
+    return bytes(body)
+
+
+def parse_multipart(body: bytes, content_type: str) -> Upload:
+    """The image part (named ``file``, or the first part with a file name) and the text fields of a form."""
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise HTTPRefusal(400, "multipart/form-data without a boundary")
+    parts: list[tuple[dict[str, str], bytearray]] = []
+    header_field = bytearray()
+    header_value = bytearray()
+
+    def on_part_begin() -> None:
+        parts.append(({}, bytearray()))
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        parts[-1][0][header_field.decode("latin-1").lower()] = header_value.decode("latin-1")
+        header_field.clear()
+        header_value.clear()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        parts[-1][1].extend(data[start:end])
+
+    callbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        parser.write(body)
+        parser.finalize()
+    except (MultipartParseError, ValueError) as e:
+        raise HTTPRefusal(
+            400, f"malformed multipart body: {str(e).splitlines()[0] if str(e) else 'parse error'}"
+        ) from None
+    upload: Upload | None = None
+    fields: dict[str, str] = {}
+    for headers, data in parts:
+        _, disposition = parse_options_header(headers.get("content-disposition", ""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        filename = disposition.get(b"filename")
+        if filename is not None or name in ("file", "image"):
+            if upload is None or name == "file":
+                upload = Upload(bytes(data), (filename or b"<upload>").decode("utf-8", "replace"))
+        elif name:
+            if len(data) > MAX_FIELD_BYTES:
+                raise HTTPRefusal(413, f"form field {name!r} is over {MAX_FIELD_BYTES} bytes")
+            fields[name] = data.decode("utf-8", "replace")
+    if upload is None:
+        raise HTTPRefusal(400, "the form has no file: send the image as a part named 'file'")
+    upload.fields = fields
+    return upload
+
+
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Identify the image by its content and check its size from the header; no pixel is decoded yet.
+
+    Raises ``HTTPRefusal``: 415 for what is not an image of an accepted format, 413 for more pixels
+    than ``max_pixels`` (Pillow's decompression-bomb guard included), 422 for a corrupt header.
+    """
+    if not data:
+        raise HTTPRefusal(400, "the body is empty: post the image bytes, or a form with a file")
+    try:
+        image = Image.open(io.BytesIO(data), formats=_openable(ACCEPTED_FORMATS))
+    except UnidentifiedImageError:
+        raise HTTPRefusal(
+            415, f"not an image pwocr reads (judged by content; accepted: {', '.join(_openable(ACCEPTED_FORMATS))})"
+        ) from None
+    except Image.DecompressionBombError:
+        raise HTTPRefusal(413, "too many pixels to decode safely (a decompression bomb?)") from None
+    except Exception as e:  # a header that lies or breaks a plugin: the client's fault, never a 500
+        raise HTTPRefusal(422, f"unreadable image header ({type(e).__name__})") from None
+    pixels = image.width * image.height
+    if pixels > max_pixels:
+        raise HTTPRefusal(
+            413,
+            f"{image.width}x{image.height} is {pixels / 1e6:.1f} MP, more than the {max_pixels / 1e6:g} MP this server decodes",
+        )
+    if pixels == 0:
+        raise HTTPRefusal(422, "the image is empty")
+    return image
+
+
+def refusal_of(error: PwocrError) -> HTTPRefusal:
+    """A library error as the client's mistake (422): the library raises it only for bad input."""
+    return HTTPRefusal(422, str(error).splitlines()[0])

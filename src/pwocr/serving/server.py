@@ -1,0 +1,78 @@
+"""uvicorn configured so that connections cannot be held open for free.
+
+uvicorn closes an idle keep-alive connection after ``timeout_keep_alive``, but it sets no timer
+on a connection that has sent part of a request head: 1,000 clients trickling header bytes
+held 1,000 connections indefinitely. ``HeadTimeoutH11Protocol`` closes any connection whose
+request head is not complete ``head_timeout`` seconds after the connection opened (or after
+its previous response), and ``limit_concurrency`` answers 503 beyond a number of connections.
+The body has its own deadline in the app (``body_timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from pwocr.serving.settings import ServeSettings
+
+
+class HeadTimeoutH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on each request head (see the module docstring)."""
+
+    head_timeout: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_deadline = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self._head_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not cycle:  # a whole request head arrived
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        self._arm()  # before super(), which may start a pipelined request at once (and disarm)
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def uvicorn_config(app: Any, settings: ServeSettings, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """The uvicorn configuration ``pwocr serve`` runs, with the protocol and limits above."""
+    protocol = type("PwocrH11Protocol", (HeadTimeoutH11Protocol,), {"head_timeout": settings.head_timeout})
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=protocol,
+        ws="none",
+        lifespan="off",
+        log_level=log_level,
+        timeout_keep_alive=settings.keep_alive,
+        limit_concurrency=settings.max_connections,
+        h11_max_incomplete_event_size=16 * 1024,
+    )

@@ -1,0 +1,337 @@
+// pwocr's page: send a photo to /v1/read, show the password so each character can be checked.
+// No framework and nothing from outside the server (the page's Content-Security-Policy says so).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// Names shown under characters people confuse, so "l" and "I" can be told apart even in a poor font.
+const NAMES = {
+  I: "cap i", l: "low L", 1: "one", "|": "bar", "!": "excl", i: "low i", j: "low j",
+  0: "zero", O: "cap o", o: "low o", Q: "cap q", D: "cap d",
+  5: "five", S: "cap s", s: "low s", 2: "two", Z: "cap z", z: "low z", 8: "eight", B: "cap b",
+  6: "six", b: "low b", 9: "nine", g: "low g", q: "low q", 7: "seven",
+  u: "low u", v: "low v", V: "cap v", U: "cap u", W: "cap w", w: "low w", c: "low c", C: "cap c",
+  x: "low x", X: "cap x", k: "low k", K: "cap k", p: "low p", P: "cap p", y: "low y", Y: "cap y",
+  "'": "quote", "`": "tick", '"': "dquote", ",": "comma", ".": "dot", ";": "semi", ":": "colon",
+  "-": "dash", _: "under", "~": "tilde", "^": "caret", "(": "paren", ")": "paren",
+  "[": "bracket", "]": "bracket", "{": "brace", "}": "brace", "/": "slash", "\\": "bslash",
+};
+
+function spoken(ch) {
+  if (/[A-Z]/.test(ch)) return `capital ${ch}`;
+  if (/[a-z]/.test(ch)) return `small ${ch}`;
+  if (/[0-9]/.test(ch)) return `digit ${ch}`;
+  return NAMES[ch] ? `${NAMES[ch]} (${ch})` : ch;
+}
+
+const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(p >= 0.995 || p < 0.001 ? 1 : 1)}%` : "");
+
+const state = { chars: [], text: "", busy: false, open: -1 };
+
+function token() {
+  try { return localStorage.getItem("pwocr-token") || ""; } catch { return ""; }
+}
+
+function saveToken(value) {
+  try { localStorage.setItem("pwocr-token", value); } catch { /* private mode: keep it for this page only */ }
+  state.token = value;
+}
+
+function options() {
+  const form = new FormData($("options-form"));
+  const out = {};
+  for (const [key, value] of form.entries()) {
+    if (String(value).trim() !== "") out[key] = String(value).trim();
+  }
+  return out;
+}
+
+function say(text) { $("status").textContent = text; }
+function fail(text) { $("error").textContent = text; say(""); }
+
+// The JSON of recognize --json, or (whole-photo mode) {password, lines}: one reading to show either way.
+function mainReading(data) {
+  if (data && data.password !== undefined && data.password !== null) {
+    if (typeof data.password === "string") return { text: data.password };
+    return data.password;
+  }
+  return data || {};
+}
+
+async function read(file) {
+  if (!file || state.busy) return;
+  if (file.type && !file.type.startsWith("image/")) {
+    fail(`${file.name || "That file"} is not an image.`);
+    return;
+  }
+  state.busy = true;
+  $("error").textContent = "";
+  say("Reading…");
+  document.body.setAttribute("aria-busy", "true");
+  for (const id of ["take", "choose"]) $(id).disabled = true;
+  showPreview(file);
+  const form = new FormData();
+  form.append("file", file, file.name || "photo");
+  for (const [key, value] of Object.entries(options())) form.append(key, value);
+  const headers = {};
+  const t = state.token || token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  try {
+    const response = await fetch("/v1/read", { method: "POST", body: form, headers });
+    let data = null;
+    try { data = await response.json(); } catch { data = null; }
+    if (response.status === 401) {
+      $("auth").hidden = false;
+      $("token").focus();
+      fail("This server needs an access token: enter it and read the photo again.");
+    } else if (!response.ok) {
+      const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
+      const retry = response.headers.get("Retry-After");
+      fail(retry ? `${detail}` : `Could not read the photo: ${detail}`);
+    } else {
+      show(data);
+      say("");
+    }
+  } catch (e) {
+    fail(`Could not reach the server (${e.message}).`);
+  } finally {
+    state.busy = false;
+    document.body.removeAttribute("aria-busy");
+    for (const id of ["take", "choose"]) $(id).disabled = false;
+  }
+}
+
+function showPreview(file) {
+  const img = $("preview");
+  if (img.src) URL.revokeObjectURL(img.src);
+  img.src = URL.createObjectURL(file);
+  $("preview-box").hidden = false;
+}
+
+function show(data) {
+  const reading = mainReading(data);
+  const text = typeof reading.text === "string" ? reading.text : "";
+  const chars = Array.isArray(reading.chars) && reading.chars.length === [...text].length
+    ? reading.chars.map((c) => ({ ...c }))
+    : [...text].map((ch) => ({ char: ch, alternatives: [], confusable: false }));
+  state.chars = chars;
+  state.reading = reading;
+  renderPassword();
+  const uncertain = chars.filter((c) => c.confusable).length;
+  const bits = [];
+  if (!text) bits.push("No characters were read.");
+  if (typeof reading.confidence === "number") bits.push(`probability ${percent(reading.confidence)}`);
+  bits.push(`${[...text].length} characters`);
+  if (uncertain) bits.push(`${uncertain} uncertain`);
+  $("meta").textContent = bits.join(" · ");
+  renderCandidates(reading, text);
+  renderLines(data, text);
+  $("result").hidden = false;
+  $("password").querySelector(".ch.uncertain, .ch")?.focus({ preventScroll: true });
+  $("result").scrollIntoView({ block: "nearest" });
+}
+
+function currentText() { return state.chars.map((c) => c.char).join(""); }
+
+function renderPassword() {
+  const box = $("password");
+  box.replaceChildren();
+  box.setAttribute("aria-label", `Password: ${currentText().split("").map(spoken).join(", ")}`);
+  box.dataset.text = currentText();
+  state.chars.forEach((c, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "ch" + (c.confusable ? " uncertain" : "") + (c.edited ? " edited" : "");
+    button.dataset.index = String(i);
+    button.setAttribute("aria-expanded", "false");
+    const conf = typeof c.confidence === "number" ? `, ${percent(c.confidence)}` : "";
+    button.setAttribute("aria-label", `${i + 1}: ${spoken(c.char)}${conf}${c.confusable ? ", uncertain" : ""}`);
+    const glyph = document.createElement("span");
+    glyph.className = "glyph";
+    glyph.textContent = c.char;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = NAMES[c.char] || "";
+    button.append(glyph, name);
+    button.addEventListener("click", () => toggleAlternatives(i));
+    box.append(button);
+  });
+}
+
+function toggleAlternatives(i) {
+  if (state.open === i) { closeAlternatives(); return; }
+  state.open = i;
+  const c = state.chars[i];
+  const panel = $("alternatives");
+  panel.replaceChildren();
+  const head = document.createElement("p");
+  head.textContent = `Character ${i + 1}: ${spoken(c.char)}${typeof c.confidence === "number" ? ` (${percent(c.confidence)})` : ""}. ` +
+    ((c.alternatives || []).length ? "It may also be:" : "No close alternative.");
+  const list = document.createElement("ul");
+  const choices = [];
+  if (c.original !== undefined && c.original.char !== c.char) choices.push(c.original);
+  for (const a of c.alternatives || []) if (a.char !== c.char) choices.push(a);
+  for (const a of choices) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "button";
+    b.append(document.createTextNode(a.char + " "));
+    const small = document.createElement("small");
+    small.textContent = `${NAMES[a.char] || spoken(a.char)} ${percent(a.confidence)}`;
+    b.append(small);
+    b.setAttribute("aria-label", `Use ${spoken(a.char)}${typeof a.confidence === "number" ? `, ${percent(a.confidence)}` : ""}`);
+    b.addEventListener("click", () => replace(i, a));
+    li.append(b);
+    list.append(li);
+  }
+  const close = document.createElement("li");
+  const cb = document.createElement("button");
+  cb.type = "button";
+  cb.className = "button";
+  cb.textContent = "Close";
+  cb.addEventListener("click", closeAlternatives);
+  close.append(cb);
+  list.append(close);
+  panel.append(head, list);
+  panel.hidden = false;
+  for (const el of $("password").querySelectorAll(".ch")) el.setAttribute("aria-expanded", String(Number(el.dataset.index) === i));
+  (list.querySelector("button") || cb).focus();
+}
+
+function closeAlternatives() {
+  const i = state.open;
+  state.open = -1;
+  $("alternatives").hidden = true;
+  for (const el of $("password").querySelectorAll(".ch")) el.setAttribute("aria-expanded", "false");
+  if (i >= 0) $("password").querySelector(`.ch[data-index="${i}"]`)?.focus();
+}
+
+function replace(i, alternative) {
+  const c = state.chars[i];
+  const original = c.original || { char: c.char, confidence: c.confidence };
+  state.chars[i] = { ...c, char: alternative.char, confidence: alternative.confidence, original, edited: alternative.char !== original.char };
+  state.open = -1;
+  $("alternatives").hidden = true;
+  renderPassword();
+  $("password").querySelector(`.ch[data-index="${i}"]`)?.focus();
+  say(`Character ${i + 1} is now ${spoken(alternative.char)}.`);
+}
+
+function renderCandidates(reading, text) {
+  const list = $("candidates");
+  list.replaceChildren();
+  const others = (reading.candidates || []).filter((c) => c && typeof c.text === "string" && c.text !== text);
+  for (const c of others) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "button";
+    b.textContent = c.text;
+    b.setAttribute("aria-label", `Use ${c.text.split("").map(spoken).join(", ")}`);
+    b.addEventListener("click", () => useText(c.text, c.confidence));
+    const p = document.createElement("span");
+    p.className = "prob";
+    p.textContent = percent(c.confidence);
+    li.append(b, p);
+    list.append(li);
+  }
+  $("candidates-box").hidden = others.length === 0;
+}
+
+function renderLines(data, text) {
+  const list = $("lines");
+  list.replaceChildren();
+  const lines = Array.isArray(data && data.lines) ? data.lines : [];
+  for (const line of lines) {
+    const lineText = typeof line === "string" ? line : (line.text ?? line.reading?.text ?? "");
+    const li = document.createElement("li");
+    const isPick = line.pick === true || line.password === true || line.is_password === true || (lineText !== "" && lineText === text);
+    if (isPick) li.className = "pick";
+    const span = document.createElement("span");
+    span.className = "text";
+    span.textContent = lineText;
+    li.append(span);
+    if (typeof line.confidence === "number") {
+      const p = document.createElement("span");
+      p.className = "prob";
+      p.textContent = percent(line.confidence);
+      li.append(p);
+    }
+    list.append(li);
+  }
+  $("lines-box").hidden = lines.length === 0;
+}
+
+function useText(text, confidence) {
+  state.chars = [...text].map((ch) => ({ char: ch, confidence: undefined, alternatives: [], confusable: false }));
+  renderPassword();
+  $("meta").textContent = `candidate · probability ${percent(confidence)} · ${[...text].length} characters`;
+  say(`Showing the candidate ${text}.`);
+}
+
+async function copy() {
+  const text = currentText();
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // Over plain http on a phone there is no clipboard API: copy from a selected text field instead.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.append(area);
+    area.select();
+    try { document.execCommand("copy"); } catch { /* nothing more to try */ }
+    area.remove();
+  }
+  say("Copied.");
+}
+
+function firstImage(items) {
+  for (const item of items || []) {
+    if (item.kind === "file" && item.type.startsWith("image/")) return item.getAsFile();
+  }
+  return null;
+}
+
+function start() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromHash) {
+    saveToken(fromHash);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  $("take").addEventListener("click", () => $("camera").click());
+  $("choose").addEventListener("click", () => $("file").click());
+  for (const id of ["camera", "file"]) {
+    $(id).addEventListener("change", (e) => {
+      read(e.target.files[0]);
+      e.target.value = "";
+    });
+  }
+  $("copy").addEventListener("click", copy);
+  $("again").addEventListener("click", () => $("choose").focus() || $("choose").click());
+  $("save-token").addEventListener("click", () => {
+    saveToken($("token").value.trim());
+    $("auth").hidden = true;
+    say("Token saved: read the photo again.");
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && state.open >= 0) closeAlternatives();
+  });
+  document.addEventListener("paste", (e) => {
+    const file = firstImage(e.clipboardData && e.clipboardData.items);
+    if (file) { e.preventDefault(); read(file); }
+  });
+  const drop = $("drop");
+  document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const files = e.dataTransfer && e.dataTransfer.files;
+    if (files && files.length) read(files[0]);
+  });
+}
+
+start();
