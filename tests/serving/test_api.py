@@ -233,3 +233,15 @@ def test_gate_counts():
         assert gate.waiting == 0 and gate.running == 0
 
     asyncio.run(scenario())
+
+
+def test_an_iphone_heic_photo_is_read(server):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif is not installed")
+    pillow_heif.register_heif_opener()
+    from conftest import draw_line
+
+    buffer = io.BytesIO()
+    draw_line(TINY_LABELS[5]).convert("RGB").save(buffer, "HEIF", quality=-1)  # lossless
+    response = requests.post(f"{server}/v1/read", files={"file": ("IMG_0001.HEIC", buffer.getvalue())})
+    assert response.status_code == 200, response.text
+    assert response.json()["image"] == "IMG_0001.HEIC"

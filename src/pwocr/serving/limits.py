@@ -18,13 +18,24 @@ from pwocr.errors import PwocrError
 
 #: Formats decoded (JPEG includes phones' MPO). Pillow opens more (EPS runs Ghostscript, some
 #: read other files): those get 415.
-ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "PPM")
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF", "PPM")
 
 
 def _openable(formats: tuple[str, ...]) -> tuple[str, ...]:
     """The accepted formats this Pillow build opens (``Image.open`` fails on an unregistered one)."""
     Image.init()
     return tuple(f for f in formats if f in Image.OPEN)
+
+
+def _register_heif_for(data: bytes) -> None:
+    """Register pillow-heif (when installed) for an ISO media file: iPhones send HEIC photos."""
+    if data[4:8] != b"ftyp":
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        return
+    pillow_heif.register_heif_opener()
 
 
 #: Form fields above this size are refused: options are short.
@@ -145,6 +156,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
     """
     if not data:
         raise HTTPRefusal(400, "the body is empty: post the image bytes, or a form with a file")
+    _register_heif_for(data)
     try:
         image = Image.open(io.BytesIO(data), formats=_openable(ACCEPTED_FORMATS))
     except UnidentifiedImageError:

@@ -24,7 +24,7 @@ function spoken(ch) {
   return NAMES[ch] ? `${NAMES[ch]} (${ch})` : ch;
 }
 
-const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(p >= 0.995 || p < 0.001 ? 1 : 1)}%` : "");
+const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(1)}%` : "");
 
 const state = { chars: [], text: "", busy: false, open: -1 };
 
@@ -127,6 +127,8 @@ function show(data) {
   renderCandidates(reading, text);
   renderLines(data, text);
   $("result").hidden = false;
+  $("alternatives").hidden = true;
+  state.open = -1;
   $("password").querySelector(".ch.uncertain, .ch")?.focus({ preventScroll: true });
   $("result").scrollIntoView({ block: "nearest" });
 }
@@ -175,7 +177,7 @@ function toggleAlternatives(i) {
     const li = document.createElement("li");
     const b = document.createElement("button");
     b.type = "button";
-    b.className = "button";
+    b.className = "button choice";
     b.append(document.createTextNode(a.char + " "));
     const small = document.createElement("small");
     small.textContent = `${NAMES[a.char] || spoken(a.char)} ${percent(a.confidence)}`;
@@ -285,7 +287,8 @@ async function copy() {
     try { document.execCommand("copy"); } catch { /* nothing more to try */ }
     area.remove();
   }
-  say("Copied.");
+  $("copied").textContent = "Copied.";
+  setTimeout(() => { $("copied").textContent = ""; }, 4000);
 }
 
 function firstImage(items) {

@@ -1,0 +1,168 @@
+"""The page in a real headless browser: Debian's chromium driven by Playwright, nothing loaded from outside.
+
+CI installs chromium (``.ci/run``); where it is absent these tests are skipped, saying so.
+Set ``PWOCR_SCREENSHOTS=folder`` to keep the phone-size screenshots.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import TINY_LABELS
+from live_server import png, running
+
+from pwocr.serving.app import create_app
+from pwocr.serving.settings import ServeSettings
+
+CHROMIUM = os.environ.get("PWOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint):
+    settings = ServeSettings(threads=1)
+    with running(create_app(tiny_checkpoint, settings=settings), settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser, server):
+    """A phone-size page that may load only from the server; anything else is recorded and refused."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    outside: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(server) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.outside = outside
+    yield page
+    context.close()
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def screenshot(page, name: str) -> None:
+    folder = os.environ.get("PWOCR_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_a_photo_chosen_on_the_page_is_read(phone, server):
+    phone.goto(f"{server}/")
+    phone.set_input_files(
+        "#file", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[3])}]
+    )
+    phone.wait_for_selector("#result:not([hidden])")
+    assert phone.get_attribute("#password", "data-text") == TINY_LABELS[3]
+    assert phone.locator("#password .ch").count() == len(TINY_LABELS[3])
+    assert phone.evaluate("document.fonts.check('16px \"pwocr mono\"')")
+    phone.click("#copy")
+    expect(phone.locator("#copied")).to_have_text("Copied.")
+    assert phone.evaluate("navigator.clipboard.readText()") == TINY_LABELS[3]
+    screenshot(phone, "read")
+    assert phone.outside == []
+
+
+def test_the_camera_input_and_the_keyboard(phone, server):
+    phone.goto(f"{server}/")
+    assert phone.locator("#auth").is_hidden() and phone.locator("#result").is_hidden()
+    camera = phone.locator("#camera")
+    assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.id") == "take"
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.id") == "choose"
+    phone.set_input_files("#camera", files=[{"name": "c.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[1])}])
+    phone.wait_for_selector("#result:not([hidden])")
+    assert phone.get_attribute("#password", "data-text") == TINY_LABELS[1]
+
+
+FAKE_CHARS = [
+    {"char": "a", "confidence": 0.99, "alternatives": [], "confusable": False},
+    {
+        "char": "l",
+        "confidence": 0.55,
+        "alternatives": [{"char": "1", "confidence": 0.3}, {"char": "I", "confidence": 0.1}],
+        "confusable": True,
+    },
+    {"char": "0", "confidence": 0.97, "alternatives": [], "confusable": False},
+]
+
+
+def test_uncertain_characters_offer_their_alternatives(phone, server):
+    """The server's answer is stubbed so a character is surely uncertain; tapping it offers the rivals."""
+    answer = {
+        "image": "photo.png", "text": "al0", "raw": "a-l-0", "confidence": 0.41,
+        "candidates": [{"text": "al0", "confidence": 0.41}, {"text": "a10", "confidence": 0.22}],
+        "chars": FAKE_CHARS,
+    }  # fmt: skip
+    phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, json=answer))
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "p.png", "mimeType": "image/png", "buffer": png("a1!")}])
+    phone.wait_for_selector("#result:not([hidden])")
+    assert phone.locator("#password .ch.uncertain").count() == 1
+    assert phone.locator("#candidates li").count() == 1  # the next candidate, not the reading again
+    phone.locator("#password .ch.uncertain").tap()
+    phone.wait_for_selector("#alternatives:not([hidden])")
+    screenshot(phone, "alternatives")
+    phone.keyboard.press("Escape")
+    assert phone.locator("#alternatives").is_hidden()
+    phone.locator("#password .ch.uncertain").click()
+    phone.get_by_role("button", name="Use digit 1, 30.0%").click()
+    assert phone.get_attribute("#password", "data-text") == "a10"
+
+
+def test_a_whole_photo_answer_shows_its_lines_and_the_pick(phone, server):
+    answer = {
+        "image": "desk.jpg",
+        "password": {"text": "Zz9", "confidence": 0.9, "candidates": [], "chars": []},
+        "lines": [{"text": "WiFi password:", "confidence": 0.8}, {"text": "Zz9", "confidence": 0.9}],
+    }
+    phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, body=json.dumps(answer)))
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": png("Zz9")}])
+    phone.wait_for_selector("#lines-box:not([hidden])")
+    assert phone.get_attribute("#password", "data-text") == "Zz9"
+    assert phone.locator("#lines li.pick").inner_text().startswith("Zz9")
+
+
+def test_a_refusal_is_shown_as_one_line(phone, server):
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"plain text"}])
+    expect(phone.locator("#error")).to_contain_text("not an image")
+    assert phone.locator("#result").is_hidden()
+
+
+def test_the_api_docs_render_offline(phone, server):
+    phone.goto(f"{server}/docs")
+    phone.wait_for_selector(".swagger-ui .info .title")
+    assert "pwocr" in phone.inner_text(".swagger-ui .info .title")
+    expect(phone.locator(".opblock-summary-path").first).to_contain_text("/v1/read")
+    assert phone.outside == []
