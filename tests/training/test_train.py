@@ -45,7 +45,18 @@ def test_training_lowers_the_loss(tiny_set, tmp_path):
 
 def test_run_writes_checkpoints_with_config_and_tensorboard_logs(tiny_run):
     checkpoints = tiny_run / "checkpoints"
-    assert {p.name for p in checkpoints.iterdir()} == {"best.safetensors", "last.safetensors", "last.pt"}
+    assert {p.name for p in checkpoints.iterdir()} == {
+        "best.safetensors",
+        "last.safetensors",
+        "last.pt",
+        "step-00000005.pt",
+        "step-00000010.pt",
+        "summary.json",
+    }
+    # last.pt is the newest step checkpoint under a second name, not a second copy.
+    assert (checkpoints / "last.pt").samefile(checkpoints / "step-00000010.pt")
+    summary = json.loads((checkpoints / "summary.json").read_text())
+    assert summary["best_epoch"] in (1, 2) and summary["epochs_run"] == [1, 2]
     with safe_open(str(checkpoints / "best.safetensors"), "pt") as f:
         config = json.loads(f.metadata()["pwocr_model_config"])
     assert config["size"] == "crnn-tiny" and len(config["alphabet"]) == 94
@@ -77,59 +88,50 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
         train(TrainConfig(**base), say=interrupt_after_first_epoch, progress=False)
     assert load_training_state(tmp_path / "c" / "last.pt")["epoch"] == 1
     messages = []
-    resumed = train(
-        TrainConfig(resume=True, out=base["out"], epochs=3, n_workers=0), say=messages.append, progress=False
-    )
+    # No --epochs_num given: the saved plan (3 epochs) is kept, not the default 10.
+    resumed = train(TrainConfig(resume=True, out=base["out"]), say=messages.append, progress=False)
     assert [r.epoch for r in resumed] == [2, 3]
     assert "resuming from" in messages[0]
     state = load_training_state(tmp_path / "c" / "last.pt")
     assert state["step"] == 6 and state["train_config"]["model_size"] == "crnn-tiny"
+    assert train(TrainConfig(resume=True, out=base["out"]), say=messages.append, progress=False) == []
+    assert "has finished its 3 epochs" in messages[-1]
     longer = train(
-        TrainConfig(resume=True, out=base["out"], epochs=4, n_workers=0), say=messages.append, progress=False
-    )
-    assert [r.epoch for r in longer] == [4]
-    assert any("re-planned for 4" in m for m in messages)
-
-
-def test_fine_tuning_on_a_new_alphabet_reinitialises_only_the_head(tiny_checkpoint, tmp_path):
-    csv = make_labelled_folder(tmp_path / "d", ["é1", "1é"])
-    with pytest.raises(PwocrError, match="'é'"):
-        train(
-            TrainConfig(
-                imgs_folder=str(csv.parent),
-                train_file=str(csv),
-                weights_file=str(tiny_checkpoint),
-                alphabet="printable",
-                out=str(tmp_path / "c"),
-                logs=str(tmp_path / "l"),
-                epochs=1,
-                n_workers=0,
-            ),
-            say=lambda _: None,
-            progress=False,
-        )
-    messages = []
-    train(
-        TrainConfig(
-            imgs_folder=str(csv.parent),
-            train_file=str(csv),
-            weights_file=str(tiny_checkpoint),
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
-            epochs=1,
-            steps_per_epoch=1,
-            lr=1e-9,
-            n_workers=0,
-            seed=0,
-        ),
+        TrainConfig(resume=True, out=base["out"], epochs=4, resume_overrides=("epochs",)),
         say=messages.append,
         progress=False,
     )
-    assert any("output layer re-initialised for 2 characters" in m for m in messages)
+    assert [r.epoch for r in longer] == [4]
+    assert any("re-planned for 4" in m for m in messages)
+    with pytest.raises(PwocrError, match=r"--lr 0.5: --resume continues the run .* started with --lr 0.001"):
+        train(TrainConfig(resume=True, out=base["out"], lr=0.5, resume_overrides=("lr",)), progress=False)
+
+
+def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_asked(tiny_checkpoint, tmp_path):
+    csv = make_labelled_folder(tmp_path / "d", ["é1", "1é"])
+    base = dict(
+        imgs_folder=str(csv.parent),
+        train_file=str(csv),
+        weights_file=str(tiny_checkpoint),
+        out=str(tmp_path / "c"),
+        logs=str(tmp_path / "l"),
+        epochs=1,
+        steps_per_epoch=1,
+        synth_ratio=0.0,
+        n_workers=0,
+    )
+    # Never a silently shrunk alphabet: the label is an error naming its file and line.
+    with pytest.raises(PwocrError, match=r"labels.csv:2: label 'é1' has character 'é' .*--extend_alphabet"):
+        train(TrainConfig(**base), say=lambda _: None, progress=False)
+    messages = []
+    train(TrainConfig(**base, extend_alphabet=True, lr=1e-9, seed=0), say=messages.append, progress=False)
+    assert any("94 characters kept" in m and "1 new" in m for m in messages)
     _, before = load_state(tiny_checkpoint)
     config, after = load_state(tmp_path / "c" / "last.safetensors")
-    assert config.alphabet == "1é"
-    assert after["head.weight"].shape[0] == 3
+    assert config.alphabet == PRINTABLE_94 + "é"
+    assert after["head.weight"].shape[0] == 96
+    # The rows of the characters it knew are kept, not re-initialised.
+    assert torch.allclose(before["head.weight"], after["head.weight"][:95], atol=1e-5)
     assert torch.allclose(before["cnn.0.weight"], after["cnn.0.weight"], atol=1e-5)
 
 
@@ -193,3 +195,46 @@ def test_synthetic_stream_training_runs(tmp_path):
         progress=False,
     )
     assert reports[0].val_loss is not None and reports[0].images_per_second > 0
+
+
+def test_val_each_zero_validates_after_the_last_epoch_only(tiny_set, tmp_path):
+    reports = train(
+        TrainConfig(
+            imgs_folder=str(tiny_set.parent),
+            train_file=str(tiny_set),
+            val_file=str(tiny_set),
+            model_size="crnn-tiny",
+            alphabet="printable",
+            epochs=2,
+            steps_per_epoch=1,
+            batch_size=3,
+            n_workers=0,
+            seed=0,
+            val_each=0,
+            out=str(tmp_path / "c"),
+            logs=str(tmp_path / "l"),
+        ),
+        say=lambda _: None,
+        progress=False,
+    )
+    assert [r.val_loss is None for r in reports] == [True, False]
+
+
+def test_training_and_validation_loss_are_one_reduction(tiny_set, tiny_checkpoint):
+    from torch.utils.data import DataLoader
+
+    from pwocr.alphabet import Alphabet
+    from pwocr.checkpoints import load_model
+    from pwocr.data.datasets import Collate, LabelledImages
+    from pwocr.data.labels import read_labels
+    from pwocr.training.trainer import ctc_loss, validate
+
+    model = load_model(tiny_checkpoint)
+    data = LabelledImages(read_labels(tiny_set), model.config)
+    loader = DataLoader(data, batch_size=6, collate_fn=Collate(Alphabet(model.config.alphabet), model.config))
+    batch = next(iter(loader))
+    assert len(set(batch.widths.tolist())) == 1  # one width: training's padded batch is validation's batch
+    with torch.no_grad():
+        training = ctc_loss(model.eval(), batch, torch.device("cpu")).item()
+    validation, _, _ = validate(model, loader, torch.device("cpu"))
+    assert validation == pytest.approx(training, rel=1e-5)

@@ -1,45 +1,56 @@
-"""``pwocr train``: train from scratch, fine-tune, or train on the synthetic stream."""
+"""``pwocr train``: train from scratch, fine-tune, or train on the synthetic stream, on one process or many.
+
+Every flag defaults to "not given" (``argparse.SUPPRESS``): the values come from ``TrainConfig``,
+and the flags given explicitly are known, so that ``--resume`` keeps the saved plan except where a
+flag changes it. Values are checked by ``TrainConfig.check`` before any work starts, so a bad one
+is a one-line error (exit code 2), never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from pwocr.cli.common import add_use_cuda, examples, positive
+from pwocr.cli.common import boolean, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from pwocr.model.config import MODEL_SIZES
     from pwocr.training.config import TrainConfig
 
-    defaults = TrainConfig()  # training flags take their defaults from the dataclass
+    defaults = TrainConfig()
+
+    def default(name: str) -> str:
+        return f" (default: {getattr(defaults, name)})"
+
     p = sub.add_parser(
         "train",
         help="train or fine-tune a model",
         description="Train from scratch, fine-tune a checkpoint on your labelled photos, or train on the "
-        "synthetic stream. Checkpoints go to --out, TensorBoard logs to --logs.",
+        "synthetic stream. Checkpoints go to --out, TensorBoard logs to --logs. --nproc N trains in N "
+        "processes (torchrun); under torchrun each process is one rank of the run.",
         epilog=examples(
             "pwocr train --imgs_folder photos --train_file photos/train.csv --val_file photos/val.csv "
             "--weights_file default",
-            "pwocr train --synth 1.0 --steps_per_epoch 500 --model crnn-small --epochs_num 4",
+            "pwocr train --synth 1.0 --steps_per_epoch 500 --model crnn-small --epochs_num 4 --nproc 2",
+            "pwocr train --resume --out checkpoints    # continue where a stopped run left off",
         ),
+        argument_default=argparse.SUPPRESS,
     )
     data = p.add_argument_group("data")
-    data.add_argument(
-        "--imgs_folder", "--images", dest="imgs_folder", default=None, help="folder the CSV file names are relative to"
-    )
-    data.add_argument(
-        "--train_file", "--train-csv", dest="train_file", default=None, help="filename,label CSV of training images"
-    )
-    data.add_argument(
-        "--val_file", "--val-csv", dest="val_file", default=None, help="filename,label CSV of validation images"
-    )
+    data.add_argument("--imgs_folder", "--images", dest="imgs_folder", help="folder the CSV file names are relative to")
+    data.add_argument("--train_file", "--train-csv", dest="train_file", help="filename,label CSV of training images")
+    data.add_argument("--val_file", "--val-csv", dest="val_file", help="filename,label CSV of validation images")
     data.add_argument(
         "--alphabet",
         "--alphapet",
         dest="alphabet",
-        default=None,
-        help="characters or a charset name (default: from the training labels)",
+        help="characters or a charset name (default: the pretrained model's, else the training labels')",
+    )
+    data.add_argument(
+        "--extend_alphabet",
+        action="store_true",
+        help="add label characters missing from --alphabet or the pretrained model's alphabet (else an error)",
     )
     data.add_argument("--no_augment", dest="augment", action="store_false", help="train on real images as they are")
     data.add_argument("--ignore_case", action="store_true", help="score a real --val_file ignoring case")
@@ -52,99 +63,140 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--synth",
         dest="synth_ratio",
         type=float,
-        default=0.0,
-        help="share of fresh synthetic samples mixed into training (1.0 = synthetic only)",
+        metavar="R",
+        help="share of fresh synthetic passwords in each batch (1.0 = synthetic only; default: 0.5 when "
+        "fine-tuning a --weights_file on a --train_file, so it keeps reading passwords, else 0)",
     )
-    synth.add_argument(
-        "--synth_val_count",
-        type=positive,
-        default=defaults.synth_val_count,
-        help="synthetic validation lines",
-    )
+    synth.add_argument("--synth_val_count", type=int, help="synthetic validation lines" + default("synth_val_count"))
     synth.add_argument(
         "--synth_min_length",
         "--min_length",
         dest="synth_min_length",
-        type=positive,
-        default=defaults.synth_min_length,
-        help="shortest synthetic password (--min_length is the seed's name)",
+        type=int,
+        help="shortest synthetic password (--min_length is the seed's name)" + default("synth_min_length"),
     )
     synth.add_argument(
         "--synth_max_length",
         "--max_length",
         dest="synth_max_length",
-        type=positive,
-        default=defaults.synth_max_length,
-        help="longest synthetic password (--max_length is the seed's name)",
+        type=int,
+        help="longest synthetic password (--max_length is the seed's name)" + default("synth_max_length"),
     )
     synth.add_argument(
-        "--fonts", dest="fonts_folder", default=None, help="render synthetic data in the .ttf/.otf fonts of this folder"
+        "--fonts", dest="fonts_folder", help="render synthetic data in the .ttf/.otf fonts of this folder"
     )
 
     model = p.add_argument_group("model")
     model.add_argument(
         "--model",
         dest="model_size",
-        default=defaults.model_size,
         choices=MODEL_SIZES,
-        help="network: crnn (the paper's), crnn-small, crnn-tiny, crnn-lcnet, crnn-svtr (the shipped model's)",
+        help="network: crnn (the paper's), crnn-small, crnn-tiny, crnn-lcnet, crnn-svtr (the shipped model's)"
+        + default("model_size"),
     )
     model.add_argument(
         "--weights_file",
         "--weights",
         dest="weights_file",
-        default=None,
         help="start from this checkpoint (or 'default', the shipped model)",
     )
     model.add_argument(
         "--pretrained_backbone",
         choices=["ppocrv6", "none"],
-        default="ppocrv6",
-        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (bundled in rapidocr)",
+        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (bundled in rapidocr)"
+        + default("pretrained_backbone"),
     )
     model.add_argument(
         "--freeze_blocks",
         type=int,
-        default=-1,
-        help="keep the stem and first N conv blocks at their starting weights (-1: none)",
+        help="keep the stem and first N conv blocks at their starting weights (-1: none)" + default("freeze_blocks"),
     )
 
     optim = p.add_argument_group("optimisation")
-    optim.add_argument("--epochs_num", "--epochs", dest="epochs", type=positive, default=defaults.epochs)
+    optim.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, help="epochs" + default("epochs"))
     optim.add_argument(
         "--steps_per_epoch",
         "--steps",
         dest="steps_per_epoch",
         type=int,
-        default=None,
-        help="batches per epoch (needed for the endless synthetic stream)",
+        help="batches per epoch (default: one pass over the training images; 1000 on the synthetic stream alone)",
     )
     optim.add_argument(
-        "--batch_size", "--batch-size", dest="batch_size", type=positive, default=32, help="lines per batch"
+        "--batch_size",
+        "--batch-size",
+        dest="batch_size",
+        type=int,
+        help="lines per batch and process: N processes step on N x this" + default("batch_size"),
     )
-    optim.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate of the one-cycle schedule")
+    optim.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule" + default("lr"))
+    optim.add_argument("--weight_decay", type=float, help="AdamW weight decay" + default("weight_decay"))
     optim.add_argument(
-        "--backbone_lr_scale", type=float, default=1.0, help="the conv stack learns at this share of --lr"
+        "--backbone_lr_scale",
+        type=float,
+        help="the conv stack learns at this share of --lr" + default("backbone_lr_scale"),
     )
     optim.add_argument(
         "--max_width",
-        type=positive,
-        default=defaults.max_width,
-        help="widest input line in pixels after scaling to the model's height",
+        type=int,
+        help="widest input line in pixels after scaling to the model's height" + default("max_width"),
     )
-    optim.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=None, help="random seed")
+    optim.add_argument("--fixed_seed", "--seed", dest="seed", type=int, help="random seed (default: from the clock)")
 
     run = p.add_argument_group("run")
-    run.add_argument("--out", default="checkpoints", help="checkpoint folder")
-    run.add_argument("--logs", default="logs", help="TensorBoard log folder")
-    run.add_argument("--val_each", type=positive, default=defaults.val_each, help="validate every N epochs")
+    run.add_argument("--out", help="checkpoint folder" + default("out"))
+    run.add_argument("--logs", help="TensorBoard log folder" + default("logs"))
     run.add_argument(
-        "--test_display", type=int, default=0, help="print N raw => decoded => truth lines at each validation"
+        "--val_each", type=int, help="validate every N epochs (0: after the last only)" + default("val_each")
     )
-    run.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    run.add_argument(
+        "--test_display",
+        type=int,
+        help="print N raw => decoded => truth lines at each validation" + default("test_display"),
+    )
+    run.add_argument(
+        "--checkpoint_every",
+        type=int,
+        metavar="STEPS",
+        help="also write a resumable checkpoint every N steps inside an epoch (0: epoch ends only)"
+        + default("checkpoint_every"),
+    )
+    run.add_argument(
+        "--keep_last",
+        type=int,
+        metavar="K",
+        help="step checkpoints kept (last.pt is the newest)" + default("keep_last"),
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out where it stopped, with its saved settings (flags given change them)",
+    )
+    run.add_argument(
+        "--no_calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="keep the confidence temperature instead of re-fitting it on --val_file at the end",
+    )
     run.add_argument("--no_progress", dest="progress", action="store_false", help="no progress bar")
-    run.add_argument("--n_workers", "--workers", dest="n_workers", type=int, default=1, help="data loading processes")
-    add_use_cuda(run)
+    run.add_argument(
+        "--n_workers", "--workers", dest="n_workers", type=int, help="data loading processes" + default("n_workers")
+    )
+    run.add_argument(
+        "--nproc",
+        type=int,
+        help="training processes on this machine, launched with torchrun (gloo on CPU, NCCL on GPUs)"
+        + default("nproc"),
+    )
+    run.add_argument(
+        "--use_cuda",
+        "--cuda",
+        dest="use_cuda",
+        type=boolean,
+        nargs="?",
+        const=True,
+        metavar="BOOL",
+        help="use a CUDA GPU if there is one (--use_cuda alone means true)" + default("use_cuda"),
+    )
     p.set_defaults(handler=run_train)
 
 
@@ -152,6 +204,7 @@ def run_train(args: argparse.Namespace) -> int:
     from pwocr.training.trainer import TrainConfig, train
 
     fields = TrainConfig.__dataclass_fields__
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    reports = train(config, progress=args.progress and sys.stderr.isatty())
+    given = {k: v for k, v in vars(args).items() if k in fields}
+    config = TrainConfig(**given, resume_overrides=tuple(sorted(given)) if given.get("resume") else ())
+    reports = train(config, progress=getattr(args, "progress", True) and sys.stderr.isatty())
     return 0 if reports or config.resume else 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
 from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
@@ -70,7 +70,7 @@ def check_labelled_images(
     warn = warn or (lambda message: print(message, file=sys.stderr))
     kept = []
     for item in items:
-        alphabet.encode(item.label, source=str(item.path))
+        alphabet.encode(item.label, source=item.where)
         try:
             with Image.open(item.path) as image:
                 image.verify()
@@ -131,6 +131,48 @@ class PreparedLines(Dataset[Sample]):
         return self.lines[index]
 
 
+def epoch_batches(
+    n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1, start: int = 0
+) -> Iterator[list[int]]:
+    """The batches of indices one process trains on in one epoch, from its ``start``-th batch on, endlessly.
+
+    The epoch is a sequence of passes over the data; pass ``p`` is a permutation seeded by
+    ``(seed, epoch, p)``, the same on every process, padded by repetition to a multiple of
+    ``world`` and dealt out so that process ``rank`` takes every ``world``-th index (its shard).
+    A shard is cut into batches, the last partial one dropped when the shard holds more than one
+    batch. Everything depends on those numbers alone, so a resumed run skips to batch ``start``
+    without loading an image, and trains on exactly the batches the interrupted run would have.
+    """
+    per_pass = None
+    skipped = 0
+    for p in itertools.count():
+        if per_pass is not None and skipped + per_pass <= start:
+            skipped += per_pass  # a whole pass before the start: skip it without drawing it
+            continue
+        order = np.random.default_rng((seed, epoch, p)).permutation(n)
+        shard = np.resize(order, math.ceil(n / world) * world)[rank::world].tolist()
+        batches = [shard[i : i + batch_size] for i in range(0, len(shard), batch_size)]
+        if len(batches) > 1 and len(batches[-1]) < batch_size:
+            batches.pop()
+        per_pass = len(batches)
+        for batch in batches:
+            if skipped >= start:
+                yield batch
+            skipped += 1
+
+
+class EpochBatches(Sampler[list[int]]):
+    """``epoch_batches`` as a DataLoader batch sampler (endless: the trainer takes as many as it needs)."""
+
+    def __init__(
+        self, n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world: int = 1, start: int = 0
+    ) -> None:
+        self.args = (n, batch_size, seed, epoch, rank, world, start)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return epoch_batches(*self.args)
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """An endless training stream: fresh synthetic lines, optionally mixed with a user's labelled images."""
@@ -140,49 +182,58 @@ class StreamSpec:
     fonts: tuple[FontSpec, ...]
     real: tuple[LabelledImage, ...] = ()
     synth_ratio: float = 1.0  # share of synthetic samples when ``real`` is given
+    rank: int = 0  # each process of a distributed run draws its own stream
 
 
 class SyntheticStream(IterableDataset[Sample]):
-    """Fresh samples forever; each DataLoader worker draws from its own seeded generator.
+    """Fresh samples forever, in batches; restartable at any batch.
 
-    Samples come in groups of ``batch_size`` of similar width (``buckets`` batches are drawn, sorted
-    by width, cut into batches, shuffled): padding a batch to its widest line then costs little,
-    which about doubles training speed on a CPU.
+    Samples are drawn in pools of ``buckets`` batches, sorted by width, cut into batches and
+    shuffled: padding a batch to its widest line then costs little, which about doubles training
+    speed on a CPU. Pool ``p`` is drawn from generators seeded by ``(seed, rank, p)`` alone, and
+    DataLoader worker ``w`` of ``W`` draws pools ``w, w + W, ...`` (the loader takes their batches
+    in turn), so a resumed run starts at batch ``start`` by drawing only the pool it falls in.
     """
 
-    def __init__(self, spec: StreamSpec, config: ModelConfig, batch_size: int = 1, buckets: int = 8) -> None:
+    def __init__(
+        self, spec: StreamSpec, config: ModelConfig, batch_size: int = 1, buckets: int = 8, start: int = 0
+    ) -> None:
         self.spec = spec
         self.config = config
         self.batch_size = batch_size
         self.buckets = buckets
+        self.start = start
 
-    def _samples(self, worker: int) -> Iterator[Sample]:
+    def _pool(self, pool: int) -> list[Sample]:
         spec = self.spec
-        synthesizer = PasswordSynthesizer(seed=spec.seed * 1009 + worker, config=spec.synth, fonts=spec.fonts)
-        rng = np.random.default_rng((spec.seed, worker, 1))
-        real = (
-            LabelledImages(spec.real, self.config, augment=True, seed=spec.seed * 1009 + worker) if spec.real else None
-        )
-        counter = 0
-        while True:
-            counter += 1
+        key = (spec.seed, spec.rank, pool)
+        synthesizer = PasswordSynthesizer(seed=0, config=spec.synth, fonts=spec.fonts)
+        synthesizer.rng = np.random.default_rng((*key, 0))
+        rng = np.random.default_rng((*key, 1))
+        real = LabelledImages(spec.real, self.config, augment=True, seed=spec.seed) if spec.real else None
+        samples = []
+        for i in range(self.batch_size * self.buckets):
             if real is not None and rng.random() >= spec.synth_ratio:
-                real.epoch = counter
-                yield real[int(rng.integers(0, len(real)))]
+                real.epoch = pool * self.batch_size * self.buckets + i  # a fresh augmentation each draw
+                samples.append(real[int(rng.integers(0, len(real)))])
                 continue
             gray, label = synthesizer.sample()
             width_scale = float(rng.uniform(0.8, 1.2))
-            yield prepare_line(gray, label, self.config, width_scale), label, "<synthetic>"
+            samples.append((prepare_line(gray, label, self.config, width_scale), label, "<synthetic>"))
+        return sorted(samples, key=lambda s: s[0].shape[-1])
 
     def __iter__(self) -> Iterator[Sample]:
         info = get_worker_info()
-        worker = info.id if info is not None else 0
-        samples = self._samples(worker)
-        rng = np.random.default_rng((self.spec.seed, worker, 2))
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        # Batches the loader already took from this worker: it takes one from each worker in turn.
+        local = max(0, (self.start - worker + workers - 1) // workers)
         size = self.batch_size
-        while True:
-            pool = sorted((next(samples) for _ in range(size * self.buckets)), key=lambda s: s[0].shape[-1])
-            for b in rng.permutation(self.buckets):
+        for q in itertools.count(local // self.buckets):
+            pool_index = worker + workers * q
+            pool = self._pool(pool_index)
+            order = np.random.default_rng((self.spec.seed, self.spec.rank, pool_index, 2)).permutation(self.buckets)
+            skip = local % self.buckets if q == local // self.buckets else 0
+            for b in order[skip:]:
                 yield from pool[b * size : (b + 1) * size]
 
 

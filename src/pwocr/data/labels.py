@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pwocr.errors import PwocrError
 from pwocr.io import atomic_write
+
+if TYPE_CHECKING:
+    from pwocr.alphabet import Alphabet
 
 
 @dataclass(frozen=True)
 class LabelledImage:
     path: Path
     label: str
+    # Where the label was read, ``labels.csv:12``, so that an error names the line to fix.
+    origin: str = field(default="", compare=False)
+
+    @property
+    def where(self) -> str:
+        return self.origin or str(self.path)
 
 
 #: First cells that mark a header row (the seed's ``filename``, ``img``, datasets' ``image``, ...).
@@ -60,10 +70,32 @@ def read_labels(
             raise PwocrError(f"{csv_path}:{line_number}: the filename column is empty")
         if row[1] == "":
             raise PwocrError(f"{csv_path}:{line_number}: the label of {row[0]} is empty")
-        items.append(LabelledImage(folder / row[0].strip(), row[1]))
+        items.append(LabelledImage(folder / row[0].strip(), row[1], f"{csv_path}:{line_number}"))
     if not items:
         raise PwocrError(f"{csv_path}: no labelled rows after the header")
     return items
+
+
+def check_labels(
+    items: Sequence[LabelledImage], alphabet: Alphabet, whose: str = "the alphabet", hint: str = ""
+) -> None:
+    """Raise naming file and line for the first label with a character outside ``alphabet``.
+
+    Training and evaluation check labels this one way, so a label set that one accepts the other
+    accepts too. A space at either end of a label (``name, label`` in the CSV) gets its own hint.
+    ``whose`` names the alphabet in the message; ``hint`` says what the caller can do about it.
+    """
+    for item in items:
+        missing = alphabet.missing(item.label)
+        if not missing:
+            continue
+        char = missing[0]
+        detail = ""
+        if char.isspace() and item.label != item.label.strip():
+            detail = " (a space after the comma in the CSV?)"
+        raise PwocrError(
+            f"{item.where}: label {item.label!r} has character {char!r} that is not in {whose}{detail}{hint}"
+        )
 
 
 def write_labels(

@@ -1,10 +1,50 @@
-"""``TrainConfig``: everything a training run needs (torch-free, so the CLI takes its defaults from here)."""
+"""``TrainConfig``: everything a training run needs (torch-free, so the CLI takes its defaults from here).
+
+``TrainConfig.check()`` validates every setting and every input path before any work starts, so a
+mistyped flag costs a one-line error, not a crash after an epoch.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from pwocr.errors import PwocrError
+
+#: The command-line flag of each field, for messages (the seed's name where it has one).
+FLAGS: dict[str, str] = {
+    "imgs_folder": "--imgs_folder",
+    "train_file": "--train_file",
+    "val_file": "--val_file",
+    "weights_file": "--weights_file",
+    "model_size": "--model",
+    "epochs": "--epochs_num",
+    "synth_ratio": "--synth",
+    "fonts_folder": "--fonts",
+    "seed": "--fixed_seed",
+    "n_workers": "--n_workers",
+}
+
+#: Settings that ``--resume`` may change explicitly: how the rest of the run is reported, checkpointed
+#: and run, and its length (the schedule is then re-planned). Anything else would be another run.
+RESUME_OVERRIDABLE = frozenset(
+    {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "checkpoint_every", "keep_last", "nproc", "logs"}
+)
+
+#: What ``pwocr train`` says when given nothing to train on, instead of starting a multi-hour run.
+NO_DATA = (
+    "nothing to train on: give --train_file CSV (with --imgs_folder, and --weights_file default to fine-tune "
+    "the shipped model), or --synth 1.0 --steps_per_epoch N to train on synthetic passwords, or --resume to "
+    "continue the run in --out; see pwocr train --help and the README's 'Train and fine-tune'"
+)
+
+
+def flag(field: str) -> str:
+    """The command-line flag that sets ``field``."""
+    return FLAGS.get(field, f"--{field}")
 
 
 @dataclass
@@ -19,19 +59,26 @@ class TrainConfig:
     logs: str = "logs"
     model_size: str = "crnn"
     alphabet: str | None = None
+    # Labels with characters outside an explicit --alphabet or the pretrained model's are an error
+    # unless this is set; then those characters are appended and the output layer grows by as many rows.
+    extend_alphabet: bool = False
     epochs: int = 10
+    # Per process: with N processes a step sees N x batch_size lines.
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
     n_workers: int = 1
     seed: int | None = None
+    # Validate every N epochs; 0: only after the last one.
     val_each: int = 1
     test_display: int = 0
     use_cuda: bool = False
     augment: bool = True
-    # Synthetic data: ``synth_ratio`` is the share of synthetic samples in each batch (1.0 without a
-    # train file); ``steps_per_epoch`` sets an epoch's length when the stream is endless.
-    synth_ratio: float = 0.0
+    # Synthetic data: ``synth_ratio`` is the share of synthetic samples in each batch; ``None`` picks
+    # 1.0 without a train file, 0.5 when fine-tuning (``weights_file``) on one, so the model keeps
+    # reading passwords while it learns the new photos, and 0.0 otherwise. ``steps_per_epoch`` sets an
+    # epoch's length when the stream is endless.
+    synth_ratio: float | None = None
     steps_per_epoch: int | None = None
     synth_val_count: int = 512
     synth_min_length: int = 6
@@ -39,6 +86,9 @@ class TrainConfig:
     fonts_folder: str | None = None
     max_width: int = 800
     resume: bool = False
+    # With ``resume``: the settings given explicitly, which win over the saved run's (only those in
+    # RESUME_OVERRIDABLE may differ); the rest of the saved plan is kept.
+    resume_overrides: tuple[str, ...] = ()
     # A fresh crnn-lcnet starts its conv stack from PP-OCRv6 small's ("ppocrv6") or from scratch ("none").
     pretrained_backbone: str = "ppocrv6"
     # The conv stack learns at this share of ``lr``: a pretrained one keeps what it knows of real photos.
@@ -49,6 +99,112 @@ class TrainConfig:
     # How a real --val_file is scored (scene-text sets carry upper-case, symbol-free labels).
     ignore_case: bool = False
     ignore_symbols: bool = False
+    # A resumable checkpoint every N optimizer steps inside an epoch (0: at epoch ends only); one is
+    # also written at every epoch end and when the run is stopped by SIGINT or SIGTERM.
+    checkpoint_every: int = 500
+    # How many step-numbered resumable checkpoints to keep (``last.pt`` is always the newest).
+    keep_last: int = 2
+    # Processes on this machine; more than one launches torchrun (gloo on CPU, NCCL on GPUs).
+    nproc: int = 1
+    # Re-fit the confidence temperature on the real validation set at the end of the run.
+    calibrate: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> TrainConfig:
+        """A config from ``to_dict``'s output; fields unknown to this version are ignored, new ones defaulted."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in saved.items() if k in known}
+        if "resume_overrides" in values:
+            values["resume_overrides"] = tuple(values["resume_overrides"])
+        return cls(**values)
+
+    def effective_synth_ratio(self) -> float:
+        """The share of synthetic samples this run trains on (see ``synth_ratio``)."""
+        if not self.train_file:
+            return 1.0
+        if self.synth_ratio is not None:
+            return self.synth_ratio
+        return 0.5 if self.weights_file else 0.0
+
+    def check(self) -> None:
+        """Raise a one-line ``PwocrError`` naming the flag for the first setting that cannot work.
+
+        Checks values and that input files exist; label contents are checked when they are read.
+        """
+        if self.resume:
+            out = Path(self.out)
+            if not (out / "last.pt").is_file() and not any(out.glob("step-*.pt")):
+                raise PwocrError(f"--resume: {out / 'last.pt'} not found; nothing to resume in --out {self.out}")
+            self._check_values(only=set(self.resume_overrides))
+            return
+        if not self.train_file and self.synth_ratio is None:
+            raise PwocrError(NO_DATA)
+        self._check_values()
+        for field in ("train_file", "val_file"):
+            path = getattr(self, field)
+            if path is not None and not Path(path).is_file():
+                raise PwocrError(f"{flag(field)} {path}: file not found")
+        if self.imgs_folder is not None and not Path(self.imgs_folder).is_dir():
+            raise PwocrError(f"--imgs_folder {self.imgs_folder}: folder not found")
+        if self.weights_file is not None:
+            from pwocr.checkpoints import resolve_checkpoint
+
+            try:
+                resolve_checkpoint(self.weights_file)
+            except PwocrError as e:
+                raise PwocrError(f"--weights_file: {e}") from None
+        if self.alphabet is not None:
+            from pwocr.alphabet import resolve_charset
+
+            try:
+                resolve_charset(self.alphabet)
+            except PwocrError as e:
+                raise PwocrError(f"--alphabet {self.alphabet!r}: {e}") from None
+
+    def _check_values(self, only: set[str] | None = None) -> None:
+        from pwocr.model.config import LCNET_MODELS, MODEL_SIZES
+
+        def bad(field: str, expected: str) -> None:
+            if only is None or field in only:
+                raise PwocrError(f"{flag(field)} {getattr(self, field)}: {expected}")
+
+        for field in ("epochs", "batch_size", "synth_val_count", "synth_min_length", "synth_max_length", "keep_last"):
+            if getattr(self, field) < 1:
+                bad(field, "must be at least 1")
+        if self.nproc < 1:
+            bad("nproc", "must be at least 1")
+        for field in ("n_workers", "val_each", "test_display", "checkpoint_every"):
+            if getattr(self, field) < 0:
+                bad(field, "must be 0 or more")
+        if self.seed is not None and self.seed < 0:
+            bad("seed", "must be 0 or more")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            bad("steps_per_epoch", "must be at least 1")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            bad("lr", "the learning rate must be a positive number")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            bad("weight_decay", "must be 0 or more")
+        if not (math.isfinite(self.backbone_lr_scale) and self.backbone_lr_scale >= 0):
+            bad("backbone_lr_scale", "must be 0 or more")
+        if self.synth_ratio is not None and not 0 <= self.synth_ratio <= 1:
+            bad("synth_ratio", "the synthetic share must be between 0 and 1")
+        if self.synth_min_length > self.synth_max_length:
+            bad("synth_min_length", f"longer than --synth_max_length {self.synth_max_length}")
+        if self.max_width < 32:
+            bad("max_width", "must be at least 32 pixels")
+        if self.model_size not in MODEL_SIZES:
+            bad("model_size", f"choose one of {', '.join(MODEL_SIZES)}")
+        if self.pretrained_backbone not in ("ppocrv6", "none"):
+            bad("pretrained_backbone", "choose ppocrv6 or none")
+        if self.freeze_blocks < -1:
+            bad("freeze_blocks", "must be -1 (none frozen) or more")
+        if self.freeze_blocks >= 0 and self.model_size not in LCNET_MODELS and not self.weights_file:
+            bad("freeze_blocks", f"only {' and '.join(LCNET_MODELS)} have conv blocks to freeze")
+        if only is None and not self.train_file and self.synth_ratio is not None and self.synth_ratio < 1.0:
+            raise PwocrError(
+                f"--synth {self.synth_ratio}: without --train_file there is only synthetic data to train on; "
+                "use --synth 1.0, or give --train_file"
+            )

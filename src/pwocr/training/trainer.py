@@ -1,20 +1,27 @@
-"""Training and fine-tuning: real labelled data, a fresh synthetic stream, or a mix of both.
+"""Training and fine-tuning: real labelled data, a fresh synthetic stream, or a mix of both, on one process or many.
 
-One call, ``train(TrainConfig(...))``, does what the seed's ``train.py`` did: it derives the alphabet
-from the training labels (unless given), starts from a pretrained checkpoint when asked (re-initialising
-only the output layer if the alphabet differs), validates every ``val_each`` epochs, keeps the best and
-the last checkpoint, and logs to TensorBoard. It resumes from ``last.pt`` after an interruption.
+One call, ``train(TrainConfig(...))``, checks every setting and label first, then builds the model
+(fresh, or from a pretrained checkpoint whose alphabet it keeps), trains with a one-cycle schedule,
+validates every ``val_each`` epochs, keeps the best and the last weights, logs to TensorBoard, and
+finally re-fits the confidence temperature and writes a summary of the run. A resumable checkpoint
+is written every ``checkpoint_every`` steps, at every epoch end and on SIGINT/SIGTERM; ``resume``
+continues from it exactly where it stopped, inside an epoch too: same weights, optimiser,
+schedule, random states and data position. Under torchrun each rank trains on its shard of the
+data with gradients all-reduced by DistributedDataParallel; rank 0 alone writes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import random
+import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,28 +29,35 @@ from typing import Any
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from pwocr.alphabet import Alphabet, resolve_charset
-from pwocr.checkpoints import build_model, load_state, load_training_state, save_training_state, save_weights
+from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint, save_weights
 from pwocr.data.datasets import (
     Batch,
     Collate,
+    EpochBatches,
     LabelledImages,
     PreparedLines,
     StreamSpec,
     SyntheticStream,
     check_labelled_images,
 )
-from pwocr.data.labels import LabelledImage, read_labels
+from pwocr.data.labels import LabelledImage, check_labels, read_labels
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
+from pwocr.io import atomic_write
 from pwocr.model.config import LCNET_MODELS
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.synth.fonts import training_fonts
 from pwocr.synth.render import SynthConfig, render_set
-from pwocr.training.config import TrainConfig
+from pwocr.training import distributed
+from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag
+from pwocr.training.distributed import Ranks
+from pwocr.training.run_folder import load_resumable, remove_stale_temporaries, save_resumable
+
+__all__ = ["EpochReport", "TrainConfig", "ctc_loss", "freeze_conv_stack", "lcnet_of", "train", "validate"]
 
 
 @dataclass
@@ -59,31 +73,92 @@ class EpochReport:
     val_scores: dict[str, tuple[float, float, float]] = dataclasses.field(default_factory=dict)
 
 
+# ----------------------------------------------------------------------------------------------
+# Random states: saved in every resumable checkpoint as tensors and lists, which
+# ``torch.load(weights_only=True)`` reads without unpickling code.
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def _pick_device(use_cuda: bool, say: Callable[[str], None]) -> torch.device:
+def _rng_states() -> dict[str, Any]:
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, py_state, py_gauss = random.getstate()
+    states: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "gauss": [has_gauss, gauss]},
+        "python": {"version": version, "state": list(py_state), "gauss": py_gauss},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _restore_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    numpy = states["numpy"]
+    np.random.set_state(
+        ("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["pos"], int(numpy["gauss"][0]), numpy["gauss"][1])
+    )
+    python = states["python"]
+    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The model and its alphabet.
+
+
+def _pick_device(use_cuda: bool, ranks: Ranks, say: Callable[[str], None]) -> torch.device:
     if use_cuda and not torch.cuda.is_available():
         say("--use_cuda: no CUDA GPU is available; training on the CPU")
         return torch.device("cpu")
-    return torch.device("cuda" if use_cuda else "cpu")
+    return torch.device(f"cuda:{ranks.local_rank}" if use_cuda else "cpu")
 
 
-def _initial_model(
-    config: TrainConfig, alphabet: Alphabet | None, labels: list[str], say: Callable[[str], None]
-) -> CRNN:
-    """Build the model: fresh, or from a pretrained checkpoint, re-initialising the head for a new alphabet.
+def plan_alphabet(
+    config: TrainConfig, train_items: list[LabelledImage], val_items: list[LabelledImage]
+) -> tuple[Alphabet, Alphabet | None]:
+    """The alphabet to train, and the pretrained model's when fine-tuning; strict about labels.
 
-    The alphabet is ``alphabet`` when given; otherwise, as the seed did, the training labels' own,
-    except that a pretrained model keeps its alphabet when that covers every label (its output
-    layer then keeps what it learned).
+    Without ``--weights_file`` or ``--alphabet`` the alphabet is the training labels' own, as in
+    the seed. Otherwise it is the explicit ``--alphabet`` or the pretrained model's, and a label
+    with a character outside it is an error naming file and line, unless ``--extend_alphabet``
+    appends the missing characters. An alphabet is never shrunk to the labels: a fine-tuned model
+    keeps every character its output layer knew.
+    """
+    pretrained = (
+        Alphabet(read_config(resolve_checkpoint(config.weights_file)).alphabet) if config.weights_file else None
+    )
+    if config.alphabet:
+        base, whose = Alphabet(resolve_charset(config.alphabet)), f"--alphabet {config.alphabet!r}"
+    elif pretrained is not None:
+        base, whose = pretrained, f"the alphabet of {config.weights_file} ({len(pretrained.chars)} characters)"
+    else:
+        base = Alphabet.from_labels([i.label for i in train_items]) if train_items else Alphabet.default()
+        check_labels(val_items, base, "the training labels' alphabet", "; give --alphabet to read it")
+        return base, None
+    if config.extend_alphabet:
+        missing = sorted({c for item in train_items + val_items for c in base.missing(item.label)})
+        return Alphabet(base.chars + "".join(missing)), pretrained
+    hint = "; --extend_alphabet adds it (the output layer grows by a row)"
+    check_labels(train_items, base, whose, hint)
+    check_labels(val_items, base, whose, hint)
+    return base, pretrained
+
+
+def _initial_model(config: TrainConfig, alphabet: Alphabet, say: Callable[[str], None]) -> CRNN:
+    """A fresh model for ``alphabet``, or the pretrained one with its output layer fitted to ``alphabet``.
+
+    Output rows of characters the pretrained model knows are kept; rows of new characters start
+    fresh. The pretrained confidence temperature is kept until the run re-fits it.
     """
     if not config.weights_file:
-        target = alphabet or (Alphabet.from_labels(labels) if labels else Alphabet.default())
-        model = CRNN(ModelConfig(alphabet=target.chars, size=config.model_size, max_width=config.max_width))
+        model = CRNN(ModelConfig(alphabet=alphabet.chars, size=config.model_size, max_width=config.max_width))
         if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
             from pwocr.model import pretrained
 
@@ -91,20 +166,10 @@ def _initial_model(
             if config.model_size == "crnn-svtr":
                 pretrained.load_pretrained_mixer_and_head(model)
             say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
-        elif config.pretrained_backbone not in ("ppocrv6", "none"):
-            raise PwocrError(f"--pretrained_backbone {config.pretrained_backbone!r}: choose ppocrv6 or none")
         return model
     pretrained_config, weights = load_state(config.weights_file)
-    pretrained = Alphabet(pretrained_config.alphabet)
-    if alphabet is None:
-        alphabet = (
-            pretrained if not any(pretrained.missing(label) for label in labels) else Alphabet.from_labels(labels)
-        )
-    # New weights, so the old confidence temperature no longer applies.
-    model_config = dataclasses.replace(
-        pretrained_config, alphabet=alphabet.chars, max_width=config.max_width, temperature=1.0
-    )
-    if alphabet == pretrained:
+    model_config = dataclasses.replace(pretrained_config, alphabet=alphabet.chars, max_width=config.max_width)
+    if alphabet.chars == pretrained_config.alphabet:
         return build_model(model_config, weights, config.weights_file)
     model = CRNN(model_config)
     missing, unexpected = model.load_state_dict(
@@ -112,8 +177,15 @@ def _initial_model(
     )
     if unexpected or any(not k.startswith("head.") for k in missing):
         raise PwocrError(f"{config.weights_file}: its weights do not fit a {model_config.size} CRNN")
+    old = {c: i + 1 for i, c in enumerate(pretrained_config.alphabet)}
+    rows = [(0, 0)] + [(i + 1, old[c]) for i, c in enumerate(alphabet.chars) if c in old]  # (new, old); 0 is blank
+    with torch.no_grad():
+        for new, previous in rows:
+            model.head.weight[new] = weights["head.weight"][previous]
+            model.head.bias[new] = weights["head.bias"][previous]
     say(
-        f"alphabet differs from {config.weights_file}'s: output layer re-initialised for {len(alphabet.chars)} characters"
+        f"output layer: {len(rows) - 1} characters kept from {config.weights_file}, "
+        f"{len(alphabet.chars) - len(rows) + 1} new ({len(alphabet.chars)} in all)"
     )
     return model
 
@@ -155,25 +227,64 @@ def _one_cycle(
     )
 
 
-def _model_input(batch: Batch, device: torch.device) -> torch.Tensor:
+# ----------------------------------------------------------------------------------------------
+# Loss and validation: one reduction for both.
+
+
+def _model_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     # channels_last runs the conv stack 20-25% faster on a CPU, forward and backward.
-    return batch.images.to(device).contiguous(memory_format=torch.channels_last)
+    return images.to(device).contiguous(memory_format=torch.channels_last)
 
 
-def ctc_loss(model: CRNN, batch: Batch, device: torch.device) -> torch.Tensor:
-    log_probs = model(_model_input(batch, device))
-    return torch.nn.functional.ctc_loss(
-        log_probs.float(),
-        batch.targets.to(device),
-        batch.output_lengths.to(device),
-        batch.target_lengths.to(device),
-        blank=0,
-        reduction="mean",
-        zero_infinity=True,
+def ctc_per_character(
+    log_probs: torch.Tensor, targets: torch.Tensor, output_lengths: torch.Tensor, target_lengths: torch.Tensor
+) -> torch.Tensor:
+    """Each line's CTC loss divided by its label's length: the one loss of training and validation.
+
+    Training reports their mean over a batch, validation over the set, so the two curves are on
+    one scale (per character) and a gap between them means what it seems to.
+    """
+    loss = torch.nn.functional.ctc_loss(
+        log_probs.float(), targets, output_lengths, target_lengths, blank=0, reduction="none", zero_infinity=True
     )
+    return loss / target_lengths.to(loss.device).clamp(min=1)
+
+
+def ctc_loss(model: torch.nn.Module, batch: Batch, device: torch.device) -> torch.Tensor:
+    """Mean per-character CTC loss of a training batch."""
+    log_probs = model(_model_input(batch.images, device))
+    return ctc_per_character(
+        log_probs, batch.targets.to(device), batch.output_lengths.to(device), batch.target_lengths.to(device)
+    ).mean()
 
 
 @torch.inference_mode()
+def _validation_readings(
+    model: CRNN, loader: DataLoader, device: torch.device
+) -> tuple[list[float], list[str], list[str], list[str]]:
+    """Per-line loss, truth, greedy reading and raw path of every line in ``loader``."""
+    model.eval()
+    alphabet = Alphabet(model.config.alphabet)
+    losses, truths, predictions, raws = [], [], [], []
+    for batch in loader:
+        # Each width on its own, unpadded, as Recognizer reads it: validation reads what recognize reads.
+        for width in batch.widths.unique().tolist():
+            index = (batch.widths == width).nonzero().flatten()
+            log_probs = model(_model_input(batch.images[index, :, :, :width], device)).float()
+            encoded = [batch.targets_of(int(i)) for i in index]
+            lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+            steps = torch.full((len(index),), log_probs.shape[0], dtype=torch.long)
+            losses.extend(ctc_per_character(log_probs, torch.cat(encoded).to(device), steps, lengths).cpu().tolist())
+            table = log_probs.cpu().numpy()
+            for j, i in enumerate(index.tolist()):
+                result = greedy_decode(table[:, j], alphabet)
+                truths.append(batch.labels[i])
+                predictions.append(result.text)
+                raws.append(result.raw)
+    model.train()
+    return losses, truths, predictions, raws
+
+
 def validate(
     model: CRNN,
     loader: DataLoader,
@@ -182,82 +293,148 @@ def validate(
     say: Callable[[str], None] = print,
     ignore_case: bool = False,
     ignore_symbols: bool = False,
+    ranks: Ranks | None = None,
 ) -> tuple[float, float, float]:
-    """Mean CTC loss (per character, like training's), word and character accuracy; prints ``display`` examples."""
-    model.eval()
-    alphabet = Alphabet(model.config.alphabet)
-    losses, truths, predictions = [], [], []
-    shown = 0
-    for batch in loader:
-        # Each width on its own, unpadded, as Recognizer reads it: validation reads what recognize reads.
-        for width in batch.widths.unique().tolist():
-            index = (batch.widths == width).nonzero().flatten()
-            images = batch.images[index, :, :, :width].to(device).contiguous(memory_format=torch.channels_last)
-            log_probs = model(images).float()
-            encoded = [batch.targets_of(int(i)) for i in index]
-            lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
-            loss = torch.nn.functional.ctc_loss(
-                log_probs,
-                torch.cat(encoded).to(device),
-                torch.full((len(index),), log_probs.shape[0], dtype=torch.long),
-                lengths,
-                blank=0,
-                reduction="none",
-                zero_infinity=True,
+    """Mean per-character CTC loss, word and character accuracy; prints ``display`` examples.
+
+    Under torchrun each rank reads its share of the set and the readings are gathered, so every
+    rank computes the same metrics as one process would.
+    """
+    ranks = ranks or Ranks()
+    losses, truths, predictions, raws = _validation_readings(model, loader, device)
+    rows = distributed.gather_lists(ranks, list(zip(losses, truths, predictions, raws)))
+    for _, truth, prediction, raw in rows[:display]:
+        say(f"{raw} => {prediction} => {truth}")
+    metrics = compute_metrics(
+        [r[1] for r in rows], [r[2] for r in rows], ignore_case=ignore_case, ignore_symbols=ignore_symbols
+    )
+    return sum(r[0] for r in rows) / max(len(rows), 1), metrics.word_accuracy, metrics.char_accuracy
+
+
+# ----------------------------------------------------------------------------------------------
+# Stopping on a signal: finish the step, save, then stop.
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[dict[str, int]]:
+    """Turn SIGINT and SIGTERM into a request, seen after the current step; a second one stops at once."""
+    request = {"signal": 0}
+    if not _in_main_thread():
+        yield request
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if request["signal"]:
+            raise KeyboardInterrupt
+        request["signal"] = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+# ----------------------------------------------------------------------------------------------
+# The run.
+
+
+def _resumed_config(config: TrainConfig, state: dict[str, Any], say: Callable[[str], None]) -> TrainConfig:
+    """The saved run's settings, with the few that ``config`` changes explicitly; other changes are errors."""
+    saved = TrainConfig.from_dict(state.get("train_config", {}))
+    for name in config.resume_overrides:
+        if name in ("resume", "resume_overrides", "out"):
+            continue
+        given, kept = getattr(config, name), getattr(saved, name)
+        if name in RESUME_OVERRIDABLE:
+            if name == "epochs" and given != kept:
+                say(f"the run was planned for {kept} epochs; its learning-rate schedule is re-planned for {given}")
+            setattr(saved, name, given)
+        elif given != kept:
+            raise PwocrError(
+                f"{flag(name)} {given}: --resume continues the run in {config.out}, which was started with "
+                f"{flag(name)} {kept}; only {', '.join(sorted(flag(n) for n in RESUME_OVERRIDABLE))} may change "
+                "(start a new run in another --out to change the rest)"
             )
-            # Per character, as training's reduction="mean" scales it, so the two curves compare.
-            losses.extend((loss.cpu() / lengths.clamp(min=1)).tolist())
-            table = log_probs.cpu().numpy()
-            for j, i in enumerate(index.tolist()):
-                label = batch.labels[i]
-                result = greedy_decode(table[:, j], alphabet)
-                truths.append(label)
-                predictions.append(result.text)
-                if shown < display:
-                    say(f"{result.raw} => {result.text} => {label}")
-                    shown += 1
-    model.train()
-    metrics = compute_metrics(truths, predictions, ignore_case=ignore_case, ignore_symbols=ignore_symbols)
-    return sum(losses) / max(len(losses), 1), metrics.word_accuracy, metrics.char_accuracy
+    saved.resume, saved.out, saved.resume_overrides = True, config.out, ()
+    return saved
 
 
 def train(config: TrainConfig, say: Callable[[str], None] | None = None, progress: bool = True) -> list[EpochReport]:
-    """Run (or resume) a training run; returns one report per epoch run in this call."""
+    """Run (or resume) a training run; returns one report per epoch run in this call.
+
+    Every setting and label is checked before any work starts; a problem is a one-line
+    ``PwocrError``. With ``config.nproc > 1`` outside torchrun, the run is launched in that many
+    processes on this machine and rank 0's reports are returned.
+    """
     say = say or (lambda message: print(message, file=sys.stderr))
+    config.check()
     out = Path(config.out)
-    last_path = out / "last.pt"
+    given = config
     state: dict[str, Any] | None = None
+    state_path = out / "last.pt"
     if config.resume:
-        if not last_path.is_file():
-            raise PwocrError(f"{last_path}: nothing to resume from")
-        state = load_training_state(last_path)
-        saved = state.get("train_config", {})
-        # The saved run's settings win, except its length and how it reports and where it runs.
-        keep = {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "resume"}
-        if config.epochs != saved.get("epochs", config.epochs):
-            say(
-                f"the run was planned for {saved['epochs']} epochs; its learning-rate schedule is re-planned for {config.epochs}"
-            )
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        config = TrainConfig(
-            **{**{k: v for k, v in saved.items() if k in known}, **{k: getattr(config, k) for k in keep}}
+        state, state_path = load_resumable(out)
+        config = _resumed_config(config, state, say)
+    if config.nproc > 1 and not distributed.under_torchrun():
+        # Everything a rank would reject is rejected here, once, before processes start.
+        if state is None:
+            _read_items(config)
+        if given.seed is None and not given.resume:
+            given = dataclasses.replace(given, seed=int(time.time()) % 2**31)  # every rank draws the same
+        say(f"starting {config.nproc} training processes (torchrun; gloo on CPU, NCCL on GPU)")
+        return distributed.launch(given.to_dict(), config.nproc, progress)
+    ranks = distributed.init_ranks(config.use_cuda)
+    try:
+        return _train(config, state, state_path, ranks, say if ranks.is_main else (lambda _: None), progress)
+    finally:
+        distributed.close(ranks)
+
+
+def _read_items(config: TrainConfig) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
+    train_items = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
+    val_items = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
+    alphabet, pretrained = plan_alphabet(config, train_items, val_items)
+    return train_items, val_items, alphabet, pretrained
+
+
+def _train(
+    config: TrainConfig,
+    state: dict[str, Any] | None,
+    state_path: Path,
+    ranks: Ranks,
+    say: Callable[[str], None],
+    progress: bool,
+) -> list[EpochReport]:
+    run_started = time.time()
+    out = Path(config.out)
+    if state is not None:
+        say(
+            f"resuming from {state_path}: epoch {int(state['epoch']) + 1} of {config.epochs}, batch {int(state.get('batch', 0))}"
         )
-        say(f"resuming from {last_path}, epoch {state['epoch']} of {config.epochs}")
+    if ranks.is_main:
+        stale = remove_stale_temporaries(out)
+        if stale:
+            say(f"removed {len(stale)} temporary file(s) that interrupted saves left in {out}")
     if config.seed is None:
         config.seed = int(time.time()) % 2**31  # a resumed run always has its saved seed
     _seed_everything(config.seed)
-    device = _pick_device(config.use_cuda, say)
+    device = _pick_device(config.use_cuda, ranks, say)
 
-    fixed_alphabet = Alphabet(resolve_charset(config.alphabet)) if config.alphabet else None
-    train_items: list[LabelledImage] = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
-    val_items: list[LabelledImage] = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
-    synth_ratio = config.synth_ratio if train_items else 1.0
-    if not train_items and config.synth_ratio < 1.0:
-        say("no --train_file: training on the synthetic stream alone")
     if state is not None:
-        model = build_model(ModelConfig.from_dict(state["model_config"]), state["model"], str(last_path))
+        train_items = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
+        val_items = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
+        model = build_model(ModelConfig.from_dict(state["model_config"]), state["model"], str(state_path))
     else:
-        model = _initial_model(config, fixed_alphabet, [i.label for i in train_items], say)
+        train_items, val_items, alphabet, _ = _read_items(config)
+        model = _initial_model(config, alphabet, say)
     model_config = model.config
     alphabet = Alphabet(model_config.alphabet)
     model.to(device).train()
@@ -268,16 +445,26 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     val_items = check_labelled_images(val_items, alphabet, model_config, say) if val_items else []
     collate = Collate(alphabet, model_config)
     workers = max(0, config.n_workers)
-    loader_kwargs: dict[str, Any] = {"batch_size": config.batch_size, "collate_fn": collate, "num_workers": workers}
-
+    synth_ratio = config.effective_synth_ratio()
+    if config.train_file and synth_ratio > 0:
+        say(
+            f"training on {synth_ratio:.0%} fresh synthetic passwords and {1 - synth_ratio:.0%} of your images (--synth)"
+        )
+    effective_batch = config.batch_size * ranks.world
+    if config.steps_per_epoch:
+        steps = config.steps_per_epoch
+    elif train_items and synth_ratio == 0:
+        # One pass over this rank's shard, as EpochBatches cuts it (a partial last batch dropped).
+        shard = math.ceil(len(train_items) / ranks.world)
+        steps = 1 if shard <= config.batch_size else shard // config.batch_size
+    elif train_items:
+        # About one pass over the real images, whatever share of each batch they take.
+        steps = max(1, math.ceil(len(train_items) / (effective_batch * max(1.0 - synth_ratio, 0.5))))
+    else:
+        steps = 1000
     if synth_ratio > 0:
         fonts = training_fonts(config.fonts_folder, alphabet.chars)
         synth = _synth_config(config, alphabet.chars)
-        steps = config.steps_per_epoch or max(
-            1, math.ceil(len(train_items) / config.batch_size) if train_items else 1000
-        )
-    else:
-        steps = config.steps_per_epoch or max(1, math.ceil(len(train_items) / config.batch_size))
 
     # Validation sets by name: the user's real images when given, and fixed synthetic lines when
     # training on the synthetic stream. The best checkpoint is chosen on the real set when there is one.
@@ -289,7 +476,10 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
             render_set(config.synth_val_count, seed=config.seed + 7919, config=synth), model_config
         )
     val_loaders = {
-        name: DataLoader(data, batch_size=config.batch_size, collate_fn=collate) for name, data in val_sets.items()
+        name: DataLoader(
+            Subset(data, range(ranks.rank, len(data), ranks.world)), batch_size=config.batch_size, collate_fn=collate
+        )
+        for name, data in val_sets.items()
     }
 
     if config.freeze_blocks >= 0:
@@ -305,10 +495,13 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     peak_lrs = [config.lr * config.backbone_lr_scale, config.lr]
     total_steps = steps * config.epochs
     scheduler = _one_cycle(optimizer, peak_lrs, total_steps)
-    start_epoch, global_step, best = 0, 0, -1.0
+    start_epoch, start_batch, global_step, best, best_epoch = 0, 0, 0, -1.0, 0
+    epoch_loss, epoch_seen = 0.0, 0
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, global_step, best = int(state["epoch"]), int(state["step"]), float(state["best"])
+        start_batch, best_epoch = int(state.get("batch", 0)), int(state.get("best_epoch", 0))
+        epoch_loss, epoch_seen = float(state.get("epoch_loss", 0.0)), int(state.get("epoch_seen", 0))
         if state["scheduler"].get("total_steps") == total_steps:
             scheduler.load_state_dict(state["scheduler"])
         else:
@@ -318,12 +511,60 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                 warnings.simplefilter("ignore")  # fast-forwarding the schedule, not skipping an optimizer step
                 for _ in range(global_step):
                     scheduler.step()
-        torch.set_rng_state(state["torch_rng"])
+        if "rng" in state:
+            _restore_rng_states(state["rng"])
+        else:
+            torch.set_rng_state(state["torch_rng"])
+        if int(state.get("world", 1)) != ranks.world and start_batch:
+            say(
+                f"resumed with {ranks.world} processes where the run had {state.get('world', 1)}: this epoch's data order changes"
+            )
+        if start_epoch >= config.epochs:
+            say(f"the run in {out} has finished its {config.epochs} epochs; --epochs_num N (more) trains it longer")
+            return []
 
-    from torch.utils.tensorboard import SummaryWriter
+    net: torch.nn.Module = model
+    if ranks.distributed:
+        from torch.nn.parallel import DistributedDataParallel
 
-    writer = SummaryWriter(log_dir=config.logs)
-    out.mkdir(parents=True, exist_ok=True)
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    writer = None
+    if ranks.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(log_dir=config.logs)
+        out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+
+    def save(epoch_done: int, batch: int) -> None:
+        """Rank 0 writes the resumable state (``epoch_done`` whole epochs, then ``batch`` batches of the next)."""
+        if not ranks.is_main:
+            return
+        save_weights(model, out / "last.safetensors")
+        path = save_resumable(
+            out,
+            {
+                "model": model.state_dict(),
+                "model_config": model_config.to_dict(),
+                "train_config": config.to_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch_done,
+                "batch": batch,
+                "step": global_step,
+                "best": best,
+                "best_epoch": best_epoch,
+                "epoch_loss": epoch_loss,
+                "epoch_seen": epoch_seen,
+                "world": ranks.world,
+                "rng": _rng_states(),
+            },
+            global_step,
+            config.keep_last,
+        )
+        written.update({"last.safetensors", "last.pt", path.name})
+
     reports: list[EpochReport] = []
     columns = [
         TextColumn("epoch {task.fields[epoch]}"),
@@ -333,40 +574,43 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
+    # The loader's own generator, so that starting an iterator never draws from the global torch RNG
+    # (which a resumed run restores exactly).
+    loader_generator = torch.Generator().manual_seed(config.seed)
+    loader_kwargs: dict[str, Any] = {"collate_fn": collate, "num_workers": workers, "generator": loader_generator}
     try:
-        with Progress(*columns, disable=not progress, transient=True) as bar:
+        with (
+            _stop_on_signals() as stop,
+            Progress(*columns, disable=not (progress and ranks.is_main), transient=True) as bar,
+        ):
             for epoch in range(start_epoch, config.epochs):
+                first = start_batch if epoch == start_epoch else 0
+                if first == 0:
+                    epoch_loss, epoch_seen = 0.0, 0
                 if synth_ratio > 0:
                     spec = StreamSpec(
                         seed=config.seed * 100003 + epoch,
                         synth=synth,
                         fonts=fonts,
-                        real=tuple(train_items),
+                        real=tuple(train_items[ranks.rank :: ranks.world]),
                         synth_ratio=synth_ratio,
+                        rank=ranks.rank,
                     )
-                    dataset: Any = SyntheticStream(spec, model_config, batch_size=config.batch_size)
-                    loader = DataLoader(dataset, **loader_kwargs)
+                    stream = SyntheticStream(spec, model_config, batch_size=config.batch_size, start=first)
+                    loader = DataLoader(stream, batch_size=config.batch_size, **loader_kwargs)
                 else:
                     dataset = LabelledImages(train_items, model_config, augment=config.augment, seed=config.seed)
                     dataset.epoch = epoch
-                    generator = torch.Generator().manual_seed(config.seed + epoch)
-                    loader = DataLoader(
-                        dataset,
-                        shuffle=True,
-                        generator=generator,
-                        drop_last=len(train_items) > config.batch_size,
-                        **loader_kwargs,
+                    sampler = EpochBatches(
+                        len(train_items), config.batch_size, config.seed, epoch, ranks.rank, ranks.world, first
                     )
-                task = bar.add_task("train", total=steps, epoch=epoch + 1, loss=float("nan"))
-                started, seen, loss_sum, done = time.time(), 0, 0.0, 0
+                    loader = DataLoader(dataset, batch_sampler=sampler, **loader_kwargs)
+                task = bar.add_task("train", total=steps, completed=first, epoch=epoch + 1, loss=float("nan"))
+                started, seen_here, done, stopping = time.time(), 0, first, False
                 iterator = iter(loader)
                 while done < steps:
-                    try:
-                        batch = next(iterator)
-                    except StopIteration:
-                        iterator = iter(loader)
-                        continue
-                    loss_tensor = ctc_loss(model, batch, device)
+                    batch = next(iterator)
+                    loss_tensor = ctc_loss(net, batch, device)
                     optimizer.zero_grad(set_to_none=True)
                     loss_tensor.backward()
                     loss = loss_tensor.item()
@@ -375,24 +619,42 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                     scheduler.step()
                     global_step += 1
                     done += 1
-                    seen += len(batch.labels)
-                    loss_sum += loss
-                    writer.add_scalar("loss/batch", loss, global_step)
-                    writer.add_scalar("lr", scheduler.get_last_lr()[0], global_step)
-                    bar.update(task, advance=1, loss=loss_sum / done)
+                    seen_here += len(batch.labels)
+                    epoch_seen += len(batch.labels)
+                    epoch_loss += loss
+                    if writer is not None:
+                        writer.add_scalar("loss/batch", loss, global_step)
+                        writer.add_scalar("lr", scheduler.get_last_lr()[0], global_step)
+                    bar.update(task, advance=1, loss=epoch_loss / (done or 1))
+                    # Every rank stops at the same step when any was signalled (torchrun signals them all).
+                    stopping = distributed.sum_over_ranks(ranks, [float(stop["signal"])], device)[0] > 0
+                    if stopping and done < steps:
+                        save(epoch, done)
+                        say(_stopped_message(stop["signal"], epoch, done, steps, out))
+                        raise KeyboardInterrupt
+                    if stopping:
+                        break  # the epoch is complete: validate and save it as usual, then stop
+                    if config.checkpoint_every and global_step % config.checkpoint_every == 0 and done < steps:
+                        save(epoch, done)
                 del iterator
                 bar.remove_task(task)
                 seconds = time.time() - started
-                report = EpochReport(epoch + 1, loss_sum / done, None, None, None, seconds, seen / seconds)
-                writer.add_scalar("loss/epoch", report.train_loss, epoch + 1)
-                writer.add_scalar("throughput/images_per_second", report.images_per_second, epoch + 1)
+                loss_sum, batches, images = distributed.sum_over_ranks(
+                    ranks, [epoch_loss, float(steps), float(seen_here)], device
+                )
+                report = EpochReport(
+                    epoch + 1, loss_sum / batches, None, None, None, seconds, images / max(seconds, 1e-9)
+                )
+                if writer is not None:
+                    writer.add_scalar("loss/epoch", report.train_loss, epoch + 1)
+                    writer.add_scalar("throughput/images_per_second", report.images_per_second, epoch + 1)
                 is_last = epoch + 1 == config.epochs
-                due = (epoch + 1) % max(config.val_each, 1) == 0 or is_last
+                due = is_last or (config.val_each > 0 and (epoch + 1) % config.val_each == 0)
                 if val_loaders and due:
                     scores = {}
                     for name, loader_ in val_loaders.items():
                         real = name == "real"
-                        val_loss, word, char = validate(
+                        scores[name] = validate(
                             model,
                             loader_,
                             device,
@@ -400,45 +662,136 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
                             say,
                             ignore_case=real and config.ignore_case,
                             ignore_symbols=real and config.ignore_symbols,
+                            ranks=ranks,
                         )
-                        scores[name] = (val_loss, word, char)
-                        writer.add_scalar(f"val_{name}/loss", val_loss, epoch + 1)
-                        writer.add_scalar(f"val_{name}/word_accuracy", word, epoch + 1)
-                        writer.add_scalar(f"val_{name}/char_accuracy", char, epoch + 1)
+                        if writer is not None:
+                            for key, value in zip(("loss", "word_accuracy", "char_accuracy"), scores[name]):
+                                writer.add_scalar(f"val_{name}/{key}", value, epoch + 1)
                     report.val_loss, report.word_accuracy, report.char_accuracy = scores.get(
                         "real", scores.get("synthetic")
                     )
                     report.val_scores = scores
                     score = report.word_accuracy + 1e-3 * report.char_accuracy
                     if score > best:
-                        best = score
-                        save_weights(model, out / "best.safetensors")
+                        best, best_epoch = score, epoch + 1
+                        if ranks.is_main:
+                            save_weights(model, out / "best.safetensors")
+                            written.add("best.safetensors")
                 elif not val_loaders:
-                    save_weights(model, out / "best.safetensors")
-                save_weights(model, out / "last.safetensors")
-                save_training_state(
-                    {
-                        "model": model.state_dict(),
-                        "model_config": model_config.to_dict(),
-                        "train_config": config.to_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "epoch": epoch + 1,
-                        "step": global_step,
-                        "best": best,
-                        "torch_rng": torch.get_rng_state(),
-                    },
-                    last_path,
-                )
-                writer.flush()
+                    best_epoch = epoch + 1
+                    if ranks.is_main:
+                        save_weights(model, out / "best.safetensors")
+                        written.add("best.safetensors")
+                epoch_loss, epoch_seen = 0.0, 0
+                save(epoch + 1, 0)
+                if writer is not None:
+                    writer.flush()
                 reports.append(report)
                 val = "".join(
                     f", {name} val loss {v[0]:.4f}, word acc {v[1]:.2%}, char acc {v[2]:.2%}"
                     for name, v in report.val_scores.items()
                 )
                 say(
-                    f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, {report.images_per_second:.0f} images/s, {seconds:.0f} s"
+                    f"epoch {epoch + 1}/{config.epochs}: loss {report.train_loss:.4f}{val}, "
+                    f"{report.images_per_second:.0f} images/s, {seconds:.0f} s"
                 )
+                if stopping:
+                    say(_stopped_message(stop["signal"], epoch + 1, 0, steps, out))
+                    raise KeyboardInterrupt
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
+    if ranks.is_main:
+        temperature = _refit_temperature(config, out, val_items, say) if config.calibrate else None
+        _write_summary(config, out, reports, best_epoch, temperature, written, time.time() - run_started, ranks, say)
     return reports
+
+
+def _stopped_message(signum: int, epoch: int, batch: int, steps: int, out: Path) -> str:
+    name = signal.Signals(signum).name if signum else "a signal to another process"
+    where = f"epoch {epoch + 1}, batch {batch} of {steps}" if batch else f"the end of epoch {epoch}"
+    return f"stopped by {name} at {where}; saved {out / 'last.pt'}: continue with pwocr train --resume --out {out}"
+
+
+def _refit_temperature(
+    config: TrainConfig, out: Path, val_items: list[LabelledImage], say: Callable[[str], None]
+) -> float | None:
+    """Fit the confidence temperature of ``best.safetensors`` on the real validation set, in place.
+
+    New weights make the old temperature wrong; the fit needs both right and wrong readings (and
+    a few dozen lines) to mean anything, otherwise the starting model's temperature is kept.
+    """
+    best_path = out / "best.safetensors"
+    if not val_items or not best_path.is_file():
+        return None
+    from pwocr.checkpoints import load_model
+    from pwocr.evaluation.calibration import calibration, fit_temperature, string_confidences
+
+    model = load_model(best_path)
+    alphabet = Alphabet(model.config.alphabet)
+    tables, labels, correct = [], [], []
+    with torch.inference_mode():
+        for item in val_items:
+            line = LabelledImages([item], model.config)[0][0]
+            table = model(_model_input(line[None], torch.device("cpu"))).float()[:, 0].numpy()
+            reading = greedy_decode(table, alphabet)
+            tables.append(table)
+            labels.append(reading.labels)
+            correct.append(reading.text == item.label)
+    right = sum(correct)
+    if len(correct) < 20 or right in (0, len(correct)):
+        say(
+            f"temperature kept at {model.config.temperature:.3f}: re-fitting needs 20 or more validation lines "
+            f"with right and wrong readings ({right} of {len(correct)} right)"
+        )
+        return model.config.temperature
+    temperature = fit_temperature(tables, labels, correct)
+    before = calibration(string_confidences(tables, labels, model.config.temperature), correct)
+    after = calibration(string_confidences(tables, labels, temperature), correct)
+    model.config = dataclasses.replace(model.config, temperature=temperature)
+    save_weights(model, best_path)
+    say(
+        f"confidence temperature re-fitted on {len(correct)} validation lines: {temperature:.3f} "
+        f"(ECE {before.ece:.3f} -> {after.ece:.3f})"
+    )
+    return temperature
+
+
+def _write_summary(
+    config: TrainConfig,
+    out: Path,
+    reports: list[EpochReport],
+    best_epoch: int,
+    temperature: float | None,
+    written: set[str],
+    seconds: float,
+    ranks: Ranks,
+    say: Callable[[str], None],
+) -> None:
+    """Print and save (``summary.json``) what the run did: its best epoch and metrics, files, time."""
+    best = next((r for r in reports if r.epoch == best_epoch), None)
+    summary = {
+        "epochs": config.epochs,
+        "epochs_run": [r.epoch for r in reports],
+        "best_epoch": best_epoch,
+        "best": {name: dict(zip(("loss", "word_accuracy", "char_accuracy"), v)) for name, v in best.val_scores.items()}
+        if best
+        else None,
+        "temperature": temperature,
+        "synth_ratio": config.effective_synth_ratio(),
+        "processes": ranks.world,
+        "batch_size_per_process": config.batch_size,
+        "images_per_second": round(sum(r.images_per_second for r in reports) / len(reports), 2) if reports else None,
+        "seconds": round(seconds, 1),
+        "files": sorted(str(out / name) for name in written | {"summary.json"}),
+    }
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    scores = ""
+    if best and best.val_scores:
+        scores = ", " + ", ".join(
+            f"{name} word acc {v[1]:.2%}, char acc {v[2]:.2%}" for name, v in best.val_scores.items()
+        )
+    say(
+        f"done in {seconds:.0f} s: best epoch {best_epoch}{scores}; "
+        f"wrote {', '.join(sorted(written | {'summary.json'}))} in {out}"
+    )
