@@ -50,7 +50,9 @@ _URL = re.compile(
     r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
 )
 _MAC = re.compile(r"^([0-9a-f]{2}[:\-]){5}[0-9a-f]{2}$", re.I)
-_DATE_TIME = re.compile(r"^\d{1,2}[./:]\d{2}([./]\d{2,4})?$|^\d{1,2}(am|pm)", re.I)
+_DATE_TIME = re.compile(
+    r"^\d{1,2}[./:]\d{2}([./]\d{2,4})?$|\b\d{1,2}(:\d{2})?\s?(am|pm)\b|\b\d{1,2}\.\d{1,2}\.(19|20)\d{2}\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,12 @@ def normalise(text: str) -> tuple[str, list[int]]:
     """
     out, index = [], []
     for i, c in enumerate(text):
-        for d in unicodedata.normalize("NFKD", c):
-            if unicodedata.combining(d) or d in " \t-_./'’":
-                continue
-            out.append(d.lower() if d != "ł" else "l")
-            index.append(i)
+        if c in " \t-_./'’":
+            continue
+        # Latin letters lose their accents (ñ is n); kana and hangul keep theirs (パ is not ハ).
+        base = unicodedata.normalize("NFKD", c)[0]
+        out.append({"ł": "l", "Ł": "l"}.get(c, base if base.isascii() else unicodedata.normalize("NFKC", c)).lower())
+        index.append(i)
     return "".join(out).replace("ß", "ss"), index
 
 
@@ -156,7 +159,7 @@ def password_likeness(text: str) -> float:
     t = text.strip()
     if len(t) < 4:
         return -2.0
-    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.match(t):
+    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t):
         return -3.0
     classes = sum(
         bool(re.search(p, t)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9\s]")
@@ -208,8 +211,8 @@ def pick_password(lines: Sequence[LineFacts]) -> PasswordPick | None:
                 else:
                     score -= 3.0
                     reasons.append(f"{where} the label {label_j!r}, not a password label")
-            elif _second_of_pair(i, lines, parsed):
-                score += 0.8
+            elif _second_of_pair(i, lines, parsed) and password_likeness(lines[i - 1].text) > -2:
+                score += 1.5
                 reasons.append("second of a name/password pair")
         likeness = password_likeness(value)
         score += likeness + 0.5 * line.confidence

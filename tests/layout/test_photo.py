@@ -1,0 +1,167 @@
+"""Whole photos: composed scenes with known lines and passwords, read end to end by the shipped model."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from pwocr.decoding.constraints import Constraints
+from pwocr.errors import PwocrError
+from pwocr.inference.recognizer import Recognizer
+from pwocr.layout import default_detector, draw_reading, load_photo, looks_like_line, read_photo
+from pwocr.synth.fonts import fonts_for
+from pwocr.synth.render import render_line
+from pwocr.synth.scenes import SCENE_KINDS, compose_scene
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer("default", threads=1)
+
+
+def scene(kind: str, seed: int, **kwargs):
+    """A small (0.8 MP) scene: big enough for every effect, small enough for fast tests."""
+    kwargs.setdefault("size", (1024, 768))
+    return compose_scene(np.random.default_rng(seed), fonts_for("eval"), kind=kind, **kwargs)
+
+
+def polygon_iou(a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> float:
+    masks = []
+    for points in (a, b):
+        mask = np.zeros(shape, np.uint8)
+        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+        masks.append(mask.astype(bool))
+    return float((masks[0] & masks[1]).sum() / max((masks[0] | masks[1]).sum(), 1))
+
+
+def test_scenes_are_reproducible_and_carry_their_truth():
+    a, b = scene("router_sticker", 3), scene("router_sticker", 3)
+    assert np.array_equal(a.image, b.image) and a.password == b.password
+    assert sum(line.role == "password" for line in a.lines) == 1
+    assert any(a.password in line.text for line in a.lines if line.role == "password")
+    h, w = a.image.shape[:2]
+    for line in a.lines:  # every line lies inside the photo
+        assert (line.points >= -1).all() and (line.points[:, 0] <= w + 1).all() and (line.points[:, 1] <= h + 1).all()
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("wifi_card", 1), ("terminal", 2), ("phone_settings", 4)])
+def test_detector_finds_every_line(kind, seed):
+    s = scene(kind, seed)
+    gray = cv2.cvtColor(s.image, cv2.COLOR_RGB2GRAY)
+    boxes = default_detector()(gray)
+    for line in s.lines:
+        # A label and its value in one row may come as one box or two: the truth must be covered
+        # by one box (IoU) or lie inside the union of boxes.
+        best = max((polygon_iou(line.points, b.points, gray.shape) for b in boxes), default=0.0)
+        assert best > 0.5 or _covered(line.points, boxes, gray.shape) > 0.85, (line.text, best)
+
+
+def _covered(points, boxes, shape) -> float:
+    truth = np.zeros(shape, np.uint8)
+    cv2.fillPoly(truth, [np.round(points).astype(np.int32)], 1)
+    found = np.zeros(shape, np.uint8)
+    for b in boxes:
+        cv2.fillPoly(found, [np.round(b.points).astype(np.int32)], 1)
+    return float((truth & found).sum() / max(truth.sum(), 1))
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("login_page", 5), ("router_sticker", 6), ("cafe_sign", 7)])
+def test_picks_the_password_with_its_label_stripped(recognizer, kind, seed):
+    s = scene(kind, seed)
+    reading = read_photo(recognizer, s.image, candidates=3)
+    assert reading.password is not None
+    assert reading.password.reading.text == s.password, reading.password.why
+    d = reading.as_dict()
+    assert set(d) == {"image", "lines", "password"}
+    assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why"}
+    assert all(set(line) == {"box", "text", "confidence", "candidates", "chars"} for line in d["lines"])
+    assert len(d["password"]["candidates"]) <= 3 and d["password"]["candidates"][0]["text"] == s.password
+    # The value is the end of its line: a label before it on the same line is cut off.
+    assert reading.lines[reading.password.line].reading.text.endswith(s.password)
+
+
+@pytest.mark.parametrize("angle", [-30, 30])
+def test_rotated_photo_is_straightened(recognizer, angle):
+    s = scene("wifi_card", 11, max_angle=0.0)
+    h, w = s.image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 0.7)
+    turned = cv2.warpAffine(s.image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    reading = read_photo(recognizer, turned)
+    assert reading.password is not None and reading.password.reading.text == s.password
+    # Straightened lines are still in reading order: the title comes first, the password after it.
+    assert reading.password.line > 0
+
+
+def test_exif_orientation_is_honoured(recognizer, tmp_path):
+    s = scene("terminal", 12)
+    upright = Image.fromarray(s.image)
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # the sensor's orientation
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    path = tmp_path / "sideways.jpg"
+    stored.save(path, exif=exif, quality=95)
+    reading = read_photo(recognizer, path)
+    assert reading.size == upright.size
+    assert reading.password is not None and reading.password.reading.text == s.password
+
+
+def test_large_jpeg_is_decoded_small(tmp_path):
+    big = cv2.resize(scene("wifi_card", 13).image, (4800, 3600), interpolation=cv2.INTER_LINEAR)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(big).save(path, quality=85)
+    gray = load_photo(path)
+    assert max(gray.shape) <= 3200 * 1.5 and gray.shape[1] > gray.shape[0]
+
+
+def test_line_or_photo(tmp_path):
+    crop = render_line("Xq7!mZ2#pL", np.random.default_rng(0), fonts_for("eval"))
+    assert looks_like_line(crop)
+    assert not looks_like_line(scene("phone_settings", 14).image)
+    assert not looks_like_line(scene("router_sticker", 15).image)
+    # A tight crop of one line, nearly square: the detector's one box fills it.
+    assert looks_like_line(cv2.copyMakeBorder(crop, 4, 4, 4, 4, cv2.BORDER_REPLICATE))
+
+
+def test_draw_writes_a_png(recognizer, tmp_path):
+    s = scene("printout", 16)
+    reading = read_photo(recognizer, s.image)
+    out = draw_reading(reading, s.image, tmp_path / "drawn.png")
+    with Image.open(out) as drawn:
+        assert drawn.format == "PNG" and drawn.size == reading.size
+        pixels = np.asarray(drawn.convert("RGB")).reshape(-1, 3)
+    assert (np.abs(pixels[:, 1].astype(int) - pixels[:, 0]) > 100).any()  # the green box of the pick is there
+    with pytest.raises(PwocrError, match=r"drawn\.gif"):
+        draw_reading(reading, s.image, tmp_path / "drawn.gif")
+
+
+def test_constraints_apply_to_the_password_only(recognizer):
+    s = scene("router_sticker", 6)
+    reading = read_photo(recognizer, s.image, constraints=Constraints.exact_length(len(s.password)))
+    assert reading.password.reading.text == s.password
+    assert any(len(line.reading.text) != len(s.password) for line in reading.lines)  # labels read freely
+
+
+def test_bad_input_names_the_file(recognizer, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    with pytest.raises(PwocrError, match=r"notes\.jpg"):
+        read_photo(recognizer, bad)
+    with pytest.raises(PwocrError, match=r"missing\.png: file not found"):
+        read_photo(recognizer, tmp_path / "missing.png")
+
+
+def test_blank_photo_has_no_lines_and_no_password(recognizer):
+    reading = read_photo(recognizer, np.full((600, 800, 3), 200, np.uint8))
+    assert reading.lines == () and reading.password is None
+    assert reading.as_dict()["password"] is None
+
+
+def test_bytes_and_every_kind_compose():
+    buffer = io.BytesIO()
+    Image.fromarray(scene("cafe_sign", 17).image).save(buffer, "PNG")
+    assert load_photo(buffer.getvalue()).ndim == 2
+    rng = np.random.default_rng(18)
+    for kind in SCENE_KINDS:
+        assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(800, 600)).image.shape == (600, 800, 3)
