@@ -75,11 +75,12 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pwocr.serving.app import create_app
-    from pwocr.serving.server import uvicorn_config
+    from pwocr.serving.server import return_freed_memory, uvicorn_config
     from pwocr.serving.settings import TOKEN_ENV, ServeSettings
 
     if args.max_body_mb <= 0:
         raise SystemExit("pwocr serve: --max_body_mb must be more than 0")
+    return_freed_memory()
     settings = ServeSettings(
         max_body_bytes=int(args.max_body_mb * 1e6),
         max_pixels=args.max_pixels,

@@ -30,8 +30,9 @@ from pwocr.data.images import load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.serving.gate import Gate
+from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
+    CLOSE,
     HTTPRefusal,
     Upload,
     check_content_length,
@@ -130,6 +131,7 @@ def create_app(
     settings = settings or ServeSettings()
     recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
     gate = Gate(settings.running, settings.waiting)
+    decoding = PixelBudget(settings.max_pixels)
     app = FastAPI(
         title="pwocr",
         description=(
@@ -162,7 +164,7 @@ def create_app(
             async with asyncio.timeout(settings.body_timeout):
                 body = await read_capped(request.stream(), settings.max_body_bytes)
         except TimeoutError:
-            raise HTTPRefusal(408, f"the body took over {settings.body_timeout:g} s to arrive") from None
+            raise HTTPRefusal(408, f"the body took over {settings.body_timeout:g} s to arrive", CLOSE) from None
         except ClientDisconnect:
             raise HTTPRefusal(400, "the client went away before the body was complete") from None
         content_type = request.headers.get("content-type", "")
@@ -190,7 +192,9 @@ def create_app(
 
     def decode_and_read(image: Image.Image, candidates: int, constraints: Constraints | None) -> Reading:
         try:
-            gray = load_gray(image, max_pixels=settings.max_pixels)
+            with decoding.take(image.width * image.height):
+                gray = load_gray(image, max_pixels=settings.max_pixels)
+                image.close()
             return recognizer.read(gray, candidates, constraints)
         except PwocrError as e:
             raise refusal_of(e) from None

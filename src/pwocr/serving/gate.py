@@ -12,8 +12,8 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from pwocr.serving.limits import HTTPRefusal
 
@@ -91,3 +91,31 @@ class Gate:
                 with self._lock:
                     self._running -= 1
                     self._seconds = 0.8 * self._seconds + 0.2 * elapsed
+
+
+class PixelBudget:
+    """At most ``budget`` pixels being decoded at once, so decoded images never hold more than one maximal image's memory.
+
+    A 50 MP photo decodes to about 300 MB (Pillow holds RGB at 4 bytes a pixel, then the gray
+    copy); two running slots decoding two of them at once would double that. A reading takes its
+    image's pixels from the budget on its worker thread, waiting while others decode; an image
+    larger than the whole budget (never, when the budget is the pixel limit) takes it all.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._free = budget
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def take(self, pixels: int) -> Iterator[None]:
+        pixels = min(pixels, self.budget)
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= pixels)
+            self._free -= pixels
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += pixels
+                self._changed.notify_all()

@@ -38,6 +38,9 @@ def _register_heif_for(data: bytes) -> None:
     pillow_heif.register_heif_opener()
 
 
+#: Sent with refusals that leave a body unread: the connection ends instead of draining the rest.
+CLOSE = {"Connection": "close"}
+
 #: Form fields above this size are refused: options are short.
 MAX_FIELD_BYTES = 4096
 
@@ -74,7 +77,7 @@ def check_content_length(header: str | None, max_bytes: int) -> None:
     except ValueError:
         raise HTTPRefusal(400, f"Content-Length {header!r} is not a number") from None
     if declared > max_bytes:
-        raise HTTPRefusal(413, f"the body is {megabytes(declared)}, over the {megabytes(max_bytes)} limit")
+        raise HTTPRefusal(413, f"the body is {megabytes(declared)}, over the {megabytes(max_bytes)} limit", CLOSE)
 
 
 async def read_capped(chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
@@ -83,7 +86,7 @@ async def read_capped(chunks: AsyncIterator[bytes], max_bytes: int) -> bytes:
     async for chunk in chunks:
         body += chunk
         if len(body) > max_bytes:
-            raise HTTPRefusal(413, f"the body is over the {megabytes(max_bytes)} limit")
+            raise HTTPRefusal(413, f"the body is over the {megabytes(max_bytes)} limit", CLOSE)
     return bytes(body)
 
 
