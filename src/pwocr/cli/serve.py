@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from pwocr.cli.common import add_checkpoint, at_least, examples, positive
 
@@ -81,13 +82,18 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_body_mb <= 0:
         raise SystemExit("pwocr serve: --max_body_mb must be more than 0")
     return_freed_memory()
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"pwocr serve: warning: listening on {args.host} without a token (--token or ${TOKEN_ENV})", file=sys.stderr
+        )
     settings = ServeSettings(
         max_body_bytes=int(args.max_body_mb * 1e6),
         max_pixels=args.max_pixels,
         running=args.running,
         waiting=args.queue,
         threads=args.threads,
-        token=args.token or os.environ.get(TOKEN_ENV) or None,
+        token=token,
         body_timeout=args.body_timeout,
         head_timeout=args.head_timeout,
         max_connections=args.max_connections,
