@@ -245,3 +245,24 @@ def test_an_iphone_heic_photo_is_read(server):
     response = requests.post(f"{server}/v1/read", files={"file": ("IMG_0001.HEIC", buffer.getvalue())})
     assert response.status_code == 200, response.text
     assert response.json()["image"] == "IMG_0001.HEIC"
+
+
+def test_pixel_budget_lets_one_maximal_image_decode_at_a_time():
+    from pwocr.serving.gate import PixelBudget
+
+    budget = PixelBudget(10)
+    order: list[str] = []
+
+    def decode_second() -> None:
+        with budget.take(6):
+            order.append("second")
+
+    with budget.take(6):
+        second = threading.Thread(target=decode_second)
+        second.start()
+        second.join(0.2)
+        order.append("first done")
+    second.join(10)
+    assert order == ["first done", "second"]
+    with budget.take(50):  # larger than the whole budget: takes it all, never waits forever
+        pass
