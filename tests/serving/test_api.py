@@ -136,6 +136,16 @@ def test_a_connection_that_never_finishes_its_head_is_closed(server):
         assert s.recv(4096) == b""  # closed by the server (the 15 s socket timeout would raise instead)
 
 
+def test_a_kept_alive_connection_must_finish_its_next_head_too(server):
+    with socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1])), timeout=15) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = s.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200")
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # data arrives, so uvicorn's keep-alive timer stops
+        while chunk := s.recv(65536):  # the rest of the first answer, then the close
+            assert not chunk.startswith(b"HTTP/1.1")
+
+
 def test_uploads_never_touch_the_disk(server, monkeypatch):
     """A 1.5 MB upload (Starlette would spool it to a file above 1 MB) with every temporary-file maker broken."""
 
