@@ -70,6 +70,16 @@ class TextBox:
         dx, dy = self.points[1] - self.points[0]
         return float(np.degrees(np.arctan2(dy, dx)))
 
+    def widened(self, left: float, right: float, width: int, height: int) -> TextBox:
+        """The box grown along its own direction, ``left`` and ``right`` pixels, kept inside a ``width`` x ``height`` photo."""
+        p = self.points.astype(np.float32)
+        along = p[1] - p[0]
+        along /= max(float(np.linalg.norm(along)), 1e-6)
+        grown = p + np.float32([-left, right, right, -left])[:, None] * along
+        grown[:, 0] = np.clip(grown[:, 0], 0, width - 1)
+        grown[:, 1] = np.clip(grown[:, 1], 0, height - 1)
+        return TextBox(grown, self.score)
+
     def as_list(self) -> list[list[float]]:
         return [[round(float(x), 1), round(float(y), 1)] for x, y in self.points]
 

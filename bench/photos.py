@@ -1,0 +1,242 @@
+"""Whole photos: pwocr's photo mode against rapidocr's full pipeline (detection, classification, recognition).
+
+Both read the same files from disk: composed scenes (``pwocr.synth.scenes``: Wi-Fi cards, café
+signs, router stickers, login and router admin pages, terminals, phone settings, printouts) drawn
+in the held-out ``eval`` fonts with a seed no training used, and the photos in ``../shared`` (the
+seed's whole photo and the domain line crops, read as photos). For each tool:
+
+- line recall: the share of true lines some reading matches exactly, spaces ignored (a reading
+  matches a line alone, or a label box and its value box read one after the other);
+- password top-1: pwocr's pick, label stripped, equals the password exactly. rapidocr picks
+  nothing, so two figures are given for it: the password appears *anywhere* in its readings (a
+  substring of any line: an upper bound for any picker on its output), and the line pwocr's
+  picker chooses among rapidocr's readings;
+- password top-3: the password among the 3 best strings of pwocr's pick (its n-best), and among
+  the values of the 3 lines pwocr's picker ranks highest of rapidocr's readings;
+- seconds per photo: the median and mean wall time of one call, decoding the file included,
+  after one warm-up call; both on the same threads.
+
+    OMP_NUM_THREADS=2 python bench/photos.py --count 200 --out bench/results/photos.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import statistics
+import tempfile
+import time
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pwocr.data.labels import read_labels
+from pwocr.inference.recognizer import Recognizer
+from pwocr.io import atomic_write
+from pwocr.layout import LineFacts, TextDetector, draw_reading, rank_passwords, read_photo
+from pwocr.layout.detector import TextBox
+from pwocr.layout.photo import reading_order
+from pwocr.synth.scenes import compose_scenes
+
+#: Far from every seed training and the line benchmarks use.
+SCENE_SEED = 20261126
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def line_recall(truth: list[str], read: list[str]) -> tuple[int, int]:
+    """How many true lines a reading (or two consecutive readings joined) matches, spaces ignored."""
+    found = {squash(t) for t in read} | {squash(a) + squash(b) for a, b in pairwise(read)}
+    return sum(squash(t) in found for t in truth), len(truth)
+
+
+def load_cases(count: int, folder: Path) -> list[dict]:
+    """Scenes written to ``folder`` as PNG, then the shared photos: path, truth lines, password, kind."""
+    cases = []
+    for i, scene in enumerate(compose_scenes(count, SCENE_SEED, split="eval")):
+        path = folder / f"scene{i:03d}_{scene.kind}.png"
+        Image.fromarray(scene.image).save(path)
+        cases.append(
+            {"path": path, "lines": [line.text for line in scene.lines], "password": scene.password, "kind": scene.kind}
+        )
+    # The shared photos: the seed's whole photo, then the domain crops (labels.csv), each file once.
+    labels = {row.path.name: row.label for row in read_labels(SHARED / "domain" / "labels.csv")}
+    files = [SHARED / "seed" / "IMG_20190423_162858.jpg", *(SHARED / "domain" / name for name in labels)]
+    seen: set[str] = set()
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        if not digest or digest in seen:
+            continue
+        seen.add(digest)
+        kind = "shared_photo" if path.suffix == ".jpg" else "shared_crop"
+        cases.append({"path": path, "lines": [labels[path.name]], "password": labels[path.name], "kind": kind})
+    return cases
+
+
+def facts_of(boxes: list[np.ndarray], texts: list[str], scores: list[float]) -> list[LineFacts]:
+    """Line facts for pwocr's picker from another tool's boxes and readings, in reading order."""
+    order, facts = reading_order([TextBox(np.asarray(b, np.float32), 1.0) for b in boxes])
+    return [LineFacts(texts[k], float(scores[k]), f.row, f.left, f.right) for k, f in zip(order, facts)]
+
+
+def run_pwocr(cases: list[dict], threads: int, draw_dir: Path | None) -> list[dict]:
+    start = time.perf_counter()
+    recognizer = Recognizer("default", threads=threads)
+    detector = TextDetector(threads=threads)
+    read_photo(recognizer, cases[0]["path"], candidates=3, detector=detector)  # warm-up
+    load_s = time.perf_counter() - start
+    results = []
+    for i, case in enumerate(cases):
+        t = time.perf_counter()
+        reading = read_photo(recognizer, case["path"], candidates=3, detector=detector)
+        seconds = time.perf_counter() - t
+        texts = [line.reading.text for line in reading.lines]
+        pick = reading.password
+        top = [c.text for c in pick.reading.candidates] if pick else []
+        results.append(
+            {
+                "seconds": seconds,
+                "recall": line_recall(case["lines"], texts),
+                "top1": bool(pick) and pick.reading.text == case["password"],
+                "top3": case["password"] in top[:3],
+                "anywhere": any(case["password"] in squash(t) for t in texts),
+                "picked": pick.reading.text if pick else None,
+                "why": pick.why if pick else None,
+                "lines": texts,
+            }
+        )
+        if draw_dir is not None and i < 12:
+            draw_reading(reading, case["path"], draw_dir / f"{Path(case['path']).stem}.png")
+    results[0]["load_s"] = load_s
+    return results
+
+
+def run_rapidocr(cases: list[dict], threads: int) -> list[dict]:
+    from rapidocr import RapidOCR
+
+    start = time.perf_counter()
+    engine = RapidOCR(params={"Global.log_level": "critical", "EngineConfig.onnxruntime.intra_op_num_threads": threads})
+    engine(str(cases[0]["path"]))  # warm-up
+    load_s = time.perf_counter() - start
+    results = []
+    for case in cases:
+        t = time.perf_counter()
+        out = engine(str(case["path"]))
+        seconds = time.perf_counter() - t
+        texts = list(out.txts or [])
+        boxes = list(out.boxes) if out.boxes is not None else []
+        ranked = rank_passwords(facts_of(boxes, texts, list(out.scores or []))) if texts else []
+        values = [p.value for p in ranked]
+        results.append(
+            {
+                "seconds": seconds,
+                "recall": line_recall(case["lines"], texts),
+                "top1": bool(values) and values[0] == case["password"],
+                "top3": case["password"] in values[:3],
+                "anywhere": any(case["password"] in squash(t) for t in texts),
+                "picked": values[0] if values else None,
+                "lines": texts,
+            }
+        )
+    results[0]["load_s"] = load_s
+    return results
+
+
+def summarise(results: list[dict], cases: list[dict], select: str) -> dict:
+    def member(kind: str) -> bool:
+        if select == "all":
+            return True
+        if select == "scene":
+            return not kind.startswith("shared")
+        return kind.startswith(select)
+
+    rows = [(r, c) for r, c in zip(results, cases) if member(c["kind"])]
+    if not rows:
+        return {}
+    times = [r["seconds"] for r, _ in rows]
+    found = sum(r["recall"][0] for r, _ in rows)
+    total = sum(r["recall"][1] for r, _ in rows)
+    n = len(rows)
+    return {
+        "photos": n,
+        "line_recall": round(found / total, 4),
+        "password_top1": round(sum(r["top1"] for r, _ in rows) / n, 4),
+        "password_top3": round(sum(r["top3"] for r, _ in rows) / n, 4),
+        "password_anywhere": round(sum(r["anywhere"] for r, _ in rows) / n, 4),
+        "seconds_per_photo_median": round(statistics.median(times), 3),
+        "seconds_per_photo_mean": round(statistics.fmean(times), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=200, help="composed scenes (default: 200)")
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads for both tools (default: 2)")
+    parser.add_argument("--out", default="bench/results/photos.json", help="JSON results (default: %(default)s)")
+    parser.add_argument("--draw", default=None, help="folder to write pwocr's --draw pictures of the first 12 photos")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="pwocr-scenes-") as tmp:
+        t = time.perf_counter()
+        cases = load_cases(args.count, Path(tmp))
+        compose_s = time.perf_counter() - t
+        draw_dir = Path(args.draw) if args.draw else None
+        if draw_dir:
+            draw_dir.mkdir(parents=True, exist_ok=True)
+        tools = {"pwocr": run_pwocr(cases, args.threads, draw_dir), "rapidocr": run_rapidocr(cases, args.threads)}
+
+    report: dict = {
+        "scenes": args.count,
+        "scene_seed": SCENE_SEED,
+        "fonts": "eval split (never used in training)",
+        "kinds": dict(Counter(c["kind"] for c in cases)),
+        "threads": args.threads,
+        "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
+        "compose_s": round(compose_s, 1),
+        "definitions": {
+            "line_recall": "true lines matched exactly (spaces ignored) by one reading or two consecutive ones joined",
+            "password_top1": "pwocr: its pick equals the password; rapidocr: pwocr's picker run on rapidocr's lines",
+            "password_top3": "pwocr: among its pick's 3-best strings; rapidocr: among the 3 lines pwocr's picker ranks first",
+            "password_anywhere": "the password is a substring of some line's reading (no picking)",
+        },
+    }
+    for name, results in tools.items():
+        report[name] = {
+            "load_s": round(results[0]["load_s"], 2),
+            **{group: summarise(results, cases, group) for group in ("all", "scene", "shared")},
+            "by_kind": {k: summarise(results, cases, k)["password_top1"] for k in sorted({c["kind"] for c in cases})},
+        }
+    report["failures"] = [
+        {
+            "photo": Path(c["path"]).name,
+            "password": c["password"],
+            "pwocr": {"picked": p["picked"], "why": p["why"], "lines": p["lines"]},
+            "rapidocr": {"picked": r["picked"], "lines": r["lines"]},
+        }
+        for c, p, r in zip(cases, tools["pwocr"], tools["rapidocr"])
+        if not p["top1"]
+    ]
+    atomic_write(args.out, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    header = f"{'':16} {'photos':>6} {'line recall':>11} {'pw top-1':>8} {'pw top-3':>8} {'anywhere':>8} {'s/photo':>8}"
+    print(header)
+    for name in tools:
+        for group in ("scene", "shared", "all"):
+            s = report[name][group]
+            if s:
+                print(
+                    f"{name + ' ' + group:<16} {s['photos']:>6} {s['line_recall']:>11.1%} {s['password_top1']:>8.1%} "
+                    f"{s['password_top3']:>8.1%} {s['password_anywhere']:>8.1%} {s['seconds_per_photo_median']:>8.2f}"
+                )
+    print(f"pwocr failures: {len(report['failures'])}; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
