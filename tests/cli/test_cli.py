@@ -169,8 +169,8 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         (["evaluate", "--val_file", "{noheader}"], "expected a header row"),
         (["evaluate", "--imgs_folder", "{tmp}", "--val_file", "{onecol}"], "expected 2 columns"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{badchar}", "--alphabet", "digits"], "has character 'x'"),
-        (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "label file not found"),
-        (["train", "--resume", "--out", "{tmp}/nothing"], "nothing to resume from"),
+        (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "none.csv: file not found"),
+        (["train", "--resume", "--out", "{tmp}/nothing"], "nothing to resume"),
     ],
 )
 def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, message):

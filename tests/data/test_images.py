@@ -16,7 +16,7 @@ def test_every_source_kind_loads_the_same_pixels(tmp_path):
     image.save(tmp_path / "a.png")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
-    expected = np.asarray(image.convert("L"))
+    expected = images.colour_to_gray(rgb)  # red on black: the colour axis, stretched
     for source in (tmp_path / "a.png", str(tmp_path / "a.png"), buffer.getvalue(), image, rgb):
         assert np.array_equal(load_gray(source), expected)
 
@@ -91,3 +91,30 @@ def test_list_images_skips_other_files(tmp_path):
     Image.new("L", (4, 4)).save(tmp_path / "a.jpg")
     (tmp_path / "notes.txt").write_text("x")
     assert [p.name for p in list_images(tmp_path)] == ["a.jpg", "b.png"]
+
+
+def test_coloured_text_keeps_its_contrast_where_luminance_loses_it():
+    from pwocr.data.images import colour_to_gray
+
+    # Red text on a green background of nearly the same luminance: invisible in plain gray.
+    rgb = np.zeros((32, 96, 3), np.uint8)
+    rgb[...] = (40, 120, 40)
+    rgb[8:24, 10:86] = (200, 30, 60)
+    luma = np.asarray(Image.fromarray(rgb).convert("L"))
+    assert abs(int(luma[16, 50]) - int(luma[2, 2])) < 15
+    gray = load_gray(rgb)
+    assert np.array_equal(gray, colour_to_gray(rgb))
+    assert abs(int(gray[16, 50]) - int(gray[2, 2])) > 200
+    # Brighter stays brighter: dark ink on white paper stays dark.
+    paper = np.full((32, 96, 3), 235, np.uint8)
+    paper[8:24, 10:86] = (20, 20, 90)
+    gray = load_gray(paper)
+    assert gray[16, 50] < 30 and gray[2, 2] > 220
+
+
+def test_gray_images_and_flat_colour_images_are_left_as_they_are(tmp_path):
+    gray = np.tile(np.arange(64, 192, dtype=np.uint8), (16, 1))
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    assert np.array_equal(load_gray(tmp_path / "g.png"), gray)
+    flat = np.full((8, 8, 3), (10, 200, 30), np.uint8)
+    assert np.array_equal(load_gray(flat), np.asarray(Image.fromarray(flat).convert("L")))

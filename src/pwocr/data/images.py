@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -55,6 +54,7 @@ def _open(data: io.BytesIO | Path) -> Image.Image:
         if head[4:8] == b"ftyp":
             _register_heif()
     return Image.open(data)
+
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
 IMAGE_SUFFIXES |= _HEIF_SUFFIXES if HEIF_SUPPORTED else set()
@@ -121,10 +121,45 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    gray = np.asarray(image.convert("L"))
-    if gray.size == 0:
+    if image.width * image.height == 0:
         raise PwocrError(f"{name}: the image is empty")
-    return gray
+    if image.mode in ("L", "1", "LA", "La"):
+        return np.asarray(image.convert("L"))
+    return colour_to_gray(np.asarray(image.convert("RGB")))
+
+
+#: Share of pixels clipped at each end when a colour image's gray is stretched to the full range.
+_CLIP_PERCENT = 0.5
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def colour_to_gray(rgb: np.ndarray) -> np.ndarray:
+    """An RGB image as gray along its main colour axis, so coloured text keeps its contrast.
+
+    Luminance alone loses text whose colour differs from its background's more than its
+    brightness does (red on green, blue on grey: signs and stickers). The gray is the projection
+    on the first principal axis of the image's colours, oriented so that brighter stays brighter,
+    then stretched so that 0.5% of pixels clip at each end. For a text crop that axis is the
+    ink-to-background direction; measured on real word photos (IIIT 5K-Word, Street View Text)
+    it reads more of them than luminance does (MODEL_CARD.md). The axis is fitted on at most
+    about 65,000 pixels, so a 12 MP photo costs one projection.
+    """
+    pixels = rgb.reshape(-1, 3)
+    step = max(1, pixels.shape[0] // 65536)
+    sample = pixels[::step].astype(np.float64)
+    mean = sample.mean(axis=0)
+    centred = sample - mean
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1]
+    if axis @ _LUMA < 0:
+        axis = -axis
+    lo, hi = np.percentile(centred @ axis, [_CLIP_PERCENT, 100 - _CLIP_PERCENT])
+    if hi - lo < 1.0:  # a flat image: nothing to stretch
+        return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))
+    scale = np.float32(255.0 / (hi - lo))
+    offset = np.float32(mean @ axis + lo)
+    gray = (rgb.reshape(-1, 3).astype(np.float32) @ axis.astype(np.float32) - offset) * scale
+    return np.clip(gray + 0.5, 0, 255).astype(np.uint8).reshape(rgb.shape[:2])
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:
@@ -159,9 +194,8 @@ def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
     if array.ndim == 3 and array.shape[2] == 1:
         return array[:, :, 0]
     if array.ndim == 3 and array.shape[2] in (3, 4):
-        # NumPy images from users are RGB(A) (Pillow's order), not OpenCV's BGR.
-        code = cv2.COLOR_RGBA2GRAY if array.shape[2] == 4 else cv2.COLOR_RGB2GRAY
-        return cv2.cvtColor(np.ascontiguousarray(array), code)
+        # NumPy images from users are RGB(A) (Pillow's order), not OpenCV's BGR; alpha is dropped.
+        return colour_to_gray(np.ascontiguousarray(array[:, :, :3]))
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 
