@@ -4,6 +4,7 @@ CI installs chromium (``.ci/run``); where it is absent these tests are skipped, 
 Set ``PWOCR_SCREENSHOTS=folder`` to keep the phone-size screenshots.
 """
 
+import io
 import json
 import os
 import shutil
@@ -166,3 +167,29 @@ def test_the_api_docs_render_offline(phone, server):
     assert "pwocr" in phone.inner_text(".swagger-ui .info .title")
     expect(phone.locator(".opblock-summary-path").first).to_contain_text("/v1/read")
     assert phone.outside == []
+
+
+def test_a_photo_over_the_pixel_limit_is_scaled_down_by_the_page(browser, tiny_checkpoint):
+    """A phone's 48 MP photo against a 40 MP server, in miniature: the page sends a smaller JPEG, not a 413."""
+    from PIL import Image
+
+    large = png(TINY_LABELS[4])
+    image = Image.open(io.BytesIO(large))
+    big = image.resize((image.width * 4, image.height * 4), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    big.save(buffer, "PNG")
+    settings = ServeSettings(threads=1, max_pixels=image.width * image.height * 4)  # a quarter of the photo's
+    with running(create_app(tiny_checkpoint, settings=settings), settings) as url:
+        page = browser.new_page(viewport=PHONE)
+        page.goto(f"{url}/")
+        expect(page.locator("#status")).to_have_text("")  # the limits are loaded at start
+        page.wait_for_load_state("networkidle")
+        with page.expect_response(f"{url}/v1/read") as answer:
+            page.set_input_files(
+                "#file", files=[{"name": "big.png", "mimeType": "image/png", "buffer": buffer.getvalue()}]
+            )
+        assert answer.value.status == 200 and answer.value.json()["image"] == "big-scaled.jpg"
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.locator("#error").inner_text() == ""
+        assert page.get_attribute("#password", "data-text") == TINY_LABELS[4]
+        page.close()

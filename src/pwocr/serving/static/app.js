@@ -28,6 +28,57 @@ const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(1)}%` : "")
 
 const state = { chars: [], text: "", busy: false, open: -1 };
 
+// The server's limits, from /health: a photo over them is scaled down here rather than refused there.
+const limits = { maxPixels: 0, maxBytes: 0 };
+
+// Phones cap a canvas's area (iOS Safari at 16.7 MP), so a scaled photo stays under this.
+const CANVAS_PIXELS = 16_000_000;
+
+async function loadLimits() {
+  try {
+    const response = await fetch("/health");
+    const health = await response.json();
+    limits.maxPixels = health.limits.max_pixels;
+    limits.maxBytes = health.limits.max_body_bytes;
+  } catch {
+    // Unknown limits: photos go as they are, and the server says if one is too large.
+  }
+}
+
+// A photo over the server's limits (a 48 or 200 MP camera mode, a 30 MB file) is scaled down and
+// sent as a JPEG; anything the browser cannot draw (HEIC in most browsers) goes as it is.
+async function fitToLimits(file) {
+  if (!limits.maxPixels || typeof createImageBitmap !== "function") return file;
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return file;
+  }
+  const pixels = bitmap.width * bitmap.height;
+  const room = limits.maxBytes * 0.95; // the form's own bytes
+  if (pixels <= limits.maxPixels && file.size <= room) {
+    bitmap.close();
+    return file;
+  }
+  let scale = Math.min(1, Math.sqrt(Math.min(limits.maxPixels * 0.98, CANVAS_PIXELS) / pixels));
+  for (let attempt = 0; attempt < 4; attempt++, scale *= 0.7) {
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.floor(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.floor(bitmap.height * scale));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+    if (blob && blob.size <= room) {
+      bitmap.close();
+      say(`Scaled the photo down to ${canvas.width}×${canvas.height} for the server. Reading…`);
+      const stem = (file.name || "photo").replace(/\.[^.]*$/, "");
+      return new File([blob], `${stem}-scaled.jpg`, { type: "image/jpeg" });
+    }
+  }
+  bitmap.close();
+  return file;
+}
+
 function token() {
   try { return localStorage.getItem("pwocr-token") || ""; } catch { return ""; }
 }
@@ -70,13 +121,14 @@ async function read(file) {
   document.body.setAttribute("aria-busy", "true");
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
-  const form = new FormData();
-  form.append("file", file, file.name || "photo");
-  for (const [key, value] of Object.entries(options())) form.append(key, value);
-  const headers = {};
-  const t = state.token || token();
-  if (t) headers.Authorization = `Bearer ${t}`;
   try {
+    const upload = await fitToLimits(file);
+    const form = new FormData();
+    form.append("file", upload, upload.name || "photo");
+    for (const [key, value] of Object.entries(options())) form.append(key, value);
+    const headers = {};
+    const t = state.token || token();
+    if (t) headers.Authorization = `Bearer ${t}`;
     const response = await fetch("/v1/read", { method: "POST", body: form, headers });
     let data = null;
     try { data = await response.json(); } catch { data = null; }
@@ -299,6 +351,7 @@ function firstImage(items) {
 }
 
 function start() {
+  loadLimits();
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     saveToken(fromHash);
