@@ -61,3 +61,22 @@ def test_sampled_strings_mix_uniform_chosen_and_confusable():
     confusable = sum(sum(c in CONFUSABLE for c in t) / len(t) > 0.6 for t in texts)
     chosen = sum(t[:3].isalpha() for t in texts)
     assert confusable > 20 and chosen > 80
+
+
+def test_word_strings_come_from_the_word_list_in_sign_cases(tmp_path):
+    import numpy as np
+
+    from pwocr.synth.render import SynthConfig, sample_text
+
+    (tmp_path / "words").write_text("coffee\nGarden\ncafé\nit's\nstreet\n")
+    words = str(tmp_path / "words")
+    config = SynthConfig(min_length=4, max_length=16, chosen_strings=0, word_strings=1.0, words_file=words)
+    rng = np.random.default_rng(0)
+    texts = [sample_text(rng, config) for _ in range(200)]
+    stems = {"COFFEE", "GARDEN", "STREET"}
+    assert all(any(s in t.upper() for s in stems) for t in texts)
+    assert not any("CAF" in t.upper() or "'" in t for t in texts)  # non-ASCII and possessives left out
+    assert {t[:6] for t in texts} >= {"coffee", "Coffee", "COFFEE"}
+    assert all(4 <= len(t) <= 16 and t == t.strip() for t in texts)
+    # Without a word list, the share falls back to the other strings.
+    assert all(sample_text(rng, SynthConfig(word_strings=1.0)) for _ in range(5))

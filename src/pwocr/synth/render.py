@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from pwocr.alphabet import PRINTABLE_94
+from pwocr.errors import PwocrError
 from pwocr.synth.fonts import FontSpec, fonts_for, load_font
 
 
@@ -35,6 +38,10 @@ class SynthConfig:
     # symbols), and strings crowded with the glyphs fonts draw alike.
     chosen_strings: float = 0.25
     confusable_strings: float = 0.15
+    # Real words, as signs, labels and the words inside passwords show them, drawn from a word list
+    # (one word a line, e.g. Debian's /usr/share/dict/words); none when no list is given.
+    word_strings: float = 0.0
+    words_file: str | None = None
     # Lines with a fragment of the neighbouring line above or below, as loose crops of real photos have.
     neighbour_lines: float = 0.15
 
@@ -78,12 +85,42 @@ def chosen_password(rng: np.random.Generator, min_length: int, max_length: int) 
     )
 
 
+@lru_cache(maxsize=4)
+def load_words(path: str) -> tuple[str, ...]:
+    """The ASCII words of a word list, one a line (possessives and accented words left out)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").split()
+    except OSError as e:
+        raise PwocrError(f"{path}: cannot read the word list ({e.strerror})") from None
+    words = tuple(w for w in lines if w.isascii() and w.isalpha() and len(w) >= 2)
+    if not words:
+        raise PwocrError(f"{path}: no words in the word list")
+    return words
+
+
+def word_string(rng: np.random.Generator, words: Sequence[str], min_length: int, max_length: int) -> str:
+    """One or two real words as signs and passwords show them: lower, Title or UPPER case, maybe digits or a mark."""
+    text = ""
+    while len(text) < min_length or not text:
+        word = words[int(rng.integers(0, len(words)))]
+        case = rng.random()
+        word = word.upper() if case < 0.35 else word.capitalize() if case < 0.7 else word.lower()
+        text += (" " if text and rng.random() < 0.3 else "") + word
+    if rng.random() < 0.25:
+        text += "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(1, 5))))
+    if rng.random() < 0.15:
+        text += "!.?:%,-"[rng.integers(0, 7)]
+    return text[:max_length].strip()
+
+
 def sample_text(rng: np.random.Generator, config: SynthConfig) -> str:
-    """A training string: uniform over the alphabet, person-chosen, or confusable-heavy (shares in ``config``)."""
+    """A training string: uniform over the alphabet, person-chosen, confusable-heavy or words (shares in ``config``)."""
     r = rng.random()
     allowed = set(config.alphabet)
     if r < config.chosen_strings:
         text = chosen_password(rng, config.min_length, config.max_length)
+    elif config.words_file and r > 1.0 - config.word_strings:
+        text = word_string(rng, load_words(config.words_file), config.min_length, config.max_length)
     elif r < config.chosen_strings + config.confusable_strings:
         pool = "".join(c for c in CONFUSABLE if c in allowed) or config.alphabet
         mixed = pool * 3 + config.alphabet  # three parts confusables to one part anything
