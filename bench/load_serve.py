@@ -5,7 +5,8 @@ process on 127.0.0.1, then:
 
 1. load at concurrency 1, 8 and 64: each client posts a photo as a multipart form on its own
    keep-alive connection; throughput of readings, p50 and p99 latency, and every status counted
-   (5xx other than 503 are errors; 503 is expected only when clients outnumber the queue bound);
+   (5xx other than 503 are errors; 503 is expected only when clients outnumber the queue bound,
+   and a client refused tries again at once, ignoring Retry-After: the worst case for the server);
 2. a 300 MB body, declared (Content-Length) and chunked (no length), 4 clients at once;
 3. a decompression bomb (a 169 MP PNG of 0.2 MB), 4 clients at once, and the largest image the
    server accepts (just under its pixel limit), 8 clients at once;
@@ -220,6 +221,8 @@ def png_of(mode: str, size: tuple[int, int]) -> bytes:
 
 def slow_heads(server: Server, connections: int, body: bytes) -> dict:
     """Open ``connections`` sockets that each send half a request head, then see when the server drops them."""
+    server.reset_peak()
+    before = server.status("VmRSS")
     sockets = []
     for _ in range(connections):
         s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -227,6 +230,7 @@ def slow_heads(server: Server, connections: int, body: bytes) -> dict:
         sockets.append(s)
     opened = time.perf_counter()
     beside = post_during(server.port, body)
+    held = server.status("VmRSS")
     for s in sockets:
         s.settimeout(max(1.0, 60 - (time.perf_counter() - opened)))
     closed = []
@@ -245,6 +249,9 @@ def slow_heads(server: Server, connections: int, body: bytes) -> dict:
         "all_closed_within_s": round(max(closed), 1) if closed else None,
         "real_request_during": beside,
         "real_request_after": after,
+        "server_rss_before_mb": mb(before),
+        "server_rss_holding_them_mb": mb(held),
+        "server_peak_rss_mb": mb(server.status("VmHWM")),
     }
 
 
@@ -311,7 +318,8 @@ def main() -> None:
         row = slow_heads(server, args.slow_connections, body)
         results["attacks"].append(row)
         print(json.dumps(row), flush=True)
-        results["server_lifetime_peak_rss_mb"] = mb(server.status("VmHWM"))
+        phases = results["load"] + results["attacks"]
+        results["server_peak_rss_mb_over_all_phases"] = max(row["server_peak_rss_mb"] for row in phases)
     finally:
         server.stop()
     if args.out:
