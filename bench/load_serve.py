@@ -29,6 +29,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -62,7 +63,9 @@ class Server:
     def __init__(self, extra: list[str]) -> None:
         self.port = free_port()
         command = [sys.executable, "-m", "pwocr.cli.main", "serve", "--port", str(self.port), *extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server's log goes to a file: a pipe nobody reads would fill and stall the server.
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 120
         while True:
             try:
