@@ -191,15 +191,19 @@ def create_app(
         return options.candidates, constraints
 
     def decode_and_read(image: Image.Image, candidates: int, constraints: Constraints | None) -> Reading:
-        try:
-            with decoding.take(image.width * image.height):
+        with decoding.take(image.width * image.height):
+            try:
                 gray = load_gray(image, max_pixels=settings.max_pixels)
-                image.close()
+            except PwocrError as e:
+                raise refusal_of(e) from None
+            except Exception as e:  # a crafted file can break a decoder in any way: the file's fault, not a 500
+                raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
+            finally:
+                image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
+        try:
             return recognizer.read(gray, candidates, constraints)
         except PwocrError as e:
             raise refusal_of(e) from None
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, MemoryError) as e:
-            raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
 
     @app.post(
         "/v1/read",
