@@ -160,8 +160,9 @@ def test_blank_photo_has_no_lines_and_no_password(recognizer):
 
 def test_bytes_and_every_kind_compose():
     buffer = io.BytesIO()
-    Image.fromarray(scene("cafe_sign", 17).image).save(buffer, "PNG")
-    assert load_photo(buffer.getvalue()).ndim == 2
+    image = scene("cafe_sign", 17).image
+    Image.fromarray(image).save(buffer, "PNG")
+    assert np.array_equal(load_photo(buffer.getvalue()), image)  # colour kept: each crop gets its own gray
     rng = np.random.default_rng(18)
     for kind in SCENE_KINDS:
         assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(800, 600)).image.shape == (600, 800, 3)

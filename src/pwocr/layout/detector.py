@@ -205,7 +205,7 @@ def default_detector() -> TextDetector:
 
 
 def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96) -> np.ndarray:
-    """The line under ``box``, warped upright and flat (rotation and perspective undone), as uint8 grayscale.
+    """The line under ``box``, warped upright and flat (rotation and perspective undone), gray or colour as given.
 
     The crop is resampled to at most ``max_height`` rows: the recognizer reads 48-row lines, so a
     line photographed 300 px tall would only cost time at full size.
@@ -217,7 +217,7 @@ def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96) -> np.ndarra
     if h > max_height:  # warpPerspective cannot average when shrinking; resize does
         out_w = max(8, round(w * max_height / h))
         crop = cv2.resize(crop, (out_w, max_height), interpolation=cv2.INTER_AREA)
-    out_h, out_w = crop.shape
+    out_h, out_w = crop.shape[:2]
     if out_h > 1.5 * out_w:
         # A box much taller than wide is a vertical line (text rotated by 90 degrees): read it turned.
         crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)

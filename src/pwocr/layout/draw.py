@@ -32,12 +32,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 def render(reading: PhotoReading, image: ImageSource) -> Image.Image:
     """The photo (as read: upright, at the decoded size) with boxes, readings and the password marked."""
-    gray = load_photo(image)
-    if (gray.shape[1], gray.shape[0]) != reading.size:
-        raise PwocrError(
-            f"{reading.image}: the image is {gray.shape[1]}x{gray.shape[0]}, the reading was of {reading.size}"
-        )
-    canvas = Image.fromarray(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)).convert("RGBA")
+    photo = load_photo(image)
+    h, w = photo.shape[:2]
+    if (w, h) != reading.size:
+        raise PwocrError(f"{reading.image}: the image is {w}x{h}, the reading was of {reading.size}")
+    rgb = photo if photo.ndim == 3 else cv2.cvtColor(photo, cv2.COLOR_GRAY2RGB)
+    # Dimmed, so the boxes and tags stand out on any photo.
+    canvas = Image.fromarray((rgb * 0.7 + 40).astype(np.uint8)).convert("RGBA")
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     scale = max(canvas.size) / 1000

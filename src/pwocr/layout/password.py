@@ -245,7 +245,8 @@ def rank_passwords(lines: Sequence[LineFacts]) -> list[PasswordPick]:
 def _label_for(i: int, lines: Sequence[LineFacts], parsed: Sequence[tuple]) -> tuple[int, str] | None:
     """A label alone on its line, left of line ``i`` in its row or in the row just above it."""
     line = lines[i]
-    left = [j for j, other in enumerate(lines) if other.row == line.row and other.right <= line.left + 1e-3]
+    # Boxes of one row may overlap a little (a widened box, a colon): left means centred left of this one's start.
+    left = [j for j, other in enumerate(lines) if other.row == line.row and (other.left + other.right) / 2 < line.left]
     if left:
         j = max(left, key=lambda k: lines[k].right)
         if parsed[j][1] and not lines[j].text[parsed[j][3] :].strip():

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pwocr.data.images import MAX_PIXELS, ImageSource, describe, load_gray
+from pwocr.data.images import MAX_PIXELS, ImageSource, colour_to_gray, describe, load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
 from pwocr.inference.recognizer import Reading, Recognizer
@@ -86,34 +87,63 @@ class PhotoReading:
 
 
 def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
-    """A photo as upright uint8 grayscale, decoded at most about ``max_side`` on its long side.
+    """A photo as upright uint8 RGB (``H x W x 3``), or ``H x W`` gray when it has no colour.
 
-    A JPEG is decoded at a reduced scale straight from its DCT (Pillow's ``draft``), so a 12 or
-    50 MP photo never exists at full size in memory; other formats are decoded, then shrunk.
-    EXIF orientation and the decompression-bomb limit are ``load_gray``'s.
+    Colour is kept because the best gray differs by use: the detector sees luminance, and each
+    line crop is turned to gray along its own ink-to-background colour axis (``colour_to_gray``),
+    which a whole photo's axis (the wall's and the card's colours) would not give. A JPEG is
+    decoded at a reduced scale straight from its DCT (Pillow's ``draft``), so a 12 or 50 MP photo
+    never exists at full size in memory; other images are shrunk to about ``max_side`` after
+    decoding. EXIF orientation is honoured; anything unusual (16-bit, HEIF, a broken file, a
+    decompression bomb) goes through ``load_gray``, which reads it or says what is wrong.
     """
-    image: ImageSource = source
-    if isinstance(source, (str, os.PathLike, bytes)):
-        try:
-            opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
-        except (UnidentifiedImageError, OSError, ValueError):
-            opened = None  # load_gray says what is wrong, in its words
-        if opened is not None:
-            if opened.width * opened.height > MAX_PIXELS:
-                return load_gray(opened)  # refused from the header, with the message every command gives
-            if opened.format == "JPEG" and max(opened.size) > max_side:
-                scale = max_side / max(opened.size)
-                opened.draft("L", (int(opened.width * scale), int(opened.height * scale)))
-            image = opened
-    gray = load_gray(image)
-    if max(gray.shape) > max_side * 1.5:
-        import cv2
+    if isinstance(source, np.ndarray):
+        if source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] in (3, 4) and source.size:
+            return _shrink(np.ascontiguousarray(source[..., :3]), max_side)
+        return _shrink(load_gray(source), max_side)
+    rgb = _decode_colour(source, max_side)
+    return _shrink(rgb if rgb is not None else load_gray(source), max_side)
 
-        scale = max_side / max(gray.shape)
-        gray = cv2.resize(
-            gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA
-        )
-    return gray
+
+def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
+    """RGB pixels of an ordinary 8-bit colour file (drafted if a large JPEG), else ``None``."""
+    try:
+        if isinstance(source, Image.Image):
+            image = source
+        elif isinstance(source, bytes):
+            image = Image.open(io.BytesIO(source))
+        elif isinstance(source, (str, os.PathLike)):
+            image = Image.open(Path(source))
+        else:
+            return None
+        if image.width * image.height > MAX_PIXELS or image.mode not in ("L", "RGB", "RGBA", "P", "CMYK", "YCbCr"):
+            return None
+        if image.format == "JPEG" and max(image.size) > max_side:
+            scale = max_side / max(image.size)
+            image.draft(image.mode, (int(image.width * scale), int(image.height * scale)))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "P"):
+            # Flatten transparency onto white, as a viewer shows it (and as load_gray does).
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        rgb = np.asarray(image if image.mode == "L" else image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return rgb if rgb.size else None
+
+
+def _shrink(photo: np.ndarray, max_side: int) -> np.ndarray:
+    if max(photo.shape[:2]) <= max_side * 1.5:
+        return photo
+    scale = max_side / max(photo.shape[:2])
+    size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
+    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+
+
+def luminance(photo: np.ndarray) -> np.ndarray:
+    """The gray the detector sees: luminance of a colour photo, the photo itself if gray."""
+    return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY) if photo.ndim == 3 else photo
 
 
 def reading_order(boxes: list[TextBox]) -> tuple[list[int], list[LineFacts]]:
@@ -170,7 +200,54 @@ def _with_margins(boxes: list[TextBox], facts: list[LineFacts], shape: tuple[int
     return out
 
 
-def _value_table(probs: np.ndarray, reading: Reading, start: int) -> np.ndarray:
+#: A blank run of at least this many crop heights between two characters is a word space. Letters
+#: sit about 0.05 crop heights apart, a space about 0.2 (the crop is about 1.5 text heights tall).
+SPACE_GAP = 0.13
+
+
+def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
+    """``text`` with a space wherever the crop shows a word gap between two characters.
+
+    The model's alphabet has no space, so ``Password GeyDoh6105`` reads ``PasswordGeyDoh6105``;
+    whether a label ends there is seen in the pixels: a run of ink-free columns, found between the
+    CTC frames of the two characters. The picker reads labels from this text.
+    """
+    path = probs.argmax(-1)
+    spans: list[list[int]] = []  # first and last frame of each character
+    previous = BLANK
+    for t, label in enumerate(path):
+        if label != BLANK and label == previous and spans:
+            spans[-1][1] = t
+        elif label != BLANK:
+            spans.append([t, t])
+        previous = label
+    if len(spans) != len(text) or len(text) < 2:
+        return text
+    h, w = crop.shape
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0  # ink is the minority
+    inked = ink.sum(0) > max(1, 0.03 * h)
+    frames = len(path)
+    out = [text[0]]
+    for k in range(1, len(text)):
+        x0 = int((spans[k - 1][1] + 1) / frames * w)
+        x1 = int(spans[k][0] / frames * w)
+        run = best = 0
+        for x in range(max(0, x0), min(w, x1 + 1)):
+            run = 0 if inked[x] else run + 1
+            best = max(best, run)
+        if best >= SPACE_GAP * h:
+            out.append(" ")
+        out.append(text[k])
+    return "".join(out)
+
+
+def _unspaced_index(spaced: str, index: int) -> int:
+    """An index into ``spaced`` as an index into the same text without the inserted spaces."""
+    return index - spaced[:index].count(" ")
+
+
+def _value_table(probs: np.ndarray, start: int) -> np.ndarray:
     """The part of a line's probability table after its first ``start`` characters (the label)."""
     if start <= 0:
         return probs
@@ -207,24 +284,29 @@ def read_photo(
         the lines in reading order and the password (``None`` when the photo has no text).
     """
     name = describe(image)
-    gray = load_photo(image)
+    photo = load_photo(image)
     detector = detector or default_detector()
-    boxes = detector(gray)
+    boxes = detector(luminance(photo))
     order, facts = reading_order(boxes)
-    boxes = _with_margins([boxes[k] for k in order], facts, gray.shape)
-    crops = [crop_line(gray, box) for box in boxes]
+    boxes = _with_margins([boxes[k] for k in order], facts, photo.shape)
+    crops = [_gray_crop(crop_line(photo, box)) for box in boxes]
     tables = recognizer.probabilities(crops) if crops else []
     readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
     lines = tuple(PhotoLine(b, r) for b, r in zip(boxes, readings))
-    facts = [LineFacts(r.text, r.confidence, f.row, f.left, f.right) for r, f in zip(readings, facts)]
+    spaced = [spaced_text(c, t, r.text) for c, t, r in zip(crops, tables, readings)]
+    facts = [LineFacts(text, r.confidence, f.row, f.left, f.right) for text, r, f in zip(spaced, readings, facts)]
     pick = pick_password(_admissible(facts, constraints))
     password = None
     if pick is not None:
-        value = recognizer.decode(
-            _value_table(tables[pick.line], readings[pick.line], pick.start), name, candidates, constraints
-        )
+        start = _unspaced_index(spaced[pick.line], pick.start)
+        value = recognizer.decode(_value_table(tables[pick.line], start), name, candidates, constraints)
         password = PhotoPassword(value, pick.line, pick.why, pick.label)
-    return PhotoReading(name, (gray.shape[1], gray.shape[0]), lines, password)
+    return PhotoReading(name, (photo.shape[1], photo.shape[0]), lines, password)
+
+
+def _gray_crop(crop: np.ndarray) -> np.ndarray:
+    """A line crop in gray along its own main colour axis (coloured ink keeps its contrast)."""
+    return colour_to_gray(crop) if crop.ndim == 3 else crop
 
 
 def _admissible(facts: list[LineFacts], constraints: Constraints | None) -> list[LineFacts]:
@@ -250,11 +332,11 @@ def looks_like_line(image: ImageSource, detector: TextDetector | None = None) ->
     A crop is wide and short, or the detector finds a single line filling most of it; a photo has
     several lines, or one small line in a larger scene.
     """
-    gray = load_photo(image)
-    h, w = gray.shape
+    photo = load_photo(image)
+    h, w = photo.shape[:2]
     if w / h >= 4.0 and h <= 400:
         return True
-    boxes = (detector or default_detector())(gray)
+    boxes = (detector or default_detector())(luminance(photo))
     if len(boxes) == 0:
         return True  # nothing found: read the whole image as one line, as before photo mode existed
     if len(boxes) > 1:
