@@ -193,3 +193,20 @@ def test_a_photo_over_the_pixel_limit_is_scaled_down_by_the_page(browser, tiny_c
         assert page.locator("#error").inner_text() == ""
         assert page.get_attribute("#password", "data-text") == TINY_LABELS[4]
         page.close()
+
+
+def test_a_busy_server_is_asked_again_after_retry_after(phone, server):
+    calls: list[int] = []
+
+    def busy_once(route):
+        calls.append(1)
+        if len(calls) == 1:
+            route.fulfill(status=503, headers={"Retry-After": "1"}, json={"detail": "busy"})
+        else:
+            route.continue_()
+
+    phone.route(f"{server}/v1/read", busy_once)
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "p.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[0])}])
+    phone.wait_for_selector("#result:not([hidden])")
+    assert len(calls) == 2 and phone.get_attribute("#password", "data-text") == TINY_LABELS[0]

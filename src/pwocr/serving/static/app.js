@@ -31,6 +31,9 @@ const state = { chars: [], text: "", busy: false, open: -1 };
 // The server's limits, from /health: a photo over them is scaled down here rather than refused there.
 const limits = { maxPixels: 0, maxBytes: 0 };
 
+// How many times a photo is sent again after a 503 (each after the server's Retry-After).
+const BUSY_RETRIES = 3;
+
 // Phones cap a canvas's area (iOS Safari at 16.7 MP), so a scaled photo stays under this.
 const CANVAS_PIXELS = 16_000_000;
 
@@ -129,7 +132,15 @@ async function read(file) {
     const headers = {};
     const t = state.token || token();
     if (t) headers.Authorization = `Bearer ${t}`;
-    const response = await fetch("/v1/read", { method: "POST", body: form, headers });
+    let response = await fetch("/v1/read", { method: "POST", body: form, headers });
+    // A busy server says when to come back: wait that long and try again, a few times.
+    for (let attempt = 1; response.status === 503 && attempt <= BUSY_RETRIES; attempt++) {
+      const seconds = Math.min(30, Math.max(1, Number(response.headers.get("Retry-After")) || 1));
+      say(`The server is busy: trying again in ${seconds} s…`);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      say("Reading…");
+      response = await fetch("/v1/read", { method: "POST", body: form, headers });
+    }
     let data = null;
     try { data = await response.json(); } catch { data = null; }
     if (response.status === 401) {
