@@ -276,3 +276,9 @@ def test_pixel_budget_lets_one_maximal_image_decode_at_a_time():
     assert order == ["first done", "second"]
     with budget.take(50):  # larger than the whole budget: takes it all, never waits forever
         pass
+
+
+def test_a_form_of_thousands_of_parts_is_refused(server):
+    parts = [("field", (None, "x")) for _ in range(5000)] + [("file", ("x.png", png("a1!")))]
+    response = requests.post(f"{server}/v1/read", files=parts)
+    assert response.status_code == 413 and "parts" in response.json()["detail"]

@@ -44,6 +44,9 @@ CLOSE = {"Connection": "close"}
 #: Form fields above this size are refused: options are short.
 MAX_FIELD_BYTES = 4096
 
+#: A form has a file and a few options; thousands of tiny parts would only cost parsing time.
+MAX_PARTS = 32
+
 
 class HTTPRefusal(Exception):
     """A request refused with ``status`` and a one-line ``detail``."""
@@ -101,6 +104,8 @@ def parse_multipart(body: bytes, content_type: str) -> Upload:
     header_value = bytearray()
 
     def on_part_begin() -> None:
+        if len(parts) >= MAX_PARTS:
+            raise HTTPRefusal(413, f"the form has more than {MAX_PARTS} parts")
         parts.append(({}, bytearray()))
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
