@@ -1,17 +1,26 @@
 """Whole photos: composed scenes with known lines and passwords, read end to end by the shipped model."""
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
-from pwocr.inference.recognizer import Recognizer
-from pwocr.layout import default_detector, draw_reading, load_photo, looks_like_line, read_photo
-from pwocr.synth.fonts import fonts_for
+from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.layout import (
+    PhotoReading,
+    default_detector,
+    draw_reading,
+    load_photo,
+    looks_like_line,
+    read_image,
+    read_photo,
+)
+from pwocr.synth.fonts import fonts_for, load_font
 from pwocr.synth.render import render_line
 from pwocr.synth.scenes import SCENE_KINDS, compose_scene
 
@@ -165,4 +174,37 @@ def test_bytes_and_every_kind_compose():
     assert np.array_equal(load_photo(buffer.getvalue()), image)  # colour kept: each crop gets its own gray
     rng = np.random.default_rng(18)
     for kind in SCENE_KINDS:
-        assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(800, 600)).image.shape == (600, 800, 3)
+        assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(640, 480)).image.shape == (480, 640, 3)
+
+
+def test_read_image_chooses_the_layout(recognizer):
+    crop = render_line("Xq7!mZ2#pL", np.random.default_rng(1), fonts_for("eval"))
+    line = read_image(recognizer, crop)
+    assert isinstance(line, Reading) and line.text == recognizer.read(crop).text
+    s = scene("wifi_card", 19)
+    photo = read_image(recognizer, s.image)
+    assert isinstance(photo, PhotoReading) and photo.password.reading.text == s.password
+    assert isinstance(read_image(recognizer, crop, layout="photo"), PhotoReading)
+    with pytest.raises(PwocrError, match="layout 'page'"):
+        read_image(recognizer, crop, layout="page")
+
+
+JAPANESE_FONT = Path("/usr/share/fonts/truetype/vlgothic/VL-PGothic-Regular.ttf")
+
+
+@pytest.mark.skipif(not JAPANESE_FONT.is_file(), reason="needs a system font with kana (VL Gothic)")
+def test_label_in_a_script_pwocr_cannot_read(recognizer):
+    """``パスワード`` above the value, and before it on the same line: PP-OCRv6 reads the label."""
+    kana = ImageFont.truetype(str(JAPANESE_FONT), 40)
+    latin = load_font(fonts_for("eval")[0].path, 40)
+    for same_line in (False, True):
+        image = Image.new("RGB", (900, 480), (250, 250, 245))
+        draw = ImageDraw.Draw(image)
+        draw.text((60, 60), "Wi-Fi", font=latin, fill=(20, 20, 20))
+        draw.text((60, 170), "CafeLuna-Guest", font=latin, fill=(20, 20, 20))
+        draw.text((60, 280), "パスワード:" if same_line else "パスワード", font=kana, fill=(20, 20, 20))
+        at = (60 + draw.textlength("パスワード: ", font=kana), 280) if same_line else (60, 390)
+        draw.text(at, "Xq7!mZ2#pL", font=latin, fill=(20, 20, 20))
+        reading = read_photo(recognizer, np.asarray(image))
+        assert reading.password.reading.text == "Xq7!mZ2#pL"
+        assert "パスワード" in reading.password.why

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -20,9 +21,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pwocr.data.images import MAX_PIXELS, ImageSource, colour_to_gray, describe, load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
+from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
+from pwocr.layout.labels import LabelReader, default_label_reader
 from pwocr.layout.password import LineFacts, pick_password, split_label
+
+Layout = Literal["auto", "line", "photo"]
 
 #: Photos are decoded at no more than this long side: enough for any line a phone photographs
 #: legibly, and it bounds memory and time however many megapixels the camera had.
@@ -242,11 +247,6 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
     return "".join(out)
 
 
-def _unspaced_index(spaced: str, index: int) -> int:
-    """An index into ``spaced`` as an index into the same text without the inserted spaces."""
-    return index - spaced[:index].count(" ")
-
-
 def _value_table(probs: np.ndarray, start: int) -> np.ndarray:
     """The part of a line's probability table after its first ``start`` characters (the label)."""
     if start <= 0:
@@ -268,6 +268,7 @@ def read_photo(
     candidates: int = 1,
     constraints: Constraints | None = None,
     detector: TextDetector | None = None,
+    label_reader: LabelReader | Literal["default"] | None = "default",
 ) -> PhotoReading:
     """Read every text line of a whole photo and pick the password.
 
@@ -279,29 +280,122 @@ def read_photo(
             labels and other lines are read freely, and a line whose reading cannot meet them
             is not picked when another can.
         detector: the text-line detector (default: PP-OCRv6 small's, loaded once).
+        label_reader: reads labels in scripts pwocr cannot (default: PP-OCRv6 small's recognizer,
+            when rapidocr is installed); ``None`` to use pwocr's readings alone.
 
     Returns:
         the lines in reading order and the password (``None`` when the photo has no text).
     """
+    photo = load_photo(image)
+    boxes = (detector or default_detector())(luminance(photo))
+    return _read_boxes(recognizer, photo, describe(image), boxes, candidates, constraints, label_reader)
+
+
+def read_image(
+    recognizer: Recognizer,
+    image: ImageSource,
+    layout: Layout = "auto",
+    candidates: int = 1,
+    constraints: Constraints | None = None,
+    detector: TextDetector | None = None,
+    label_reader: LabelReader | Literal["default"] | None = "default",
+) -> Reading | PhotoReading:
+    """Read an image as one line (``Recognizer.read``) or as a whole photo (``read_photo``), decoding it once.
+
+    ``layout="auto"`` decides as ``looks_like_line`` does and reuses the detector's boxes, so a
+    photo costs one decode and one detection whichever way it goes. A line gives a ``Reading``
+    (exactly ``recognizer.read``'s), a photo a ``PhotoReading``.
+    """
+    if layout not in ("auto", "line", "photo"):
+        raise PwocrError(f"layout {layout!r}: expected auto, line or photo")
+    if layout == "line":
+        return recognizer.read(image, candidates, constraints)
     name = describe(image)
     photo = load_photo(image)
-    detector = detector or default_detector()
-    boxes = detector(luminance(photo))
+    boxes: list[TextBox] | None = None
+    if layout == "auto":
+        is_line, boxes = _line_or_photo(photo, detector)
+        if is_line:
+            return recognizer.read(image, candidates, constraints)
+    if boxes is None:
+        boxes = (detector or default_detector())(luminance(photo))
+    return _read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+
+
+def _read_boxes(
+    recognizer: Recognizer,
+    photo: np.ndarray,
+    name: str,
+    boxes: list[TextBox],
+    candidates: int,
+    constraints: Constraints | None,
+    label_reader: LabelReader | Literal["default"] | None,
+) -> PhotoReading:
+    """Straighten, read and order the detected lines of a loaded photo, then pick the password."""
+    if label_reader == "default":
+        label_reader = default_label_reader()
     order, facts = reading_order(boxes)
     boxes = _with_margins([boxes[k] for k in order], facts, photo.shape)
     crops = [_gray_crop(crop_line(photo, box)) for box in boxes]
     tables = recognizer.probabilities(crops) if crops else []
     readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
     lines = tuple(PhotoLine(b, r) for b, r in zip(boxes, readings))
-    spaced = [spaced_text(c, t, r.text) for c, t, r in zip(crops, tables, readings)]
-    facts = [LineFacts(text, r.confidence, f.row, f.left, f.right) for text, r, f in zip(spaced, readings, facts)]
+    texts, offsets = [], []
+    for crop, table, reading in zip(crops, tables, readings):
+        text, offset = _label_text(crop, table, reading, label_reader)
+        texts.append(text)
+        offsets.append(offset)
+    facts = [LineFacts(text, r.confidence, f.row, f.left, f.right) for text, r, f in zip(texts, readings, facts)]
     pick = pick_password(_admissible(facts, constraints))
     password = None
     if pick is not None:
-        start = _unspaced_index(spaced[pick.line], pick.start)
+        start = offsets[pick.line](pick.start)
         value = recognizer.decode(_value_table(tables[pick.line], start), name, candidates, constraints)
         password = PhotoPassword(value, pick.line, pick.why, pick.label)
     return PhotoReading(name, (photo.shape[1], photo.shape[0]), lines, password)
+
+
+#: Below this confidence, a line pwocr finds no label in is read again by PP-OCRv6 for a label
+#: in a script pwocr cannot spell (``密码``, ``パスワード``): there pwocr reads a few unsure symbols.
+LABEL_READER_BELOW = 0.5
+
+
+def _label_text(
+    crop: np.ndarray, table: np.ndarray, reading: Reading, label_reader: LabelReader | None
+) -> tuple[str, Callable[[int], int]]:
+    """The text the picker sees for one line, and how an index into it maps to an index into ``reading.text``.
+
+    Normally pwocr's reading with word gaps as spaces. When that has no label, pwocr was unsure,
+    and PP-OCRv6 finds a label there, the label is PP-OCRv6's and the value after it pwocr's
+    (matched by position across the line).
+    """
+    spaced = spaced_text(crop, table, reading.text)
+    plain = (spaced, lambda i: i - spaced[:i].count(" "))
+    if label_reader is None or reading.confidence >= LABEL_READER_BELOW or split_label(spaced)[1]:
+        return plain
+    other = label_reader(crop)
+    label, kind, _, start = split_label(other.text)
+    if not kind:
+        return plain
+    prefix = f"{label}: "
+    if start >= len(other.text):
+        return prefix.strip(), lambda i: len(reading.text)
+    # Where the value starts across the line, and pwocr's first character from there on.
+    x = other.starts[start] - 0.5 / max(len(other.text), 1) if other.starts else 0.0
+    onsets = _char_onsets(table)
+    first = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
+    return prefix + reading.text[first:], lambda i: first + max(0, i - len(prefix))
+
+
+def _char_onsets(table: np.ndarray) -> list[float]:
+    """Where each character of the greedy reading starts across the line (0 to 1)."""
+    path = table.argmax(-1)
+    out, previous = [], BLANK
+    for t, label in enumerate(path):
+        if label != BLANK and label != previous:
+            out.append(t / len(path))
+        previous = label
+    return out
 
 
 def _gray_crop(crop: np.ndarray) -> np.ndarray:
@@ -332,15 +426,18 @@ def looks_like_line(image: ImageSource, detector: TextDetector | None = None) ->
     A crop is wide and short, or the detector finds a single line filling most of it; a photo has
     several lines, or one small line in a larger scene.
     """
-    photo = load_photo(image)
+    return _line_or_photo(load_photo(image), detector)[0]
+
+
+def _line_or_photo(photo: np.ndarray, detector: TextDetector | None) -> tuple[bool, list[TextBox] | None]:
+    """``looks_like_line``'s answer for a loaded photo, and the detector's boxes when it ran."""
     h, w = photo.shape[:2]
     if w / h >= 4.0 and h <= 400:
-        return True
+        return True, None
     boxes = (detector or default_detector())(luminance(photo))
     if len(boxes) == 0:
-        return True  # nothing found: read the whole image as one line, as before photo mode existed
+        return True, boxes  # nothing found: read the whole image as one line, as before photo mode existed
     if len(boxes) > 1:
         big = [b for b in boxes if b.height > 0.25 * h]
-        return len(big) == 1 and big[0].width * big[0].height > 0.5 * w * h
-    box = boxes[0]
-    return box.width * box.height > 0.3 * w * h
+        return len(big) == 1 and big[0].width * big[0].height > 0.5 * w * h, boxes
+    return boxes[0].width * boxes[0].height > 0.3 * w * h, boxes

@@ -1,0 +1,82 @@
+"""Reading labels pwocr's model cannot spell: ``密码``, ``パスワード``, ``Contraseña`` and the like.
+
+pwocr's recognizer reads the 94 printable ASCII characters: what passwords are made of, but not
+the labels beside them on a Chinese or Japanese Wi-Fi card. PP-OCRv6 small's recognizer, bundled
+in ``rapidocr`` (Apache-2.0) beside the detector, reads 18,000 characters (Chinese, Japanese
+kana, accented Latin). It is run here on onnxruntime, only on lines where pwocr found no label
+and was unsure of its reading, and only its label is used: the value is still pwocr's reading.
+Hangul is not in its dictionary, so ``비밀번호`` is found only when printed with a Latin label.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pwocr.errors import PwocrError
+from pwocr.layout.detector import rapidocr_model_path
+
+RECOGNIZER_FILE = "PP-OCRv6_rec_small.onnx"
+
+
+@dataclass(frozen=True)
+class LabelReading:
+    """PP-OCRv6's text of a line and, for each character, where it starts across the line (0 to 1)."""
+
+    text: str
+    starts: tuple[float, ...]
+
+
+class LabelReader:
+    """PP-OCRv6 small's recognizer on onnxruntime: greedy CTC over its own dictionary."""
+
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        path = Path(model_path) if model_path is not None else rapidocr_model_path(RECOGNIZER_FILE)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for missing or broken graphs
+            raise PwocrError(f"{path}: not a recognizer onnxruntime can load ({e})") from None
+        characters = self.session.get_modelmeta().custom_metadata_map.get("character", "").splitlines()
+        if not characters:
+            raise PwocrError(f"{path}: no character dictionary in its metadata (another PP-OCR model?)")
+        # Class 0 is CTC's blank; rapidocr appends a space after the dictionary.
+        self.classes = ["", *characters, " "]
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, gray: np.ndarray) -> LabelReading:
+        """Read one straightened line (2-D uint8)."""
+        h, w = gray.shape
+        width = int(min(max(16, round(48 * w / max(h, 1))), 48 * 40))
+        line = cv2.resize(gray, (width, 48), interpolation=cv2.INTER_AREA if h > 48 else cv2.INTER_LINEAR)
+        x = line.astype(np.float32) * (2.0 / 255.0) - 1.0
+        x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, 48, width)))
+        probs = self.session.run(None, {self.input_name: x})[0][0]
+        path = probs.argmax(-1)
+        text, starts, previous = [], [], 0
+        frames = len(path)
+        for t, label in enumerate(path):
+            if label != 0 and label != previous and label < len(self.classes):
+                text.append(self.classes[label])
+                starts.append(t / frames)
+            previous = label
+        return LabelReading("".join(text), tuple(starts))
+
+
+@lru_cache(maxsize=1)
+def default_label_reader() -> LabelReader | None:
+    """The bundled PP-OCRv6 recognizer, loaded once; ``None`` where rapidocr is not installed."""
+    try:
+        return LabelReader()
+    except PwocrError:
+        return None
