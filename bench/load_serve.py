@@ -26,6 +26,7 @@ import io
 import json
 import os
 import platform
+import resource
 import socket
 import subprocess
 import sys
@@ -279,6 +280,16 @@ def main() -> None:
     args = parser.parse_args()
 
     body = multipart(Path(args.image).read_bytes(), Path(args.image).name)
+    # 1,000 stalled connections need 1,000 descriptors here and as many in the server (which inherits
+    # the limit): raise the soft limit to the hard one, and hold fewer connections if that is not enough.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = args.slow_connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = hard if hard == resource.RLIM_INFINITY else min(hard, max(wanted, soft))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        args.slow_connections = max(1, soft - 256)
+        print(f"only {soft} file descriptors: holding {args.slow_connections} stalled connections", file=sys.stderr)
     server = Server(args.serve_args.split())
     try:
         limits = server.health["limits"]

@@ -200,10 +200,10 @@ def create_app(
                 raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
             finally:
                 image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
-        try:
-            return recognizer.read(gray, candidates, constraints)
-        except PwocrError as e:
-            raise refusal_of(e) from None
+            try:  # still within the budget: the gray image and its resizing scale with the pixels too
+                return recognizer.read(gray, candidates, constraints)
+            except PwocrError as e:
+                raise refusal_of(e) from None
 
     @app.post(
         "/v1/read",

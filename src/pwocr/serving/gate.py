@@ -94,12 +94,13 @@ class Gate:
 
 
 class PixelBudget:
-    """At most ``budget`` pixels being decoded at once, so decoded images never hold more than one maximal image's memory.
+    """At most ``budget`` pixels being decoded and read at once, so images never hold more than one maximal image's memory.
 
-    A 50 MP photo decodes to about 300 MB (Pillow holds RGB at 4 bytes a pixel, then the gray
-    copy); two running slots decoding two of them at once would double that. A reading takes its
-    image's pixels from the budget on its worker thread, waiting while others decode; an image
-    larger than the whole budget (never, when the budget is the pixel limit) takes it all.
+    A 40 MP colour photo peaks near 700 MB while it is decoded (Pillow holds RGB at 4 bytes a
+    pixel, and the gray conversion works in float32); two running slots decoding two of them at
+    once would double that. A reading takes its image's pixels from the budget on its worker
+    thread, waiting while others decode, and gives them back once read; an image larger than
+    the whole budget (never, when the budget is the pixel limit) takes it all.
     """
 
     def __init__(self, budget: int) -> None:
