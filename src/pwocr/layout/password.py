@@ -206,7 +206,7 @@ def pick_password(lines: Sequence[LineFacts]) -> PasswordPick | None:
                 j, where = source
                 label_j, kind_j, weight_j, _ = parsed[j]
                 if kind_j == "password":
-                    score += weight_j - (0.3 if where == "above" else 0.0)
+                    score += weight_j
                     reasons.append(f"{where} the label {label_j!r}")
                 else:
                     score -= 3.0

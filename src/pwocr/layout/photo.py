@@ -233,7 +233,7 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
     ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0  # ink is the minority
     inked = ink.sum(0) > max(1, 0.03 * h)
     frames = len(path)
-    out = [text[0]]
+    gaps = []
     for k in range(1, len(text)):
         x0 = int((spans[k - 1][1] + 1) / frames * w)
         x1 = int(spans[k][0] / frames * w)
@@ -241,10 +241,10 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
         for x in range(max(0, x0), min(w, x1 + 1)):
             run = 0 if inked[x] else run + 1
             best = max(best, run)
-        if best >= SPACE_GAP * h:
-            out.append(" ")
-        out.append(text[k])
-    return "".join(out)
+        gaps.append(best >= SPACE_GAP * h)
+    if sum(gaps) > len(gaps) / 2:
+        return text  # wide gaps everywhere: a letter-spaced field (a password shown spaced out), not words
+    return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))
 
 
 def _value_table(probs: np.ndarray, start: int) -> np.ndarray:

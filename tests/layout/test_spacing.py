@@ -1,0 +1,39 @@
+"""Word gaps from pixels: the model has no space, so a label and its value are told apart by ink."""
+
+import numpy as np
+
+from pwocr.layout.photo import spaced_text
+
+
+def table(frames: int, onsets: dict[int, int], classes: int = 6) -> np.ndarray:
+    """A CTC probability table that is blank everywhere but at ``onsets`` (frame: label)."""
+    probs = np.full((frames, classes), 0.01, np.float32)
+    probs[:, 0] = 0.95
+    for t, label in onsets.items():
+        probs[t, 0], probs[t, label] = 0.01, 0.95
+    return probs
+
+
+def line(width: int, blank: list[tuple[int, int]]) -> np.ndarray:
+    """Dark ink on white everywhere (a text line squeezed), but white in the ``blank`` column ranges."""
+    crop = np.full((40, width), 255, np.uint8)
+    crop[10:30, :] = 0
+    for x0, x1 in blank:
+        crop[:, x0:x1] = 255
+    return crop
+
+
+def test_a_wide_ink_gap_is_a_space_and_narrow_ones_are_not():
+    probs = table(50, {5: 1, 10: 2, 30: 3, 35: 4})  # x = 4 * frame across a 200-pixel line
+    crop = line(200, [(24, 27), (64, 116), (140, 143)])
+    assert spaced_text(crop, probs, "abcd") == "ab cd"
+
+
+def test_letter_spaced_field_is_not_split_into_words():
+    probs = table(50, {5: 1, 15: 2, 25: 3, 35: 4})
+    crop = line(200, [(28, 56), (68, 96), (108, 136)])
+    assert spaced_text(crop, probs, "abcd") == "abcd"
+
+
+def test_text_that_does_not_match_the_table_is_returned_as_is():
+    assert spaced_text(line(200, []), table(50, {5: 1}), "abc") == "abc"
