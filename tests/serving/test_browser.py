@@ -141,17 +141,36 @@ def test_uncertain_characters_offer_their_alternatives(phone, server):
 
 
 def test_a_whole_photo_answer_shows_its_lines_and_the_pick(phone, server):
+    """The JSON of photo mode (``PhotoReading.as_dict``): every line, and the password picked from one of them."""
+    line = {"candidates": [], "chars": [], "box": [[0, 0], [9, 0], [9, 9], [0, 9]]}
     answer = {
         "image": "desk.jpg",
-        "password": {"text": "Zz9", "confidence": 0.9, "candidates": [], "chars": []},
-        "lines": [{"text": "WiFi password:", "confidence": 0.8}, {"text": "Zz9", "confidence": 0.9}],
-    }
+        "lines": [
+            {**line, "text": "Guest network", "confidence": 0.8},
+            {**line, "text": "Password:Zz9", "confidence": 0.9},
+        ],
+        "password": {
+            "text": "Zz9", "confidence": 0.9, "candidates": [], "chars": [], "line": 1, "why": "after the label 'Password:'",
+        },
+    }  # fmt: skip
     phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, body=json.dumps(answer)))
     phone.goto(f"{server}/")
     phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": png("Zz9")}])
     phone.wait_for_selector("#lines-box:not([hidden])")
     assert phone.get_attribute("#password", "data-text") == "Zz9"
-    assert phone.locator("#lines li.pick").inner_text().startswith("Zz9")
+    assert phone.locator("#lines li.picked").inner_text().startswith("Password:Zz9")
+    assert "after the label" in phone.inner_text("#meta")
+    screenshot(phone, "photo-mode")
+
+
+def test_a_whole_photo_without_a_password_still_lists_its_lines(phone, server):
+    answer = {"image": "wall.jpg", "lines": [{"text": "EXIT", "confidence": 0.9}], "password": None}
+    phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, body=json.dumps(answer)))
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "wall.png", "mimeType": "image/png", "buffer": png("Zz9")}])
+    phone.wait_for_selector("#lines-box:not([hidden])")
+    assert "No characters were read" in phone.inner_text("#meta")
+    assert phone.locator("#lines li").count() == 1
 
 
 def test_a_refusal_is_shown_as_one_line(phone, server):

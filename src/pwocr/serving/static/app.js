@@ -188,7 +188,8 @@ function show(data) {
   if (uncertain) bits.push(`${uncertain} uncertain`);
   $("meta").textContent = bits.join(" · ");
   renderCandidates(reading, text);
-  renderLines(data, text);
+  renderLines(data, text, typeof reading.line === "number" ? reading.line : -1);
+  if (typeof reading.why === "string" && reading.why) $("meta").textContent += ` · ${reading.why}`;
   $("result").hidden = false;
   $("alternatives").hidden = true;
   state.open = -1;
@@ -304,15 +305,17 @@ function renderCandidates(reading, text) {
   $("candidates-box").hidden = others.length === 0;
 }
 
-function renderLines(data, text) {
+// A whole photo's answer ({lines, password: {..., line, why}}): every line found, the pick marked.
+function renderLines(data, text, pickIndex) {
   const list = $("lines");
   list.replaceChildren();
   const lines = Array.isArray(data && data.lines) ? data.lines : [];
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const lineText = typeof line === "string" ? line : (line.text ?? line.reading?.text ?? "");
     const li = document.createElement("li");
-    const isPick = line.pick === true || line.password === true || line.is_password === true || (lineText !== "" && lineText === text);
-    if (isPick) li.className = "pick";
+    const isPick = pickIndex >= 0 ? index === pickIndex
+      : line.pick === true || line.password === true || (lineText !== "" && lineText === text);
+    if (isPick) li.className = "picked";
     const span = document.createElement("span");
     span.className = "text";
     span.textContent = lineText;
@@ -324,7 +327,7 @@ function renderLines(data, text) {
       li.append(p);
     }
     list.append(li);
-  }
+  });
   $("lines-box").hidden = lines.length === 0;
 }
 
