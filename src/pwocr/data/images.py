@@ -156,10 +156,21 @@ def colour_to_gray(rgb: np.ndarray) -> np.ndarray:
     lo, hi = np.percentile(centred @ axis, [_CLIP_PERCENT, 100 - _CLIP_PERCENT])
     if hi - lo < 1.0:  # a flat image: nothing to stretch
         return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))
-    scale = np.float32(255.0 / (hi - lo))
-    offset = np.float32(mean @ axis + lo)
-    gray = (rgb.reshape(-1, 3).astype(np.float32) @ axis.astype(np.float32) - offset) * scale
-    return np.clip(gray + 0.5, 0, 255).astype(np.uint8).reshape(rgb.shape[:2])
+    # gray = (pixel . axis - offset) * scale, as three weighted channel sums done in bands of rows,
+    # so a large photo never has a float copy of itself in memory.
+    scale = 255.0 / (hi - lo)
+    weights = (axis * scale).astype(np.float32)
+    bias = np.float32(0.5 - (mean @ axis + lo) * scale)
+    gray = np.empty(rgb.shape[:2], np.uint8)
+    band = max(1, (1 << 20) // max(1, rgb.shape[1]))
+    for top in range(0, rgb.shape[0], band):
+        rows = rgb[top : top + band]
+        out = rows[..., 0] * weights[0] + rows[..., 1] * weights[1]
+        out += rows[..., 2] * weights[2]
+        out += bias
+        np.clip(out, 0, 255, out=out)
+        gray[top : top + band] = out
+    return gray
 
 
 def _to_uint8(array: np.ndarray) -> np.ndarray:
