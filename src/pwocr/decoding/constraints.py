@@ -47,13 +47,13 @@ class Constraints:
         a character with ``allowed``. Contradictions raise a one-line ``PwocrError``.
         """
         if length is not None and (min_length is not None or max_length is not None):
-            raise PwocrError("--length cannot be combined with --min_length or --max_length")
+            raise PwocrError("length cannot be combined with min_length or max_length")
         if allowed is not None and alphabet is not None and not any(c in alphabet for c in allowed):
-            raise PwocrError("--charset: none of its characters are in the model's alphabet")
+            raise PwocrError("charset: none of its characters are in the model's alphabet")
         low = length if length is not None else (min_length or 0)
         high = length if length is not None else max_length
         if high is not None and high < low:
-            raise PwocrError(f"--min_length {low} is above --max_length {high}")
+            raise PwocrError(f"min_length {low} is above max_length {high}")
         constraints = cls(allowed, low, high)
         return constraints if constraints.active else None
 
