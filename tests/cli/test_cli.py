@@ -163,7 +163,7 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         (["recognize", "{img}", "--checkpoint_path", "{junk}"], "not a"),
         (["recognize", "{tmp}/missing.png"], "no image could be read"),
         (["recognize", "{img}", "--length", "3", "--max_length", "2"], "cannot be combined"),
-        (["recognize", "{img}", "--min_length", "3", "--max_length", "2"], "above --max_length"),
+        (["recognize", "{img}", "--min_length", "3", "--max_length", "2"], "above max_length"),
         (["recognize", "{img}", "--charset", "digitz"], "unknown charset name 'digitz'"),
         (["recognize", "{img}", "--checkpoint_path", "{badmeta}"], "malformed model config"),
         (["evaluate", "--val_file", "{noheader}"], "expected a header row"),
