@@ -23,7 +23,7 @@ from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
+from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector, order_corners
 from pwocr.layout.labels import LabelReader, default_label_reader
 from pwocr.layout.password import LineFacts, pick_password, split_label
 
@@ -184,6 +184,30 @@ def reading_order(boxes: list[TextBox]) -> tuple[list[int], list[LineFacts]]:
     return order, facts
 
 
+#: Boxes of one row closer than this many line heights are one line. DB sometimes cuts a line
+#: inside a word (``PW: E`` | ``itFR@i7%w()``); a word space is well under half a box height,
+#: and a label printed far from its value stays apart (the picker links it by position).
+JOIN_GAP = 0.5
+
+
+def _join_fragments(boxes: list[TextBox], facts: list[LineFacts]) -> tuple[list[TextBox], list[LineFacts]]:
+    """Neighbours in a row (boxes in reading order) with a small gap and similar heights, joined into one box."""
+    out_boxes: list[TextBox] = []
+    out_facts: list[LineFacts] = []
+    for box, fact in zip(boxes, facts):
+        if out_boxes and out_facts[-1].row == fact.row:
+            last, last_fact = out_boxes[-1], out_facts[-1]
+            low, high = sorted((last.height, box.height))
+            if fact.left - last_fact.right < JOIN_GAP * low and high < 1.6 * low:
+                rect = cv2.minAreaRect(np.vstack([last.points, box.points]).astype(np.float32))
+                out_boxes[-1] = TextBox(order_corners(cv2.boxPoints(rect)), min(last.score, box.score))
+                out_facts[-1] = LineFacts("", 0.0, fact.row, last_fact.left, max(last_fact.right, fact.right))
+                continue
+        out_boxes.append(box)
+        out_facts.append(fact)
+    return out_boxes, out_facts
+
+
 #: Side margin added to every box, in line heights. DB's boxes hug the ink and drop thin end
 #: glyphs (``|``, ``!``, ``'``) that passwords are full of; the recognizer was trained on loose crops.
 SIDE_MARGIN = 0.3
@@ -335,7 +359,8 @@ def _read_boxes(
     if label_reader == "default":
         label_reader = default_label_reader()
     order, facts = reading_order(boxes)
-    boxes = _with_margins([boxes[k] for k in order], facts, photo.shape)
+    boxes, facts = _join_fragments([boxes[k] for k in order], facts)
+    boxes = _with_margins(boxes, facts, photo.shape)
     crops = [_gray_crop(crop_line(photo, box)) for box in boxes]
     tables = recognizer.probabilities(crops) if crops else []
     readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
