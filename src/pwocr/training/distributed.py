@@ -80,6 +80,17 @@ def sum_over_ranks(ranks: Ranks, values: list[float], device: torch.device) -> l
     return tensor.tolist()
 
 
+def rank0_value(ranks: Ranks, value: int, device: torch.device) -> int:
+    """Rank 0's ``value`` on every rank (a seed drawn from each machine's clock would differ)."""
+    if not ranks.distributed:
+        return value
+    import torch.distributed as dist
+
+    tensor = torch.tensor([value], dtype=torch.int64, device=device)
+    dist.broadcast(tensor, src=0)
+    return int(tensor.item())
+
+
 def gather_lists(ranks: Ranks, items: list[Any]) -> list[Any]:
     """Every rank's ``items`` concatenated in rank order, on every rank."""
     if not ranks.distributed:

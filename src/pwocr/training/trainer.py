@@ -260,9 +260,12 @@ def ctc_loss(model: torch.nn.Module, batch: Batch, device: torch.device) -> torc
 
 @torch.inference_mode()
 def _validation_readings(
-    model: CRNN, loader: DataLoader, device: torch.device
+    model: CRNN, loader: DataLoader, device: torch.device, tables: list[np.ndarray] | None = None
 ) -> tuple[list[float], list[str], list[str], list[str]]:
-    """Per-line loss, truth, greedy reading and raw path of every line in ``loader``."""
+    """Per-line loss, truth, greedy reading and raw path of every line in ``loader``.
+
+    ``tables``, when given, receives each line's log-probability table (time x classes), in order.
+    """
     model.eval()
     alphabet = Alphabet(model.config.alphabet)
     losses, truths, predictions, raws = [], [], [], []
@@ -277,6 +280,8 @@ def _validation_readings(
             losses.extend(ctc_per_character(log_probs, torch.cat(encoded).to(device), steps, lengths).cpu().tolist())
             table = log_probs.cpu().numpy()
             for j, i in enumerate(index.tolist()):
+                if tables is not None:
+                    tables.append(table[:, j])
                 result = greedy_decode(table[:, j], alphabet)
                 truths.append(batch.labels[i])
                 predictions.append(result.text)
@@ -423,10 +428,11 @@ def _train(
         stale = remove_stale_temporaries(out)
         if stale:
             say(f"removed {len(stale)} temporary file(s) that interrupted saves left in {out}")
-    if config.seed is None:
-        config.seed = int(time.time()) % 2**31  # a resumed run always has its saved seed
-    _seed_everything(config.seed)
     device = _pick_device(config.use_cuda, ranks, say)
+    if config.seed is None:
+        # A resumed run always has its saved seed; the ranks must share one to shard the same order.
+        config.seed = distributed.rank0_value(ranks, int(time.time()) % 2**31, device)
+    _seed_everything(config.seed)
 
     if state is not None:
         train_items = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
@@ -727,17 +733,15 @@ def _refit_temperature(
     from pwocr.checkpoints import load_model
     from pwocr.evaluation.calibration import calibration, fit_temperature, string_confidences
 
-    model = load_model(best_path)
+    model = load_model(best_path).to(memory_format=torch.channels_last)
     alphabet = Alphabet(model.config.alphabet)
-    tables, labels, correct = [], [], []
-    with torch.inference_mode():
-        for item in val_items:
-            line = LabelledImages([item], model.config)[0][0]
-            table = model(_model_input(line[None], torch.device("cpu"))).float()[:, 0].numpy()
-            reading = greedy_decode(table, alphabet)
-            tables.append(table)
-            labels.append(reading.labels)
-            correct.append(reading.text == item.label)
+    loader = DataLoader(
+        LabelledImages(val_items, model.config), batch_size=32, collate_fn=Collate(alphabet, model.config)
+    )
+    tables: list[np.ndarray] = []
+    _, truths, predictions, _ = _validation_readings(model, loader, torch.device("cpu"), tables)
+    labels = [greedy_decode(t, alphabet).labels for t in tables]
+    correct = [p == t for p, t in zip(predictions, truths)]
     right = sum(correct)
     if len(correct) < 20 or right in (0, len(correct)):
         say(
@@ -770,6 +774,7 @@ def _write_summary(
 ) -> None:
     """Print and save (``summary.json``) what the run did: its best epoch and metrics, files, time."""
     best = next((r for r in reports if r.epoch == best_epoch), None)
+    written = {name for name in written if (out / name).exists()} | {"summary.json"}  # older step files pruned
     summary = {
         "epochs": config.epochs,
         "epochs_run": [r.epoch for r in reports],
@@ -783,7 +788,7 @@ def _write_summary(
         "batch_size_per_process": config.batch_size,
         "images_per_second": round(sum(r.images_per_second for r in reports) / len(reports), 2) if reports else None,
         "seconds": round(seconds, 1),
-        "files": sorted(str(out / name) for name in written | {"summary.json"}),
+        "files": sorted(str(out / name) for name in written),
     }
     atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     scores = ""
@@ -791,7 +796,4 @@ def _write_summary(
         scores = ", " + ", ".join(
             f"{name} word acc {v[1]:.2%}, char acc {v[2]:.2%}" for name, v in best.val_scores.items()
         )
-    say(
-        f"done in {seconds:.0f} s: best epoch {best_epoch}{scores}; "
-        f"wrote {', '.join(sorted(written | {'summary.json'}))} in {out}"
-    )
+    say(f"done in {seconds:.0f} s: best epoch {best_epoch}{scores}; wrote {', '.join(sorted(written))} in {out}")
