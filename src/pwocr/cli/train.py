@@ -67,7 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="share of fresh synthetic passwords in each batch (1.0 = synthetic only; default: 0.5 when "
         "fine-tuning a --weights_file on a --train_file, so it keeps reading passwords, else 0)",
     )
-    synth.add_argument("--synth_val_count", type=int, help="synthetic validation lines" + default("synth_val_count"))
+    synth.add_argument(
+        "--synth_val_count",
+        type=int,
+        help="synthetic validation lines (default: 512, or 128 beside a --train_file, where they only watch for forgetting)",
+    )
     synth.add_argument(
         "--synth_min_length",
         "--min_length",

@@ -80,7 +80,9 @@ class TrainConfig:
     # epoch's length when the stream is endless.
     synth_ratio: float | None = None
     steps_per_epoch: int | None = None
-    synth_val_count: int = 512
+    # Synthetic validation lines; ``None``: 512 when they decide the best checkpoint (no real data),
+    # 128 when they only watch, beside a real --val_file, that a fine-tune keeps reading passwords.
+    synth_val_count: int | None = None
     synth_min_length: int = 6
     synth_max_length: int = 20
     fonts_folder: str | None = None
@@ -129,6 +131,12 @@ class TrainConfig:
             return self.synth_ratio
         return 0.5 if self.weights_file else 0.0
 
+    def effective_synth_val_count(self) -> int:
+        """How many synthetic validation lines this run renders (see ``synth_val_count``)."""
+        if self.synth_val_count is not None:
+            return self.synth_val_count
+        return 128 if self.train_file else 512
+
     def check(self) -> None:
         """Raise a one-line ``PwocrError`` naming the flag for the first setting that cannot work.
 
@@ -171,7 +179,9 @@ class TrainConfig:
             if only is None or field in only:
                 raise PwocrError(f"{flag(field)} {getattr(self, field)}: {expected}")
 
-        for field in ("epochs", "batch_size", "synth_val_count", "synth_min_length", "synth_max_length", "keep_last"):
+        if self.synth_val_count is not None and self.synth_val_count < 1:
+            bad("synth_val_count", "must be at least 1")
+        for field in ("epochs", "batch_size", "synth_min_length", "synth_max_length", "keep_last"):
             if getattr(self, field) < 1:
                 bad(field, "must be at least 1")
         if self.nproc < 1:

@@ -479,7 +479,7 @@ def _train(
         val_sets["real"] = LabelledImages(val_items, model_config)
     if synth_ratio > 0:
         val_sets["synthetic"] = PreparedLines(
-            render_set(config.synth_val_count, seed=config.seed + 7919, config=synth), model_config
+            render_set(config.effective_synth_val_count(), seed=config.seed + 7919, config=synth), model_config
         )
     val_loaders = {
         name: DataLoader(
