@@ -341,6 +341,12 @@ def _stop_on_signals() -> Iterator[dict[str, int]]:
             signal.signal(s, h)
 
 
+def _worker_ignores_ctrl_c(worker_id: int) -> None:
+    """Ctrl-C reaches the whole process group: a data worker that died of it would crash the main
+    process's next fetch before it could save. The main process alone handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _in_main_thread() -> bool:
     import threading
 
@@ -583,7 +589,12 @@ def _train(
     # The loader's own generator, so that starting an iterator never draws from the global torch RNG
     # (which a resumed run restores exactly).
     loader_generator = torch.Generator().manual_seed(config.seed)
-    loader_kwargs: dict[str, Any] = {"collate_fn": collate, "num_workers": workers, "generator": loader_generator}
+    loader_kwargs: dict[str, Any] = {
+        "collate_fn": collate,
+        "num_workers": workers,
+        "generator": loader_generator,
+        "worker_init_fn": _worker_ignores_ctrl_c if workers else None,
+    }
     try:
         with (
             _stop_on_signals() as stop,
