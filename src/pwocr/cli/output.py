@@ -17,6 +17,9 @@ from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
     from pwocr.inference.recognizer import Reading, Skipped
+    from pwocr.layout.photo import PhotoReading
+
+    Result = Reading | PhotoReading | Skipped
 
 FORMATS = ("text", "json", "jsonl", "csv", "tsv")
 
@@ -41,6 +44,21 @@ def format_text(reading: Reading, show_raw: bool = False) -> str:
     for rank, candidate in enumerate(reading.candidates[1:], start=2):
         lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
     return "\n".join(lines)
+
+
+def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
+    """The password first (as a line reading, with why it was picked), then every line found, in reading order."""
+    out = []
+    if photo.password is None:
+        out.append(f"{photo.image}: no password found ({len(photo.lines)} lines of text)")
+    else:
+        reading = photo.password.reading
+        out.append(format_text(reading, show_raw).replace(reading.image + ": ", f"{photo.image}: ", 1))
+        out.append(f"  picked line {photo.password.line}: {photo.password.why}")
+    for i, line in enumerate(photo.lines):  # numbered from 0, as in --draw and the JSON's "line"
+        mark = "  <- the password" if photo.password is not None and i == photo.password.line else ""
+        out.append(f"  [{i}] {line.reading.text}  ({line.reading.confidence:.0%}){mark}")
+    return "\n".join(out)
 
 
 class ResultWriter:
@@ -68,9 +86,13 @@ class ResultWriter:
         elif fmt == "json":
             stream.write("[")
 
-    def write(self, result: Reading | Skipped) -> None:
+    def write(self, result: Result) -> None:
         from pwocr.inference.recognizer import Skipped
+        from pwocr.layout.photo import PhotoReading
 
+        if isinstance(result, PhotoReading):
+            self._write_photo(result)
+            return
         skipped = isinstance(result, Skipped)
         if self.quiet:
             if not skipped:  # the password alone, one per line, for pipes (`| xclip`)
@@ -90,6 +112,24 @@ class ResultWriter:
             self.stream.write(text)
         elif not skipped:  # text: a skipped file is already reported on stderr
             self.stream.write(format_text(result, self.show_raw) + "\n")
+        self._first = False
+        self.stream.flush()
+
+    def _write_photo(self, photo: PhotoReading) -> None:
+        password = photo.password.reading if photo.password else None
+        if self.quiet:
+            if password is not None:
+                self.stream.write(password.text + "\n")
+        elif self._csv is not None:
+            if password is None:
+                self._csv.writerow((self._name(photo.image), "", "", "ok: no password found"))
+            else:
+                self._csv.writerow((self._name(photo.image), password.text, f"{password.confidence:.6f}", "ok"))
+        elif self.format in ("json", "jsonl"):
+            text = json.dumps(photo.as_dict(), ensure_ascii=False)
+            self.stream.write((("\n  " if self._first else ",\n  ") + text) if self.format == "json" else text + "\n")
+        else:
+            self.stream.write(format_photo(photo, self.show_raw) + "\n")
         self._first = False
         self.stream.flush()
 

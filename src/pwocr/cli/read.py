@@ -20,11 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "recognize",
         help="read passwords from images",
         description="Read the password in each image: image files, folders, glob patterns or - (standard "
-        "input). Prints each reading with its probability, marks the characters it is unsure of and lists "
+        "input). An image is a cropped line, or a whole photo whose text lines are found, read in order, "
+        "and the password among them picked (--layout). Prints each reading with its probability, marks the characters it is unsure of and lists "
         "the next candidates; --quiet prints the password alone, --format json|jsonl|csv|tsv is for "
         "programs. The seed's --imgs_folder writes prediction.csv into the folder.",
         epilog=examples(
             "pwocr recognize photo.jpg",
+            "pwocr recognize wifi-card.jpg --draw found.png      # a whole photo: lines, then the pick",
             "pwocr recognize photo.jpg --quiet | xclip -selection clipboard",
             "pwocr recognize photo.heic --candidates 3 --charset alnum --length 12",
             "pwocr recognize photos/ --recursive --format csv --out readings.csv",
@@ -45,6 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read every image here and write prediction.csv into it (unless --out names another file)",
     )
     inputs.add_argument("-r", "--recursive", action="store_true", help="read the images of subfolders too")
+    inputs.add_argument(
+        "--layout",
+        choices=["auto", "line", "photo"],
+        default="auto",
+        help="line: each image is one cropped line; photo: find the text lines and pick the password; "
+        "auto: decide per image",
+    )
 
     model = p.add_argument_group("model")
     add_checkpoint(model)
@@ -66,6 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     output.add_argument("-o", "--out", default=None, metavar="FILE", help="write the results to FILE (atomically)")
     output.add_argument(
         "--show_raw", action="store_true", help="also print the raw CTC output (one symbol per column, - for blank)"
+    )
+    output.add_argument(
+        "--draw",
+        default=None,
+        metavar="PATH",
+        help="draw each whole photo with its lines, readings and the pick: a PNG file for one image, "
+        "else a folder of them",
     )
     _add_running(p)
     p.set_defaults(handler=run_recognize)
@@ -242,8 +258,15 @@ def run_recognize(args: argparse.Namespace) -> int:
             relative = folder if (folder is not None and not args.out) else None
             writers.append(ResultWriter(files[0].stream, fmt, show_raw=args.show_raw, names_relative_to=relative))
 
+    inputs = list(args.images) + ([str(folder)] if folder is not None else [])
+    single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
+    draw = _Drawer(args.draw, single) if args.draw else None
+    if args.layout == "line":  # every input a line: batched
+        results = recognizer.read_each(sources(), args.candidates, constraints)
+    else:
+        results = _read_each_image(recognizer, sources(), args.layout, args.candidates, constraints, draw)
     read = skipped = 0
-    for result in recognizer.read_each(sources(), args.candidates, constraints):
+    for result in results:
         if isinstance(result, Skipped):
             skipped += 1
             say(f"{result.reason}; skipped")
@@ -264,6 +287,48 @@ def run_recognize(args: argparse.Namespace) -> int:
         say("error: no image could be read")
         return 2
     return 2 if failed_output else 1 if skipped else 0
+
+
+def _read_each_image(recognizer, sources, layout, candidates, constraints, on_photo=None):
+    """One result per input, in order: each image read as a line or as a whole photo (``read_image``).
+
+    ``on_photo(source, photo)`` is called for each whole photo, with the source it was read from.
+    """
+    from pwocr.data.images import describe
+    from pwocr.inference.recognizer import Skipped
+    from pwocr.layout import PhotoReading, read_image
+
+    for source in sources:
+        try:
+            result = read_image(recognizer, source, layout, candidates, constraints)
+        except PwocrError as e:
+            yield Skipped(describe(source), str(e))
+            continue
+        if on_photo is not None and isinstance(result, PhotoReading):
+            on_photo(source, result)
+        yield result
+
+
+class _Drawer:
+    """``--draw``: one photo to the PNG named, or each photo to ``<folder>/<image name>.png``."""
+
+    def __init__(self, target: str, single: bool) -> None:
+        from pathlib import Path
+
+        self.target, self.single = Path(target), single
+
+    def __call__(self, source, photo) -> None:
+        from pathlib import Path
+
+        from pwocr.layout import draw_reading
+
+        out = self.target if self.single else self.target / f"{Path(photo.image).name}.png"
+        try:
+            draw_reading(photo, source, out)
+        except (OSError, PwocrError) as e:
+            print(f"pwocr: error: {out}: cannot draw ({e})", file=sys.stderr)
+        else:
+            print(f"pwocr: drew {out}", file=sys.stderr)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

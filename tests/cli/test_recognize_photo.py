@@ -1,0 +1,61 @@
+"""``pwocr recognize`` on whole photos: the lines, the password picked, --layout, --draw, every format."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pwocr.cli.main import main
+from pwocr.synth.scenes import compose_scene
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """A composed phone-settings screen whose password line sits below its label."""
+    folder = tmp_path_factory.mktemp("scene")
+    composed = compose_scene(np.random.default_rng(3))
+    Image.fromarray(np.asarray(composed.image)).save(folder / "settings.png")
+    return folder / "settings.png", composed
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_whole_photo_gives_its_lines_and_the_password(capsys, scene, tmp_path):
+    path, composed = scene
+    drawn = tmp_path / "drawn.png"
+    code, out, err = run(capsys, "recognize", path, "--format", "jsonl", "--draw", drawn, "--candidates", "2")
+    assert code == 0
+    obj = json.loads(out)
+    assert set(obj) == {"image", "lines", "password"}
+    assert obj["password"]["text"] == composed.password
+    assert obj["lines"][obj["password"]["line"]]["text"] == composed.password
+    assert "Password" in obj["password"]["why"] or "label" in obj["password"]["why"]
+    assert len(obj["lines"]) >= len(composed.lines) - 1
+    assert all(len(line["box"]) == 4 for line in obj["lines"])
+    assert Image.open(drawn).size == Image.open(path).size and f"drew {drawn}" in err
+
+
+def test_quiet_csv_and_text_print_the_password_first(capsys, scene):
+    path, composed = scene
+    code, out, _ = run(capsys, "recognize", path, "--layout", "photo", "-q")
+    assert code == 0 and out == composed.password + "\n"
+    code, out, _ = run(capsys, "recognize", path, "--format", "csv")
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert row["password"] == composed.password and row["status"] == "ok"
+    code, out, _ = run(capsys, "recognize", path)
+    first, *rest = out.splitlines()
+    assert first.startswith(f"{path}: {composed.password}  (")
+    assert any(line.endswith("<- the password") and composed.password in line for line in rest)
+
+
+def test_layout_line_reads_the_image_as_one_line(capsys, scene):
+    path, _ = scene
+    code, out, _ = run(capsys, "recognize", path, "--layout", "line", "--format", "jsonl")
+    assert code == 0 and "lines" not in json.loads(out)  # the whole picture squeezed into one line
