@@ -32,6 +32,8 @@ def test_no_data_arguments_explains_instead_of_training(capsys, tmp_path):
         (["--nproc", "0"], "--nproc 0: must be at least 1"),
         (["--alphabet", "digit"], "--alphabet 'digit': unknown charset name"),
         (["--weights_file", "nope.safetensors"], "--weights_file: nope.safetensors: checkpoint not found"),
+        (["--fonts", "bundled:nofonts"], "--fonts bundled:nofonts: nofonts is not a folder"),
+        (["--synth_min_length", "9", "--synth_max_length", "8"], "longer than --synth_max_length 8"),
     ],
 )
 def test_bad_flags_are_one_line_errors(capsys, tiny_set, tmp_path, flags, message):

@@ -157,6 +157,11 @@ class TrainConfig:
                 raise PwocrError(f"{flag(field)} {path}: file not found")
         if self.imgs_folder is not None and not Path(self.imgs_folder).is_dir():
             raise PwocrError(f"--imgs_folder {self.imgs_folder}: folder not found")
+        for source in (self.fonts_folder or "").split(":"):
+            if source and source != "bundled" and not Path(source).is_dir():
+                raise PwocrError(
+                    f"--fonts {self.fonts_folder}: {source} is not a folder (sources: bundled or folders, joined by :)"
+                )
         if self.weights_file is not None:
             from pwocr.checkpoints import resolve_checkpoint
 
