@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +31,7 @@ from pwocr.data.images import load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.layout import PhotoReading, read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
     CLOSE,
@@ -41,7 +43,7 @@ from pwocr.serving.limits import (
     read_capped,
     refusal_of,
 )
-from pwocr.serving.schemas import ErrorOut, HealthOut, ReadingOut, ReadOptions, one_line
+from pwocr.serving.schemas import ErrorOut, HealthOut, PhotoReadingOut, ReadingOut, ReadOptions, one_line
 from pwocr.serving.settings import ServeSettings
 
 #: Kept for callers of the first server: the default body limit.
@@ -172,7 +174,7 @@ def create_app(
             return await run_in_threadpool(parse_multipart, body, content_type)
         return Upload(body)
 
-    def options_of(query: ReadOptions, fields: dict[str, str]) -> tuple[int, Constraints | None]:
+    def options_of(query: ReadOptions, fields: dict[str, str]) -> tuple[ReadOptions, Constraints | None]:
         """Form fields override the query's options; both are checked by the same model."""
         given = {k: v for k, v in fields.items() if k in ReadOptions.model_fields}
         try:
@@ -188,26 +190,30 @@ def create_app(
             raise HTTPRefusal(422, one_line(e)) from None
         except PwocrError as e:
             raise refusal_of(e) from None
-        return options.candidates, constraints
+        return options, constraints
 
-    def decode_and_read(image: Image.Image, candidates: int, constraints: Constraints | None) -> Reading:
+    def decode_and_read(
+        image: Image.Image, options: ReadOptions, constraints: Constraints | None
+    ) -> Reading | PhotoReading:
         with decoding.take(image.width * image.height):
             try:
-                gray = load_gray(image, max_pixels=settings.max_pixels)
+                if options.layout == "line":
+                    source: Image.Image | np.ndarray = load_gray(image, max_pixels=settings.max_pixels)
+                    image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
+                else:
+                    source = image  # read_image decodes it once, to a photo or a line
+                # Still within the budget: the decoded image, its lines and their resizing scale with the pixels.
+                return read_image(recognizer, source, options.layout, options.candidates, constraints)
             except PwocrError as e:
                 raise refusal_of(e) from None
             except Exception as e:  # a crafted file can break a decoder in any way: the file's fault, not a 500
                 raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
             finally:
-                image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
-            try:  # still within the budget: the gray image and its resizing scale with the pixels too
-                return recognizer.read(gray, candidates, constraints)
-            except PwocrError as e:
-                raise refusal_of(e) from None
+                image.close()
 
     @app.post(
         "/v1/read",
-        response_model=ReadingOut,
+        response_model=ReadingOut | PhotoReadingOut,
         responses=REFUSALS,
         openapi_extra={"requestBody": READ_BODY},
         dependencies=[Depends(authorise)],
@@ -218,11 +224,11 @@ def create_app(
         check_content_length(request.headers.get("content-length"), settings.max_body_bytes)
         async with gate.admit():
             upload = await receive_upload(request)
-            candidates, constraints = options_of(query, upload.fields)
+            options, constraints = options_of(query, upload.fields)
             image = await run_in_threadpool(open_image, upload.data, settings.max_pixels)
             upload.data = b""  # the Image holds its own reference; nothing else needs the bytes
             async with gate.slot():
-                reading = await run_in_threadpool(decode_and_read, image, candidates, constraints)
+                reading = await run_in_threadpool(decode_and_read, image, options, constraints)
         out = reading.as_dict()
         out["image"] = upload.name
         return out
@@ -231,7 +237,7 @@ def create_app(
         "/read",
         read,
         methods=["POST"],
-        response_model=ReadingOut,
+        response_model=ReadingOut | PhotoReadingOut,
         responses=REFUSALS,
         openapi_extra={"requestBody": READ_BODY},
         dependencies=[Depends(authorise)],

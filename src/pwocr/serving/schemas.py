@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,6 +29,13 @@ class ReadOptions(BaseModel):
     length: Annotated[int | None, Field(ge=1, le=MAX_LENGTH_OPTION, description="exact length of the reading")] = None
     min_length: Annotated[int | None, Field(ge=0, le=MAX_LENGTH_OPTION, description="shortest reading allowed")] = None
     max_length: Annotated[int | None, Field(ge=1, le=MAX_LENGTH_OPTION, description="longest reading allowed")] = None
+    layout: Annotated[
+        Literal["auto", "line", "photo"],
+        Field(
+            description="line: the image is one cropped line; photo: find its text lines and pick the password; "
+            "auto: decide by the image"
+        ),
+    ] = "auto"
 
 
 class CandidateOut(BaseModel):
@@ -63,6 +70,35 @@ class ReadingOut(BaseModel):
     confidence: float = Field(description="probability of text given the image")
     candidates: list[CandidateOut]
     chars: list[CharOut]
+
+
+class PhotoLineOut(BaseModel):
+    """One text line found in a whole photo, in reading order."""
+
+    box: list[list[float]] = Field(description="four corners (x, y) in the upright photo's pixels, clockwise")
+    text: str
+    confidence: float
+    candidates: list[CandidateOut]
+    chars: list[CharOut]
+
+
+class PhotoPasswordOut(BaseModel):
+    """The value judged to be the password, its label stripped, and why it was picked."""
+
+    text: str
+    confidence: float
+    candidates: list[CandidateOut]
+    chars: list[CharOut]
+    line: int = Field(description="index in lines of the line it was read from")
+    why: str = Field(description="the evidence: a label before or above it, a name/password pair, its looks")
+
+
+class PhotoReadingOut(BaseModel):
+    """What ``pwocr recognize --json`` prints for a whole photo."""
+
+    image: str = Field(description="the uploaded file's name, or <request body>")
+    lines: list[PhotoLineOut]
+    password: PhotoPasswordOut | None = Field(description="null when the photo shows no text")
 
 
 class ErrorOut(BaseModel):
