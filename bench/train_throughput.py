@@ -27,8 +27,10 @@ from pathlib import Path
 PLATES = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "plates-eu-br"
 
 
-def run_once(processes: int, batch: int, steps: int, data: Path, folder: Path, use_cuda: bool) -> dict[str, float]:
-    """One training run; returns its images per second and wall time."""
+def run_once(
+    processes: int, batch: int, steps: int, data: Path, folder: Path, use_cuda: bool, threads: int | None = None
+) -> dict[str, float]:
+    """One training run (``threads``: intra-op threads per process, else torch's choice); images/s and wall time."""
     out = folder / f"run-{processes}-{time.time_ns()}"
     command = [
         sys.executable,
@@ -66,6 +68,8 @@ def run_once(processes: int, batch: int, steps: int, data: Path, folder: Path, u
         str(use_cuda).lower(),
     ]
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # each run picks its own threads
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     summary = json.loads((out / "summary.json").read_text())
@@ -80,19 +84,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per process count")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--use_cuda", action="store_true", help="train on GPUs (one per process)")
+    parser.add_argument(
+        "--one_thread_reference",
+        action="store_true",
+        help="also time one process with one thread: tells a second core's gain from a second process's",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the result JSON here")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
-    runs: dict[int, list[dict[str, float]]] = {p: [] for p in args.processes}
+    variants = [(str(p), p, None) for p in args.processes]
+    if args.one_thread_reference:
+        variants.append(("1, one thread", 1, 1))
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in variants}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeats):
-            for p in args.processes:
-                result = run_once(p, args.batch, args.steps, args.data, Path(folder), args.use_cuda)
-                runs[p].append(result)
-                print(f"{p} process(es): {result['images_per_second']:.1f} images/s", file=sys.stderr)
-    medians = {p: statistics.median(r["images_per_second"] for r in rs) for p, rs in runs.items()}
-    base = medians[args.processes[0]]
+            for name, p, threads in variants:
+                result = run_once(p, args.batch, args.steps, args.data, Path(folder), args.use_cuda, threads)
+                runs[name].append(result)
+                print(f"{name} process(es): {result['images_per_second']:.1f} images/s", file=sys.stderr)
+    medians = {name: statistics.median(r["images_per_second"] for r in rs) for name, rs in runs.items()}
+    base = medians[variants[0][0]]
     result = {
         "what": "training images/s, crnn-svtr fine-tuned from the shipped model on real plates, no validation",
         "machine": {
@@ -104,9 +116,9 @@ def main() -> None:
         },
         "effective_batch": args.batch,
         "steps": args.steps,
-        "runs": {str(p): rs for p, rs in runs.items()},
-        "median_images_per_second": {str(p): round(m, 2) for p, m in medians.items()},
-        "ratio_to_one_process": {str(p): round(m / base, 3) for p, m in medians.items()},
+        "runs": runs,
+        "median_images_per_second": {name: round(m, 2) for name, m in medians.items()},
+        "ratio_to_one_process": {name: round(m / base, 3) for name, m in medians.items()},
     }
     text = json.dumps(result, indent=2)
     print(text)
