@@ -77,3 +77,12 @@ def test_key_beats_wps_pin_and_ranking_lists_every_value():
 def test_nothing_to_pick():
     assert pick_password([]) is None
     assert pick_password(lines("Password:")) is None
+
+
+def test_a_lone_label_with_a_misread_colon_still_labels_the_line_below():
+    pick = pick_password(lines("Internet voucher", "Username:", "j.smith68", "PW;", "gobalam9", "Latte 3.00"))
+    assert pick.value == "gobalam9" and "'PW'" in pick.why
+
+
+def test_prices_lose():
+    assert all(p.score < 0 for p in rank_passwords(lines("Latte 3.50", "Tea €2,80")))

@@ -49,6 +49,8 @@ _SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|]\s+|^\s+")
 _URL = re.compile(
     r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
 )
+#: A menu or price-list line: a word and a price (``Latte 3.50``, ``Tea €2,80``).
+_PRICE = re.compile(r"^[A-Za-z][A-Za-z ]*\s?[$€£]?\d{1,3}[.,]\d{2}\s?[$€£]?$")
 _MAC = re.compile(r"^([0-9a-f]{2}[:\-]){5}[0-9a-f]{2}$", re.I)
 _DATE_TIME = re.compile(
     r"^\d{1,2}[./:]\d{2}([./]\d{2,4})?$|\b\d{1,2}(:\d{2})?\s?(am|pm)\b|\b\d{1,2}\.\d{1,2}\.(19|20)\d{2}\b", re.I
@@ -145,6 +147,10 @@ def split_label(text: str) -> tuple[str | None, str, float, int]:
                 end = pos + size  # in norm; map back to text
                 text_end = index[end - 1] + 1
                 rest = text[text_end:]
+                if re.fullmatch(r"\s*[:;：.,=]?\s*", rest):
+                    # A label alone on its line; its colon may be misread (``PW;``).
+                    weight = PASSWORD_LABELS.get(label, 0.0) if kind == "password" else 0.0
+                    return text[:text_end].strip(), kind, weight, len(text)
                 separator = _SEPARATOR.match(rest)
                 if rest and separator is None:
                     continue  # no separator: "pwX7q..." is a password, not a label
@@ -159,7 +165,7 @@ def password_likeness(text: str) -> float:
     t = text.strip()
     if len(t) < 4:
         return -2.0
-    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t):
+    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t) or _PRICE.match(t):
         return -3.0
     classes = sum(
         bool(re.search(p, t)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9\s]")

@@ -375,6 +375,8 @@ def _read_boxes(
     password = None
     if pick is not None:
         start = offsets[pick.line](pick.start)
+        if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
+            start += _phantoms_at(crops[pick.line], tables[pick.line], start)
         value = recognizer.decode(_value_table(tables[pick.line], start), name, candidates, constraints)
         password = PhotoPassword(value, pick.line, pick.why, pick.label)
     return PhotoReading(name, (photo.shape[1], photo.shape[0]), lines, password)
@@ -410,6 +412,34 @@ def _label_text(
     onsets = _char_onsets(table)
     first = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
     return prefix + reading.text[first:], lambda i: first + max(0, i - len(prefix))
+
+
+def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int) -> int:
+    """How many characters from ``start`` on were read where the crop has no ink at all.
+
+    The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
+    label and its value such a character is a gap, not the password's first character.
+    """
+    path = table.argmax(-1)
+    spans: list[list[int]] = []
+    previous = BLANK
+    for t, label in enumerate(path):
+        if label != BLANK and label == previous and spans:
+            spans[-1][1] = t
+        elif label != BLANK:
+            spans.append([t, t])
+        previous = label
+    h, w = crop.shape
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
+    inked = ink.sum(0) > max(1, 0.03 * h)
+    count = 0
+    for first, last in spans[start:]:
+        x0, x1 = int(first / len(path) * w), int((last + 1) / len(path) * w)
+        if inked[max(0, x0) : max(x0 + 1, x1)].any():
+            break
+        count += 1
+    return count if count < len(spans) - start else 0
 
 
 def _char_onsets(table: np.ndarray) -> list[float]:
