@@ -59,3 +59,22 @@ def test_layout_line_reads_the_image_as_one_line(capsys, scene):
     path, _ = scene
     code, out, _ = run(capsys, "recognize", path, "--layout", "line", "--format", "jsonl")
     assert code == 0 and "lines" not in json.loads(out)  # the whole picture squeezed into one line
+
+
+def test_synth_scenes_writes_photos_and_their_truth(capsys, tmp_path):
+    assert main(["synth", "--scenes", "--count", "2", "--out", str(tmp_path / "s"), "--seed", "1"]) == 0
+    truth = json.loads((tmp_path / "s" / "scenes.json").read_text())
+    assert sorted(truth) == ["scene0000.jpg", "scene0001.jpg"]
+    for name, scene in truth.items():
+        assert Image.open(tmp_path / "s" / name).format == "JPEG"
+        assert any(line["role"] == "password" and scene["password"] in line["text"] for line in scene["lines"])
+        assert all(np.array(line["points"]).shape == (4, 2) for line in scene["lines"])
+    rows = list(csv.DictReader(open(tmp_path / "s" / "labels.csv")))
+    assert [r["label"] for r in rows] == [truth[r["filename"]]["password"] for r in rows]
+
+
+def test_a_photo_without_text_exits_1_and_says_so(capsys, tmp_path):
+    Image.new("RGB", (640, 480), (200, 210, 220)).save(tmp_path / "wall.png")
+    code, out, err = run(capsys, "recognize", tmp_path / "wall.png", "--layout", "photo")
+    assert code == 1
+    assert "no password found among 0 lines" in err and "no password found" in out

@@ -218,6 +218,7 @@ def run_recognize(args: argparse.Namespace) -> int:
 
     from pwocr.data.images import expand_inputs, list_images
     from pwocr.inference.recognizer import Skipped
+    from pwocr.layout import PhotoReading
 
     if not args.images and not args.imgs_folder:
         raise PwocrError("give image files, folders or - (standard input), or a folder with --imgs_folder")
@@ -265,13 +266,16 @@ def run_recognize(args: argparse.Namespace) -> int:
         results = recognizer.read_each(sources(), args.candidates, constraints)
     else:
         results = _read_each_image(recognizer, sources(), args.layout, args.candidates, constraints, draw)
-    read = skipped = 0
+    read = skipped = unfound = 0
     for result in results:
         if isinstance(result, Skipped):
             skipped += 1
             say(f"{result.reason}; skipped")
         else:
             read += 1
+            if isinstance(result, PhotoReading) and result.password is None:
+                unfound += 1
+                say(f"{result.image}: no password found among {len(result.lines)} lines of text")
         for writer in writers:
             writer.write(result)
     for writer in writers:
@@ -286,7 +290,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     if not read:
         say("error: no image could be read")
         return 2
-    return 2 if failed_output else 1 if skipped else 0
+    return 2 if failed_output else 1 if skipped or unfound else 0
 
 
 def _read_each_image(recognizer, sources, layout, candidates, constraints, on_photo=None):

@@ -12,16 +12,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "synth",
         help="render synthetic password lines to a folder with a labels CSV",
         description="Render synthetic password lines (the training engine's) to a folder, with labels.csv.",
-        epilog=examples("pwocr synth --count 1000 --out synth-eval --fonts_split eval"),
+        epilog=examples(
+            "pwocr synth --count 1000 --out synth-eval --fonts_split eval",
+            "pwocr synth --scenes --count 200 --out scenes     # whole photos: cards, screens, stickers",
+        ),
     )
     p.add_argument("--count", type=positive, required=True, metavar="N", help="how many lines to render")
     p.add_argument("--out", required=True, metavar="FOLDER", help="output folder (images and labels.csv)")
+    p.add_argument(
+        "--scenes",
+        action="store_true",
+        help="compose whole photos (Wi-Fi cards, login screens, router stickers...) with labelled lines and "
+        "decoys, in held-out fonts unless --fonts_split says otherwise; truth in scenes.json",
+    )
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
     p.add_argument(
         "--fonts_split",
         choices=["train", "eval", "all"],
-        default="train",
-        help="bundled fonts to use: train, eval (held out) or all",
+        default=None,
+        help="bundled fonts to use: train, eval (held out) or all (default: train; eval for --scenes)",
     )
     p.add_argument(
         "--fonts",
@@ -96,8 +105,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from pwocr.synth.dataset_writer import write_synthetic_set
+    from pwocr.synth.dataset_writer import write_scene_set, write_synthetic_set
 
+    if args.scenes:
+        n = write_scene_set(args.out, args.count, args.seed, args.fonts_split or "eval")
+        print(f"wrote {n} photos, labels.csv and scenes.json to {args.out}")
+        return 0
     n = write_synthetic_set(
         args.out,
         args.count,
@@ -105,7 +118,7 @@ def run_synth(args: argparse.Namespace) -> int:
         args.alphabet,
         args.min_length,
         args.max_length,
-        args.fonts_split,
+        args.fonts_split or "train",
         args.fonts_folder,
     )
     print(f"wrote {n} images and labels.csv to {args.out}")

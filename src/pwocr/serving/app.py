@@ -31,7 +31,7 @@ from pwocr.data.images import load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout import PhotoReading, read_image
+from pwocr.layout import PhotoReading, TextDetector, read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
     CLOSE,
@@ -132,6 +132,13 @@ def create_app(
 
     settings = settings or ServeSettings()
     recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
+    detector: list[TextDetector] = []  # loaded on the first whole photo, with the recognizer's thread share
+
+    def text_detector() -> TextDetector:
+        if not detector:
+            detector.append(TextDetector(threads=settings.onnx_threads))
+        return detector[0]
+
     gate = Gate(settings.running, settings.waiting)
     decoding = PixelBudget(settings.max_pixels)
     app = FastAPI(
@@ -203,7 +210,9 @@ def create_app(
                 else:
                     source = image  # read_image decodes it once, to a photo or a line
                 # Still within the budget: the decoded image, its lines and their resizing scale with the pixels.
-                return read_image(recognizer, source, options.layout, options.candidates, constraints)
+                layout, candidates = options.layout, options.candidates
+                found = text_detector() if layout != "line" else None
+                return read_image(recognizer, source, layout, candidates, constraints, detector=found)
             except PwocrError as e:
                 raise refusal_of(e) from None
             except Exception as e:  # a crafted file can break a decoder in any way: the file's fault, not a 500

@@ -39,3 +39,36 @@ def write_synthetic_set(
         rows.append((name, label))
     write_labels(folder / "labels.csv", rows)
     return count
+
+
+def write_scene_set(out: str | os.PathLike[str], count: int, seed: int, fonts_split: str = "eval") -> int:
+    """Compose ``count`` whole-photo scenes into ``out`` as JPEGs (as phones save them), with their truth.
+
+    ``labels.csv`` gives each photo's password (``image,label``); ``scenes.json`` every line's four
+    corners, text and role (password, label, decoy, other) and the scene's kind, for evaluating line
+    detection and the pick. Returns the count.
+    """
+    import json
+
+    from pwocr.io import atomic_write
+    from pwocr.synth.scenes import compose_scenes
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, truth = [], {}
+    digits = max(4, len(str(count - 1)))
+    scenes = compose_scenes(count, seed, split=fonts_split)  # type: ignore[arg-type]
+    for i, scene in enumerate(track(scenes, total=count, description="composing", disable=count < 20)):
+        name = f"scene{i:0{digits}d}.jpg"
+        cv2.imwrite(str(folder / name), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        rows.append((name, scene.password))
+        truth[name] = {
+            "kind": scene.kind,
+            "password": scene.password,
+            "lines": [
+                {"points": line.points.round(1).tolist(), "text": line.text, "role": line.role} for line in scene.lines
+            ],
+        }
+    write_labels(folder / "labels.csv", rows)
+    atomic_write(folder / "scenes.json", json.dumps(truth, indent=1, ensure_ascii=False))
+    return count
