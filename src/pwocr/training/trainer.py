@@ -760,7 +760,9 @@ def _refit_temperature(
             f"with right and wrong readings ({right} of {len(correct)} right)"
         )
         return model.config.temperature
-    temperature = fit_temperature(tables, labels, correct)
+    # The starting temperature is a candidate too: the fit never ends worse than no fit, by its measure.
+    grid = [*np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist(), model.config.temperature]
+    temperature = fit_temperature(tables, labels, correct, grid=grid)
     before = calibration(string_confidences(tables, labels, model.config.temperature), correct)
     after = calibration(string_confidences(tables, labels, temperature), correct)
     model.config = dataclasses.replace(model.config, temperature=temperature)
