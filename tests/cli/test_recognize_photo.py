@@ -78,3 +78,25 @@ def test_a_photo_without_text_exits_1_and_says_so(capsys, tmp_path):
     code, out, err = run(capsys, "recognize", tmp_path / "wall.png", "--layout", "photo")
     assert code == 1
     assert "no password found among 0 lines" in err and "no password found" in out
+
+
+def test_read_images_keeps_input_order_and_reads_crops_without_the_detector(scene, tmp_path):
+    from conftest import draw_line
+
+    from pwocr.inference.recognizer import Reading, Recognizer, Skipped
+    from pwocr.layout import PhotoReading, read_images
+
+    class NoDetector:
+        def __call__(self, gray):
+            raise AssertionError("a crop went to the detector")
+
+    path, composed = scene
+    draw_line("a1!").save(tmp_path / "crop.png")  # 28 px tall, not 4x wider than tall: a line by its height
+    (tmp_path / "junk.png").write_bytes(b"junk")
+    recognizer = Recognizer("default", threads=1)
+    crops = [tmp_path / "crop.png", tmp_path / "junk.png", tmp_path / "crop.png"]
+    results = list(read_images(recognizer, crops, detector=NoDetector()))
+    assert [type(r) for r in results] == [Reading, Skipped, Reading]
+    results = list(read_images(recognizer, [tmp_path / "crop.png", path, tmp_path / "junk.png"]))
+    assert [type(r) for r in results] == [Reading, PhotoReading, Skipped]
+    assert results[1].password.reading.text == composed.password

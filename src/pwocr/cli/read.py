@@ -216,9 +216,9 @@ def _recognizer(args: argparse.Namespace) -> Recognizer:
 def run_recognize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pwocr.data.images import expand_inputs, list_images
+    from pwocr.data.images import NamedBytes, expand_inputs, list_images
     from pwocr.inference.recognizer import Skipped
-    from pwocr.layout import PhotoReading
+    from pwocr.layout import PhotoReading, read_images
 
     if not args.images and not args.imgs_folder:
         raise PwocrError("give image files, folders or - (standard input), or a folder with --imgs_folder")
@@ -233,9 +233,14 @@ def run_recognize(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(f"pwocr: {message}", file=sys.stderr, flush=True)
 
+    unnamed: dict[str, NamedBytes] = {}  # images with no file to reopen for --draw (stdin)
+
     def sources():
         if args.images:
-            yield from expand_inputs(args.images, args.recursive, warn=say)
+            for source in expand_inputs(args.images, args.recursive, warn=say):
+                if isinstance(source, NamedBytes):
+                    unnamed[source.name] = source
+                yield source
         yield from folder_files
 
     # Where results go: stdout, and --out (or, for the seed's --imgs_folder, prediction.csv in it).
@@ -262,10 +267,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
     draw = _Drawer(args.draw, single) if args.draw else None
-    if args.layout == "line":  # every input a line: batched
-        results = recognizer.read_each(sources(), args.candidates, constraints)
-    else:
-        results = _read_each_image(recognizer, sources(), args.layout, args.candidates, constraints, draw)
+    results = read_images(recognizer, sources(), args.layout, args.candidates, constraints)
     read = skipped = unfound = 0
     for result in results:
         if isinstance(result, Skipped):
@@ -273,9 +275,12 @@ def run_recognize(args: argparse.Namespace) -> int:
             say(f"{result.reason}; skipped")
         else:
             read += 1
-            if isinstance(result, PhotoReading) and result.password is None:
-                unfound += 1
-                say(f"{result.image}: no password found among {len(result.lines)} lines of text")
+            if isinstance(result, PhotoReading):
+                if draw is not None:
+                    draw(unnamed.get(result.image, result.image), result)
+                if result.password is None:
+                    unfound += 1
+                    say(f"{result.image}: no password found among {len(result.lines)} lines of text")
         for writer in writers:
             writer.write(result)
     for writer in writers:
@@ -291,26 +296,6 @@ def run_recognize(args: argparse.Namespace) -> int:
         say("error: no image could be read")
         return 2
     return 2 if failed_output else 1 if skipped or unfound else 0
-
-
-def _read_each_image(recognizer, sources, layout, candidates, constraints, on_photo=None):
-    """One result per input, in order: each image read as a line or as a whole photo (``read_image``).
-
-    ``on_photo(source, photo)`` is called for each whole photo, with the source it was read from.
-    """
-    from pwocr.data.images import describe
-    from pwocr.inference.recognizer import Skipped
-    from pwocr.layout import PhotoReading, read_image
-
-    for source in sources:
-        try:
-            result = read_image(recognizer, source, layout, candidates, constraints)
-        except PwocrError as e:
-            yield Skipped(describe(source), str(e))
-            continue
-        if on_photo is not None and isinstance(result, PhotoReading):
-            on_photo(source, result)
-        yield result
 
 
 class _Drawer:

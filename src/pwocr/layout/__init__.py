@@ -11,6 +11,7 @@ from pwocr.layout.photo import (
     load_photo,
     looks_like_line,
     read_image,
+    read_images,
     read_photo,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "pick_password",
     "rank_passwords",
     "read_image",
+    "read_images",
     "read_photo",
     "render",
     "split_label",
