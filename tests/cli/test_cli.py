@@ -149,6 +149,8 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         tiny_set,
         "--weights_file",
         "default",
+        "--synth",
+        0,
         "--no_progress",
     )
     assert code == 0, err
@@ -168,6 +170,7 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         (["recognize", "{img}", "--checkpoint_path", "{badmeta}"], "malformed model config"),
         (["evaluate", "--val_file", "{noheader}"], "expected a header row"),
         (["evaluate", "--imgs_folder", "{tmp}", "--val_file", "{onecol}"], "expected 2 columns"),
+        (["evaluate", "--val_file", "{accent}"], "accent.csv:2: label 'café' has character 'é' that is not in"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{badchar}", "--alphabet", "digits"], "has character 'x'"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "none.csv: file not found"),
         (["train", "--resume", "--out", "{tmp}/nothing"], "nothing to resume"),
@@ -183,6 +186,7 @@ def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, 
     (tmp_path / "onecol.csv").write_text("filename\nimg.png\n")
     (tmp_path / "badchar.csv").write_text("filename,label\nimg.png,12x\n")
     (tmp_path / "noheader.csv").write_text("img.png,abc\n")
+    (tmp_path / "accent.csv").write_text("filename,label\nimg.png,café\n")
     from safetensors.numpy import save_file
 
     save_file({"w": np.zeros(1, np.float32)}, str(tmp_path / "badmeta.safetensors"), {"pwocr_model_config": "{oops"})
@@ -195,6 +199,7 @@ def test_bad_input_gets_one_clear_line(capsys, tmp_path, tiny_checkpoint, args, 
         "{onecol}": tmp_path / "onecol.csv",
         "{badchar}": tmp_path / "badchar.csv",
         "{noheader}": tmp_path / "noheader.csv",
+        "{accent}": tmp_path / "accent.csv",
         "{badmeta}": tmp_path / "badmeta.safetensors",
     }
     expanded = []

@@ -323,14 +323,14 @@ class _Drawer:
 def run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from pwocr.data.labels import read_labels
+    from pwocr.data.labels import check_labels, read_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
 
     items = read_labels(args.val_file, args.imgs_folder, header=args.header)
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)
-    for item in items:
-        recognizer.alphabet.encode(item.label, source=str(item.path))
+    # Checked as training checks them: the first bad label named by file and line.
+    check_labels(items, recognizer.alphabet, f"the alphabet of {args.checkpoint}")
     report = evaluate(
         recognizer,
         items,
