@@ -741,6 +741,11 @@ def _refit_temperature(
     best_path = out / "best.safetensors"
     if not val_items or not best_path.is_file():
         return None
+    if config.ignore_case or config.ignore_symbols:
+        # Confidence is the probability of the exact string; labels that do not give the exact
+        # string (upper-case scene-text sets) cannot say whether it was right.
+        say("temperature kept: a validation set scored ignoring case or symbols cannot calibrate exact readings")
+        return None
     from pwocr.checkpoints import load_model
     from pwocr.evaluation.calibration import calibration, fit_temperature, string_confidences
 

@@ -1,0 +1,40 @@
+"""The temperature re-fit at the end of a run: on exact labels only, and never ending worse."""
+
+import shutil
+
+from conftest import TINY_LABELS, make_labelled_folder
+
+from pwocr.checkpoints import load_model
+from pwocr.data.labels import read_labels
+from pwocr.training.config import TrainConfig
+from pwocr.training.trainer import _refit_temperature
+
+
+def _run_folder(tmp_path, tiny_checkpoint):
+    out = tmp_path / "run"
+    out.mkdir()
+    shutil.copy(tiny_checkpoint, out / "best.safetensors")
+    # Half the labels are someone else's: the readings are right on half the lines, wrong on the rest.
+    drawn = TINY_LABELS * 4
+    labels = [t if i % 2 else drawn[(i + 1) % len(drawn)] for i, t in enumerate(drawn)]
+    csv = make_labelled_folder(tmp_path / "val", drawn)
+    csv.write_text("filename,label\n" + "".join(f"img{i:02d}.png,{label}\n" for i, label in enumerate(labels)))
+    return out, read_labels(csv)
+
+
+def test_refit_on_exact_labels_writes_a_temperature_that_is_no_worse(tmp_path, tiny_checkpoint):
+    out, items = _run_folder(tmp_path, tiny_checkpoint)
+    said = []
+    temperature = _refit_temperature(TrainConfig(), out, items, said.append)
+    assert temperature is not None and load_model(out / "best.safetensors").config.temperature == temperature
+    before, after = (float(x) for x in said[-1].split("ECE ")[1].rstrip(")").split(" -> "))
+    assert after <= before
+
+
+def test_refit_is_skipped_when_validation_ignores_case_or_symbols(tmp_path, tiny_checkpoint):
+    out, items = _run_folder(tmp_path, tiny_checkpoint)
+    said = []
+    original = load_model(out / "best.safetensors").config.temperature
+    assert _refit_temperature(TrainConfig(ignore_case=True), out, items, said.append) is None
+    assert "temperature kept" in said[-1]
+    assert load_model(out / "best.safetensors").config.temperature == original
