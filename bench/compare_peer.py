@@ -1,6 +1,6 @@
 """pwocr against PP-OCRv6 small (PyPI ``rapidocr``, recognition only), side by side in one process.
 
-Both read the same images: the real word photos of ``../shared/real-val`` (IIIT 5K-Word and
+Both read the same images, each as it takes them (pwocr its gray line, PP-OCRv6 the colour photo): the real word photos of ``../shared/real-val`` (IIIT 5K-Word and
 Street View Text training splits, upper-case letter-and-digit labels, so scored ignoring case and
 symbols as scene-text benchmarks are), the real screen photos of ``../shared/domain`` and a
 synthetic test set rendered in held-out fonts with a seed never used in training (both scored
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from pwocr.alphabet import Alphabet
 from pwocr.data.images import load_gray
@@ -57,22 +58,21 @@ class PeerTopK:
         chars = "".join(dict.fromkeys([*characters, " "]))
         self.alphabet = Alphabet(chars) if len(chars) == len(characters) + 1 else None
 
-    def top_k(self, gray: np.ndarray, k: int) -> list[str]:
+    def top_k(self, bgr: np.ndarray, k: int) -> list[str]:
         if self.alphabet is None:
             return []
-        h, w = gray.shape
+        h, w = bgr.shape[:2]
         width = min(max(1, math.ceil(48 * w / h)), 48 * 50)
-        line = cv2.resize(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), (width, 48)).astype(np.float32)
+        line = cv2.resize(bgr, (width, 48)).astype(np.float32)
         padded = np.zeros((48, max(320, width), 3), np.float32)
         padded[:, :width] = (line / 255.0 - 0.5) / 0.5
         probs = self.session.run(None, {"x": padded.transpose(2, 0, 1)[None]})[0][0]
         return [c.text.replace(" ", "") for c in prefix_beam_search(probs, self.alphabet, top_k=k)]
 
 
-def read_peer(engine, grays: list[np.ndarray]) -> tuple[list[str], list[float]]:
+def read_peer(engine, images: list[np.ndarray]) -> tuple[list[str], list[float]]:
     texts, seconds = [], []
-    for gray in grays:
-        bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    for bgr in images:
         started = time.perf_counter()
         result = engine(bgr, use_det=False, use_cls=False, use_rec=True)
         seconds.append(time.perf_counter() - started)
@@ -96,9 +96,14 @@ def top_k_accuracy(truths: list[str], candidates: list[list[str]], ignore: bool)
     return float(np.mean([norm(t) in {norm(c) for c in cs} for t, cs in zip(truths, candidates)]))
 
 
-def load_set(folder: str, limit: int | None) -> tuple[list[np.ndarray], list[str]]:
+def load_set(folder: str, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Each photo as pwocr loads it (gray) and as PP-OCRv6 takes it (colour, BGR, upright), and the labels."""
     items = read_labels(Path(folder) / "labels.csv", folder)[:limit]
-    return [load_gray(i.path) for i in items], [i.label for i in items]
+    colours = [
+        cv2.cvtColor(np.asarray(ImageOps.exif_transpose(Image.open(i.path)).convert("RGB")), cv2.COLOR_RGB2BGR)
+        for i in items
+    ]
+    return [load_gray(i.path) for i in items], colours, [i.label for i in items]
 
 
 def main() -> None:
@@ -116,24 +121,27 @@ def main() -> None:
     peer = RapidOCR(params={"Global.log_level": "critical"})
     peer_top_k = PeerTopK()
     recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64)
-    # name -> (grays, truths, scored ignoring case and symbols)
-    sets: dict[str, tuple[list[np.ndarray], list[str], bool]] = {}
+    # name -> (pwocr's gray inputs, PP-OCRv6's colour inputs, truths, scored ignoring case and symbols):
+    # each model gets the photo as it takes it; the synthetic lines are gray for both.
+    sets: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[str], bool]] = {}
     for name in ("iiit5k-train", "svt-train"):
         folder = Path(args.real_val) / name
         if folder.is_dir():
             sets[name] = (*load_set(str(folder), args.limit), True)
     sets["domain"] = (*load_set(args.domain, None), False)
     synthetic = render_set(args.count, TEST_SEED, split="eval")
-    sets["synthetic"] = ([g for g, _ in synthetic], [t for _, t in synthetic], False)
+    synthetic_grays = [g for g, _ in synthetic]
+    synthetic_bgr = [cv2.cvtColor(g, cv2.COLOR_GRAY2BGR) for g in synthetic_grays]
+    sets["synthetic"] = (synthetic_grays, synthetic_bgr, [t for _, t in synthetic], False)
 
     results: dict[str, dict] = {}
-    for name, (grays, truths, ignore) in sets.items():
-        read_peer(peer, grays[:3])  # warm both up outside the timings
+    for name, (grays, colours, truths, ignore) in sets.items():
+        read_peer(peer, colours[:3])  # warm both up outside the timings
         read_pwocr(recognizer, grays[:3])
         ours, our_seconds = read_pwocr(recognizer, grays)
-        theirs, their_seconds = read_peer(peer, grays)
+        theirs, their_seconds = read_peer(peer, colours)
         our_top = [[c.text for c in r.candidates] for r in recognizer.read_batch(grays, candidates=3)]
-        their_top = [peer_top_k.top_k(g, 3) or [t] for g, t in zip(grays, theirs)]
+        their_top = [peer_top_k.top_k(c, 3) or [t] for c, t in zip(colours, theirs)]
         m_ours = compute_metrics(truths, ours, ignore, ignore)
         m_theirs = compute_metrics(truths, theirs, ignore, ignore)
         our_median, their_median = statistics.median(our_seconds), statistics.median(their_seconds)
