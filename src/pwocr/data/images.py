@@ -125,7 +125,7 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
         raise PwocrError(f"{name}: the image is empty")
     if image.mode in ("L", "1", "LA", "La"):
         return np.asarray(image.convert("L"))
-    return colour_to_gray(np.asarray(image.convert("RGB")))
+    return colour_to_gray(np.asarray(image if image.mode == "RGB" else image.convert("RGB")))
 
 
 #: Share of pixels clipped at each end when a colour image's gray is stretched to the full range.

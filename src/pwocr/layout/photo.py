@@ -7,6 +7,7 @@ the benchmark all call it. ``looks_like_line`` tells a line crop from a whole ph
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pwocr.data.images import MAX_PIXELS, ImageSource, NamedBytes, colour_to_gray, describe, load_gray
+from pwocr.data import images as image_loading
+from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
@@ -121,7 +123,15 @@ def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
             image = Image.open(Path(source))
         else:
             return None
-        if image.width * image.height > MAX_PIXELS or image.mode not in ("L", "RGB", "RGBA", "P", "CMYK", "YCbCr"):
+        # The limit is read now, not at import, so it can be changed (load_gray reads it the same way).
+        if image.width * image.height > image_loading.MAX_PIXELS or image.mode not in (
+            "L",
+            "RGB",
+            "RGBA",
+            "P",
+            "CMYK",
+            "YCbCr",
+        ):
             return None
         if image.format == "JPEG" and max(image.size) > max_side:
             scale = max_side / max(image.size)
@@ -132,7 +142,7 @@ def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
             # Flatten transparency onto white, as a viewer shows it (and as load_gray does).
             rgba = image.convert("RGBA")
             image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        rgb = np.asarray(image if image.mode == "L" else image.convert("RGB"))
+        rgb = np.asarray(image if image.mode in ("L", "RGB") else image.convert("RGB"))  # no copy when it is RGB
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
     return rgb if rgb.size else None
@@ -328,7 +338,7 @@ def read_image(
 
     ``layout="auto"`` decides as ``looks_like_line`` does and reuses the detector's boxes, so a
     photo costs one decode and one detection whichever way it goes. A line gives a ``Reading``
-    (exactly ``recognizer.read``'s), a photo a ``PhotoReading``.
+    (``recognizer.read``'s from the pixels already decoded; a JPEG over 3,200 pixels is decoded at reduced scale), a photo a ``PhotoReading``.
     """
     if layout not in ("auto", "line", "photo"):
         raise PwocrError(f"layout {layout!r}: expected auto, line or photo")
@@ -340,7 +350,9 @@ def read_image(
     if layout == "auto":
         is_line, boxes = _line_or_photo(photo, detector)
         if is_line:
-            return recognizer.read(image, candidates, constraints)
+            # The pixels are already here: a second decode of a large image would double its memory.
+            gray = colour_to_gray(photo) if photo.ndim == 3 else photo
+            return dataclasses.replace(recognizer.read(gray, candidates, constraints), image=name)
     if boxes is None:
         boxes = (detector or default_detector())(luminance(photo))
     return _read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader)
