@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from pwocr.data import images as image_loading
-from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_gray
+from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_gray, upright
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
@@ -137,7 +137,7 @@ def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
             scale = max_side / max(image.size)
             image.draft(image.mode, (int(image.width * scale), int(image.height * scale)))
         image.load()
-        image = ImageOps.exif_transpose(image)
+        image = upright(image)
         if image.mode in ("RGBA", "P"):
             # Flatten transparency onto white, as a viewer shows it (and as load_gray does).
             rgba = image.convert("RGBA")

@@ -31,7 +31,7 @@ from pwocr.data.images import load_gray
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout import PhotoReading, TextDetector, read_image
+from pwocr.layout import PhotoReading, TextDetector, load_photo, read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
     CLOSE,
@@ -208,7 +208,9 @@ def create_app(
                     source: Image.Image | np.ndarray = load_gray(image, max_pixels=settings.max_pixels)
                     image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
                 else:
-                    source = image  # read_image decodes it once, to a photo or a line
+                    # Decoded once (shrunk past 3,200 pixels a side), then the full-size pixels are let go.
+                    source = load_photo(image)
+                    image.close()
                 # Still within the budget: the decoded image, its lines and their resizing scale with the pixels.
                 layout, candidates = options.layout, options.candidates
                 found = text_detector() if layout != "line" else None
