@@ -251,22 +251,12 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
     whether a label ends there is seen in the pixels: a run of ink-free columns, found between the
     CTC frames of the two characters. The picker reads labels from this text.
     """
-    path = probs.argmax(-1)
-    spans: list[list[int]] = []  # first and last frame of each character
-    previous = BLANK
-    for t, label in enumerate(path):
-        if label != BLANK and label == previous and spans:
-            spans[-1][1] = t
-        elif label != BLANK:
-            spans.append([t, t])
-        previous = label
+    spans = _character_spans(probs)
     if len(spans) != len(text) or len(text) < 2:
         return text
     h, w = crop.shape
-    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0  # ink is the minority
-    inked = ink.sum(0) > max(1, 0.03 * h)
-    frames = len(path)
+    inked = _inked_columns(crop)
+    frames = len(probs)
     gaps = []
     for k in range(1, len(text)):
         x0 = int((spans[k - 1][1] + 1) / frames * w)
@@ -285,15 +275,8 @@ def _value_table(probs: np.ndarray, start: int) -> np.ndarray:
     """The part of a line's probability table after its first ``start`` characters (the label)."""
     if start <= 0:
         return probs
-    path = probs.argmax(-1)
-    seen, previous = 0, BLANK
-    for t, label in enumerate(path):
-        if label != BLANK and label != previous:
-            if seen == start:
-                return probs[t:]
-            seen += 1
-        previous = label
-    return probs[len(probs) :]
+    spans = _character_spans(probs)
+    return probs[spans[start][0] :] if start < len(spans) else probs[len(probs) :]
 
 
 def read_photo(
@@ -432,22 +415,12 @@ def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int) -> int:
     The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
     label and its value such a character is a gap, not the password's first character.
     """
-    path = table.argmax(-1)
-    spans: list[list[int]] = []
-    previous = BLANK
-    for t, label in enumerate(path):
-        if label != BLANK and label == previous and spans:
-            spans[-1][1] = t
-        elif label != BLANK:
-            spans.append([t, t])
-        previous = label
-    h, w = crop.shape
-    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
-    inked = ink.sum(0) > max(1, 0.03 * h)
+    spans = _character_spans(table)
+    w = crop.shape[1]
+    inked = _inked_columns(crop)
     count = 0
     for first, last in spans[start:]:
-        x0, x1 = int(first / len(path) * w), int((last + 1) / len(path) * w)
+        x0, x1 = int(first / len(table) * w), int((last + 1) / len(table) * w)
         if inked[max(0, x0) : max(x0 + 1, x1)].any():
             break
         count += 1
@@ -456,13 +429,27 @@ def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int) -> int:
 
 def _char_onsets(table: np.ndarray) -> list[float]:
     """Where each character of the greedy reading starts across the line (0 to 1)."""
-    path = table.argmax(-1)
-    out, previous = [], BLANK
-    for t, label in enumerate(path):
-        if label != BLANK and label != previous:
-            out.append(t / len(path))
+    return [first / len(table) for first, _ in _character_spans(table)]
+
+
+def _character_spans(probs: np.ndarray) -> list[tuple[int, int]]:
+    """The first and last frame of each character of the greedy CTC reading (repeats merged, blanks split)."""
+    spans: list[tuple[int, int]] = []
+    previous = BLANK
+    for t, label in enumerate(probs.argmax(-1)):
+        if label != BLANK and label == previous and spans:
+            spans[-1] = (spans[-1][0], t)
+        elif label != BLANK:
+            spans.append((t, t))
         previous = label
-    return out
+    return spans
+
+
+def _inked_columns(crop: np.ndarray) -> np.ndarray:
+    """Which columns of a gray line crop hold ink (Otsu's threshold; ink is the minority of pixels)."""
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
+    return ink.sum(0) > max(1, 0.03 * crop.shape[0])
 
 
 def _gray_crop(crop: np.ndarray) -> np.ndarray:
