@@ -46,13 +46,10 @@ class PeerTopK:
     """
 
     def __init__(self) -> None:
-        import onnxruntime as ort
+        from pwocr.inference.engine import onnx_session
+        from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 
-        from pwocr.model.pretrained import rapidocr_rec_path
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(rapidocr_rec_path()), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(rapidocr_model_path(RECOGNIZER_FILE))
         characters = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Class 0 is the blank; the last class is a space, which rapidocr appends to the dictionary.
         chars = "".join(dict.fromkeys([*characters, " "]))

@@ -46,20 +46,28 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pwocr"
 
 
+def onnx_session(path: str | os.PathLike[str], threads: int | None = None, what: str = "an ONNX model") -> Any:
+    """A quiet onnxruntime CPU session over ``path``, ``threads`` intra-op threads at most; one line if it cannot load.
+
+    The one way pwocr opens a graph: its own exported model, and PP-OCRv6's detector and recognizer.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise PwocrError(f"{path}: not {what} onnxruntime can load ({type(e).__name__})") from None
+
+
 class OnnxEngine:
     """An onnxruntime CPU session over a pwocr ONNX file; ``threads`` caps its intra-op threads."""
 
     def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise PwocrError(f"{path}: not an ONNX model onnxruntime can load ({type(e).__name__})") from None
+        self.session = onnx_session(path, threads)
         metadata = self.session.get_modelmeta().custom_metadata_map
         if CONFIG_KEY not in metadata:
             raise PwocrError(f"{path}: an ONNX file without pwocr metadata (export it with `pwocr export`)")

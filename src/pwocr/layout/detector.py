@@ -19,28 +19,8 @@ import cv2
 import numpy as np
 
 from pwocr.errors import PwocrError
-
-#: The rapidocr release whose bundled detector this module was written and verified against.
-RAPIDOCR_VERSION = "3.10"
-DETECTOR_FILE = "PP-OCRv6_det_small.onnx"
-DETECTOR_LICENSE = "Apache-2.0 (PaddleOCR PP-OCRv6 small, bundled in rapidocr)"
-
-
-def rapidocr_model_path(name: str) -> Path:
-    """Where the installed ``rapidocr`` keeps one of its bundled ONNX models (as ``pretrained.rapidocr_rec_path``).
-
-    Kept here rather than imported from ``pwocr.model.pretrained`` so reading a photo never imports torch.
-    """
-    try:
-        import rapidocr
-    except ImportError:
-        raise PwocrError(
-            f"photo mode uses the text detector bundled in rapidocr: pip install 'rapidocr=={RAPIDOCR_VERSION}.*'"
-        ) from None
-    path = Path(rapidocr.__file__).parent / "models" / name
-    if not path.is_file():
-        raise PwocrError(f"{path}: not found in the installed rapidocr (expected version {RAPIDOCR_VERSION})")
-    return path
+from pwocr.inference.engine import onnx_session
+from pwocr.rapidocr_models import DETECTOR_FILE, rapidocr_model_path
 
 
 @dataclass(frozen=True)
@@ -128,17 +108,8 @@ class TextDetector:
         box_threshold: float = 0.55,
         unclip_ratio: float = 1.6,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(model_path) if model_path is not None else rapidocr_model_path(DETECTOR_FILE)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for missing or broken graphs
-            raise PwocrError(f"{path}: not a text detector onnxruntime can load ({e})") from None
+        self.session = onnx_session(path, threads, "a text detector")
         self.input_name = self.session.get_inputs()[0].name
         self.max_side, self.min_side = max_side, min_side
         self.threshold, self.box_threshold, self.unclip_ratio = threshold, box_threshold, unclip_ratio

@@ -19,9 +19,8 @@ import cv2
 import numpy as np
 
 from pwocr.errors import PwocrError
-from pwocr.layout.detector import rapidocr_model_path
-
-RECOGNIZER_FILE = "PP-OCRv6_rec_small.onnx"
+from pwocr.inference.engine import onnx_session
+from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 
 
 @dataclass(frozen=True)
@@ -36,17 +35,8 @@ class LabelReader:
     """PP-OCRv6 small's recognizer on onnxruntime: greedy CTC over its own dictionary."""
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         path = Path(model_path) if model_path is not None else rapidocr_model_path(RECOGNIZER_FILE)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for missing or broken graphs
-            raise PwocrError(f"{path}: not a recognizer onnxruntime can load ({e})") from None
+        self.session = onnx_session(path, threads, "a recognizer")
         characters = self.session.get_modelmeta().custom_metadata_map.get("character", "").splitlines()
         if not characters:
             raise PwocrError(f"{path}: no character dictionary in its metadata (another PP-OCR model?)")

@@ -18,24 +18,12 @@ import torch
 
 from pwocr.errors import PwocrError
 from pwocr.model.lcnet import LCNetFeatures
-
-#: The rapidocr release whose bundled model the import was written and verified against.
-RAPIDOCR_VERSION = "3.10"
-_MODEL_FILE = "PP-OCRv6_rec_small.onnx"
+from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 
 
 def rapidocr_rec_path() -> Path:
     """Where the installed ``rapidocr`` keeps PP-OCRv6 small's recognizer."""
-    try:
-        import rapidocr
-    except ImportError:
-        raise PwocrError(
-            f"the pretrained backbone comes from rapidocr's bundled model: pip install 'rapidocr=={RAPIDOCR_VERSION}.*'"
-        ) from None
-    path = Path(rapidocr.__file__).parent / "models" / _MODEL_FILE
-    if not path.is_file():
-        raise PwocrError(f"{path}: not found in the installed rapidocr (expected version {RAPIDOCR_VERSION})")
-    return path
+    return rapidocr_model_path(RECOGNIZER_FILE)
 
 
 class _Graph:
