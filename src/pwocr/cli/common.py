@@ -98,7 +98,8 @@ positive = at_least(1)
 non_negative = at_least(0)
 
 
-def add_use_cuda(group: argparse._ActionsContainer) -> None:
+def add_use_cuda(group: argparse._ActionsContainer, default: object = False, help_suffix: str = "") -> None:
+    """``--use_cuda [BOOL]``, the seed's flag; ``train`` passes ``argparse.SUPPRESS`` to see whether it was given."""
     group.add_argument(
         "--use_cuda",
         "--cuda",
@@ -106,9 +107,9 @@ def add_use_cuda(group: argparse._ActionsContainer) -> None:
         type=boolean,
         nargs="?",
         const=True,
-        default=False,
+        default=default,
         metavar="BOOL",
-        help="use a CUDA GPU if there is one (--use_cuda alone means true)",
+        help="use a CUDA GPU if there is one (--use_cuda alone means true)" + help_suffix,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pwocr.cli.common import boolean, examples
+from pwocr.cli.common import add_use_cuda, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -191,16 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="training processes on this machine, launched with torchrun (gloo on CPU, NCCL on GPUs)"
         + default("nproc"),
     )
-    run.add_argument(
-        "--use_cuda",
-        "--cuda",
-        dest="use_cuda",
-        type=boolean,
-        nargs="?",
-        const=True,
-        metavar="BOOL",
-        help="use a CUDA GPU if there is one (--use_cuda alone means true)" + default("use_cuda"),
-    )
+    add_use_cuda(run, default=argparse.SUPPRESS, help_suffix=default("use_cuda"))
     p.set_defaults(handler=run_train)
 
 
