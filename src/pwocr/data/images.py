@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import glob
 import importlib.util
 import io
@@ -36,24 +35,24 @@ HEIF_SUPPORTED = importlib.util.find_spec("pillow_heif") is not None
 _HEIF_SUFFIXES = {".heic", ".heif", ".hif"}
 
 
-@functools.cache
-def _register_heif() -> None:
+def _open(data: io.BytesIO | Path) -> Image.Image:
+    """``Image.open``, registering the HEIF plugin the first time Pillow alone cannot identify a file."""
+    global _heif_registered
+    try:
+        return Image.open(data)
+    except UnidentifiedImageError:
+        if not HEIF_SUPPORTED or _heif_registered:
+            raise
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-
-
-def _open(data: io.BytesIO | Path) -> Image.Image:
-    """``Image.open`` that registers the HEIF plugin first when the file is an ISO media (HEIF) one."""
-    if HEIF_SUPPORTED:
-        if isinstance(data, Path):
-            with data.open("rb") as f:
-                head = f.read(12)
-        else:
-            head = data.getvalue()[:12]
-        if head[4:8] == b"ftyp":
-            _register_heif()
+    _heif_registered = True
+    if isinstance(data, io.BytesIO):
+        data.seek(0)
     return Image.open(data)
+
+
+_heif_registered = False
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
