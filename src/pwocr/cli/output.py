@@ -52,8 +52,7 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     if photo.password is None:
         out.append(f"{photo.image}: no password found ({len(photo.lines)} lines of text)")
     else:
-        reading = photo.password.reading
-        out.append(format_text(reading, show_raw).replace(reading.image + ": ", f"{photo.image}: ", 1))
+        out.append(format_text(photo.password.reading, show_raw))  # the password's reading is named as the photo
         out.append(f"  picked line {photo.password.line}: {photo.password.why}")
     for i, line in enumerate(photo.lines):  # numbered from 0, as in --draw and the JSON's "line"
         mark = "  <- the password" if photo.password is not None and i == photo.password.line else ""
