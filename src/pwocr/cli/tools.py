@@ -134,15 +134,17 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from pwocr.data.images import load_gray
+    from pwocr.checkpoints import load_state
+    from pwocr.data.images import load_image
     from pwocr.data.labels import read_labels
     from pwocr.evaluation.calibration import calibrate_checkpoint
-    from pwocr.synth.render import render_set
+    from pwocr.synth.render import SynthConfig, render_set
 
+    colour = load_state(args.checkpoint)[0].in_channels == 3
     if args.val_file:
-        samples = [(load_gray(i.path), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
+        samples = [(load_image(i.path, colour), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
     else:
-        samples = render_set(args.count, args.seed, split="train")
+        samples = render_set(args.count, args.seed, split="train", config=SynthConfig(colour=colour))
     temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)
     print(
         f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pwocr.cli.common import add_use_cuda, examples
+from pwocr.cli.common import add_use_cuda, boolean, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,6 +109,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["ppocrv6", "none"],
         help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (bundled in rapidocr)"
         + default("pretrained_backbone"),
+    )
+    model.add_argument(
+        "--colour",
+        "--color",
+        dest="colour",
+        type=boolean,
+        metavar="{yes,no}",
+        help="read RGB lines instead of gray ones (default: the --weights_file model's; gray for a fresh one)",
+    )
+    model.add_argument(
+        "--pad_width",
+        type=int,
+        help="pad narrower lines with mid-gray to this width in pixels, as PP-OCRv6 pads to 320 "
+        "(default: the --weights_file model's; none for a fresh one)",
     )
     model.add_argument(
         "--freeze_blocks",

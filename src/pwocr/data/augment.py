@@ -8,7 +8,7 @@ import numpy as np
 
 def augment_line(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Small affine, blur, noise and brightness/contrast changes that keep every glyph readable."""
-    h, w = gray.shape
+    h, w = gray.shape[:2]
     if rng.random() < 0.7:
         angle = rng.normal(0, 1.0)
         shear = rng.normal(0, 0.06)

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
 from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
-from pwocr.data.images import load_gray
+from pwocr.data.images import load_image
 from pwocr.data.labels import LabelledImage
 from pwocr.data.preprocess import LinePreprocessor, normalise
 from pwocr.errors import PwocrError
@@ -47,15 +47,16 @@ def prepare_line(gray: np.ndarray, label: str, config: ModelConfig, width_scale:
     return torch.from_numpy(normalise([line])[0])
 
 
-def pad_batch(lines: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack ``1 x H x W_i`` lines into ``N x 1 x H x max(W)``, padding on the right by repeating the last column.
+def pad_batch(lines: Sequence[torch.Tensor], pad_width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``C x H x W_i`` lines into ``N x C x H x max(W, pad_width)``, padding on the right with 0 (mid-gray).
 
-    Only training pads (its batches mix widths); inference batches equal widths. Returns the batch
-    and the widths before padding.
+    Inference pads each line to ``pad_width`` the same way (``LinePreprocessor.batch``), so a line
+    read alone or in a batch cut back to its own padded width sees the same input. Returns the
+    batch and the widths before padding (CTC reads only the frames of a line's own width).
     """
     widths = torch.tensor([t.shape[-1] for t in lines])
-    max_width = int(widths.max())
-    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode="replicate") for t in lines])
+    max_width = max(int(widths.max()), pad_width)
+    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1])) for t in lines])
     return batch, widths
 
 
@@ -109,7 +110,7 @@ class LabelledImages(Dataset[Sample]):
 
     def __getitem__(self, index: int) -> Sample:
         item = self.items[index]
-        gray = load_gray(item.path)
+        gray = load_image(item.path, colour=self.config.in_channels == 3)
         width_scale = 1.0
         if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, index))
@@ -239,7 +240,7 @@ class SyntheticStream(IterableDataset[Sample]):
 
 @dataclass
 class Batch:
-    images: torch.Tensor  # N x 1 x H x W
+    images: torch.Tensor  # N x C x H x W
     widths: torch.Tensor  # N, before padding
     targets: torch.Tensor  # concatenated class indices
     target_lengths: torch.Tensor  # N
@@ -249,7 +250,8 @@ class Batch:
 
     @property
     def output_lengths(self) -> torch.Tensor:
-        return self.config.output_length(self.widths)
+        """CTC frames of each line: over its width padded to ``pad_width``, as inference reads it."""
+        return self.config.output_length(self.widths.clamp(min=self.config.pad_width))
 
     def targets_of(self, i: int) -> torch.Tensor:
         """The class indices of sample ``i``'s label."""
@@ -266,7 +268,7 @@ class Collate:
 
     def __call__(self, samples: Sequence[Sample]) -> Batch:
         lines, labels, sources = zip(*samples)
-        images, widths = pad_batch(lines)
+        images, widths = pad_batch(lines, self.config.pad_width)
         encoded = [self.alphabet.encode(label, source) for label, source in zip(labels, sources)]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)

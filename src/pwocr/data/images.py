@@ -77,7 +77,17 @@ def describe(source: ImageSource) -> str:
 
 
 def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
-    """Load an image as a 2-D uint8 grayscale array, upright; a bad file raises a one-line ``PwocrError``.
+    """Load an image as a 2-D uint8 grayscale array, upright (``load_image`` without colour)."""
+    return load_image(source, colour=False, max_pixels=max_pixels)
+
+
+def load_image(source: ImageSource, colour: bool = False, max_pixels: int | None = None) -> np.ndarray:
+    """Load an image upright as uint8: gray ``H x W``, or with ``colour`` RGB ``H x W x 3`` when it has colour.
+
+    A bad file raises a one-line ``PwocrError``. Without ``colour`` a colour image is turned to
+    gray along its main colour axis (``colour_to_gray``); with it, a gray image stays 2-D (the
+    model's preprocessing repeats it over the channels), so a gray photo never costs three times
+    its memory.
 
     EXIF orientation is applied (phones store photos sideways and say so in EXIF); 16-bit and
     float images are scaled to 8 bits rather than clipped; an image of more than ``max_pixels``
@@ -86,7 +96,7 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
     name = describe(source)
     max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
     if isinstance(source, np.ndarray):
-        return _array_to_gray(source, name)
+        return _array_to_image(source, name, colour)
     try:
         if isinstance(source, Image.Image):
             image = source
@@ -114,7 +124,7 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
         reason = "not an image Pillow can read" if isinstance(e, UnidentifiedImageError) else f"unreadable image ({e})"
         raise PwocrError(f"{name}: {reason}") from None
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return _array_to_gray(np.asarray(image), name)
+        return _array_to_image(np.asarray(image), name, colour)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Flatten transparency onto white, as a viewer shows it.
         rgba = image.convert("RGBA")
@@ -124,7 +134,8 @@ def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
         raise PwocrError(f"{name}: the image is empty")
     if image.mode in ("L", "1", "LA", "La"):
         return np.asarray(image.convert("L"))
-    return colour_to_gray(np.asarray(image if image.mode == "RGB" else image.convert("RGB")))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    return rgb if colour else colour_to_gray(rgb)
 
 
 def upright(image: Image.Image) -> Image.Image:
@@ -202,7 +213,7 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     raise PwocrError(f"unsupported pixel type {array.dtype}")
 
 
-def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
+def _array_to_image(array: np.ndarray, name: str, colour: bool) -> np.ndarray:
     if array.size == 0:
         raise PwocrError(f"{name}: the image is empty")
     try:
@@ -215,7 +226,8 @@ def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
         return array[:, :, 0]
     if array.ndim == 3 and array.shape[2] in (3, 4):
         # NumPy images from users are RGB(A) (Pillow's order), not OpenCV's BGR; alpha is dropped.
-        return colour_to_gray(np.ascontiguousarray(array[:, :, :3]))
+        rgb = np.ascontiguousarray(array[:, :, :3])
+        return rgb if colour else colour_to_gray(rgb)
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pwocr.data.images import load_gray
+from pwocr.data.images import load_gray, load_image
 from pwocr.data.labels import LabelledImage
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
@@ -53,7 +53,7 @@ def evaluate(
 ) -> EvalReport:
     """Read every item and score it; unreadable images are reported and left out.
 
-    ``items`` are labelled files or ``(grayscale array, label)`` pairs (for in-memory test sets).
+    ``items`` are labelled files or ``(image array, label)`` pairs (for in-memory test sets).
     Top-k word accuracy counts a reading right when the truth is among its k best candidates.
     Readings follow ``Recognizer.decode``'s one policy, so each is what ``pwocr recognize`` prints.
     ``ignore_case`` and ``ignore_symbols`` score as scene-text benchmarks do (``normalise_text``).
@@ -63,7 +63,7 @@ def evaluate(
     for i, item in enumerate(items):
         if isinstance(item, LabelledImage):
             try:
-                grays.append(load_gray(item.path))
+                grays.append(load_image(item.path, colour=recognizer.preprocess.colour))
             except PwocrError as e:
                 warn(f"{e}; skipped")
                 continue

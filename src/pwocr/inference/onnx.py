@@ -15,7 +15,7 @@ from pwocr.model.crnn import CRNN
 
 
 def export_onnx(model: CRNN, path: str | os.PathLike[str], source_sha256: str | None = None) -> None:
-    """Write ``model`` as ONNX (``images (N,1,H,W) -> log_probs (T,N,C)``, dynamic batch and width), atomically.
+    """Write ``model`` as ONNX (``images (N,C,H,W) -> log_probs (T,N,C)``, dynamic batch and width), atomically.
 
     The file's metadata holds the ``ModelConfig`` (alphabet, preprocessing, temperature) and, when
     given, the hash of the checkpoint it was exported from.
@@ -23,7 +23,7 @@ def export_onnx(model: CRNN, path: str | os.PathLike[str], source_sha256: str | 
     import onnx
 
     model = model.eval()
-    example = torch.zeros(2, 1, model.config.height, 128)
+    example = torch.zeros(2, model.config.in_channels, model.config.height, 128)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the LSTM batch-size warning does not apply: no initial state is exported

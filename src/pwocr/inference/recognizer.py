@@ -12,8 +12,8 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import resolve_checkpoint
-from pwocr.data.images import ImageSource, describe, list_images, load_gray
-from pwocr.data.preprocess import LinePreprocessor, normalise
+from pwocr.data.images import ImageSource, describe, list_images, load_image
+from pwocr.data.preprocess import LinePreprocessor
 from pwocr.decoding.beam import Candidate, prefix_beam_search
 from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probability
 from pwocr.decoding.constraints import Constraints
@@ -129,26 +129,31 @@ class Recognizer:
         self.batch_size = batch_size
 
     # ------------------------------------------------------------ model
-    def log_probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The model's per-step log-probabilities ``(T_i, C)`` for each grayscale image, in input order.
+    def log_probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The model's per-step log-probabilities ``(T_i, C)`` for each image (gray or RGB array), in input order.
 
-        Lines are batched only with lines of the same (quantised) width, so none is padded and a
-        reading never depends on its batch-mates.
+        Lines are batched only with lines of the same (quantised) width, so none is padded beyond the
+        model's ``pad_width`` and a reading never depends on its batch-mates.
         """
-        return self._log_probabilities_of_lines([self.preprocess(g) for g in grays])
+        return self._log_probabilities_of_lines([self.preprocess(image) for image in images])
 
     def _log_probabilities_of_lines(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``log_probabilities`` of lines already through ``self.preprocess``."""
         out: list[np.ndarray] = [np.empty(0)] * len(lines)
         for chunk in equal_width_batches([line.shape[1] for line in lines], self.batch_size):
-            log_probs = self.engine(normalise([lines[i] for i in chunk]))
+            log_probs = self.engine(self.preprocess.batch([lines[i] for i in chunk]))
             for j, i in enumerate(chunk):
+                # The frames over the padding stay: the last character's peak often falls there.
                 out[i] = log_probs[:, j]
         return out
 
-    def probabilities(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def line_frames(self, shape: tuple[int, ...]) -> int:
+        """How many leading frames of an ``H x W`` image's table cover the image (the rest, its padding)."""
+        return int(self.config.output_length(self.preprocess.width_for(shape[0], shape[1])))
+
+    def probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per-step class probabilities at the model's calibrated temperature, in input order."""
-        return [tempered_probabilities(t, self.config.temperature) for t in self.log_probabilities(grays)]
+        return [tempered_probabilities(t, self.config.temperature) for t in self.log_probabilities(images)]
 
     # ------------------------------------------------------------ decoding
     def decode(
@@ -246,25 +251,25 @@ class Recognizer:
         gave no reading where it stood.
         """
         results: list[Reading | Skipped | None] = []  # None: a line waiting for the model
-        grays: list[np.ndarray] = []
+        lines: list[np.ndarray] = []
         names: list[str] = []
 
         def flush() -> Iterator[Reading | Skipped]:
-            readings = iter(self._read_lines(grays, names, candidates, constraints))
+            readings = iter(self._read_lines(lines, names, candidates, constraints))
             for result in results:
                 yield next(readings) if result is None else result
 
         for source in images:
             try:
                 # Keep only the small model-height line, not the decoded photo.
-                grays.append(self.preprocess(load_gray(source)))
+                lines.append(self.preprocess(load_image(source, colour=self.preprocess.colour)))
                 names.append(describe(source))
                 results.append(None)
             except PwocrError as e:
                 results.append(Skipped(describe(source), str(e)))
-            if len(grays) >= chunk:
+            if len(lines) >= chunk:
                 yield from flush()
-                results, grays, names = [], [], []
+                results, lines, names = [], [], []
         if results:
             yield from flush()
 

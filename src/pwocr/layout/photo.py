@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pwocr.data import images as image_loading
-from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_gray, upright
+from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_image, upright
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
@@ -102,14 +102,14 @@ def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
     decoded at a reduced scale straight from its DCT (Pillow's ``draft``), so a 12 or 50 MP photo
     never exists at full size in memory; other images are shrunk to about ``max_side`` after
     decoding. EXIF orientation is honoured; anything unusual (16-bit, HEIF, a broken file, a
-    decompression bomb) goes through ``load_gray``, which reads it or says what is wrong.
+    decompression bomb) goes through ``load_image``, which reads it or says what is wrong.
     """
     if isinstance(source, np.ndarray):
         if source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] in (3, 4) and source.size:
             return _shrink(np.ascontiguousarray(source[..., :3]), max_side)
-        return _shrink(load_gray(source), max_side)
+        return _shrink(load_image(source, colour=True), max_side)
     rgb = _decode_colour(source, max_side)
-    return _shrink(rgb if rgb is not None else load_gray(source), max_side)
+    return _shrink(rgb if rgb is not None else load_image(source, colour=True), max_side)
 
 
 def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
@@ -123,7 +123,7 @@ def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
             image = Image.open(Path(source))
         else:
             return None
-        # The limit is read now, not at import, so it can be changed (load_gray reads it the same way).
+        # The limit is read now, not at import, so it can be changed (load_image reads it the same way).
         if image.width * image.height > image_loading.MAX_PIXELS or image.mode not in (
             "L",
             "RGB",
@@ -139,7 +139,7 @@ def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
         image.load()
         image = upright(image)
         if image.mode in ("RGBA", "P"):
-            # Flatten transparency onto white, as a viewer shows it (and as load_gray does).
+            # Flatten transparency onto white, as a viewer shows it (and as load_image does).
             rgba = image.convert("RGBA")
             image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         rgb = np.asarray(image if image.mode in ("L", "RGB") else image.convert("RGB"))  # no copy when it is RGB
@@ -244,8 +244,11 @@ def _with_margins(boxes: list[TextBox], facts: list[LineFacts], shape: tuple[int
 SPACE_GAP = 0.13
 
 
-def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
+def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | None = None) -> str:
     """``text`` with a space wherever the crop shows a word gap between two characters.
+
+    ``frames``: how many of the table's frames span the crop (``Recognizer.line_frames``; the rest
+    read the model's padding); all of them by default.
 
     The model's alphabet has no space, so ``Password GeyDoh6105`` reads ``PasswordGeyDoh6105``;
     whether a label ends there is seen in the pixels: a run of ink-free columns, found between the
@@ -256,7 +259,7 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str) -> str:
         return text
     h, w = crop.shape
     inked = _inked_columns(crop)
-    frames = len(probs)
+    frames = frames or len(probs)
     gaps = []
     for k in range(1, len(text)):
         x0 = int((spans[k - 1][1] + 1) / frames * w)
@@ -334,8 +337,7 @@ def read_image(
         is_line, boxes = _line_or_photo(photo, detector)
         if is_line:
             # The pixels are already here: a second decode of a large image would double its memory.
-            gray = colour_to_gray(photo) if photo.ndim == 3 else photo
-            return dataclasses.replace(recognizer.read(gray, candidates, constraints), image=name)
+            return dataclasses.replace(recognizer.read(photo, candidates, constraints), image=name)
     if boxes is None:
         boxes = (detector or default_detector())(luminance(photo))
     return _read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader)
@@ -356,13 +358,15 @@ def _read_boxes(
     order, facts = reading_order(boxes)
     boxes, facts = _join_fragments([boxes[k] for k in order], facts)
     boxes = _with_margins(boxes, facts, photo.shape)
-    crops = [_gray_crop(crop_line(photo, box)) for box in boxes]
-    tables = recognizer.probabilities(crops) if crops else []
+    straight = [crop_line(photo, box) for box in boxes]
+    crops = [_gray_crop(crop) for crop in straight]  # for the ink tests and the label reader
+    tables = recognizer.probabilities(straight if recognizer.preprocess.colour else crops) if crops else []
     readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
     lines = tuple(PhotoLine(b, r) for b, r in zip(boxes, readings))
     texts, offsets = [], []
-    for crop, table, reading in zip(crops, tables, readings):
-        text, offset = _label_text(crop, table, reading, label_reader)
+    frames = [recognizer.line_frames(crop.shape) for crop in crops]
+    for crop, table, reading, n in zip(crops, tables, readings, frames):
+        text, offset = _label_text(crop, table, reading, label_reader, n)
         texts.append(text)
         offsets.append(offset)
     facts = [LineFacts(text, r.confidence, f.row, f.left, f.right) for text, r, f in zip(texts, readings, facts)]
@@ -371,7 +375,7 @@ def _read_boxes(
     if pick is not None:
         start = offsets[pick.line](pick.start)
         if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
-            start += _phantoms_at(crops[pick.line], tables[pick.line], start)
+            start += _phantoms_at(crops[pick.line], tables[pick.line], start, frames[pick.line])
         value = recognizer.decode(_value_table(tables[pick.line], start), name, candidates, constraints)
         password = PhotoPassword(value, pick.line, pick.why, pick.label)
     return PhotoReading(name, (photo.shape[1], photo.shape[0]), lines, password)
@@ -383,7 +387,7 @@ LABEL_READER_BELOW = 0.5
 
 
 def _label_text(
-    crop: np.ndarray, table: np.ndarray, reading: Reading, label_reader: LabelReader | None
+    crop: np.ndarray, table: np.ndarray, reading: Reading, label_reader: LabelReader | None, frames: int
 ) -> tuple[str, Callable[[int], int]]:
     """The text the picker sees for one line, and how an index into it maps to an index into ``reading.text``.
 
@@ -391,7 +395,7 @@ def _label_text(
     and PP-OCRv6 finds a label there, the label is PP-OCRv6's and the value after it pwocr's
     (matched by position across the line).
     """
-    spaced = spaced_text(crop, table, reading.text)
+    spaced = spaced_text(crop, table, reading.text, frames)
     plain = (spaced, lambda i: i - spaced[:i].count(" "))
     if label_reader is None or reading.confidence >= LABEL_READER_BELOW or split_label(spaced)[1]:
         return plain
@@ -404,12 +408,12 @@ def _label_text(
         return prefix.strip(), lambda i: len(reading.text)
     # Where the value starts across the line, and pwocr's first character from there on.
     x = other.starts[start] - 0.5 / max(len(other.text), 1) if other.starts else 0.0
-    onsets = _char_onsets(table)
+    onsets = _char_onsets(table, frames)
     first = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
     return prefix + reading.text[first:], lambda i: first + max(0, i - len(prefix))
 
 
-def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int) -> int:
+def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) -> int:
     """How many characters from ``start`` on were read where the crop has no ink at all.
 
     The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
@@ -420,16 +424,16 @@ def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int) -> int:
     inked = _inked_columns(crop)
     count = 0
     for first, last in spans[start:]:
-        x0, x1 = int(first / len(table) * w), int((last + 1) / len(table) * w)
+        x0, x1 = min(int(first / frames * w), w - 1), int((last + 1) / frames * w)
         if inked[max(0, x0) : max(x0 + 1, x1)].any():
             break
         count += 1
     return count if count < len(spans) - start else 0
 
 
-def _char_onsets(table: np.ndarray) -> list[float]:
-    """Where each character of the greedy reading starts across the line (0 to 1)."""
-    return [first / len(table) for first, _ in _character_spans(table)]
+def _char_onsets(table: np.ndarray, frames: int) -> list[float]:
+    """Where each character of the greedy reading starts across the line (0 to 1) whose first ``frames`` frames span it."""
+    return [min(1.0, first / frames) for first, _ in _character_spans(table)]
 
 
 def _character_spans(probs: np.ndarray) -> list[tuple[int, int]]:

@@ -36,6 +36,13 @@ class ModelConfig:
     max_width: int = 800
     # Input widths are multiples of this, so equal-width lines batch without padding.
     width_step: int = 8
+    # 1: a grayscale line; 3: an RGB line, so text that differs from its background in colour more
+    # than in brightness keeps its contrast (a PP-LCNetV4 stack then uses PP-OCRv6's colour filters).
+    in_channels: int = 1
+    # Lines narrower than this are padded on the right with mid-gray (0 after normalising) to this
+    # width, as PP-OCRv6 pads every line to 320 px: its mixer attends across the whole line, and a
+    # short word read without the padding it was trained with loses accuracy. 0: no padding.
+    pad_width: int = 0
     # Softmax temperature for confidences, fitted after training by ``pwocr calibrate``; the
     # best reading never depends on it, only how sure the model says it is.
     temperature: float = 1.0
@@ -54,6 +61,13 @@ class ModelConfig:
         if self.width_step < 1 or self.min_width % self.width_step or self.max_width % self.width_step:
             raise PwocrError(
                 f"widths {self.min_width}..{self.max_width} must be multiples of width_step {self.width_step}"
+            )
+        if self.in_channels not in (1, 3):
+            raise PwocrError(f"in_channels {self.in_channels}: a model reads gray (1) or RGB (3) lines")
+        if self.pad_width < 0 or self.pad_width % self.width_step or self.pad_width > self.max_width:
+            raise PwocrError(
+                f"pad_width {self.pad_width} must be 0 or a multiple of width_step {self.width_step} "
+                f"up to max_width {self.max_width}"
             )
         if not 8 <= self.min_width <= self.max_width:
             raise PwocrError(f"widths {self.min_width}..{self.max_width}: need 8 <= min_width <= max_width")

@@ -25,9 +25,9 @@ def _conv(c_in: int, c_out: int, kernel: int, padding: int, batch_norm: bool) ->
     return layers
 
 
-def _vgg(c: tuple[int, ...]) -> nn.Sequential:
+def _vgg(c: tuple[int, ...], in_channels: int) -> nn.Sequential:
     return nn.Sequential(
-        *_conv(1, c[0], 3, 1, False),
+        *_conv(in_channels, c[0], 3, 1, False),
         nn.MaxPool2d(2, 2),  # 16 x W/2
         *_conv(c[0], c[1], 3, 1, False),
         nn.MaxPool2d(2, 2),  # 8 x W/4
@@ -42,9 +42,9 @@ def _vgg(c: tuple[int, ...]) -> nn.Sequential:
 
 
 class CRNN(nn.Module):
-    """Maps a batch of 1xHxW grayscale lines to per-time-step log-probabilities over blank + alphabet.
+    """Maps a batch of gray or RGB lines to per-time-step log-probabilities over blank + alphabet.
 
-    Input ``(N, 1, H, W)`` in ``[-1, 1]`` with ``H = config.height``; output ``(T, N, C)``
+    Input ``(N, config.in_channels, H, W)`` in ``[-1, 1]`` with ``H = config.height``; output ``(T, N, C)``
     log-softmax with ``T = config.output_length(W)``.
     """
 
@@ -53,11 +53,11 @@ class CRNN(nn.Module):
         self.config = config
         c = config.channels
         if config.size == "crnn-lcnet":
-            self.cnn: nn.Module = LCNetFeatures(1)
+            self.cnn: nn.Module = LCNetFeatures(config.in_channels)
         elif config.size == "crnn-svtr":
-            self.cnn = nn.Sequential(LCNetFeatures(1), LightSVTRMixer(LCNET_CHANNELS))
+            self.cnn = nn.Sequential(LCNetFeatures(config.in_channels), LightSVTRMixer(LCNET_CHANNELS))
         else:
-            self.cnn = _vgg(c)
+            self.cnn = _vgg(c, config.in_channels)
         self.rnn = nn.LSTM(c[-1], config.hidden, num_layers=2, bidirectional=True)
         # crnn-svtr's CTC layer reads the BiLSTM output beside the features it was given (a skip).
         self.skip = config.size == "crnn-svtr"

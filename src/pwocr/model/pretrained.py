@@ -84,7 +84,9 @@ def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLi
     """Copy PP-OCRv6 small's backbone weights into ``features`` (in place).
 
     A grayscale model sees the same image in all three of PP-OCR's input channels, so its first
-    conv is the sum of PP-OCR's over the colour channels: identical outputs on gray input.
+    conv is the sum of PP-OCR's over the colour channels: identical outputs on gray input. A
+    colour model takes RGB; PP-OCR's first conv reads BGR (OpenCV's order), so its input channels
+    are reversed.
     """
     path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
     params = _conv_parameters(path)
@@ -94,12 +96,31 @@ def load_pretrained_features(features: LCNetFeatures, onnx_path: str | os.PathLi
     with torch.no_grad():
         for i, (conv, (weight, bias)) in enumerate(zip(convs, params)):
             w = torch.tensor(np.asarray(weight, dtype=np.float32))
-            if i == 0 and conv.in_channels != w.shape[1]:
-                w = w.sum(1, keepdim=True)
+            if i == 0:
+                w = w.flip(1) if conv.in_channels == 3 else w.sum(1, keepdim=True)
             if w.shape != conv.weight.shape or bias.shape != tuple(conv.bias.shape):
                 raise PwocrError(f"{path}: conv {i} is {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
             conv.weight.copy_(w)
             conv.bias.copy_(torch.tensor(np.asarray(bias, dtype=np.float32)))
+
+
+def colour_first_conv(gray_weight: torch.Tensor, onnx_path: str | os.PathLike[str] | None = None) -> torch.Tensor:
+    """RGB weights for a first conv trained on gray lines (``out x 1 x k x k``), for a colour model.
+
+    When the gray weights are PP-OCRv6's first conv summed over its channels (a PP-LCNetV4 stack
+    whose stem stayed frozen, as in the shipped model), PP-OCRv6's own colour weights are the
+    exact answer; otherwise each channel gets a third, which reads a gray line exactly as before.
+    """
+    if gray_weight.shape[1] != 1:
+        raise PwocrError(f"a first conv with {gray_weight.shape[1]} input channels is not a gray one")
+    path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
+    if path.is_file():
+        weight = torch.tensor(np.asarray(_conv_parameters(path)[0][0], np.float32)).flip(1)
+        if weight.shape[0] == gray_weight.shape[0] and torch.allclose(
+            weight.sum(1, keepdim=True), gray_weight.float(), rtol=1e-2, atol=2e-3
+        ):
+            return weight
+    return gray_weight.float().repeat(1, 3, 1, 1) / 3
 
 
 def _mixer_parameters(onnx_path: Path) -> dict:

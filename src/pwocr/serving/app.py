@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from pwocr.alphabet import resolve_charset
-from pwocr.data.images import load_gray
+from pwocr.data.images import load_image
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
@@ -205,7 +205,8 @@ def create_app(
         with decoding.take(image.width * image.height):
             try:
                 if options.layout == "line":
-                    source: Image.Image | np.ndarray = load_gray(image, max_pixels=settings.max_pixels)
+                    colour = recognizer.preprocess.colour
+                    source: Image.Image | np.ndarray = load_image(image, colour, max_pixels=settings.max_pixels)
                     image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
                 else:
                     # Decoded once (shrunk past 3,200 pixels a side), then the full-size pixels are let go.

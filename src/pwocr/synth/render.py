@@ -44,6 +44,8 @@ class SynthConfig:
     words_file: str | None = None
     # Lines with a fragment of the neighbouring line above or below, as loose crops of real photos have.
     neighbour_lines: float = 0.15
+    # Lines as RGB photos (for a colour model) instead of gray ones.
+    colour: bool = False
 
 
 def random_password(rng: np.random.Generator, alphabet: str, min_length: int, max_length: int) -> str:
@@ -366,12 +368,14 @@ def _camera(img: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarr
 
 
 def _finish(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sensor noise, resampling and JPEG on the final grayscale crop."""
-    h, w = gray.shape
+    """Sensor noise, resampling and JPEG on the final crop (gray ``H x W`` or RGB ``H x W x 3``, 0..1)."""
+    h, w = gray.shape[:2]
     if rng.random() < 0.7:
         sigma = rng.uniform(0.0, 0.08)
-        noise = rng.standard_normal((h, w)).astype(np.float32) * sigma * np.sqrt(np.clip(gray, 0.02, 1))
-        gray = gray + noise
+        noise = rng.standard_normal((h, w)).astype(np.float32)
+        if gray.ndim == 3:  # luminance noise and a weaker per-channel (chroma) part, as camera sensors give
+            noise = noise[..., None] + 0.5 * rng.standard_normal(gray.shape).astype(np.float32)
+        gray = gray + noise * sigma * np.sqrt(np.clip(gray, 0.02, 1))
     gray = np.clip(gray * 255.0, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
         # Down- and up-scaling: a small subject in a big photo, or a zoomed screenshot.
@@ -381,7 +385,7 @@ def _finish(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.6:
         ok, buf = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 96))])
         if ok:
-            gray = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+            gray = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if rng.random() < 0.3:
         # Contrast and brightness of the camera's tone curve.
         gray = cv2.convertScaleAbs(gray, alpha=rng.uniform(0.6, 1.3), beta=rng.uniform(-30, 30))
@@ -409,7 +413,7 @@ def _crop(img: np.ndarray, mask: np.ndarray, cap: float, rng: np.random.Generato
 def render_line(
     text: str, rng: np.random.Generator, fonts: Sequence[FontSpec], config: SynthConfig | None = None
 ) -> np.ndarray:
-    """Render ``text`` as a photographed line of a screen, print or sticker; returns uint8 grayscale."""
+    """Render ``text`` as a photographed line of a screen, print or sticker; uint8 gray, or RGB with ``config.colour``."""
     config = config or SynthConfig()
     font = fonts[int(rng.integers(0, len(fonts)))]
     size = int(rng.integers(config.min_font_size, config.max_font_size + 1))
@@ -437,8 +441,8 @@ def render_line(
         img, mask = _perspective(img, mask, cap, rng)
     img = _crop(img, mask, cap, rng)
     img = _camera(np.ascontiguousarray(img), cap, rng)
-    gray = cv2.cvtColor(np.clip(img, 0, 1).astype(np.float32), cv2.COLOR_RGB2GRAY)
-    return _finish(gray, rng)
+    img = np.clip(img, 0, 1).astype(np.float32)
+    return _finish(img if config.colour else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), rng)
 
 
 class PasswordSynthesizer:

@@ -87,6 +87,13 @@ class TrainConfig:
     synth_max_length: int = 20
     fonts_folder: str | None = None
     max_width: int = 800
+    # The model's input: RGB lines (``True``) or gray ones (``False``); ``None``: the --weights_file
+    # checkpoint's, gray for a fresh model. A gray checkpoint fine-tuned in colour keeps its readings
+    # of gray lines (``pwocr.model.pretrained.colour_first_conv``).
+    colour: bool | None = None
+    # Pad lines narrower than this on the right with mid-gray (``ModelConfig.pad_width``); ``None``:
+    # the --weights_file checkpoint's, no padding for a fresh model.
+    pad_width: int | None = None
     resume: bool = False
     # With ``resume``: the settings given explicitly, which win over the saved run's (only those in
     # RESUME_OVERRIDABLE may differ); the rest of the saved plan is kept.
@@ -210,6 +217,8 @@ class TrainConfig:
             bad("synth_min_length", f"longer than --synth_max_length {self.synth_max_length}")
         if self.max_width < 32:
             bad("max_width", "must be at least 32 pixels")
+        if self.pad_width is not None and not 0 <= self.pad_width <= self.max_width:
+            bad("pad_width", f"must be between 0 and --max_width {self.max_width}")
         if self.model_size not in MODEL_SIZES:
             bad("model_size", f"choose one of {', '.join(MODEL_SIZES)}")
         if self.pretrained_backbone not in ("ppocrv6", "none"):

@@ -158,7 +158,15 @@ def _initial_model(config: TrainConfig, alphabet: Alphabet, say: Callable[[str],
     fresh. The pretrained confidence temperature is kept until the run re-fits it.
     """
     if not config.weights_file:
-        model = CRNN(ModelConfig(alphabet=alphabet.chars, size=config.model_size, max_width=config.max_width))
+        model = CRNN(
+            ModelConfig(
+                alphabet=alphabet.chars,
+                size=config.model_size,
+                max_width=config.max_width,
+                in_channels=3 if config.colour else 1,
+                pad_width=config.pad_width or 0,
+            )
+        )
         if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
             from pwocr.model import pretrained
 
@@ -168,7 +176,16 @@ def _initial_model(config: TrainConfig, alphabet: Alphabet, say: Callable[[str],
             say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
         return model
     pretrained_config, weights = load_state(config.weights_file)
-    model_config = dataclasses.replace(pretrained_config, alphabet=alphabet.chars, max_width=config.max_width)
+    in_channels = pretrained_config.in_channels if config.colour is None else 3 if config.colour else 1
+    model_config = dataclasses.replace(
+        pretrained_config,
+        alphabet=alphabet.chars,
+        max_width=config.max_width,
+        in_channels=in_channels,
+        pad_width=pretrained_config.pad_width if config.pad_width is None else config.pad_width,
+    )
+    if in_channels != pretrained_config.in_channels:
+        weights = _with_input_channels(weights, model_config, config.weights_file, say)
     if alphabet.chars == pretrained_config.alphabet:
         return build_model(model_config, weights, config.weights_file)
     model = CRNN(model_config)
@@ -190,6 +207,28 @@ def _initial_model(config: TrainConfig, alphabet: Alphabet, say: Callable[[str],
     return model
 
 
+def _with_input_channels(
+    weights: dict[str, torch.Tensor], model_config: ModelConfig, source: str, say: Callable[[str], None]
+) -> dict[str, torch.Tensor]:
+    """``weights`` with their first conv turned to ``model_config.in_channels`` (gray to RGB or back).
+
+    Gray to RGB takes PP-OCRv6's colour filters where the gray ones are theirs summed, else a third
+    of each on every channel; RGB to gray sums the channels. Either way a gray line reads as before.
+    """
+    from pwocr.model.pretrained import colour_first_conv
+
+    first = next(name for name, m in CRNN(model_config).named_modules() if isinstance(m, torch.nn.Conv2d))
+    key = f"{first}.weight"
+    weights = dict(weights)
+    if model_config.in_channels == 3:
+        weights[key] = colour_first_conv(weights[key])
+        say(f"input: RGB lines; the first conv of {source} widened to three channels")
+    else:
+        weights[key] = weights[key].sum(1, keepdim=True)
+        say(f"input: gray lines; the first conv of {source} summed over its channels")
+    return weights
+
+
 def lcnet_of(model: CRNN) -> Any:
     """The PP-LCNetV4 conv stack of a crnn-lcnet or crnn-svtr."""
     from pwocr.model.lcnet import LCNetFeatures
@@ -209,8 +248,13 @@ def freeze_conv_stack(model: CRNN, blocks: int) -> None:
         module.requires_grad_(False)
 
 
-def _synth_config(config: TrainConfig, alphabet: str) -> SynthConfig:
-    return SynthConfig(alphabet=alphabet, min_length=config.synth_min_length, max_length=config.synth_max_length)
+def _synth_config(config: TrainConfig, model_config: ModelConfig) -> SynthConfig:
+    return SynthConfig(
+        alphabet=model_config.alphabet,
+        min_length=config.synth_min_length,
+        max_length=config.synth_max_length,
+        colour=model_config.in_channels == 3,
+    )
 
 
 def _one_cycle(
@@ -270,10 +314,12 @@ def _validation_readings(
     alphabet = Alphabet(model.config.alphabet)
     losses, truths, predictions, raws = [], [], [], []
     for batch in loader:
-        # Each width on its own, unpadded, as Recognizer reads it: validation reads what recognize reads.
+        # Each width on its own, padded only to pad_width, as Recognizer reads it: validation reads
+        # what recognize reads (every frame, the padding's too).
         for width in batch.widths.unique().tolist():
             index = (batch.widths == width).nonzero().flatten()
-            log_probs = model(_model_input(batch.images[index, :, :, :width], device)).float()
+            padded = max(width, model.config.pad_width)
+            log_probs = model(_model_input(batch.images[index, :, :, :padded], device)).float()
             encoded = [batch.targets_of(int(i)) for i in index]
             lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
             steps = torch.full((len(index),), log_probs.shape[0], dtype=torch.long)
@@ -476,7 +522,7 @@ def _train(
         steps = 1000
     if synth_ratio > 0:
         fonts = training_fonts(config.fonts_folder, alphabet.chars)
-        synth = _synth_config(config, alphabet.chars)
+        synth = _synth_config(config, model_config)
 
     # Validation sets by name: the user's real images when given, and fixed synthetic lines when
     # training on the synthetic stream. The best checkpoint is chosen on the real set when there is one.

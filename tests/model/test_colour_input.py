@@ -1,0 +1,157 @@
+"""Colour (RGB) input and PP-OCRv6-style padding: config, preprocessing, weights, training and reading."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_LABELS, draw_line, make_labelled_folder
+
+from pwocr.alphabet import Alphabet
+from pwocr.checkpoints import build_model, load_state, save_weights
+from pwocr.data.datasets import Collate, pad_batch, prepare_line
+from pwocr.data.images import colour_to_gray, load_image
+from pwocr.data.preprocess import LinePreprocessor
+from pwocr.errors import PwocrError
+from pwocr.inference.recognizer import Recognizer
+from pwocr.model.config import ModelConfig
+from pwocr.synth.render import PasswordSynthesizer, SynthConfig
+from pwocr.training.trainer import TrainConfig, _with_input_channels, train
+
+
+def _red_on_green(width: int = 60, height: int = 20) -> np.ndarray:
+    rgb = np.zeros((height, width, 3), np.uint8)
+    rgb[...] = (0, 160, 0)
+    rgb[5:15, 10:50] = (200, 0, 0)
+    return rgb
+
+
+def test_config_checks_channels_and_padding():
+    assert ModelConfig("ab").in_channels == 1 and ModelConfig("ab").pad_width == 0
+    with pytest.raises(PwocrError, match="in_channels 2"):
+        ModelConfig("ab", in_channels=2)
+    with pytest.raises(PwocrError, match="pad_width 12 must be 0 or a multiple of width_step 8"):
+        ModelConfig("ab", pad_width=12)
+    with pytest.raises(PwocrError, match="up to max_width 800"):
+        ModelConfig("ab", pad_width=808)
+    # Old checkpoints (no such fields in their metadata) read as gray and unpadded.
+    saved = {k: v for k, v in ModelConfig("ab").to_dict().items() if k not in ("in_channels", "pad_width")}
+    assert ModelConfig.from_dict(saved) == ModelConfig("ab")
+
+
+def test_load_image_keeps_colour_only_when_asked(tmp_path):
+    from PIL import Image
+
+    rgb = _red_on_green()
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    Image.fromarray(rgb).convert("L").save(tmp_path / "g.png")
+    assert np.array_equal(load_image(tmp_path / "c.png", colour=True), rgb)
+    assert np.array_equal(load_image(tmp_path / "c.png"), colour_to_gray(rgb))
+    # A gray file stays 2-D even for a colour model: the preprocessor repeats it over the channels.
+    assert load_image(tmp_path / "g.png", colour=True).ndim == 2
+    assert np.array_equal(load_image(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), colour=True), rgb)
+
+
+def test_preprocessor_turns_any_image_into_the_models_channels_and_pads_with_mid_gray():
+    rgb, gray = _red_on_green(), colour_to_gray(_red_on_green())
+    colour = LinePreprocessor.for_model(ModelConfig("ab", in_channels=3, pad_width=96))
+    mono = LinePreprocessor.for_model(ModelConfig("ab"))
+    assert colour(rgb).shape == (32, 96, 3)
+    assert np.array_equal(colour(gray)[..., 0], colour(gray)[..., 2])  # gray repeated over R, G, B
+    assert np.array_equal(mono(rgb), mono(gray))  # a gray model reads colour along its main axis
+    narrow = colour(rgb[:, :20])
+    batch = colour.batch([narrow, narrow])
+    assert batch.shape == (2, 3, 32, 96) and narrow.shape[1] < 96
+    assert np.all(batch[..., narrow.shape[1] :] == 0)  # 0 is mid-gray in [-1, 1]
+    assert np.allclose(batch[0, :, :, : narrow.shape[1]], narrow.transpose(2, 0, 1) / 127.5 - 1)
+    assert mono.batch([mono(gray)]).shape == (1, 1, 32, 96)  # wide enough: no padding
+
+
+def test_training_batches_pad_like_inference_and_ctc_reads_the_padding():
+    config = ModelConfig("abc", size="crnn-tiny", in_channels=3, pad_width=96)
+    lines = [prepare_line(np.full((20, w), 200, np.uint8), "ab", config) for w in (20, 40)]
+    images, widths = pad_batch(lines, config.pad_width)
+    assert images.shape[1:] == (3, 32, 96) and torch.all(images[0, :, :, widths[0] :] == 0)
+    batch = Collate(Alphabet("abc"), config)([(line, "ab", "x") for line in lines])
+    assert batch.output_lengths.tolist() == [config.output_length(96)] * 2
+
+
+def test_synthetic_lines_render_in_colour_for_a_colour_model():
+    image, _ = PasswordSynthesizer(3, config=SynthConfig(colour=True)).sample()
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+    gray, _ = PasswordSynthesizer(3).sample()
+    assert gray.ndim == 2
+
+
+@pytest.mark.parametrize("size", ["crnn-tiny", "crnn-svtr"])
+def test_a_gray_model_widened_to_colour_reads_gray_lines_as_before(size):
+    gray_config = ModelConfig("ab1", size=size)
+    model = build_model(gray_config).eval()
+    colour_config = dataclasses.replace(gray_config, in_channels=3)
+    weights = _with_input_channels(model.state_dict(), colour_config, "test", lambda _: None)
+    widened = build_model(colour_config, weights).eval()
+    x = torch.rand(2, 1, gray_config.height, 64) * 2 - 1
+    with torch.inference_mode():
+        assert torch.allclose(model(x), widened(x.repeat(1, 3, 1, 1)), atol=1e-4)
+    back = _with_input_channels(weights, gray_config, "test", lambda _: None)
+    with torch.inference_mode():
+        assert torch.allclose(build_model(gray_config, back).eval()(x), model(x), atol=1e-4)
+
+
+def test_ppocr_first_conv_is_recovered_exactly_from_its_gray_sum():
+    pytest.importorskip("rapidocr")
+    from pwocr.model.pretrained import _conv_parameters, colour_first_conv, rapidocr_rec_path
+
+    bgr = torch.tensor(np.asarray(_conv_parameters(rapidocr_rec_path())[0][0], np.float32))
+    # Stored in half precision, as the shipped weights are.
+    rgb = colour_first_conv(bgr.sum(1, keepdim=True).half())
+    assert torch.equal(rgb, bgr.flip(1))  # PP-OCR reads BGR; pwocr hands its model RGB
+    other = torch.randn(bgr.shape[0], 1, 3, 3)
+    assert torch.allclose(colour_first_conv(other), other.repeat(1, 3, 1, 1) / 3)
+
+
+def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint, tmp_path):
+    csv = make_labelled_folder(tmp_path / "d", TINY_LABELS)
+    out = tmp_path / "c"
+    messages = []
+    train(
+        TrainConfig(
+            imgs_folder=str(csv.parent),
+            train_file=str(csv),
+            weights_file=str(tiny_checkpoint),
+            colour=True,
+            pad_width=96,
+            out=str(out),
+            logs=str(tmp_path / "l"),
+            epochs=1,
+            steps_per_epoch=1,
+            synth_ratio=0.0,
+            n_workers=0,
+            lr=1e-9,
+            seed=0,
+            calibrate=False,
+        ),
+        say=messages.append,
+        progress=False,
+    )
+    assert any("widened to three channels" in m for m in messages)
+    config, weights = load_state(out / "last.safetensors")
+    assert config.in_channels == 3 and config.pad_width == 96
+    assert weights["cnn.0.weight"].shape[1] == 3
+    # Barely trained (lr 1e-9): it reads its set as the gray model did, through ONNX and torch.
+    for backend in ("onnx", "torch"):
+        recognizer = Recognizer(out / "last.safetensors", backend=backend)
+        assert recognizer.preprocess.colour
+        line = draw_line("Zz9").convert("RGB")
+        reading = recognizer.read(line)
+        assert reading.text == "Zz9"
+        table = recognizer.probabilities([np.asarray(line)])[0]
+        assert recognizer.line_frames(np.asarray(line).shape) <= len(table) == config.output_length(96)
+
+
+def test_a_gray_checkpoint_saved_as_colour_keeps_its_config(tiny_checkpoint, tmp_path):
+    config, weights = load_state(tiny_checkpoint)
+    colour = dataclasses.replace(config, in_channels=3, pad_width=128)
+    weights = _with_input_channels(weights, colour, "tiny", lambda _: None)
+    save_weights(build_model(colour, weights), tmp_path / "c.safetensors")
+    assert load_state(tmp_path / "c.safetensors")[0] == colour
