@@ -1,10 +1,11 @@
 """pwocr against PP-OCRv6 small (PyPI ``rapidocr``, recognition only), side by side in one process.
 
-Both read the same images, each as it takes them (pwocr its gray line, PP-OCRv6 the colour photo): the real word photos of ``../shared/real-val`` (IIIT 5K-Word and
+Both read the same images, each as it takes them (pwocr as its model's preprocessing loads them, RGB or
+gray; PP-OCRv6 the colour photo, BGR): the real word photos of ``../shared/real-val`` (IIIT 5K-Word and
 Street View Text training splits, upper-case letter-and-digit labels, so scored ignoring case and
 symbols as scene-text benchmarks are), the real screen photos of ``../shared/domain`` and a
-synthetic test set rendered in held-out fonts with a seed never used in training (both scored
-exactly). For each model: word accuracy, character accuracy, top-3 word accuracy and the median
+synthetic test set rendered in colour in held-out fonts with a seed never used in training (both
+scored exactly). For each model: word accuracy, character accuracy, top-3 word accuracy and the median
 time to read one image. PP-OCRv6's reading is rapidocr's own; its top-3 comes from the same CTC
 prefix beam search pwocr uses, run over its recognizer's output probabilities. Install the peer
 with ``pip install -e ".[bench]"``.
@@ -26,13 +27,13 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pwocr.alphabet import Alphabet
-from pwocr.data.images import load_gray
+from pwocr.data.images import colour_to_gray, load_image
 from pwocr.data.labels import read_labels
 from pwocr.decoding.beam import prefix_beam_search
 from pwocr.evaluation.metrics import compute_metrics, normalise_text
 from pwocr.inference.recognizer import Recognizer
 from pwocr.io import atomic_write
-from pwocr.synth.render import render_set
+from pwocr.synth.render import SynthConfig, render_set
 
 #: Far from every seed training derives (``seed * 100003 + epoch``, workers ``* 1009``) and validation's.
 TEST_SEED = 20261125
@@ -77,11 +78,11 @@ def read_peer(engine, images: list[np.ndarray]) -> tuple[list[str], list[float]]
     return texts, seconds
 
 
-def read_pwocr(recognizer: Recognizer, grays: list[np.ndarray]) -> tuple[list[str], list[float]]:
+def read_pwocr(recognizer: Recognizer, images: list[np.ndarray]) -> tuple[list[str], list[float]]:
     texts, seconds = [], []
-    for gray in grays:
+    for image in images:
         started = time.perf_counter()
-        texts.append(recognizer.read(gray).text)
+        texts.append(recognizer.read(image).text)
         seconds.append(time.perf_counter() - started)
     return texts, seconds
 
@@ -93,14 +94,16 @@ def top_k_accuracy(truths: list[str], candidates: list[list[str]], ignore: bool)
     return float(np.mean([norm(t) in {norm(c) for c in cs} for t, cs in zip(truths, candidates)]))
 
 
-def load_set(folder: str, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """Each photo as pwocr loads it (gray) and as PP-OCRv6 takes it (colour, BGR, upright), and the labels."""
+def load_set(
+    folder: str, limit: int | None, colour: bool
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Each photo as pwocr loads it (RGB or gray) and as PP-OCRv6 takes it (colour, BGR, upright), and the labels."""
     items = read_labels(Path(folder) / "labels.csv", folder)[:limit]
     colours = [
         cv2.cvtColor(np.asarray(ImageOps.exif_transpose(Image.open(i.path)).convert("RGB")), cv2.COLOR_RGB2BGR)
         for i in items
     ]
-    return [load_gray(i.path) for i in items], colours, [i.label for i in items]
+    return [load_image(i.path, colour) for i in items], colours, [i.label for i in items]
 
 
 def main() -> None:
@@ -118,26 +121,28 @@ def main() -> None:
     peer = RapidOCR(params={"Global.log_level": "critical"})
     peer_top_k = PeerTopK()
     recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64)
-    # name -> (pwocr's gray inputs, PP-OCRv6's colour inputs, truths, scored ignoring case and symbols):
-    # each model gets the photo as it takes it; the synthetic lines are gray for both.
+    # name -> (pwocr's inputs, PP-OCRv6's colour inputs, truths, scored ignoring case and symbols):
+    # each model gets the photo as it takes it.
+    colour = recognizer.preprocess.colour
     sets: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[str], bool]] = {}
     for name in ("iiit5k-train", "svt-train"):
         folder = Path(args.real_val) / name
         if folder.is_dir():
-            sets[name] = (*load_set(str(folder), args.limit), True)
-    sets["domain"] = (*load_set(args.domain, None), False)
-    synthetic = render_set(args.count, TEST_SEED, split="eval")
-    synthetic_grays = [g for g, _ in synthetic]
-    synthetic_bgr = [cv2.cvtColor(g, cv2.COLOR_GRAY2BGR) for g in synthetic_grays]
-    sets["synthetic"] = (synthetic_grays, synthetic_bgr, [t for _, t in synthetic], False)
+            sets[name] = (*load_set(str(folder), args.limit, colour), True)
+    sets["domain"] = (*load_set(args.domain, None, colour), False)
+    synthetic = render_set(args.count, TEST_SEED, split="eval", config=SynthConfig(colour=True))
+    synthetic_rgb = [image for image, _ in synthetic]
+    synthetic_bgr = [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in synthetic_rgb]
+    pwocr_inputs = synthetic_rgb if colour else [colour_to_gray(image) for image in synthetic_rgb]
+    sets["synthetic"] = (pwocr_inputs, synthetic_bgr, [t for _, t in synthetic], False)
 
     results: dict[str, dict] = {}
-    for name, (grays, colours, truths, ignore) in sets.items():
+    for name, (inputs, colours, truths, ignore) in sets.items():
         read_peer(peer, colours[:3])  # warm both up outside the timings
-        read_pwocr(recognizer, grays[:3])
-        ours, our_seconds = read_pwocr(recognizer, grays)
+        read_pwocr(recognizer, inputs[:3])
+        ours, our_seconds = read_pwocr(recognizer, inputs)
         theirs, their_seconds = read_peer(peer, colours)
-        our_top = [[c.text for c in r.candidates] for r in recognizer.read_batch(grays, candidates=3)]
+        our_top = [[c.text for c in r.candidates] for r in recognizer.read_batch(inputs, candidates=3)]
         their_top = [peer_top_k.top_k(c, 3) or [t] for c, t in zip(colours, theirs)]
         m_ours = compute_metrics(truths, ours, ignore, ignore)
         m_theirs = compute_metrics(truths, theirs, ignore, ignore)
