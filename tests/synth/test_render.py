@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from pwocr.alphabet import resolve_charset
-from pwocr.data.images import load_gray
+from pwocr.data.images import load_gray, load_image
 from pwocr.data.labels import read_labels
 from pwocr.synth.dataset_writer import write_synthetic_set
-from pwocr.synth.render import CONFUSABLE, PasswordSynthesizer, SynthConfig, random_password, sample_text
+from pwocr.synth.render import CONFUSABLE, PasswordSynthesizer, SynthConfig, random_password, render_set, sample_text
 
 
 def test_same_seed_same_samples():
@@ -41,6 +41,14 @@ def test_synth_writes_images_and_a_seed_csv(tmp_path):
         assert item.label.isdigit()
         assert load_gray(item.path).ndim == 2
     assert set(resolve_charset("digits")) >= set("".join(i.label for i in items))
+
+
+def test_synth_writes_colour_lines_in_rgb_order(tmp_path):
+    """``--colour`` files hold the rendered RGB pixels (OpenCV writes BGR: the channels are swapped back)."""
+    write_synthetic_set(tmp_path, 3, seed=2, fonts_split="eval", colour=True)
+    expected = [image for image, _ in render_set(3, seed=2, split="eval", config=SynthConfig(colour=True))]
+    for item, image in zip(read_labels(tmp_path / "labels.csv"), expected):
+        assert np.array_equal(load_image(item.path, colour=True), image)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--alphabet", default="printable", metavar="CHARS", help="characters or a charset name")
     p.add_argument(
+        "--colour",
+        "--color",
+        action="store_true",
+        help="render RGB lines, as a colour model (the shipped one) trains on, instead of gray ones",
+    )
+    p.add_argument(
         "--synth_min_length",
         "--min_length",
         dest="min_length",
@@ -120,6 +126,7 @@ def run_synth(args: argparse.Namespace) -> int:
         args.max_length,
         args.fonts_split or "train",
         args.fonts_folder,
+        args.colour,
     )
     print(f"wrote {n} images and labels.csv to {args.out}")
     return 0

@@ -23,19 +23,25 @@ def write_synthetic_set(
     max_length: int = 20,
     fonts_split: str = "train",
     fonts_folder: str | None = None,
+    colour: bool = False,
 ) -> int:
-    """Render ``count`` lines into ``out`` (``000000.png``...) and ``out/labels.csv``; returns the count."""
+    """Render ``count`` lines into ``out`` (``000000.png``...) and ``out/labels.csv``; returns the count.
+
+    ``colour`` writes RGB lines (what a colour model trains on), else gray ones.
+    """
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     fonts = fonts_from_folder(fonts_folder) if fonts_folder else fonts_for(fonts_split)  # type: ignore[arg-type]
-    config = SynthConfig(alphabet=resolve_charset(alphabet), min_length=min_length, max_length=max_length)
+    config = SynthConfig(
+        alphabet=resolve_charset(alphabet), min_length=min_length, max_length=max_length, colour=colour
+    )
     synthesizer = PasswordSynthesizer(seed=seed, config=config, fonts=fonts)
     rows = []
     digits = max(6, len(str(count - 1)))
     for i in track(range(count), description="rendering", disable=count < 200):
-        gray, label = synthesizer.sample()
+        image, label = synthesizer.sample()
         name = f"{i:0{digits}d}.png"
-        cv2.imwrite(str(folder / name), gray)
+        cv2.imwrite(str(folder / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if colour else image)
         rows.append((name, label))
     write_labels(folder / "labels.csv", rows)
     return count
