@@ -94,9 +94,7 @@ def top_k_accuracy(truths: list[str], candidates: list[list[str]], ignore: bool)
     return float(np.mean([norm(t) in {norm(c) for c in cs} for t, cs in zip(truths, candidates)]))
 
 
-def load_set(
-    folder: str, limit: int | None, colour: bool
-) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+def load_set(folder: str, limit: int | None, colour: bool) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """Each photo as pwocr loads it (RGB or gray) and as PP-OCRv6 takes it (colour, BGR, upright), and the labels."""
     items = read_labels(Path(folder) / "labels.csv", folder)[:limit]
     colours = [

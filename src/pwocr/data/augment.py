@@ -1,4 +1,4 @@
-"""Photometric and geometric augmentation of real labelled lines (grayscale uint8, OpenCV)."""
+"""Photometric and geometric augmentation of real labelled lines (gray or RGB uint8, OpenCV)."""
 
 from __future__ import annotations
 

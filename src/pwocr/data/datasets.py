@@ -120,7 +120,7 @@ class LabelledImages(Dataset[Sample]):
 
 
 class PreparedLines(Dataset[Sample]):
-    """In-memory ``(grayscale, label)`` pairs, prepared once: a fixed synthetic validation set."""
+    """In-memory ``(image, label)`` pairs (gray or RGB), prepared once: a fixed synthetic validation set."""
 
     def __init__(self, samples: Sequence[tuple[np.ndarray, str]], config: ModelConfig, name: str = "synthetic") -> None:
         self.lines = [(prepare_line(g, label, config), label, f"<{name} {i}>") for i, (g, label) in enumerate(samples)]

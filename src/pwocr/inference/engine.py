@@ -27,7 +27,7 @@ class Engine(Protocol):
     config: ModelConfig
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        """``N x 1 x H x W`` float32 lines to ``T x N x C`` log-probabilities."""
+        """``N x C x H x W`` float32 lines to ``T x N x C`` log-probabilities."""
         ...
 
 
