@@ -155,3 +155,25 @@ def test_a_gray_checkpoint_saved_as_colour_keeps_its_config(tiny_checkpoint, tmp
     weights = _with_input_channels(weights, colour, "tiny", lambda _: None)
     save_weights(build_model(colour, weights), tmp_path / "c.safetensors")
     assert load_state(tmp_path / "c.safetensors")[0] == colour
+
+
+def test_a_fresh_colour_lcnet_starts_from_ppocr_colour_filters_in_rgb_order():
+    """PP-OCR reads BGR: a colour model's first conv is its filters with the channels reversed, so a
+    gray line (R = G = B) reads exactly as in the gray model, and blue ink weighs what PP-OCR gives it."""
+    pytest.importorskip("rapidocr")
+    from pwocr.model.lcnet import LCNetFeatures
+    from pwocr.model.pretrained import _conv_parameters, load_pretrained_features, rapidocr_rec_path
+
+    gray, colour = LCNetFeatures(1).eval(), LCNetFeatures(3).eval()
+    load_pretrained_features(gray)
+    load_pretrained_features(colour)
+    bgr = torch.tensor(np.asarray(_conv_parameters(rapidocr_rec_path())[0][0], np.float32))
+    assert torch.equal(colour.stem.conv1.weight, bgr.flip(1))
+    x = torch.rand(1, 1, 48, 64) * 2 - 1
+    with torch.inference_mode():
+        assert torch.allclose(gray(x), colour(x.repeat(1, 3, 1, 1)), atol=1e-4)
+
+
+def test_train_refuses_a_pad_width_the_model_cannot_take():
+    with pytest.raises(PwocrError, match="--pad_width 100: must be a multiple of 8"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, pad_width=100).check()

@@ -217,8 +217,8 @@ class TrainConfig:
             bad("synth_min_length", f"longer than --synth_max_length {self.synth_max_length}")
         if self.max_width < 32:
             bad("max_width", "must be at least 32 pixels")
-        if self.pad_width is not None and not 0 <= self.pad_width <= self.max_width:
-            bad("pad_width", f"must be between 0 and --max_width {self.max_width}")
+        if self.pad_width is not None and (not 0 <= self.pad_width <= self.max_width or self.pad_width % 8):
+            bad("pad_width", f"must be a multiple of 8 pixels between 0 and --max_width {self.max_width}")
         if self.model_size not in MODEL_SIZES:
             bad("model_size", f"choose one of {', '.join(MODEL_SIZES)}")
         if self.pretrained_backbone not in ("ppocrv6", "none"):
