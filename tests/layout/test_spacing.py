@@ -37,3 +37,16 @@ def test_letter_spaced_field_is_not_split_into_words():
 
 def test_text_that_does_not_match_the_table_is_returned_as_is():
     assert spaced_text(line(200, []), table(50, {5: 1}), "abc") == "abc"
+
+
+def test_a_last_character_read_over_the_padding_is_no_word_gap():
+    """With a model that pads lines, the table runs on past the crop (here 50 frames over 200 px,
+    10 more over the padding); a last letter read there must not turn the crop's right margin into
+    a space, nor be taken for a phantom after a label."""
+    from pwocr.layout.photo import _phantoms_at
+
+    probs = table(60, {5: 1, 10: 2, 30: 3, 52: 4})
+    crop = line(200, [(24, 27), (64, 116), (160, 200)])  # a word gap, then the crop's blank margin
+    assert spaced_text(crop, probs, "abcd", frames=50) == "ab cd"
+    # Read from the 4th character on: it lies over the padding, so it is real, not a phantom.
+    assert _phantoms_at(crop, probs, 3, frames=50) == 0

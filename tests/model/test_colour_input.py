@@ -50,6 +50,8 @@ def test_load_image_keeps_colour_only_when_asked(tmp_path):
     # A gray file stays 2-D even for a colour model: the preprocessor repeats it over the channels.
     assert load_image(tmp_path / "g.png", colour=True).ndim == 2
     assert np.array_equal(load_image(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), colour=True), rgb)
+    Image.fromarray(rgb).convert("LA").save(tmp_path / "la.png")  # gray with alpha stays gray
+    assert load_image(tmp_path / "la.png", colour=True).ndim == 2
 
 
 def test_preprocessor_turns_any_image_into_the_models_channels_and_pads_with_mid_gray():
@@ -65,6 +67,8 @@ def test_preprocessor_turns_any_image_into_the_models_channels_and_pads_with_mid
     assert np.all(batch[..., narrow.shape[1] :] == 0)  # 0 is mid-gray in [-1, 1]
     assert np.allclose(batch[0, :, :, : narrow.shape[1]], narrow.transpose(2, 0, 1) / 127.5 - 1)
     assert mono.batch([mono(gray)]).shape == (1, 1, 32, 96)  # wide enough: no padding
+    # Gray for a colour model: resized once, then repeated (never a full-size three-channel copy).
+    assert np.array_equal(colour(gray), np.repeat(mono(gray)[..., None], 3, axis=2))
 
 
 def test_training_batches_pad_like_inference_and_ctc_reads_the_padding():
@@ -74,6 +78,20 @@ def test_training_batches_pad_like_inference_and_ctc_reads_the_padding():
     assert images.shape[1:] == (3, 32, 96) and torch.all(images[0, :, :, widths[0] :] == 0)
     batch = Collate(Alphabet("abc"), config)([(line, "ab", "x") for line in lines])
     assert batch.output_lengths.tolist() == [config.output_length(96)] * 2
+    # Without a pad_width, a short line is stretched by its last column, as before.
+    gray = [prepare_line(np.full((20, w), 200, np.uint8), "ab", ModelConfig("abc", size="crnn-tiny")) for w in (20, 40)]
+    images, widths = pad_batch(gray)
+    last_column = images[0, :, :, widths[0] - 1 : widths[0]]
+    assert torch.equal(images[0, :, :, widths[0] :], last_column.expand(-1, -1, images.shape[-1] - widths[0]))
+
+
+def test_evaluate_keeps_lines_not_photos_and_takes_any_array(tiny_checkpoint):
+    from pwocr.evaluation.evaluate import evaluate
+
+    recognizer = Recognizer(tiny_checkpoint)
+    rgba = np.asarray(draw_line("Zz9").convert("RGBA"))
+    report = evaluate(recognizer, [(rgba, "Zz9"), (np.asarray(draw_line("a1!")), "a1!")])
+    assert report.metrics.word_accuracy == 1.0
 
 
 def test_synthetic_lines_render_in_colour_for_a_colour_model():

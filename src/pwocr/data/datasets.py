@@ -23,7 +23,7 @@ from pwocr.model.config import ModelConfig
 from pwocr.synth.fonts import FontSpec
 from pwocr.synth.render import PasswordSynthesizer, SynthConfig
 
-#: A training sample: the 1xHxW line, its label, and where it came from.
+#: A training sample: the ``C x H x W`` line, its label, and where it came from.
 Sample = tuple[torch.Tensor, str, str]
 
 
@@ -48,15 +48,18 @@ def prepare_line(gray: np.ndarray, label: str, config: ModelConfig, width_scale:
 
 
 def pad_batch(lines: Sequence[torch.Tensor], pad_width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack ``C x H x W_i`` lines into ``N x C x H x max(W, pad_width)``, padding on the right with 0 (mid-gray).
+    """Stack ``C x H x W_i`` lines into ``N x C x H x max(W, pad_width)``, padded on the right.
 
-    Inference pads each line to ``pad_width`` the same way (``LinePreprocessor.batch``), so a line
-    read alone or in a batch cut back to its own padded width sees the same input. Returns the
-    batch and the widths before padding (CTC reads only the frames of a line's own width).
+    A model with a ``pad_width`` is padded with 0 (mid-gray), as inference pads its lines
+    (``LinePreprocessor.batch``); validation cuts each line back to ``max(width, pad_width)`` and
+    so reads exactly what recognize reads, while a training batch pads a short line on to its
+    widest line's width. Without a ``pad_width`` the last column is repeated. Returns the batch
+    and the widths before padding (CTC reads the frames of ``max(width, pad_width)``).
     """
     widths = torch.tensor([t.shape[-1] for t in lines])
     max_width = max(int(widths.max()), pad_width)
-    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1])) for t in lines])
+    mode = "constant" if pad_width else "replicate"
+    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode=mode) for t in lines])
     return batch, widths
 
 
@@ -250,7 +253,7 @@ class Batch:
 
     @property
     def output_lengths(self) -> torch.Tensor:
-        """CTC frames of each line: over its width padded to ``pad_width``, as inference reads it."""
+        """CTC frames of each line: over its width padded to ``pad_width``, the frames inference decodes."""
         return self.config.output_length(self.widths.clamp(min=self.config.pad_width))
 
     def targets_of(self, i: int) -> torch.Tensor:

@@ -126,10 +126,13 @@ def load_image(source: ImageSource, colour: bool = False, max_pixels: int | None
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return _array_to_image(np.asarray(image), name, colour)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # Flatten transparency onto white, as a viewer shows it.
+        # Flatten transparency onto white, as a viewer shows it; gray with alpha stays gray.
+        gray = image.mode in ("LA", "La")
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
+        if gray:
+            image = image.convert("L")
     if image.width * image.height == 0:
         raise PwocrError(f"{name}: the image is empty")
     if image.mode in ("L", "1", "LA", "La"):

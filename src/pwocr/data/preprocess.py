@@ -75,11 +75,13 @@ class LinePreprocessor:
         ``width_scale`` stretches the line (training's width jitter); ``min_width`` widens a line
         that would otherwise be too narrow for CTC to spell its label (training only).
         """
-        image = self.channels_of(image)
+        if image.ndim == 3 and self.in_channels == 1:
+            image = colour_to_gray(image)  # the colour axis of the whole line, before it is resized
         h, w = image.shape[:2]
         width = self.width_for(h, w, width_scale, min_width)
         interpolation = cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR
-        return cv2.resize(image, (width, self.height), interpolation=interpolation)
+        # A gray image for a colour model is repeated over R, G and B after the resize, not before.
+        return self.channels_of(cv2.resize(image, (width, self.height), interpolation=interpolation))
 
     def batch(self, lines: Sequence[np.ndarray]) -> np.ndarray:
         """Equal-width lines from ``__call__`` to the model's float32 input, padded to ``pad_width``."""

@@ -153,7 +153,11 @@ class Recognizer:
 
     def probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per-step class probabilities at the model's calibrated temperature, in input order."""
-        return [tempered_probabilities(t, self.config.temperature) for t in self.log_probabilities(images)]
+        return self.line_probabilities([self.preprocess(image) for image in images])
+
+    def line_probabilities(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``probabilities`` of lines already through ``self.preprocess`` (keep lines, not photos, in memory)."""
+        return [tempered_probabilities(t, self.config.temperature) for t in self._log_probabilities_of_lines(lines)]
 
     # ------------------------------------------------------------ decoding
     def decode(

@@ -96,9 +96,10 @@ class PhotoReading:
 def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
     """A photo as upright uint8 RGB (``H x W x 3``), or ``H x W`` gray when it has no colour.
 
-    Colour is kept because the best gray differs by use: the detector sees luminance, and each
-    line crop is turned to gray along its own ink-to-background colour axis (``colour_to_gray``),
-    which a whole photo's axis (the wall's and the card's colours) would not give. A JPEG is
+    Colour is kept because each use wants its own: the detector sees luminance, a colour model
+    reads each line crop in colour, and a gray model (and the ink tests) reads it in gray along
+    the crop's own ink-to-background colour axis (``colour_to_gray``), which a whole photo's axis
+    (the wall's and the card's colours) would not give. A JPEG is
     decoded at a reduced scale straight from its DCT (Pillow's ``draft``), so a 12 or 50 MP photo
     never exists at full size in memory; other images are shrunk to about ``max_side`` after
     decoding. EXIF orientation is honoured; anything unusual (16-bit, HEIF, a broken file, a
@@ -262,6 +263,10 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | No
     frames = frames or len(probs)
     gaps = []
     for k in range(1, len(text)):
+        if spans[k][0] >= frames:
+            # Read over the padding after the line: the crop's right margin is no word gap.
+            gaps.append(False)
+            continue
         x0 = int((spans[k - 1][1] + 1) / frames * w)
         x1 = int(spans[k][0] / frames * w)
         run = best = 0
@@ -424,8 +429,9 @@ def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) -
     inked = _inked_columns(crop)
     count = 0
     for first, last in spans[start:]:
-        x0, x1 = min(int(first / frames * w), w - 1), int((last + 1) / frames * w)
-        if inked[max(0, x0) : max(x0 + 1, x1)].any():
+        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        # A character read over the padding is the line's last one, read late: real, not a gap.
+        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
             break
         count += 1
     return count if count < len(spans) - start else 0

@@ -113,7 +113,10 @@ def colour_first_conv(gray_weight: torch.Tensor, onnx_path: str | os.PathLike[st
     """
     if gray_weight.shape[1] != 1:
         raise PwocrError(f"a first conv with {gray_weight.shape[1]} input channels is not a gray one")
-    path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
+    try:
+        path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
+    except PwocrError:  # no rapidocr: the weights cannot be PP-OCRv6's to recover
+        path = Path()
     if path.is_file():
         weight = torch.tensor(np.asarray(_conv_parameters(path)[0][0], np.float32)).flip(1)
         if weight.shape[0] == gray_weight.shape[0] and torch.allclose(
