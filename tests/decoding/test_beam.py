@@ -136,3 +136,27 @@ def test_beam_confidence_is_the_forward_probability():
     probs = rng.dirichlet(np.ones(3), size=6)
     for candidate in prefix_beam_search(probs, alphabet, top_k=4, constraints=Constraints(allowed="a")):
         assert candidate.confidence == pytest.approx(string_probability(probs, list(candidate.labels)), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_greedy_alignment_shortcut_is_the_viterbi_alignment(seed):
+    """For the greedy reading, its own path is its best path: the shortcut must agree with Viterbi."""
+    from pwocr.decoding.confidence import _viterbi_alignment, align_labels
+    from pwocr.decoding.ctc import greedy_decode
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2.5, (30, 6))
+    logits[:, 0] += rng.uniform(0, 3)  # blanks as common as a real model makes them
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    labels = greedy_decode(probs, Alphabet("abcde")).labels
+    if labels:
+        assert align_labels(probs, labels) == _viterbi_alignment(probs, labels)
+
+
+def test_string_probability_of_a_long_line_does_not_underflow():
+    """2,000 frames of near-certain blanks around one sure letter: the rescaled forward pass keeps it."""
+    confident = np.zeros((2000, 4))
+    confident[:, 0] = 1.0 - 1e-4
+    confident[:, 1:] = 1e-4 / 3
+    confident[10] = [1e-3, 0.999 - 2e-4 / 3, 1e-4 / 3, 1e-4 / 3]
+    assert string_probability(confident, [1]) == pytest.approx(0.999 * 0.9999**1999, rel=0.01)

@@ -79,9 +79,11 @@ class LinePreprocessor:
             image = colour_to_gray(image)  # the colour axis of the whole line, before it is resized
         h, w = image.shape[:2]
         width = self.width_for(h, w, width_scale, min_width)
-        interpolation = cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR
+        if (h, w) != (self.height, width):
+            interpolation = cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR
+            image = cv2.resize(image, (width, self.height), interpolation=interpolation)
         # A gray image for a colour model is repeated over R, G and B after the resize, not before.
-        return self.channels_of(cv2.resize(image, (width, self.height), interpolation=interpolation))
+        return self.channels_of(image)
 
     def batch(self, lines: Sequence[np.ndarray]) -> np.ndarray:
         """Equal-width lines from ``__call__`` to the model's float32 input, padded to ``pad_width``."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pwocr.alphabet import Alphabet
+from pwocr.decoding.ctc import BLANK, collapse
 
 #: Glyphs that look alike in common fonts; a character of a group whose rival is close is flagged.
 CONFUSABLE_GROUPS: dict[str, str] = {
@@ -60,25 +62,49 @@ def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def string_probability(probs: np.ndarray, labels: Sequence[int]) -> float:
-    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm, in logs)."""
-    log = np.log(np.maximum(probs, 1e-30))
+    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm).
+
+    Run in probability space, rescaled at every step (the scale kept in logs), so that a long
+    line neither underflows nor pays for a log-add-exp per state and step.
+    """
     extended, can_skip = _extended(labels)
-    alpha = np.full(len(extended), -np.inf)
-    alpha[0] = log[0, extended[0]]
-    if len(extended) > 1:
-        alpha[1] = log[0, extended[1]]
-    for t in range(1, log.shape[0]):
-        step = np.concatenate(([-np.inf], alpha[:-1]))
-        skip = np.where(can_skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2]))[: len(alpha)], -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, step), skip) + log[t, extended]
-    total = alpha[-1] if len(extended) == 1 else np.logaddexp(alpha[-1], alpha[-2])
-    return float(np.exp(total))
+    emit = probs[:, extended].astype(np.float64)  # T x states, gathered once
+    skip = can_skip[2:].astype(np.float64)
+    alpha = np.zeros(len(extended))
+    alpha[: min(2, len(extended))] = emit[0, : min(2, len(extended))]
+    log_scale = 0.0
+    for t in range(1, emit.shape[0]):
+        total = alpha.sum()
+        if total <= 0.0:
+            return 0.0
+        alpha /= total
+        log_scale += math.log(total)
+        new = alpha.copy()
+        new[1:] += alpha[:-1]
+        new[2:] += alpha[:-2] * skip
+        new *= emit[t]
+        alpha = new
+    end = alpha[-1] + (alpha[-2] if len(extended) > 1 else 0.0)
+    return float(math.exp(math.log(end) + log_scale)) if end > 0.0 else 0.0
 
 
 def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
-    """Viterbi forced alignment: for each label of the reading, the step where its best path emits it most surely."""
+    """Viterbi forced alignment: for each label of the reading, the step where its best path emits it most surely.
+
+    When the reading is the greedy one (the frame-wise best path spells it), that path is also the
+    best path of the reading, and the alignment is read off it directly; otherwise (a beam or
+    constrained reading) the Viterbi pass finds it.
+    """
     if not labels:
         return []
+    greedy = probs.argmax(-1)
+    if collapse(greedy.tolist()) == list(labels):
+        return _greedy_alignment(probs, greedy, len(labels))
+    return _viterbi_alignment(probs, labels)
+
+
+def _viterbi_alignment(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
+    """``align_labels`` for any reading: the best path that spells ``labels``, by Viterbi."""
     log = np.log(np.maximum(probs, 1e-30))
     extended, can_skip = _extended(labels)
     states, steps = len(extended), log.shape[0]
@@ -105,6 +131,20 @@ def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
             if i not in best_step or probs[t, labels[i]] > probs[best_step[i], labels[i]]:
                 best_step[i] = t
     return [best_step.get(i, 0) for i in range(len(labels))]
+
+
+def _greedy_alignment(probs: np.ndarray, path: np.ndarray, count: int) -> list[int]:
+    """For each of the ``count`` characters the greedy ``path`` spells, its surest frame."""
+    best: list[int] = []
+    previous = BLANK
+    for t, label in enumerate(path.tolist()):
+        if label != BLANK and label == previous:
+            if probs[t, label] > probs[best[-1], label]:
+                best[-1] = t
+        elif label != BLANK:
+            best.append(t)
+        previous = label
+    return best[:count]
 
 
 def char_confidences(
