@@ -43,3 +43,25 @@ def test_confusion_matrix_labels_characters_in_a_font_that_tells_them_apart(tmp_
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert write_wrong_html(report, tmp_path / "w.html") == 2
     assert "@font-face{font-family:pwocr-mono" in (tmp_path / "w.html").read_text()
+
+
+def test_wrong_readings_page_shows_the_photo_in_its_colours(tmp_path):
+    import base64
+    import re
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from pwocr.evaluation.evaluate import EvalReport, write_wrong_html
+    from pwocr.inference.recognizer import Reading
+
+    rgb = np.zeros((12, 30, 3), np.uint8)
+    rgb[..., 0] = 200  # red
+    Image.fromarray(rgb).save(tmp_path / "red.png")
+    readings = (Reading(str(tmp_path / "red.png"), "ab", "ab", 0.5, (), ()),)
+    report = EvalReport(compute_metrics(("ac",), ["ab"]), {1: 0.0}, 1.0, readings, ("ac",))
+    assert write_wrong_html(report, tmp_path / "w.html") == 1
+    (data,) = re.findall(r'src="data:image/png;base64,([^"]+)"', (tmp_path / "w.html").read_text())
+    shown = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
+    assert shown[0, 0].tolist() == [0, 0, 200]  # BGR: the red photo, not a gray one
