@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pwocr.alphabet import Alphabet
-from pwocr.decoding.ctc import BLANK, collapse
+from pwocr.decoding.ctc import character_spans, collapse
 
 #: Glyphs that look alike in common fonts; a character of a group whose rival is close is flagged.
 CONFUSABLE_GROUPS: dict[str, str] = {
@@ -97,9 +97,13 @@ def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
     """
     if not labels:
         return []
-    greedy = probs.argmax(-1)
-    if collapse(greedy.tolist()) == list(labels):
-        return _greedy_alignment(probs, greedy, len(labels))
+    greedy = probs.argmax(-1).tolist()
+    if collapse(greedy) == list(labels):
+        # Within a span every frame emits the label: its surest frame is the span's argmax.
+        return [
+            first + int(probs[first : last + 1, label].argmax())
+            for (first, last), label in zip(character_spans(greedy), labels)
+        ]
     return _viterbi_alignment(probs, labels)
 
 
@@ -131,20 +135,6 @@ def _viterbi_alignment(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
             if i not in best_step or probs[t, labels[i]] > probs[best_step[i], labels[i]]:
                 best_step[i] = t
     return [best_step.get(i, 0) for i in range(len(labels))]
-
-
-def _greedy_alignment(probs: np.ndarray, path: np.ndarray, count: int) -> list[int]:
-    """For each of the ``count`` characters the greedy ``path`` spells, its surest frame."""
-    best: list[int] = []
-    previous = BLANK
-    for t, label in enumerate(path.tolist()):
-        if label != BLANK and label == previous:
-            if probs[t, label] > probs[best[-1], label]:
-                best[-1] = t
-        elif label != BLANK:
-            best.append(t)
-        previous = label
-    return best[:count]
 
 
 def char_confidences(

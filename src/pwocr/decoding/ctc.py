@@ -14,6 +14,19 @@ BLANK = 0
 BLANK_SYMBOL = "-"
 
 
+def character_spans(path: Sequence[int]) -> list[tuple[int, int]]:
+    """The first and last frame of each character a CTC ``path`` spells (repeats merged, blanks split)."""
+    spans: list[tuple[int, int]] = []
+    previous = BLANK
+    for t, label in enumerate(path):
+        if label != BLANK and label == previous and spans:
+            spans[-1] = (spans[-1][0], t)
+        elif label != BLANK:
+            spans.append((t, t))
+        previous = label
+    return spans
+
+
 def collapse(path: Sequence[int]) -> list[int]:
     """CTC's many-to-one map: merge repeated labels, then drop blanks."""
     out: list[int] = []

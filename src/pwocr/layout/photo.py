@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from pwocr.data import images as image_loading
 from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_image, upright
 from pwocr.decoding.constraints import Constraints
-from pwocr.decoding.ctc import BLANK
+from pwocr.decoding.ctc import character_spans
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer, Skipped
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector, order_corners
@@ -443,16 +443,8 @@ def _char_onsets(table: np.ndarray, frames: int) -> list[float]:
 
 
 def _character_spans(probs: np.ndarray) -> list[tuple[int, int]]:
-    """The first and last frame of each character of the greedy CTC reading (repeats merged, blanks split)."""
-    spans: list[tuple[int, int]] = []
-    previous = BLANK
-    for t, label in enumerate(probs.argmax(-1)):
-        if label != BLANK and label == previous and spans:
-            spans[-1] = (spans[-1][0], t)
-        elif label != BLANK:
-            spans.append((t, t))
-        previous = label
-    return spans
+    """The first and last frame of each character of the greedy CTC reading."""
+    return character_spans(probs.argmax(-1).tolist())
 
 
 def _inked_columns(crop: np.ndarray) -> np.ndarray:
