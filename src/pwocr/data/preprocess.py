@@ -57,33 +57,24 @@ class LinePreprocessor:
         low = max(self.min_width, math.ceil(min_width / step) * step)
         return int(min(max(quantised, low), self.max_width))
 
-    def channels_of(self, image: np.ndarray) -> np.ndarray:
-        """A gray (``H x W``) or RGB (``H x W x 3``) uint8 image in the model's channels.
-
-        A gray model reads a colour image along its main colour axis (``colour_to_gray``); a colour
-        model reads a gray image as equal R, G and B.
-        """
-        if self.in_channels == 1:
-            return colour_to_gray(image) if image.ndim == 3 else image
-        if image.ndim == 2:
-            return np.repeat(image[:, :, None], 3, axis=2)
-        return image
-
     def __call__(self, image: np.ndarray, width_scale: float = 1.0, min_width: int = 0) -> np.ndarray:
         """A gray or RGB uint8 image to a ``height x width_for(...)`` uint8 line in the model's channels.
 
         ``width_scale`` stretches the line (training's width jitter); ``min_width`` widens a line
-        that would otherwise be too narrow for CTC to spell its label (training only).
+        that would otherwise be too narrow for CTC to spell its label (training only). A gray
+        model reads a colour image along its main colour axis (``colour_to_gray``, over the whole
+        line, before the resize); a colour model reads a gray image as equal R, G and B.
         """
         if image.ndim == 3 and self.in_channels == 1:
-            image = colour_to_gray(image)  # the colour axis of the whole line, before it is resized
+            image = colour_to_gray(image)
         h, w = image.shape[:2]
         width = self.width_for(h, w, width_scale, min_width)
         if (h, w) != (self.height, width):
             interpolation = cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR
             image = cv2.resize(image, (width, self.height), interpolation=interpolation)
-        # A gray image for a colour model is repeated over R, G and B after the resize, not before.
-        return self.channels_of(image)
+        if image.ndim == 2 and self.in_channels == 3:
+            image = np.repeat(image[:, :, None], 3, axis=2)  # after the resize: never a full-size copy
+        return image
 
     def batch(self, lines: Sequence[np.ndarray]) -> np.ndarray:
         """Equal-width lines from ``__call__`` to the model's float32 input, padded to ``pad_width``."""

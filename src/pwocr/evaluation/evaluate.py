@@ -28,7 +28,7 @@ from pwocr.io import atomic_write
 class EvalReport:
     metrics: Metrics
     top_k_word_accuracy: dict[int, float]
-    latency_ms: float  # mean wall time per image: preprocessing, forward (batched) and decoding
+    latency_ms: float  # mean wall time per image: loading, preprocessing, forward (batched) and decoding
     readings: tuple[Reading, ...]
     truths: tuple[str, ...]
 
@@ -62,18 +62,16 @@ def evaluate(
     # Each image is cut down to its model-height line as it is loaded: a set of phone photos is
     # never all in memory at full size.
     lines, truths, names = [], [], []
-    preprocessing = 0.0
-    colour = recognizer.preprocess.colour
+    loading = 0.0
     for i, item in enumerate(items):
         source, name = (item.path, str(item.path)) if isinstance(item, LabelledImage) else (item[0], f"<image {i}>")
+        started = time.perf_counter()
         try:
-            image = load_image(source, colour=colour)
+            lines.append(recognizer.load_line(source))
         except PwocrError as e:
             warn(f"{e}; skipped")
             continue
-        started = time.perf_counter()
-        lines.append(recognizer.preprocess(image))
-        preprocessing += time.perf_counter() - started
+        loading += time.perf_counter() - started
         truths.append(item.label if isinstance(item, LabelledImage) else item[1])
         names.append(name)
     if not lines:
@@ -82,7 +80,7 @@ def evaluate(
     started = time.perf_counter()
     tables = recognizer.line_probabilities(lines)
     readings = [recognizer.decode(t, n, candidates=k_max, constraints=constraints) for t, n in zip(tables, names)]
-    latency = (time.perf_counter() - started + preprocessing) / len(lines) * 1000
+    latency = (time.perf_counter() - started + loading) / len(lines) * 1000
     metrics = compute_metrics(truths, [r.text for r in readings], ignore_case, ignore_symbols)
 
     def found(reading: Reading, truth: str, k: int) -> bool:

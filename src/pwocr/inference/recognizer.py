@@ -147,6 +147,10 @@ class Recognizer:
                 out[i] = log_probs[:, j]
         return out
 
+    def load_line(self, source: ImageSource) -> np.ndarray:
+        """One image loaded as the model reads it (colour or gray) and cut to its model-height line."""
+        return self.preprocess(load_image(source, colour=self.preprocess.colour))
+
     def line_frames(self, shape: tuple[int, ...]) -> int:
         """How many leading frames of an ``H x W`` image's table cover the image (the rest, its padding)."""
         return int(self.config.output_length(self.preprocess.width_for(shape[0], shape[1])))
@@ -266,7 +270,7 @@ class Recognizer:
         for source in images:
             try:
                 # Keep only the small model-height line, not the decoded photo.
-                lines.append(self.preprocess(load_image(source, colour=self.preprocess.colour)))
+                lines.append(self.load_line(source))
                 names.append(describe(source))
                 results.append(None)
             except PwocrError as e:
