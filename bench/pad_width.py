@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from compare_peer import TEST_SEED  # the synthetic test set of bench/compare_peer.py (bench/ is on the path)
 
 from pwocr.data.images import colour_to_gray, load_image
 from pwocr.data.labels import read_labels
@@ -28,9 +29,6 @@ from pwocr.evaluation.metrics import normalise_text
 from pwocr.inference.recognizer import Recognizer
 from pwocr.io import atomic_write
 from pwocr.synth.render import SynthConfig, render_set
-
-#: The synthetic test seed of ``bench/compare_peer.py``: never used in training.
-TEST_SEED = 20261125
 
 
 def main() -> None:

@@ -147,7 +147,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from pwocr.evaluation.calibration import calibrate_checkpoint
     from pwocr.synth.render import SynthConfig, render_set
 
-    colour = load_state(args.checkpoint)[0].in_channels == 3
+    colour = load_state(args.checkpoint)[0].colour
     if args.val_file:
         samples = [(load_image(i.path, colour), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
     else:

@@ -113,13 +113,13 @@ class LabelledImages(Dataset[Sample]):
 
     def __getitem__(self, index: int) -> Sample:
         item = self.items[index]
-        gray = load_image(item.path, colour=self.config.in_channels == 3)
+        image = load_image(item.path, colour=self.config.colour)
         width_scale = 1.0
         if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, index))
-            gray = augment_line(gray, rng)
+            image = augment_line(image, rng)
             width_scale = float(rng.uniform(0.85, 1.15))
-        return prepare_line(gray, item.label, self.config, width_scale), item.label, str(item.path)
+        return prepare_line(image, item.label, self.config, width_scale), item.label, str(item.path)
 
 
 class PreparedLines(Dataset[Sample]):

@@ -82,6 +82,11 @@ class ModelConfig:
         return tuple(max(8, int(c * VGG_WIDTHS[self.size])) for c in _PAPER_CHANNELS)
 
     @property
+    def colour(self) -> bool:
+        """Whether the model reads RGB lines (images are loaded in colour for it)."""
+        return self.in_channels == 3
+
+    @property
     def hidden(self) -> int:
         return max(16, int(_PAPER_HIDDEN * VGG_WIDTHS.get(self.size, 0.5)))
 

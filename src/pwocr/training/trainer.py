@@ -220,7 +220,7 @@ def _with_input_channels(
     first = next(name for name, m in CRNN(model_config).named_modules() if isinstance(m, torch.nn.Conv2d))
     key = f"{first}.weight"
     weights = dict(weights)
-    if model_config.in_channels == 3:
+    if model_config.colour:
         weights[key] = colour_first_conv(weights[key])
         say(f"input: RGB lines; the first conv of {source} widened to three channels")
     else:
@@ -253,7 +253,7 @@ def _synth_config(config: TrainConfig, model_config: ModelConfig) -> SynthConfig
         alphabet=model_config.alphabet,
         min_length=config.synth_min_length,
         max_length=config.synth_max_length,
-        colour=model_config.in_channels == 3,
+        colour=model_config.colour,
     )
 
 
