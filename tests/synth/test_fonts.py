@@ -65,3 +65,31 @@ def test_font_folders_skip_fonts_missing_glyphs_and_held_out_files(tmp_path):
     assert {f.path.name for f in fonts_from_folder(tmp_path, "abc")} == {source.name, "partial.ttf"}
     both = training_fonts(f"bundled:{tmp_path}", PRINTABLE_94)
     assert len(both) == len(fonts_for("train"))  # the copy of a bundled font is counted once
+
+
+def test_the_lookalike_benchmark_families_are_kept_out_of_every_training_folder(tmp_path):
+    """A held-out benchmark family installed where training looks (any file of its package) is skipped."""
+    import shutil
+
+    from pwocr.alphabet import PRINTABLE_94
+    from pwocr.synth.fonts import fonts_for, fonts_from_folder, held_out_families
+
+    families = held_out_families()
+    assert len(families) >= 25 and len({f.category for f in families}) >= 8
+    assert all(f.family not in {b.family for b in fonts_for("all")} for f in families)
+    source = next(f.path for f in fonts_for("train") if f.path.suffix == ".ttf")
+    # Copies of a training font under held-out file names, as an installed package would leave them.
+    for name in ("osifont.ttf", "Px_IBM_EGA8.ttf", "ElstobD-8ptBold.otf"):
+        shutil.copy(source, tmp_path / name)
+    shutil.copy(source, tmp_path / source.name)
+    assert {f.path.name for f in fonts_from_folder(tmp_path, PRINTABLE_94)} == {source.name}
+
+
+def test_the_recipe_installs_no_held_out_package():
+    from pathlib import Path
+
+    from pwocr.synth.fonts import held_out_families
+
+    recipe = Path(__file__).parents[2] / "recipes" / "fonts-debian.txt"
+    packages = set(recipe.read_text().split())
+    assert packages and not packages & {f.package for f in held_out_families()}

@@ -9,7 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from PIL import ImageFont
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from pwocr.errors import PwocrError
 
@@ -50,8 +52,39 @@ def fonts_for(split: Split | Literal["all"]) -> tuple[FontSpec, ...]:
     return fonts
 
 
-def _stem_key(path: Path) -> str:
-    return "".join(c for c in path.stem.lower() if c.isalnum())
+def _stem_key(path: Path | str) -> str:
+    return "".join(c for c in Path(path).stem.lower() if c.isalnum())
+
+
+@dataclass(frozen=True)
+class HeldOutFamily:
+    """A font family of the look-alike benchmark: a Debian package no training recipe may use."""
+
+    family: str
+    category: str
+    package: str
+    files: tuple[str, ...]
+
+
+def _held_out_manifest() -> dict:
+    return json.loads((Path(str(resources.files("pwocr") / "fonts")) / "held_out.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def held_out_families() -> tuple[HeldOutFamily, ...]:
+    """The benchmark's held-out families (``pwocr/fonts/held_out.json``), kept out of every training font set."""
+    return tuple(
+        HeldOutFamily(e["family"], e["category"], e["package"], tuple(e["files"]))
+        for e in _held_out_manifest()["families"]
+    )
+
+
+@lru_cache(maxsize=1)
+def held_out_keys() -> frozenset[str]:
+    """Name keys of every font file that training must never see: the bundled ``eval`` split and every
+    file of the benchmark's held-out packages (not only the files it renders in)."""
+    packaged = (name for files in _held_out_manifest()["package_files"].values() for name in files)
+    return frozenset({_stem_key(f.path) for f in fonts_for("eval")} | {_stem_key(name) for name in packaged})
 
 
 def covers(path: Path, characters: str) -> bool:
@@ -66,21 +99,67 @@ def covers(path: Path, characters: str) -> bool:
     return all(ord(c) in cmap for c in characters)
 
 
+#: Letters whose lower case is a different shape from their capital in any text font.
+_CASE_LETTERS = "abdeghnqrt"
+
+
+def _ink(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
+    """The glyph's ink, cropped to its bounding box and scaled to 24 x 24 (``None`` for an empty glyph)."""
+    left, top, right, bottom = font.getbbox(char)
+    if right <= left or bottom <= top:
+        return None
+    canvas = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    ImageDraw.Draw(canvas).text((1 - left, 1 - top), char, font=font, fill=255)
+    ink = np.asarray(canvas) > 127
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    if not len(rows):
+        return None
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.uint8) * 255
+    return cv2.resize(crop, (24, 24), interpolation=cv2.INTER_AREA) > 127
+
+
+#: Symbol fonts whose cmap maps ASCII to pictures (URW's Dingbats, Linux Biolinum's keyboard keys).
+_SYMBOL_FONTS = frozenset({"d050000l", "linbiolinumk"})
+
+
+def draws_plain_text(path: Path) -> bool:
+    """Whether the font draws text as its labels spell it: lower case unlike capitals, letters not pictures.
+
+    Titling, all-caps and small-caps fonts draw ``a`` as a (small) ``A``, and symbol fonts draw
+    pictures for letters: rendered with a label that says ``a``, they teach a model that a capital
+    may be lower case, or nothing at all.
+    """
+    if _stem_key(path) in _SYMBOL_FONTS:
+        return False
+    try:
+        font = ImageFont.truetype(str(path), 32)
+    except OSError:
+        return False
+    same = 0
+    for letter in _CASE_LETTERS:
+        lower, upper = _ink(font, letter), _ink(font, letter.upper())
+        if lower is not None and upper is not None:
+            same += (lower & upper).sum() > 0.7 * max((lower | upper).sum(), 1)
+    return same < 7
+
+
 def fonts_from_folder(folder: str | Path, characters: str = "") -> tuple[FontSpec, ...]:
     """``.ttf``/``.otf`` fonts under ``folder`` (recursively), to render data in one's own fonts.
 
     A font that lacks a glyph for one of ``characters`` is left out, since it would draw a box
-    where the label says a character; so is every file of the bundled held-out (``eval``) fonts,
-    so that test sets stay in fonts no model was trained on.
+    where the label says a character, and so is one that does not draw plain text
+    (``draws_plain_text``: caps-only, small-caps and symbol fonts); so is every held-out file (``held_out_keys``: the bundled
+    ``eval`` fonts and the look-alike benchmark's packages), so that test sets stay in fonts no
+    model was trained on.
     """
     folder = Path(folder)
-    held_out = {_stem_key(f.path) for f in fonts_for("eval")}
+    held_out = held_out_keys()
     files = sorted(
         p
         for p in folder.rglob("*")
         if p.suffix.lower() in {".ttf", ".otf"} and p.is_file() and _stem_key(p) not in held_out
     )
-    kept = [p for p in files if not characters or covers(p, characters)]
+    kept = [p for p in files if not characters or (covers(p, characters) and draws_plain_text(p))]
     if not kept:
         raise PwocrError(f"{folder}: no .ttf or .otf fonts found" + (" that draw every character" if files else ""))
     return tuple(FontSpec(p, p.stem, "user", "train", p) for p in kept)
