@@ -9,10 +9,11 @@ from typing import Any
 
 from pwocr.alphabet import NAMED_CHARSETS, PRINTABLE_94, Alphabet, resolve_charset
 from pwocr.decoding.beam import Candidate
-from pwocr.decoding.confidence import CONFUSABLE_GROUPS, CharConfidence
+from pwocr.decoding.confidence import CharConfidence
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.model.config import MODEL_SIZES, ModelConfig
 
 try:
@@ -31,8 +32,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CONFUSABLE_GROUPS",
     "CRNN",
+    "LOOKALIKE_GROUPS",
     "MODEL_SIZES",
     "NAMED_CHARSETS",
     "PRINTABLE_94",

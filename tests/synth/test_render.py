@@ -5,7 +5,15 @@ from pwocr.alphabet import resolve_charset
 from pwocr.data.images import load_gray, load_image
 from pwocr.data.labels import read_labels
 from pwocr.synth.dataset_writer import write_synthetic_set
-from pwocr.synth.render import CONFUSABLE, PasswordSynthesizer, SynthConfig, random_password, render_set, sample_text
+from pwocr.lookalikes import lookalikes_of
+from pwocr.synth.render import (
+    PasswordSynthesizer,
+    SynthConfig,
+    lookalike_string,
+    random_password,
+    render_set,
+    sample_text,
+)
 
 
 def test_same_seed_same_samples():
@@ -66,9 +74,22 @@ def test_sampled_strings_mix_uniform_chosen_and_confusable():
     rng = np.random.default_rng(0)
     texts = [sample_text(rng, SynthConfig()) for _ in range(400)]
     assert all(6 <= len(t) <= 20 for t in texts)
-    confusable = sum(sum(c in CONFUSABLE for c in t) / len(t) > 0.6 for t in texts)
+    confusable = sum(_side_by_side(t) > 0.4 for t in texts)
     chosen = sum(t[:3].isalpha() for t in texts)
-    assert confusable > 20 and chosen > 80
+    assert confusable > 30 and chosen > 80
+
+
+def _side_by_side(text: str) -> float:
+    """The share of neighbouring character pairs that look alike."""
+    return sum(b in lookalikes_of(a) for a, b in zip(text, text[1:])) / max(len(text) - 1, 1)
+
+
+def test_lookalike_strings_put_lookalikes_side_by_side():
+    rng = np.random.default_rng(1)
+    texts = [lookalike_string(rng, "0123456789OIl|abc", 8, 12) for _ in range(200)]
+    assert all(8 <= len(t) <= 12 and set(t) <= set("0123456789OIl|abc") for t in texts)
+    uniform = [random_password(rng, "0123456789OIl|abc", 8, 12) for _ in range(200)]
+    assert np.mean([_side_by_side(t) for t in texts]) > 2 * np.mean([_side_by_side(t) for t in uniform])
 
 
 def test_word_strings_come_from_the_word_list_in_sign_cases(tmp_path):

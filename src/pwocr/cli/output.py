@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
+    from pwocr.decoding.confidence import CharConfidence
     from pwocr.inference.recognizer import Reading, Skipped
     from pwocr.layout.photo import PhotoReading
 
@@ -35,15 +36,17 @@ def format_text(reading: Reading, show_raw: bool = False) -> str:
     if uncertain:
         indent = " " * (len(reading.image) + 2)
         marks = "".join("^" if i in uncertain else " " for i in range(len(reading.text))).rstrip()
-        rivals = ", ".join(
-            f"{reading.chars[i].char!r} or {reading.chars[i].alternatives[0][0]!r}"
-            for i in uncertain
-            if reading.chars[i].alternatives
-        )
+        rivals = ", ".join(_unsure(reading.chars[i]) for i in uncertain if reading.chars[i].alternatives)
         lines.append(f"{indent}{marks}  unsure: {rivals}")
     for rank, candidate in enumerate(reading.candidates[1:], start=2):
         lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
     return "\n".join(lines)
+
+
+def _unsure(char: CharConfidence) -> str:
+    """``'l' or 'I'``: the character and its look-alikes the model finds nearly as likely, else its closest rival."""
+    others = [c for c, _ in char.lookalikes] or [char.alternatives[0][0]]
+    return " or ".join(repr(c) for c in [char.char, *others])
 
 
 def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:

@@ -10,46 +10,19 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.decoding.ctc import character_spans, collapse
-
-#: Glyphs that look alike in common fonts; a character of a group whose rival is close is flagged.
-CONFUSABLE_GROUPS: dict[str, str] = {
-    "vertical bars": "Il|1!i",
-    "round": "O0oQD",
-    "quotes": "'`\"",
-    "five": "5S$s",
-    "two": "2Zz",
-    "eight": "8B&",
-    "six": "6b",
-    "nine": "9gq",
-    "brackets": "([{",
-    "closing brackets": ")]}",
-    "slashes": "/\\|",
-    "dashes": "-_~",
-    "dots": ".,:;",
-    "vee": "vVyY",
-    "cee": "cC(",
-    "ess": "sS",
-    "you": "uU",
-    "double-u": "wW",
-    "ex": "xX",
-    "zed": "zZ",
-    "kay": "kK",
-    "pee": "pP",
-    "oh": "oO",
-}
-
-
-def confusable_with(char: str) -> set[str]:
-    """Characters that share a confusable group with ``char``."""
-    return {c for group in CONFUSABLE_GROUPS.values() if char in group for c in group if c != char}
+from pwocr.lookalikes import lookalikes_of
 
 
 @dataclass(frozen=True)
 class CharConfidence:
+    """One character of a reading: its probability, its best rivals, whether it is flagged as unsure,
+    and the look-alikes the model finds nearly as likely (``I or l`` where the font draws them alike)."""
+
     char: str
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     confusable: bool
+    lookalikes: tuple[tuple[str, float], ...] = ()
 
 
 def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -62,30 +35,43 @@ def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def string_probability(probs: np.ndarray, labels: Sequence[int]) -> float:
-    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm).
+    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm)."""
+    return float(string_probabilities(probs, np.asarray([labels], dtype=np.int64).reshape(1, -1))[0])
 
-    Run in probability space, rescaled at every step (the scale kept in logs), so that a long
-    line neither underflows nor pays for a log-add-exp per state and step.
+
+def string_probabilities(probs: np.ndarray, labellings: np.ndarray) -> np.ndarray:
+    """The CTC probabilities of ``N`` labellings of one length (``N x L`` labels), in one forward pass.
+
+    Run in probability space, rescaled at every step (the scales kept in logs), so that a long
+    line neither underflows nor pays for a log-add-exp per state and step; all labellings advance
+    together, so scoring twenty look-alike swaps costs about what scoring one does.
     """
-    extended, can_skip = _extended(labels)
-    emit = probs[:, extended].astype(np.float64)  # T x states, gathered once
-    skip = can_skip[2:].astype(np.float64)
-    alpha = np.zeros(len(extended))
-    alpha[: min(2, len(extended))] = emit[0, : min(2, len(extended))]
-    log_scale = 0.0
+    count, length = labellings.shape
+    states = 2 * length + 1
+    extended = np.zeros((count, states), dtype=np.int64)
+    extended[:, 1::2] = labellings
+    skip = np.zeros((count, states), dtype=np.float64)
+    skip[:, 3::2] = extended[:, 3::2] != extended[:, 1:-2:2]
+    emit = probs.astype(np.float64)[:, extended]  # T x N x states, gathered once
+    alpha = np.zeros((count, states))
+    alpha[:, : min(2, states)] = emit[0, :, : min(2, states)]
+    log_scale = np.zeros(count)
+    alive = np.ones(count, dtype=bool)
     for t in range(1, emit.shape[0]):
-        total = alpha.sum()
-        if total <= 0.0:
-            return 0.0
-        alpha /= total
-        log_scale += math.log(total)
+        total = alpha.sum(1)
+        alive &= total > 0.0
+        total = np.where(total > 0.0, total, 1.0)
+        alpha /= total[:, None]
+        log_scale += np.log(total)
         new = alpha.copy()
-        new[1:] += alpha[:-1]
-        new[2:] += alpha[:-2] * skip
+        new[:, 1:] += alpha[:, :-1]
+        new[:, 2:] += alpha[:, :-2] * skip[:, 2:]
         new *= emit[t]
         alpha = new
-    end = alpha[-1] + (alpha[-2] if len(extended) > 1 else 0.0)
-    return float(math.exp(math.log(end) + log_scale)) if end > 0.0 else 0.0
+    end = alpha[:, -1] + (alpha[:, -2] if states > 1 else 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.exp(np.log(end) + log_scale)
+    return np.where(alive & (end > 0.0), out, 0.0)
 
 
 def align_labels(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
@@ -137,38 +123,106 @@ def _viterbi_alignment(probs: np.ndarray, labels: Sequence[int]) -> list[int]:
     return [best_step.get(i, 0) for i in range(len(labels))]
 
 
+@dataclass(frozen=True)
+class FlagPolicy:
+    """When a character is flagged as unsure, and which look-alikes are named beside it.
+
+    Chosen on renders in the training fonts (``bench/lookalike_policy.py``), never on the held-out
+    benchmark families, so that its figures on those stay a test.
+
+    Attributes:
+        close_ratio: any rival at this share of the character's probability flags it.
+        lookalike_ratio: the summed probability of the character's look-alikes (``pwocr.lookalikes``)
+            at this share of its own flags it: a model that is sure of ``l`` but gives ``I`` a few
+            percent has seen a glyph that fonts draw both ways.
+        blank_ratio: a blank at this share of the character's probability at its own frame flags
+            it: the character may not be there at all (a speck read as ``.``).
+        missing_ratio: where the frames between two characters (or before the first, after the
+            last) give this much probability to some other character, both neighbours are flagged: a
+            thin ``'`` or ``|`` the reading dropped leaves such a trace.
+        name_ratio: look-alikes at this share are named with it (``I or l``) in text and on the page.
+    """
+
+    close_ratio: float = 0.2
+    lookalike_ratio: float = 0.05
+    blank_ratio: float = 0.5
+    missing_ratio: float = 0.02
+    name_ratio: float = 0.2
+
+
+DEFAULT_FLAGS = FlagPolicy()
+
+
 def char_confidences(
     probs: np.ndarray,
     alphabet: Alphabet,
     labels: Sequence[int],
     alternatives: int = 3,
-    close_ratio: float = 0.2,
     allowed: Iterable[str] | None = None,
+    policy: FlagPolicy = DEFAULT_FLAGS,
 ) -> list[CharConfidence]:
-    """Each character's probability at its emitting step, its best rivals there, and a confusable flag.
+    """Each character's probability at its emitting step, its best rivals there, its look-alikes and a flag.
 
-    A character is flagged when a rival reaches ``close_ratio`` of its probability, or half that for
-    a rival from its confusable group: ``I`` against ``l`` at 85/10 is worth a second look.
+    A character is flagged (``confusable``) when ``policy`` says so: a close rival of any kind, a
+    share of mass on its look-alikes, or a strong blank. ``lookalikes`` names the look-alikes the
+    model finds nearly as likely: where a font draws ``I`` and ``l`` alike, the reader says ``I or l``.
     """
     allowed_set = set(allowed) if allowed is not None else None
+    index = {c: i + 1 for i, c in enumerate(alphabet.chars)}
+    steps = align_labels(probs, labels)
+    beside_a_gap = _beside_missing(probs, labels, steps, policy.missing_ratio)
     out = []
-    for label, t in zip(labels, align_labels(probs, labels)):
+    for position, (label, t) in enumerate(zip(labels, steps)):
         row = probs[t]
         char = alphabet.chars[label - 1]
-        non_blank = row[1:]
-        order = np.argsort(-non_blank)
-        rivals = []
-        for i in order:
-            c = alphabet.chars[i]
-            if c == char or (allowed_set is not None and c not in allowed_set):
-                continue
-            rivals.append((c, float(non_blank[i])))
-            if len(rivals) == alternatives:
-                break
         p = float(row[label])
-        group = confusable_with(char)
-        close = any(q >= close_ratio * p for _, q in rivals[:1]) or any(
-            c in group and q >= 0.5 * close_ratio * p for c, q in rivals
+        rivals = _rivals(row, alphabet, char, alternatives, allowed_set)
+        similar = sorted(
+            ((c, float(row[index[c]])) for c in lookalikes_of(char) if c in index),
+            key=lambda cq: -cq[1],
         )
-        out.append(CharConfidence(char, p, tuple(rivals), bool(close)))
+        if allowed_set is not None:
+            similar = [(c, q) for c, q in similar if c in allowed_set]
+        flagged = (
+            any(q >= policy.close_ratio * p for _, q in rivals[:1])
+            or sum(q for _, q in similar) >= policy.lookalike_ratio * p
+            or float(row[0]) >= policy.blank_ratio * p
+            or position in beside_a_gap
+        )
+        named = tuple((c, q) for c, q in similar if q >= policy.name_ratio * p)
+        out.append(CharConfidence(char, p, tuple(rivals), bool(flagged), named))
     return out
+
+
+def _beside_missing(probs: np.ndarray, labels: Sequence[int], steps: Sequence[int], ratio: float) -> set[int]:
+    """Positions next to a gap where the model saw some other character it did not read (see ``FlagPolicy``)."""
+    flagged: set[int] = set()
+    bounds = [-1, *steps, probs.shape[0]]
+    for gap in range(len(labels) + 1):
+        first, last = bounds[gap] + 1, bounds[gap + 1]
+        if last <= first:
+            continue
+        frames = probs[first:last]
+        other = 1.0 - frames[:, 0]
+        neighbours = [i for i in (gap - 1, gap) if 0 <= i < len(labels)]
+        for i in neighbours:
+            other = other - frames[:, labels[i]]
+        if float(other.max()) >= ratio:
+            flagged.update(neighbours)
+    return flagged
+
+
+def _rivals(
+    row: np.ndarray, alphabet: Alphabet, char: str, count: int, allowed: set[str] | None
+) -> list[tuple[str, float]]:
+    """The ``count`` most probable other characters at one step (allowed ones only, under constraints)."""
+    non_blank = row[1:]
+    rivals = []
+    for i in np.argsort(-non_blank):
+        c = alphabet.chars[i]
+        if c == char or (allowed is not None and c not in allowed):
+            continue
+        rivals.append((c, float(non_blank[i])))
+        if len(rivals) == count:
+            break
+    return rivals

@@ -18,6 +18,7 @@ from pwocr.decoding.beam import Candidate, prefix_beam_search
 from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probability
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import greedy_decode
+from pwocr.decoding.swaps import lookalike_swaps
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, open_engine
 
@@ -61,6 +62,7 @@ class Reading:
                     "confidence": round(c.confidence, 6),
                     "alternatives": [{"char": a, "confidence": round(p, 6)} for a, p in c.alternatives],
                     "confusable": c.confusable,
+                    "lookalikes": [{"char": a, "confidence": round(p, 6)} for a, p in c.lookalikes],
                 }
                 for c in self.chars
             ]
@@ -83,6 +85,17 @@ def equal_width_batches(widths: Sequence[int], batch_size: int) -> list[list[int
     return [
         indices[k : k + batch_size] for _, indices in sorted(groups.items()) for k in range(0, len(indices), batch_size)
     ]
+
+
+def _best_distinct(candidates: Iterable[Candidate], count: int, exclude: str) -> list[Candidate]:
+    """The ``count`` most probable candidates with distinct texts, none equal to ``exclude``."""
+    seen = {exclude}
+    out = []
+    for candidate in sorted(candidates, key=lambda c: c.confidence, reverse=True):
+        if candidate.text not in seen:
+            seen.add(candidate.text)
+            out.append(candidate)
+    return out[:count]
 
 
 def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -199,10 +212,13 @@ class Recognizer:
             best = found[0]
         else:
             best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
-            found = [best, *(c for c in found if c.text != best.text)][:candidates]
-        chars = char_confidences(
-            probs, self.alphabet, best.labels, allowed=constraints.allowed if constraints else None
-        )
+        allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
+        if candidates > 1:
+            swaps = lookalike_swaps(probs, self.alphabet, best.labels, candidates - 1, allowed)
+            found = [best, *_best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
+        else:
+            found = [best]
+        chars = char_confidences(probs, self.alphabet, best.labels, allowed=allowed)
         return Reading(image, best.text, greedy.raw, best.confidence, tuple(found), tuple(chars))
 
     # ------------------------------------------------------------ public API

@@ -59,6 +59,10 @@ class CharOut(BaseModel):
     confidence: float
     alternatives: list[AlternativeOut]
     confusable: bool = Field(description="true when a rival is close: show it to the user")
+    lookalikes: list[AlternativeOut] = Field(
+        default_factory=list,
+        description="look-alikes the model finds nearly as likely (say 'I or l'): the font may draw them alike",
+    )
 
 
 class ReadingOut(BaseModel):

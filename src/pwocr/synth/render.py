@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from pwocr.alphabet import PRINTABLE_94
 from pwocr.errors import PwocrError
+from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.synth.fonts import FontSpec, fonts_for, load_font
 
 
@@ -54,8 +55,6 @@ def random_password(rng: np.random.Generator, alphabet: str, min_length: int, ma
     return "".join(alphabet[i] for i in rng.integers(0, len(alphabet), length))
 
 
-#: Glyphs that many fonts draw alike: strings crowded with them teach the fine differences.
-CONFUSABLE = "Il1|!iIjJ0OoQDCcSs5Z2zB8G6Uu VvWwXxKkPp9gq`'\",.:;-_~^"
 _CONSONANTS = "bcdfghjklmnprstvwyz"
 _VOWELS = "aeiou"
 
@@ -85,6 +84,31 @@ def chosen_password(rng: np.random.Generator, min_length: int, max_length: int) 
         if len(text) >= min_length
         else text + random_password(rng, "0123456789", min_length - len(text), min_length - len(text))
     )
+
+
+def lookalike_string(rng: np.random.Generator, alphabet: str, min_length: int, max_length: int) -> str:
+    """A string crowded with look-alikes, members of one group side by side (``l`` beside ``I`` beside ``|``).
+
+    Seeing a font's ``l`` and ``I`` in one line is what teaches their difference in that font; the
+    rest of the string is uniform over ``alphabet``.
+    """
+    allowed = set(alphabet)
+    groups = [
+        g for g in ("".join(c for c in group if c in allowed) for group in LOOKALIKE_GROUPS.values()) if len(g) > 1
+    ]
+    if not groups:
+        return random_password(rng, alphabet, min_length, max_length)
+    length = int(rng.integers(min_length, max_length + 1))
+    out: list[str] = []
+    while len(out) < length:
+        if rng.random() < 0.7:
+            group = groups[int(rng.integers(0, len(groups)))]
+            run = int(rng.integers(2, min(4, len(group)) + 1))
+            out.extend(group[i] for i in rng.choice(len(group), run, replace=False))
+        else:
+            out.append(alphabet[int(rng.integers(0, len(alphabet)))])
+    text = "".join(out[:length])
+    return text if text.strip() == text else random_password(rng, alphabet, min_length, max_length)
 
 
 @lru_cache(maxsize=4)
@@ -124,9 +148,7 @@ def sample_text(rng: np.random.Generator, config: SynthConfig) -> str:
     elif config.words_file and r > 1.0 - config.word_strings:
         text = word_string(rng, load_words(config.words_file), config.min_length, config.max_length)
     elif r < config.chosen_strings + config.confusable_strings:
-        pool = "".join(c for c in CONFUSABLE if c in allowed) or config.alphabet
-        mixed = pool * 3 + config.alphabet  # three parts confusables to one part anything
-        text = random_password(rng, mixed, config.min_length, config.max_length)
+        text = lookalike_string(rng, config.alphabet, config.min_length, config.max_length)
     else:
         return random_password(rng, config.alphabet, config.min_length, config.max_length)
     if all(c in allowed for c in text) and text.strip() == text:
