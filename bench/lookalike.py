@@ -41,15 +41,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_peer import PeerTopK  # noqa: E402
+from compare_peer import PeerTopK
 
-from pwocr.alphabet import PRINTABLE_94  # noqa: E402
-from pwocr.evaluation.calibration import expected_calibration_error  # noqa: E402
-from pwocr.evaluation.metrics import GAP, align, compute_metrics  # noqa: E402
-from pwocr.inference.recognizer import Reading, Recognizer  # noqa: E402
-from pwocr.io import atomic_write  # noqa: E402
-from pwocr.synth.fonts import FontSpec, held_out_families, training_fonts  # noqa: E402
-from pwocr.synth.render import SynthConfig, chosen_password, lookalike_string, random_password, render_line  # noqa: E402
+from pwocr.alphabet import PRINTABLE_94
+from pwocr.evaluation.calibration import expected_calibration_error
+from pwocr.evaluation.metrics import GAP, align, compute_metrics
+from pwocr.inference.recognizer import Reading, Recognizer
+from pwocr.io import atomic_write
+from pwocr.synth.fonts import FontSpec, held_out_families, training_fonts
+from pwocr.synth.render import SynthConfig, chosen_password, lookalike_string, random_password, render_line
 
 #: Not a seed that training (``seed * 100003 + epoch``), validation or compare_peer derives.
 TEST_SEED = 20261203

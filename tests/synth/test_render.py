@@ -1,11 +1,13 @@
+import itertools
+
 import numpy as np
 import pytest
 
 from pwocr.alphabet import resolve_charset
 from pwocr.data.images import load_gray, load_image
 from pwocr.data.labels import read_labels
-from pwocr.synth.dataset_writer import write_synthetic_set
 from pwocr.lookalikes import lookalikes_of
+from pwocr.synth.dataset_writer import write_synthetic_set
 from pwocr.synth.render import (
     PasswordSynthesizer,
     SynthConfig,
@@ -81,7 +83,7 @@ def test_sampled_strings_mix_uniform_chosen_and_confusable():
 
 def _side_by_side(text: str) -> float:
     """The share of neighbouring character pairs that look alike."""
-    return sum(b in lookalikes_of(a) for a, b in zip(text, text[1:])) / max(len(text) - 1, 1)
+    return sum(b in lookalikes_of(a) for a, b in itertools.pairwise(text)) / max(len(text) - 1, 1)
 
 
 def test_lookalike_strings_put_lookalikes_side_by_side():
