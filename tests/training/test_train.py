@@ -238,3 +238,49 @@ def test_training_and_validation_loss_are_one_reduction(tiny_set, tiny_checkpoin
         training = ctc_loss(model.eval(), batch, torch.device("cpu")).item()
     validation, _, _ = validate(model, loader, torch.device("cpu"))
     assert validation == pytest.approx(training, rel=1e-5)
+
+
+def _drift_from(teacher: Recognizer, student_file, images) -> float:
+    """Mean per-frame KL divergence of a student's readings of ``images`` from the teacher's."""
+    import numpy as np
+
+    student = Recognizer(student_file, backend="torch")
+    drift = [
+        float((p * (np.log(p + 1e-12) - np.log(q + 1e-12))).sum(-1).mean())
+        for p, q in zip(teacher.probabilities(images), student.probabilities(images))
+    ]
+    return sum(drift) / len(drift)
+
+
+def test_distillation_keeps_a_fine_tune_close_to_the_model_it_started_from(tiny_checkpoint, tmp_path):
+    """Learning without forgetting: the same fine-tune drifts far less from its teacher with --distill."""
+    from pwocr.data.images import load_image
+
+    csv = make_labelled_folder(tmp_path / "d", ["zz9Q", "Q9zz", "9zQz"])
+    base = dict(
+        imgs_folder=str(csv.parent),
+        train_file=str(csv),
+        weights_file=str(tiny_checkpoint),
+        logs=str(tmp_path / "l"),
+        epochs=1,
+        steps_per_epoch=8,
+        batch_size=3,
+        lr=3e-2,
+        synth_ratio=0.0,
+        n_workers=0,
+        seed=0,
+        augment=False,
+        calibrate=False,
+    )
+    train(TrainConfig(**base, out=str(tmp_path / "plain")), say=lambda _: None, progress=False)
+    train(TrainConfig(**base, out=str(tmp_path / "kept"), distill=50.0), say=lambda _: None, progress=False)
+    teacher = Recognizer(tiny_checkpoint, backend="torch")
+    images = [load_image(p) for p in sorted(tmp_path.glob("d/*.png"))]
+    plain = _drift_from(teacher, tmp_path / "plain" / "last.safetensors", images)
+    kept = _drift_from(teacher, tmp_path / "kept" / "last.safetensors", images)
+    assert kept < 0.5 * plain
+
+
+def test_distillation_needs_a_teacher():
+    with pytest.raises(PwocrError, match=r"--distill 1\.0: the teacher is the --weights_file model"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, distill=1.0).check()

@@ -154,6 +154,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the conv stack learns at this share of --lr" + default("backbone_lr_scale"),
     )
     optim.add_argument(
+        "--distill",
+        type=float,
+        help="learning without forgetting: weight of the KL divergence from the --weights_file model's "
+        "per-frame readings of the same batch, added to the CTC loss" + default("distill"),
+    )
+    optim.add_argument(
         "--max_width",
         type=int,
         help="widest input line in pixels after scaling to the model's height" + default("max_width"),

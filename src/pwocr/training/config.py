@@ -105,6 +105,11 @@ class TrainConfig:
     # crnn-lcnet: keep the stem and the first N blocks of the conv stack fixed at their pretrained
     # weights (-1: none). Features learnt on real photos stay real, and a step costs about half.
     freeze_blocks: int = -1
+    # Learning without forgetting: the weight of the per-frame KL divergence from the --weights_file
+    # model (a frozen teacher reading the same batch) added to the CTC loss; 0: none. The student
+    # learns what the labels teach (look-alikes in new fonts) while it keeps reading as the teacher
+    # did elsewhere (real words), so more of the network can train.
+    distill: float = 0.0
     # How a real --val_file is scored (scene-text sets carry upper-case, symbol-free labels).
     ignore_case: bool = False
     ignore_symbols: bool = False
@@ -209,6 +214,10 @@ class TrainConfig:
             bad("lr", "the learning rate must be a positive number")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             bad("weight_decay", "must be 0 or more")
+        if not (math.isfinite(self.distill) and self.distill >= 0):
+            bad("distill", "must be 0 or more")
+        if self.distill > 0 and not self.weights_file:
+            bad("distill", "the teacher is the --weights_file model: give one")
         if not (math.isfinite(self.backbone_lr_scale) and self.backbone_lr_scale >= 0):
             bad("backbone_lr_scale", "must be 0 or more")
         if self.synth_ratio is not None and not 0 <= self.synth_ratio <= 1:

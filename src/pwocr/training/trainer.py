@@ -294,12 +294,32 @@ def ctc_per_character(
     return loss / target_lengths.to(loss.device).clamp(min=1)
 
 
-def ctc_loss(model: torch.nn.Module, batch: Batch, device: torch.device) -> torch.Tensor:
-    """Mean per-character CTC loss of a training batch."""
-    log_probs = model(_model_input(batch.images, device))
-    return ctc_per_character(
+def ctc_loss(
+    model: torch.nn.Module,
+    batch: Batch,
+    device: torch.device,
+    teacher: torch.nn.Module | None = None,
+    distill: float = 0.0,
+) -> torch.Tensor:
+    """Mean per-character CTC loss of a training batch; with a ``teacher``, plus ``distill`` times the
+    mean per-frame KL divergence of the model's distribution from the teacher's (learning without forgetting)."""
+    images = _model_input(batch.images, device)
+    log_probs = model(images)
+    loss = ctc_per_character(
         log_probs, batch.targets.to(device), batch.output_lengths.to(device), batch.target_lengths.to(device)
     ).mean()
+    if teacher is None or distill <= 0:
+        return loss
+    with torch.no_grad():
+        target = teacher(images).float()
+    kl = torch.nn.functional.kl_div(log_probs.float(), target, log_target=True, reduction="none").sum(-1)
+    return loss + distill * kl.mean()
+
+
+def _teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> torch.nn.Module:
+    """The --weights_file model as training starts from it, frozen: what distillation keeps the student close to."""
+    teacher = _initial_model(config, alphabet, lambda message: None).to(device).eval().requires_grad_(False)
+    return teacher.to(memory_format=torch.channels_last) if device.type == "cpu" else teacher
 
 
 @torch.inference_mode()
@@ -543,6 +563,9 @@ def _train(
     if config.freeze_blocks >= 0:
         freeze_conv_stack(model, config.freeze_blocks)
         say(f"conv stack: stem and first {config.freeze_blocks} blocks frozen")
+    teacher = _teacher(config, alphabet, device) if config.distill > 0 else None
+    if teacher is not None:
+        say(f"distilling from {config.weights_file} (weight {config.distill})")
     conv_params = [p for p in model.cnn.parameters() if p.requires_grad]
     conv_ids = {id(p) for p in conv_params}
     groups = [
@@ -673,7 +696,7 @@ def _train(
                 iterator = iter(loader)
                 while done < steps:
                     batch = next(iterator)
-                    loss_tensor = ctc_loss(net, batch, device)
+                    loss_tensor = ctc_loss(net, batch, device, teacher, config.distill)
                     optimizer.zero_grad(set_to_none=True)
                     loss_tensor.backward()
                     loss = loss_tensor.item()
