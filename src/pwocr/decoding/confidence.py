@@ -143,7 +143,7 @@ class FlagPolicy:
     """
 
     close_ratio: float = 0.2
-    lookalike_ratio: float = 0.05
+    lookalike_ratio: float = 0.02
     blank_ratio: float = 0.5
     missing_ratio: float = 0.02
     name_ratio: float = 0.2
