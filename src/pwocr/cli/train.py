@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "train",
+        needs_extra="train",
         help="train or fine-tune a model",
         description="Train from scratch, fine-tune a checkpoint on your labelled photos, or train on the "
         "synthetic stream. Checkpoints go to --out, TensorBoard logs to --logs. --nproc N trains in N "

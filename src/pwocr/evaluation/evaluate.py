@@ -20,6 +20,7 @@ from pwocr.data.labels import LabelledImage
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, normalise_text
+from pwocr.extras import require
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.io import atomic_write
 
@@ -102,6 +103,7 @@ def confusion_pairs(truths: Sequence[str], predictions: Sequence[str]) -> dict[t
 
 def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> None:
     """A confusion matrix of the characters involved in errors (plus gaps), as a PNG."""
+    require("train", "a confusion matrix")
     import matplotlib.pyplot as plt
 
     fig = confusion_figure(report)

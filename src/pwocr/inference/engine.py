@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pwocr.errors import PwocrError
+from pwocr.extras import require
 from pwocr.model.config import ModelConfig
 
 CONFIG_KEY = "pwocr_model_config"
@@ -84,6 +85,7 @@ class TorchEngine:
     """The torch module itself (GPU reading, or checking the ONNX graph against it)."""
 
     def __init__(self, checkpoint: str | os.PathLike[str], device: str = "cpu") -> None:
+        require("train", "reading with torch (--backend torch, a GPU or a .pt checkpoint)")
         import torch
 
         from pwocr.checkpoints import load_model
@@ -123,6 +125,8 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
             pass  # a stale or foreign graph beside the weights: export our own
     cached = cache_dir() / f"{digest}.onnx"
     if not cached.is_file():
+        # Only the first reading of a checkpoint exports it; later ones need no torch.
+        require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
         from pwocr.checkpoints import load_model
         from pwocr.inference.onnx import export_onnx
 

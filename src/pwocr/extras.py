@@ -1,0 +1,51 @@
+"""The optional extras of pwocr: which modules each one brings, and the one line that says to install it.
+
+``pip install pwocr`` reads passwords (lines and whole photos, CLI and Python API) with NumPy,
+Pillow, OpenCV, onnxruntime and pillow-heif. Training, exporting and synthesis need ``[train]``
+(torch and friends); the HTTP server needs ``[serve]``. A feature whose extra is missing raises a
+``MissingExtra``, which the CLI prints as one line naming the extra, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from pwocr.errors import PwocrError
+
+#: The modules each extra of pyproject.toml installs (import names, not distribution names);
+#: tests/test_extras.py checks that the two lists agree.
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "train": ("torch", "safetensors", "onnx", "tensorboard", "matplotlib", "rich", "fontTools"),
+    "serve": ("fastapi", "fastapi_offline", "uvicorn", "python_multipart"),
+}
+
+
+class MissingExtra(PwocrError):
+    """A feature needs an extra that is not installed."""
+
+
+def is_installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (``pwocr --help`` stays torch-free)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that fails to import, or a module set to None
+        return False
+
+
+def missing_modules(extra: str) -> list[str]:
+    """The modules of ``extra`` that are not installed."""
+    return [m for m in EXTRA_MODULES[extra] if not is_installed(m)]
+
+
+def hint(extra: str, feature: str, missing: list[str] | None = None) -> str:
+    """The one line that says ``feature`` needs ``extra``: ``pwocr train needs pwocr[train] (torch is not installed): ...``."""
+    missing = missing_modules(extra) if missing is None else missing
+    what = f" ({', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed)" if missing else ""
+    return f"{feature} needs pwocr[{extra}]{what}: pip install 'pwocr[{extra}]'"
+
+
+def require(extra: str, feature: str) -> None:
+    """Raise ``MissingExtra`` with the one-line hint when a module of ``extra`` is missing."""
+    missing = missing_modules(extra)
+    if missing:
+        raise MissingExtra(hint(extra, feature, missing))
