@@ -40,7 +40,7 @@ def missing_modules(extra: str) -> list[str]:
 def hint(extra: str, feature: str, missing: list[str] | None = None) -> str:
     """The one line that says ``feature`` needs ``extra``: ``pwocr train needs pwocr[train] (torch is not installed): ...``."""
     missing = missing_modules(extra) if missing is None else missing
-    what = f" ({', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed)" if missing else ""
+    what = f" ({missing[0]} is not installed)" if missing else ""
     return f"{feature} needs pwocr[{extra}]{what}: pip install 'pwocr[{extra}]'"
 
 

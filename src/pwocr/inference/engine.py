@@ -148,7 +148,10 @@ def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", th
         raise PwocrError(f"unknown backend {backend!r}; choose onnx or torch")
     if checkpoint.suffix == ".onnx":
         if backend == "torch":
-            raise PwocrError(f"{checkpoint}: an ONNX file runs on onnxruntime only (backend onnx)")
+            from pwocr.checkpoints import require_weights
+
+            require("train", "--backend torch")
+            require_weights(checkpoint, "reading with torch")
         return OnnxEngine(checkpoint, threads)
     if backend == "torch" or device != "cpu" or checkpoint.suffix != ".safetensors":
         return TorchEngine(checkpoint, device)
