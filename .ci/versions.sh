@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Bounds, not pins, proven: in fresh venvs, install the lowest releases pyproject.toml allows, then
+# the newest, and run the reading and serving tests with each (torch stays the CPU 2.13.0 in both:
+# the only torch this machine installs without pulling CUDA).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d /tmp/pwocr-versions.XXXXXX)
+trap 'rm -rf "$scratch"; rm -rf build' EXIT
+tests=(tests/test_extras.py tests/test_packaging.py tests/inference tests/decoding tests/layout
+       tests/cli/test_recognize_io.py tests/cli/test_recognize_photo.py tests/serving/test_api.py)
+python .ci/lowest_constraints.py pyproject.toml serve,train,dev > "$scratch/lowest.txt"
+for bound in lowest newest; do
+  python -m venv "$scratch/$bound"
+  py="$scratch/$bound/bin/python"
+  constraints=()
+  if [ "$bound" = lowest ]; then constraints=(-c "$scratch/lowest.txt"); fi
+  "$py" -m pip install -q torch==2.13.0
+  "$py" -m pip install -q "${constraints[@]}" -e ".[serve,train,dev]"
+  echo "$bound: $("$py" -m pip freeze | grep -iE '^(numpy|pillow|opencv-python-headless|onnxruntime|pillow.heif|fastapi|starlette|uvicorn|python-multipart|safetensors|onnx|pytest)==' | tr '\n' ' ')"
+  "$py" -m pytest -q -p no:cacheprovider "${tests[@]}"
+done
