@@ -55,7 +55,12 @@ echo "seed photo: $reading"
 
 pwocr synth --scenes --count 1 --out scenes >/dev/null
 "$reader/pwocr" recognize scenes/scene0000.jpg --format json > photo.json
-python -c 'import json, sys; p = json.load(open("photo.json"))[0]; print(f"whole photo: {len(p["lines"])} lines, password read"); sys.exit(not p["password"])'
+python - <<'EOF'
+import json, sys
+photo = json.load(open("photo.json"))[0]
+print(f"whole photo: {len(photo['lines'])} lines read, a password picked")
+sys.exit(not photo["password"])
+EOF
 
 set +e
 "$reader/pwocr" train --help > train.out 2> train.err
