@@ -108,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--pretrained_backbone",
         choices=["ppocrv6", "none"],
-        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (bundled in rapidocr)"
+        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (shipped with pwocr)"
         + default("pretrained_backbone"),
     )
     model.add_argument(
