@@ -21,5 +21,5 @@ for bound in lowest newest; do
     "$py" -m pip install -q -e ".[serve,train,dev]"
   fi
   echo "$bound: $("$py" -m pip freeze | grep -iE '^(numpy|pillow|opencv-python-headless|onnxruntime|pillow.heif|fastapi|starlette|uvicorn|python-multipart|safetensors|onnx|pytest)==' | tr '\n' ' ')"
-  "$py" -m pytest -q -p no:cacheprovider "${tests[@]}"
+  "$py" -m pytest -p no:cacheprovider "${tests[@]}"
 done
