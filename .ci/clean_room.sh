@@ -14,7 +14,7 @@ trap 'rm -rf "$scratch"' EXIT
 wheel_budget_mb=40
 install_budget_mb=460
 
-python -m pip wheel -q --no-deps --no-build-isolation . -w "$scratch/dist"
+python -m pip wheel -q --no-deps . -w "$scratch/dist"
 rm -rf build src/*.egg-info
 wheel=$(ls "$scratch"/dist/pwocr-*.whl)
 python - "$wheel" "$wheel_budget_mb" <<'EOF'
