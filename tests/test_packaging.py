@@ -33,6 +33,7 @@ def test_the_wheel_ships_what_reading_and_the_page_open():
         display_font(),
         PACKAGE / "fonts" / "licenses" / "fonts-dejavu-core.txt",
         PACKAGE / "fonts" / "fonts.json",
+        PACKAGE / "fonts" / "held_out.json",
         *(PACKAGE / "serving" / "static").iterdir(),
         PACKAGE / "py.typed",
     ]
