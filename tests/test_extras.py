@@ -166,3 +166,11 @@ def test_a_reading_option_that_needs_torch_says_so_in_one_line(tmp_path, args):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "pip install 'pwocr[train]'" in result.stderr
+
+
+def test_the_train_hint_installs_the_readmes_torch_first(tmp_path):
+    # Left to resolve alone, pwocr[train] would take the newest torch: a CUDA build of several GB.
+    result = pwocr_without_extras("train", cwd=tmp_path)
+    assert "pip install torch==2.13.0 && pip install 'pwocr[train]'" in result.stderr
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install torch==2.13.0 && pip install -e ".[train' in readme

@@ -20,6 +20,10 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The torch release the README installs before ``[train]`` (its CPU build on the project's machines).
+TORCH = "2.13.0"
+
+
 class MissingExtra(PwocrError):
     """A feature needs an extra that is not installed."""
 
@@ -41,7 +45,12 @@ def hint(extra: str, feature: str, missing: list[str] | None = None) -> str:
     """The one line that says ``feature`` needs ``extra``: ``pwocr train needs pwocr[train] (torch is not installed): ...``."""
     missing = missing_modules(extra) if missing is None else missing
     what = f" ({missing[0]} is not installed)" if missing else ""
-    return f"{feature} needs pwocr[{extra}]{what}: pip install 'pwocr[{extra}]'"
+    command = f"pip install 'pwocr[{extra}]'"
+    if "torch" in missing:
+        # torch first, as the README installs it: left to resolve alone, [train] would take the
+        # newest torch, a CUDA build of several GB.
+        command = f"pip install torch=={TORCH} && {command}"
+    return f"{feature} needs pwocr[{extra}]{what}: {command}"
 
 
 def require(extra: str, feature: str) -> None:
