@@ -24,7 +24,7 @@ wheel, budget = sys.argv[1], float(sys.argv[2])
 parts = Counter()
 for info in zipfile.ZipFile(wheel).infolist():
     name = info.filename
-    part = next((p for p in ("weights/ppocrv6/", "weights/", "fonts/", "serving/static/", "web/") if f"pwocr/{p}" in name), "code")
+    part = next((p for p in ("weights/ppocrv6/", "weights/", "fonts/", "serving/static/") if f"pwocr/{p}" in name), "code")
     parts[part] += info.compress_size
 size = sum(parts.values()) / 1e6
 print(f"wheel {size:.1f} MB: " + ", ".join(f"{p} {n / 1e6:.2f}" for p, n in parts.most_common()))
