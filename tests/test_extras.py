@@ -7,6 +7,7 @@ be imported, as in a fresh ``pip install pwocr``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -47,8 +48,6 @@ RUN_WITHOUT_EXTRAS = (
 
 
 def pwocr_without_extras(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    import os
-
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src"), **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", RUN_WITHOUT_EXTRAS, *args],
@@ -174,3 +173,13 @@ def test_the_train_hint_installs_the_readmes_torch_first(tmp_path):
     assert "pip install torch==2.13.0 && pip install 'pwocr[train]'" in result.stderr
     readme = (ROOT / "README.md").read_text()
     assert 'pip install torch==2.13.0 && pip install -e ".[train' in readme
+
+
+def test_the_api_names_the_extra_too(tmp_path):
+    script = (
+        f"import sys\nfor name in {BLOCKED!r}: sys.modules[name] = None\n"
+        "try:\n    from pwocr import CRNN\nexcept ImportError as e:\n    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "pwocr.CRNN needs pwocr[train]" in result.stdout, result.stderr

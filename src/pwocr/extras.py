@@ -24,8 +24,8 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
 TORCH = "2.13.0"
 
 
-class MissingExtra(PwocrError):
-    """A feature needs an extra that is not installed."""
+class MissingExtra(PwocrError, ImportError):
+    """A feature needs an extra that is not installed (an ``ImportError`` too, for code that expects one)."""
 
 
 def is_installed(module: str) -> bool:
