@@ -34,7 +34,7 @@ def test_the_wheel_ships_what_reading_and_the_page_open():
         PACKAGE / "fonts" / "licenses" / "fonts-dejavu-core.txt",
         PACKAGE / "fonts" / "fonts.json",
         PACKAGE / "fonts" / "held_out.json",
-        *(PACKAGE / "serving" / "static").iterdir(),
+        *(p for p in (PACKAGE / "serving" / "static").rglob("*") if p.is_file()),
         PACKAGE / "py.typed",
     ]
     assert [p for p in needed if p not in shipped] == []
