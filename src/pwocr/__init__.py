@@ -25,6 +25,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 def __getattr__(name: str) -> Any:
     # The torch module only when asked for: importing pwocr to read images never loads torch.
     if name == "CRNN":
+        from pwocr.extras import require
+
+        require("train", "pwocr.CRNN")
         from pwocr.model.crnn import CRNN
 
         return CRNN

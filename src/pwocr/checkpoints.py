@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pwocr.errors import PwocrError
+from pwocr.extras import require
 from pwocr.io import atomic_path
 from pwocr.model.config import ModelConfig
 
@@ -32,9 +33,15 @@ def default_weights_path() -> Path:
 
 
 def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
-    """``None`` or ``"default"`` name the shipped model; anything else is a file that must exist."""
+    """``None`` or ``"default"`` name the shipped model; anything else is a file that must exist.
+
+    The shipped model is its weights where they are installed (a source checkout: training starts
+    from them), else its ONNX graph, which is all that reading needs (the wheel ships only that).
+    """
     if path is None or str(path) == DEFAULT_NAME:
         resolved = default_weights_path()
+        if not resolved.is_file():
+            resolved = resolved.with_suffix(".onnx")
         if not resolved.is_file():
             raise PwocrError(f"{resolved}: the shipped model is missing from this installation")
         return resolved
@@ -80,8 +87,20 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return state
 
 
+def require_weights(path: Path, doing: str) -> None:
+    """One line when ``path`` has no weights torch can load here: an ONNX graph, or no ``[train]`` extra."""
+    if path.suffix == ".onnx":
+        shipped = path.parent == default_weights_path().parent
+        where = "the shipped model's weights ship with pwocr's source: pip install -e '.[train]' in a clone"
+        raise PwocrError(
+            f"{path}: {doing} needs a .safetensors checkpoint, not an ONNX graph" + (f" ({where})" if shipped else "")
+        )
+    require("train", f"{path}: {doing}")
+
+
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:
     """The ``ModelConfig`` in a ``.safetensors`` file's metadata (no weights read, no torch)."""
+    require("train", f"{path}: reading a checkpoint's config")
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -99,6 +118,7 @@ def read_config(path: str | os.PathLike[str]) -> ModelConfig:
 def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
     """The config and fp32 weights from a ``.safetensors`` or ``.pt`` checkpoint (or the shipped model)."""
     resolved = resolve_checkpoint(path)
+    require_weights(resolved, "loading its weights into torch")
     if resolved.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file

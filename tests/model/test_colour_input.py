@@ -117,7 +117,6 @@ def test_a_gray_model_widened_to_colour_reads_gray_lines_as_before(size):
 
 
 def test_ppocr_first_conv_is_recovered_exactly_from_its_gray_sum():
-    pytest.importorskip("rapidocr")
     from pwocr.model.pretrained import _conv_parameters, colour_first_conv, rapidocr_rec_path
 
     bgr = torch.tensor(np.asarray(_conv_parameters(rapidocr_rec_path())[0][0], np.float32))
@@ -178,7 +177,6 @@ def test_a_gray_checkpoint_saved_as_colour_keeps_its_config(tiny_checkpoint, tmp
 def test_a_fresh_colour_lcnet_starts_from_ppocr_colour_filters_in_rgb_order():
     """PP-OCR reads BGR: a colour model's first conv is its filters with the channels reversed, so a
     gray line (R = G = B) reads exactly as in the gray model, and blue ink weighs what PP-OCR gives it."""
-    pytest.importorskip("rapidocr")
     from pwocr.model.lcnet import LCNetFeatures
     from pwocr.model.pretrained import _conv_parameters, load_pretrained_features, rapidocr_rec_path
 

@@ -6,7 +6,6 @@ from pwocr.model.lcnet import LCNET_HEIGHT, LCNetFeatures
 from pwocr.model.pretrained import load_pretrained_features, rapidocr_rec_path
 
 onnx = pytest.importorskip("onnx")
-pytest.importorskip("rapidocr")
 
 
 def test_pretrained_conv_stack_reproduces_ppocr_backbone_on_gray_lines():

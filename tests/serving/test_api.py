@@ -77,6 +77,12 @@ def test_bad_bodies_get_a_one_line_reason(server, data, status, words):
     assert words in response.json()["detail"] and "\n" not in response.json()["detail"]
 
 
+def test_the_415_names_heic_among_the_formats_it_reads(server):
+    # Named before any HEIC photo was posted: the HEIF plugin registers itself only on the first one.
+    detail = requests.post(f"{server}/v1/read", data=b"not an image at all").json()["detail"]
+    assert "HEIC" in detail and "PNG" in detail and "JPEG" in detail
+
+
 @pytest.mark.parametrize(
     "query",
     ["candidates=0", "candidates=51", "length=3&max_length=2", "charset=digit", "min_length=9&max_length=3"],

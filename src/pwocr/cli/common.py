@@ -63,11 +63,23 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """Every command's --help shows each flag's default and keeps the examples' layout."""
+    """Every command's --help shows each flag's default and keeps the examples' layout.
 
-    def __init__(self, *args, **kwargs) -> None:
+    A command that needs an extra says so (``needs_extra="train"``): without it, any use of the
+    command, ``--help`` included, is the one line that names the extra to install.
+    """
+
+    def __init__(self, *args, needs_extra: str | None = None, **kwargs) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.needs_extra = needs_extra
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self.needs_extra:
+            from pwocr.extras import require
+
+            require(self.needs_extra, self.prog)
+        return super().parse_known_args(args, namespace)
 
 
 def boolean(text: str) -> bool:

@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module of this package and registers its parser. Every seed flag
 keeps its seed name (``--epochs_num``, ``--imgs_folder``...) beside a modern one. A ``PwocrError``
-is printed as one line on stderr with exit code 2; no traceback reaches the user.
+is printed as one line on stderr with exit code 2; no traceback reaches the user. So is a
+command whose optional extra is not installed (``pwocr train`` without ``pwocr[train]``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # a command whose extra is missing stops here, in one line
         return int(args.handler(args))
     except PwocrError as e:
         print(f"pwocr: error: {e}", file=sys.stderr)

@@ -204,6 +204,9 @@ def _recognizer(args: argparse.Namespace) -> Recognizer:
 
     device = "cpu"
     if args.use_cuda:
+        from pwocr.extras import require
+
+        require("train", "--use_cuda")
         import torch
 
         if torch.cuda.is_available():
@@ -325,7 +328,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from pwocr.data.labels import check_labels, read_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
+    from pwocr.extras import require
 
+    if args.display_confusion:  # before the set is read, not after
+        require("train", "--display_confusion")
     items = read_labels(args.val_file, args.imgs_folder, header=args.header)
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = ServeSettings()
     p = sub.add_parser(
         "serve",
+        needs_extra="serve",
         help="serve readings over HTTP: a web page for phones and a JSON API",
         description=(
             "Serve readings over HTTP. Open http://HOST:PORT/ on a phone to read a photo; POST an image to\n"

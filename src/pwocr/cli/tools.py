@@ -10,6 +10,7 @@ from pwocr.cli.common import add_checkpoint, examples, positive
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth",
+        needs_extra="train",
         help="render synthetic password lines to a folder with a labels CSV",
         description="Render synthetic password lines (the training engine's) to a folder, with labels.csv.",
         epilog=examples(
@@ -80,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "calibrate",
+        needs_extra="train",
         help="fit a checkpoint's confidence temperature",
         description="Fit the temperature that makes a checkpoint's confidences honest (lowest expected "
         "calibration error) on labelled lines, and save a calibrated fp16 copy.",
@@ -100,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "export",
+        needs_extra="train",
         help="export a checkpoint to ONNX",
         description="Export a checkpoint to an ONNX graph that carries its alphabet, preprocessing and "
         "temperature as metadata: recognize --checkpoint_path model.onnx reads with it alone.",

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "train",
+        needs_extra="train",
         help="train or fine-tune a model",
         description="Train from scratch, fine-tune a checkpoint on your labelled photos, or train on the "
         "synthetic stream. Checkpoints go to --out, TensorBoard logs to --logs. --nproc N trains in N "
@@ -107,7 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--pretrained_backbone",
         choices=["ppocrv6", "none"],
-        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (bundled in rapidocr)"
+        help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (shipped with pwocr)"
         + default("pretrained_backbone"),
     )
     model.add_argument(

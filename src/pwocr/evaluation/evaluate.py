@@ -20,6 +20,7 @@ from pwocr.data.labels import LabelledImage
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, normalise_text
+from pwocr.extras import require
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.io import atomic_write
 
@@ -102,6 +103,7 @@ def confusion_pairs(truths: Sequence[str], predictions: Sequence[str]) -> dict[t
 
 def write_confusion_png(report: EvalReport, path: str | os.PathLike[str]) -> None:
     """A confusion matrix of the characters involved in errors (plus gaps), as a PNG."""
+    require("train", "a confusion matrix")
     import matplotlib.pyplot as plt
 
     fig = confusion_figure(report)
@@ -180,7 +182,7 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
         "<!doctype html><meta charset='utf-8'><title>pwocr: wrong readings</title>"
         "<style>body{font-family:sans-serif}td{padding:4px 8px;border-bottom:1px solid #ddd}"
         "img{max-height:48px}.bad{background:#fbb}"
-        # Readings in the bundled Fira Code (I l 1 | and a slashed 0 stay distinct), embedded so the page stands alone.
+        # Readings in the display font (DejaVu Sans Mono: I l 1 | and a dotted 0 stay distinct), embedded so the page stands alone.
         f"@font-face{{font-family:pwocr-mono;src:url(data:font/ttf;base64,{_display_font_base64()})}}"
         "code{font-family:pwocr-mono,'DejaVu Sans Mono',monospace;font-size:1.2em}</style>"
         f"<h1>{len(rows)} wrong of {report.metrics.n}</h1>"

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pwocr.errors import PwocrError
+from pwocr.extras import require
 from pwocr.model.config import ModelConfig
 
 CONFIG_KEY = "pwocr_model_config"
@@ -84,6 +85,7 @@ class TorchEngine:
     """The torch module itself (GPU reading, or checking the ONNX graph against it)."""
 
     def __init__(self, checkpoint: str | os.PathLike[str], device: str = "cpu") -> None:
+        require("train", "reading with torch (--backend torch, a GPU or a .pt checkpoint)")
         import torch
 
         from pwocr.checkpoints import load_model
@@ -123,6 +125,8 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
             pass  # a stale or foreign graph beside the weights: export our own
     cached = cache_dir() / f"{digest}.onnx"
     if not cached.is_file():
+        # Only the first reading of a checkpoint exports it; later ones need no torch.
+        require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
         from pwocr.checkpoints import load_model
         from pwocr.inference.onnx import export_onnx
 
@@ -144,7 +148,10 @@ def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", th
         raise PwocrError(f"unknown backend {backend!r}; choose onnx or torch")
     if checkpoint.suffix == ".onnx":
         if backend == "torch":
-            raise PwocrError(f"{checkpoint}: an ONNX file runs on onnxruntime only (backend onnx)")
+            from pwocr.checkpoints import require_weights
+
+            require("train", "--backend torch")
+            require_weights(checkpoint, "reading with torch")
         return OnnxEngine(checkpoint, threads)
     if backend == "torch" or device != "cpu" or checkpoint.suffix != ".safetensors":
         return TorchEngine(checkpoint, device)

@@ -1,7 +1,7 @@
 """Text-line detection: PP-OCRv6 small's DB detector on onnxruntime, its post-processing in OpenCV.
 
-``rapidocr`` (Apache-2.0, PyPI) ships PaddleOCR's PP-OCRv6 small text detector (Apache-2.0) as
-``models/PP-OCRv6_det_small.onnx``. It was trained by PaddleOCR on real scene, document and screen
+pwocr ships PaddleOCR's PP-OCRv6 small text detector (Apache-2.0) as the ``rapidocr`` 3.10 wheel
+bundles it, ``weights/ppocrv6/PP-OCRv6_det_small.onnx``. It was trained by PaddleOCR on real scene, document and screen
 photos, which is what a password photo is; a detector trained here on composed scenes alone would
 learn our renderer, not phones. Only the weights are used: the graph runs on onnxruntime here and
 the Differentiable Binarization post-processing (threshold, minimum-area rectangles, unclip) is
@@ -89,7 +89,7 @@ class TextDetector:
     """Finds text lines in a photo: PP-OCRv6 small's DB probability map, then one rotated box per line.
 
     Args:
-        model_path: an ONNX DB detector; ``None`` is the one bundled in rapidocr.
+        model_path: an ONNX DB detector; ``None`` is PP-OCRv6 small's, shipped with pwocr.
         threads: onnxruntime intra-op threads (default: one per core).
         max_side: long side of the detector input; larger photos are shrunk to it.
         min_side: short side small images are enlarged toward.

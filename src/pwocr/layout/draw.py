@@ -18,7 +18,7 @@ from pwocr.data.images import ImageSource
 from pwocr.errors import PwocrError
 from pwocr.io import atomic_path
 from pwocr.layout.photo import PhotoReading, load_photo
-from pwocr.synth.fonts import fonts_for, load_font
+from pwocr.synth.fonts import display_font, load_font
 
 _PICK = (40, 200, 80)
 _LINE = (255, 150, 30)
@@ -26,8 +26,7 @@ _SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    mono = [f for f in fonts_for("train") if f.category == "mono"]
-    return load_font(mono[0].path, max(10, size))
+    return load_font(display_font(), max(10, size))
 
 
 def render(reading: PhotoReading, image: ImageSource) -> Image.Image:

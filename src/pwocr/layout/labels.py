@@ -2,7 +2,7 @@
 
 pwocr's recognizer reads the 94 printable ASCII characters: what passwords are made of, but not
 the labels beside them on a Chinese or Japanese Wi-Fi card. PP-OCRv6 small's recognizer, bundled
-in ``rapidocr`` (Apache-2.0) beside the detector, reads 18,000 characters (Chinese, Japanese
+in ``rapidocr`` (Apache-2.0) and shipped with pwocr beside the detector, reads 18,000 characters (Chinese, Japanese
 kana, accented Latin). It is run here on onnxruntime, only on lines where pwocr found no label
 and was unsure of its reading, and only its label is used: the value is still pwocr's reading.
 Hangul is not in its dictionary, so ``비밀번호`` is found only when printed with a Latin label.
@@ -65,7 +65,7 @@ class LabelReader:
 
 @lru_cache(maxsize=1)
 def default_label_reader() -> LabelReader | None:
-    """The bundled PP-OCRv6 recognizer, loaded once; ``None`` where rapidocr is not installed."""
+    """The shipped PP-OCRv6 recognizer, loaded once; ``None`` where this installation lacks it."""
     try:
         return LabelReader()
     except PwocrError:

@@ -306,7 +306,7 @@ def read_photo(
             is not picked when another can.
         detector: the text-line detector (default: PP-OCRv6 small's, loaded once).
         label_reader: reads labels in scripts pwocr cannot (default: PP-OCRv6 small's recognizer,
-            when rapidocr is installed); ``None`` to use pwocr's readings alone.
+            shipped with pwocr); ``None`` to use pwocr's readings alone.
 
     Returns:
         the lines in reading order and the password (``None`` when the photo has no text).

@@ -1,7 +1,7 @@
 """Openly licensed pretrained weights for the conv feature extractor: PP-OCRv6 small's backbone.
 
-``rapidocr`` (Apache-2.0, PyPI) ships PaddleOCR's PP-OCRv6 small recognizer (Apache-2.0) as
-``models/PP-OCRv6_rec_small.onnx``. Its backbone, trained by PaddleOCR on millions of real and
+pwocr ships PaddleOCR's PP-OCRv6 small recognizer (Apache-2.0) as the ``rapidocr`` 3.10 wheel
+bundles it, ``weights/ppocrv6/PP-OCRv6_rec_small.onnx`` (``pwocr.rapidocr_models``). Its backbone, trained by PaddleOCR on millions of real and
 synthetic text lines, is the part of a recognizer that transfers to real photos; we copy its conv
 weights into ``LCNetFeatures`` and leave its transformer neck and 18,710-class head behind: the
 pwocr model puts its own BiLSTM and 95-class CTC layer on top and is trained by ``pwocr train``.
@@ -22,7 +22,7 @@ from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 
 
 def rapidocr_rec_path() -> Path:
-    """Where the installed ``rapidocr`` keeps PP-OCRv6 small's recognizer."""
+    """Where pwocr keeps PP-OCRv6 small's recognizer."""
     return rapidocr_model_path(RECOGNIZER_FILE)
 
 
@@ -115,7 +115,7 @@ def colour_first_conv(gray_weight: torch.Tensor, onnx_path: str | os.PathLike[st
         raise PwocrError(f"a first conv with {gray_weight.shape[1]} input channels is not a gray one")
     try:
         path = Path(onnx_path) if onnx_path is not None else rapidocr_rec_path()
-    except PwocrError:  # no rapidocr: the weights cannot be PP-OCRv6's to recover
+    except PwocrError:  # an installation without it: the weights cannot be PP-OCRv6's to recover
         path = Path()
     if path.is_file():
         weight = torch.tensor(np.asarray(_conv_parameters(path)[0][0], np.float32)).flip(1)

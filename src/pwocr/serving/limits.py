@@ -7,6 +7,7 @@ bodies are parsed here, from memory, with python-multipart's streaming parser).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,13 @@ def _openable(formats: tuple[str, ...]) -> tuple[str, ...]:
     """The accepted formats this Pillow build opens (``Image.open`` fails on an unregistered one)."""
     Image.init()
     return tuple(f for f in formats if f in Image.OPEN)
+
+
+def accepted_names() -> str:
+    """The accepted formats this server reads, as the 415 message names them (HEIC through pillow-heif)."""
+    heif = importlib.util.find_spec("pillow_heif") is not None
+    names = [f for f in ACCEPTED_FORMATS if f in _openable(ACCEPTED_FORMATS) or (f == "HEIF" and heif)]
+    return ", ".join("HEIC/HEIF" if f == "HEIF" else f for f in names)
 
 
 def _register_heif_for(data: bytes) -> None:
@@ -168,9 +176,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=_openable(ACCEPTED_FORMATS))
     except UnidentifiedImageError:
-        raise HTTPRefusal(
-            415, f"not an image pwocr reads (judged by content; accepted: {', '.join(_openable(ACCEPTED_FORMATS))})"
-        ) from None
+        raise HTTPRefusal(415, f"not an image pwocr reads (judged by content; accepted: {accepted_names()})") from None
     except Image.DecompressionBombError:
         raise HTTPRefusal(413, "too many pixels to decode safely (a decompression bomb?)") from None
     except Exception as e:  # a header that lies or breaks a plugin: the client's fault, never a 500

@@ -31,7 +31,11 @@ class FontSpec:
 
 @lru_cache(maxsize=1)
 def bundled_fonts() -> tuple[FontSpec, ...]:
-    """All fonts shipped in ``pwocr/fonts`` as listed in its ``fonts.json`` manifest."""
+    """All fonts listed in ``pwocr/fonts/fonts.json``, the manifest of the fonts bundled for training.
+
+    A source checkout has every file; the wheel ships the manifest and the display font only (the
+    training fonts are 11 MB that reading never opens), so a listed file may be missing.
+    """
     folder = Path(str(resources.files("pwocr") / "fonts"))
     entries = json.loads((folder / "fonts.json").read_text())
     return tuple(
@@ -39,13 +43,32 @@ def bundled_fonts() -> tuple[FontSpec, ...]:
     )
 
 
+#: The font pwocr shows passwords in (the web page, ``--draw``, ``evaluate``'s reports), shipped in
+#: the wheel with its licence: DejaVu Sans Mono's dotted zero, serifed I and tailed l cannot be mistaken.
+DISPLAY_FONT = "DejaVuSansMono.ttf"
+
+
 def display_font() -> Path:
-    """The bundled font pwocr shows passwords in: Fira Code, whose I l 1 | and slashed 0 O cannot be mistaken."""
-    return next(f.path for f in bundled_fonts() if f.path.name == "FiraCode-Regular.ttf")
+    """The bundled font pwocr shows passwords in (``DISPLAY_FONT``)."""
+    path = Path(str(resources.files("pwocr") / "fonts" / DISPLAY_FONT))
+    if not path.is_file():
+        raise PwocrError(f"{path}: the display font is missing from this installation of pwocr")
+    return path
 
 
 def fonts_for(split: Split | Literal["all"]) -> tuple[FontSpec, ...]:
     """Bundled fonts of one split (``train``: training data; ``eval``: held-out test sets)."""
+    fonts = _listed(split)
+    absent = [f for f in fonts if not f.path.is_file()]
+    if absent:
+        raise PwocrError(
+            f"{absent[0].path}: the bundled training fonts ship with pwocr's source, not its wheel: "
+            "pip install -e '.[train]' in a clone of pwocr, or render in your own fonts (--fonts FOLDER)"
+        )
+    return fonts
+
+
+def _listed(split: Split | Literal["all"]) -> tuple[FontSpec, ...]:
     fonts = tuple(f for f in bundled_fonts() if split == "all" or f.split == split)
     if not fonts:
         raise PwocrError(f"no bundled fonts in split {split!r}")
@@ -84,7 +107,7 @@ def held_out_keys() -> frozenset[str]:
     """Name keys of every font file that training must never see: the bundled ``eval`` split and every
     file of the benchmark's held-out packages (not only the files it renders in)."""
     packaged = (name for files in _held_out_manifest()["package_files"].values() for name in files)
-    return frozenset({_stem_key(f.path) for f in fonts_for("eval")} | {_stem_key(name) for name in packaged})
+    return frozenset({_stem_key(f.path) for f in _listed("eval")} | {_stem_key(name) for name in packaged})
 
 
 def covers(path: Path, characters: str) -> bool:
