@@ -85,13 +85,24 @@ def fetch_held_out_fonts(cache: Path) -> dict[str, list[FontSpec]]:
 
 def _extract_package(package: str, folder: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["apt-get", "download", "-qq", package], cwd=tmp, check=True, capture_output=True)
+        _download(package, tmp)
         (deb,) = Path(tmp).glob("*.deb")
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)  # left by an interrupted run
         partial.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["dpkg-deb", "-x", str(deb), str(partial)], check=True)
         partial.rename(folder)
+
+
+def _download(package: str, folder: str) -> None:
+    """``apt-get download`` one package; on a machine whose package lists are empty, refresh them once."""
+    command = ["apt-get", "download", "-qq", package]
+    if subprocess.run(command, cwd=folder, capture_output=True).returncode == 0:
+        return
+    subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"apt-get download {package} failed: {result.stderr.strip().splitlines()[-1:]}")
 
 
 def sample_string(rng: np.random.Generator, kind: str) -> str:
