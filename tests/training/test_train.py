@@ -157,7 +157,7 @@ def test_bad_training_images_are_reported_and_skipped(tmp_path):
         progress=False,
     )
     joined = "\n".join(messages)
-    assert "broken.png: not a readable image" in joined
+    assert "broken.png: not an image pwocr reads" in joined
     assert "missing.png: file not found" in joined
     assert "too long for CTC" in joined
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pwocr.data.images import load_image
+from pwocr.data.images import load
 from pwocr.data.labels import LabelledImage
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
@@ -164,7 +164,7 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
         if source.is_file():
             import cv2
 
-            shown = load_image(source, colour=True)  # as the photo looks, whatever the model reads
+            shown = load(source, colour=True)  # as the photo looks, whatever the model reads
             ok, png = cv2.imencode(".png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR) if shown.ndim == 3 else shown)
             if ok:
                 image = f'<img src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}" alt="{html.escape(source.name)}">'
