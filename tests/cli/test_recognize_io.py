@@ -158,3 +158,19 @@ def test_onnx_export_round_trip_through_the_cli(capsys, nested, tiny_checkpoint,
 def test_show_raw(capsys, nested, tiny_checkpoint):
     _, out, _ = run(capsys, "recognize", nested / "img0.png", "--show_raw", checkpoint=tiny_checkpoint)
     assert "raw output: " in out and "-" in out.split("raw output: ")[1]
+
+
+def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output(capfd, tmp_path, tiny_checkpoint):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    odd = os.fsdecode(b"caf\xe9.png")  # latin-1 bytes: a lone surrogate in Python's str
+    draw_line(TINY_LABELS[0]).save(folder / odd)
+    draw_line(TINY_LABELS[1]).save(folder / "ok.png")
+    code, out, err = run(capfd, "recognize", "--imgs_folder", folder, checkpoint=tiny_checkpoint)
+    assert code == 0, err
+    assert f"ok.png: {TINY_LABELS[1]}" in out and "caf" in out  # the text output did not stop at the odd name
+    written = (folder / "prediction.csv").read_bytes()
+    assert b"caf\xe9.png," in written and b"ok.png," in written  # the name's own bytes: it reopens the file
+    code, out, _ = run(capfd, "recognize", folder, "--format", "jsonl", checkpoint=tiny_checkpoint)
+    names = [json.loads(line)["image"] for line in out.splitlines()]
+    assert code == 0 and os.fsencode(names[0]).endswith(b"caf\xe9.png")

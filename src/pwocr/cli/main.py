@@ -8,6 +8,7 @@ is printed as one line on stderr with exit code 2; no traceback reaches the user
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # File names that are not UTF-8 reach stdout as their own bytes, as Python does in the C
+        # locale, instead of a UnicodeEncodeError after the first reading.
+        sys.stdout.reconfigure(errors="surrogateescape")
     try:
         return int(args.handler(args))
     except PwocrError as e:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -63,6 +64,20 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     return "\n".join(out)
 
 
+#: A file name byte that is not UTF-8, as Python decodes it (``os.fsdecode``: a lone surrogate).
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def to_json(obj: object) -> str:
+    """``obj`` as one line of JSON that is valid UTF-8 even when a file name is not.
+
+    A name's undecodable bytes stay as ``\\udcXX`` escapes: ``json.loads`` then ``os.fsencode``
+    give back the exact bytes, so a program can reopen the file.
+    """
+    text = json.dumps(obj, ensure_ascii=False)
+    return _UNDECODABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class ResultWriter:
     """Writes each result to a stream as it comes, in one of ``FORMATS`` or bare (``quiet``)."""
 
@@ -106,7 +121,7 @@ class ResultWriter:
                 self._csv.writerow((self._name(result.image), result.text, f"{result.confidence:.6f}", "ok"))
         elif self.format in ("json", "jsonl"):
             obj = {"image": result.image, "error": _reason(result)} if skipped else result.as_dict(detail=True)
-            text = json.dumps(obj, ensure_ascii=False)
+            text = to_json(obj)
             if self.format == "json":
                 text = ("\n  " if self._first else ",\n  ") + text
             else:
@@ -128,7 +143,7 @@ class ResultWriter:
             else:
                 self._csv.writerow((self._name(photo.image), password.text, f"{password.confidence:.6f}", "ok"))
         elif self.format in ("json", "jsonl"):
-            text = json.dumps(photo.as_dict(), ensure_ascii=False)
+            text = to_json(photo.as_dict())
             self.stream.write((("\n  " if self._first else ",\n  ") + text) if self.format == "json" else text + "\n")
         else:
             self.stream.write(format_photo(photo, self.show_raw) + "\n")
@@ -168,7 +183,9 @@ class PartialFile:
         self.partial = self.target.with_name(f".{self.target.name}.partial")
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8")
+            # A file name that is not UTF-8 is written back as its own bytes (so the row names the
+            # file on disk) instead of stopping the run at that row.
+            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
             raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
 
