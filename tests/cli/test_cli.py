@@ -288,3 +288,34 @@ def test_every_command_and_flag_is_described_with_examples_and_fits_100_columns(
         assert "(default: None)" not in text and "(default: SUPPRESS" not in text, name
     recognize = commands.choices["recognize"].format_help()
     assert "--n_workers" not in recognize and "--lr" not in recognize  # only its own flags
+
+
+def _jpeg_claiming(width, height):
+    """A real JPEG whose frame header is patched to claim ``width x height`` (Pillow cannot write such a file)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("layout", ["auto", "photo", "line"])
+def test_slivers_get_a_row_and_the_folder_run_goes_on(capsys, photos, tiny_checkpoint, layout):
+    from PIL import Image
+
+    (photos / "a_tall.jpg").write_bytes(_jpeg_claiming(1, 65535))
+    Image.new("L", (1, 50000), 255).save(photos / "b_tall.png")
+    Image.new("L", (50000, 1), 255).save(photos / "c_wide.png")
+    code, _, err = run(
+        capsys, "recognize", "--imgs_folder", photos, "--layout", layout, "--checkpoint_path", tiny_checkpoint
+    )
+    assert code == 1 and "Traceback" not in err
+    rows = {r["img"]: r for r in read_predictions(photos / "prediction.csv")}
+    for name, size in (("a_tall.jpg", "1x65535"), ("b_tall.png", "1x50000"), ("c_wide.png", "50000x1")):
+        assert rows[name]["status"] == f"skipped: {size} is a sliver, not a photo or a text line (over 1000:1)"
+    assert sum(r["status"].startswith("ok") for r in rows.values()) == len(TINY_LABELS)
