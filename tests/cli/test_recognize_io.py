@@ -1,6 +1,7 @@
 """``pwocr recognize`` inputs and outputs: stdin, folders, globs, --recursive, HEIC, formats, --out, --quiet."""
 
 import csv
+import errno
 import io
 import json
 import os
@@ -174,3 +175,48 @@ def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output(capfd, tmp_pa
     code, out, _ = run(capfd, "recognize", folder, "--format", "jsonl", checkpoint=tiny_checkpoint)
     names = [json.loads(line)["image"] for line in out.splitlines()]
     assert code == 0 and os.fsencode(names[0]).endswith(b"caf\xe9.png")
+
+
+class _FullDisk:
+    """A text stream that takes ``room`` characters, then fails as a full disk does."""
+
+    def __init__(self, stream, room):
+        self.stream, self.room = stream, room
+
+    def write(self, text):
+        self.room -= len(text)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@pytest.mark.parametrize("out", [False, True])
+def test_a_full_disk_leaves_the_previous_output_and_every_reading_reaches_the_terminal(
+    capsys, nested, tiny_checkpoint, monkeypatch, out
+):
+    from pwocr.cli import output
+
+    opened = output.PartialFile.__init__
+
+    def filling(self, target):
+        opened(self, target)
+        self.stream = _FullDisk(self.stream, room=60)  # the header and about one row
+
+    monkeypatch.setattr(output.PartialFile, "__init__", filling)
+    target = nested / ("readings.csv" if out else "prediction.csv")
+    target.write_text("the previous run's results\n")
+    flags = ["--out", target, "--format", "csv"] if out else ["--imgs_folder", nested]
+    inputs = [nested] if out else []
+    code, stdout, err = run(capsys, "recognize", *inputs, *flags, "--recursive", checkpoint=tiny_checkpoint)
+    assert code == 2 and "Traceback" not in err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        f"pwocr: error: {target}: cannot write (No space left on device); it was left as it was; "
+        "printing the readings only"
+    ]
+    assert target.read_text() == "the previous run's results\n"
+    assert not list(nested.glob(".*.partial"))
+    # img0, img1 and sub/img2: all of them, before and after the disk filled
+    assert TINY_LABELS[0] in stdout and TINY_LABELS[1] in stdout and "img2.png" in stdout

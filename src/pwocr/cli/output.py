@@ -7,10 +7,12 @@ was read. Files are written to a partial file beside the target and renamed when
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -194,3 +196,82 @@ class PartialFile:
         os.fsync(self.stream.fileno())
         self.stream.close()
         os.replace(self.partial, self.target)
+
+    def discard(self) -> None:
+        """Give the file up: the partial file is deleted (freeing a full disk), the target left as it was."""
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        self.partial.unlink(missing_ok=True)
+
+
+class RunOutputs:
+    """Where a run writes each result as it comes: the terminal, a file (``PartialFile``), or both.
+
+    A file that cannot be written, when opened or at any write (a full disk, a removed drive), is
+    given up: its partial file deleted, its target left as it was, one line said through ``say``.
+    The readings then go to the terminal, those the file alone had taken included, and the run
+    goes on; ``failed`` tells the caller to end with an error.
+    """
+
+    def __init__(
+        self,
+        terminal: Callable[[], ResultWriter] | None,
+        target: Path | None,
+        file_writer: Callable[[TextIO], ResultWriter],
+        say: Callable[[str], None],
+        fallback: Callable[[], ResultWriter],
+    ) -> None:
+        self.say, self.fallback = say, fallback
+        self.terminal = terminal() if terminal is not None else None
+        self.file: PartialFile | None = None
+        self.failed = False
+        self._only_in_file: list[Result] = []
+        if target is not None:
+            try:
+                self.file = PartialFile(target)
+                self.file_writer = file_writer(self.file.stream)
+            except PwocrError as e:
+                self._give_up(str(e))
+            except OSError as e:
+                self._give_up(f"{target}: cannot write ({e.strerror or e})")
+
+    def write(self, result: Result) -> None:
+        if self.terminal is not None:
+            self.terminal.write(result)
+        if self.file is None:
+            return
+        try:
+            self.file_writer.write(result)
+        except OSError as e:
+            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was", result)
+            return
+        if self.terminal is None:
+            self._only_in_file.append(result)
+
+    def close(self) -> Path | None:
+        """Finish every output; the file written, if one was."""
+        if self.terminal is not None:
+            self.terminal.close()
+        if self.file is None:
+            return None
+        try:
+            self.file_writer.close()
+            self.file.commit()
+        except OSError as e:
+            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
+            if self.terminal is not None:
+                self.terminal.close()
+            return None
+        return self.file.target
+
+    def _give_up(self, reason: str, current: Result | None = None) -> None:
+        self.say(f"error: {reason}; printing the readings only")
+        self.failed = True
+        if self.file is not None:
+            self.file.discard()
+            self.file = None
+        if self.terminal is None:
+            self.terminal = self.fallback()
+            for result in [*self._only_in_file, *([current] if current is not None else [])]:
+                self.terminal.write(result)
+        self._only_in_file = []

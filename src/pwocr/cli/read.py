@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pwocr.cli.common import add_checkpoint, add_use_cuda, examples, non_negative, positive
-from pwocr.cli.output import FORMATS, PartialFile, ResultWriter
+from pwocr.cli.output import FORMATS, ResultWriter, RunOutputs
 from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
@@ -244,25 +244,17 @@ def run_recognize(args: argparse.Namespace) -> int:
         yield from folder_files
 
     # Where results go: stdout, and --out (or, for the seed's --imgs_folder, prediction.csv in it).
-    writers: list[ResultWriter] = []
-    files: list[PartialFile] = []
-    failed_output = False
-    if args.out is None or args.quiet:
-        writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
     target = args.out or (folder / "prediction.csv" if folder is not None else None)
-    if target is not None:
-        try:
-            files.append(PartialFile(target))
-        except PwocrError as e:
-            # The readings still reach the terminal; the run ends with an error naming the file.
-            say(f"error: {e}; printing the readings only")
-            failed_output = True
-            if not writers:
-                writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
-        else:
-            fmt = args.format if args.out else "csv"
-            relative = folder if (folder is not None and not args.out) else None
-            writers.append(ResultWriter(files[0].stream, fmt, show_raw=args.show_raw, names_relative_to=relative))
+    relative = folder if (folder is not None and not args.out) else None
+
+    def terminal() -> ResultWriter:
+        return ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw)
+
+    def file_writer(stream: TextIO) -> ResultWriter:
+        fmt = args.format if args.out else "csv"
+        return ResultWriter(stream, fmt, show_raw=args.show_raw, names_relative_to=relative)
+
+    outputs = RunOutputs(terminal if args.out is None or args.quiet else None, target, file_writer, say, terminal)
 
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
@@ -281,21 +273,17 @@ def run_recognize(args: argparse.Namespace) -> int:
                 if result.password is None:
                     unfound += 1
                     say(f"{result.image}: no password found among {len(result.lines)} lines of text")
-        for writer in writers:
-            writer.write(result)
-    for writer in writers:
-        writer.close()
-    for file in files:
-        file.commit()
-        if not args.quiet:
-            say(f"wrote {file.target}")
+        outputs.write(result)
+    written = outputs.close()
+    if written is not None and not args.quiet:
+        say(f"wrote {written}")
     total = read + skipped
     if (total > 1 or skipped) and not args.quiet:
         say(f"read {read} of {total} images, skipped {skipped}")
     if not read:
         say("error: no image could be read")
         return 2
-    return 2 if failed_output else 1 if skipped or unfound else 0
+    return 2 if outputs.failed else 1 if skipped or unfound else 0
 
 
 class _Drawer:
