@@ -220,3 +220,21 @@ def test_a_full_disk_leaves_the_previous_output_and_every_reading_reaches_the_te
     assert not list(nested.glob(".*.partial"))
     # img0, img1 and sub/img2: all of them, before and after the disk filled
     assert TINY_LABELS[0] in stdout and TINY_LABELS[1] in stdout and "img2.png" in stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped(capsys, tmp_path, tiny_checkpoint, fmt):
+    from pwocr.cli.output import ResultWriter
+    from pwocr.inference.recognizer import Reading
+
+    for name in ("=HYPERLINK(1).png", "+a.png", "-a.png", "@a.png"):
+        draw_line(TINY_LABELS[0]).save(tmp_path / name)
+    code, _, _ = run(capsys, "recognize", "--imgs_folder", tmp_path, checkpoint=tiny_checkpoint)
+    rows = list(csv.DictReader((tmp_path / "prediction.csv").open(encoding="utf-8")))
+    assert code == 0
+    assert sorted(r["img"] for r in rows) == ["'+a.png", "'-a.png", "'=HYPERLINK(1).png", "'@a.png"]
+    buffer = io.StringIO()
+    writer = ResultWriter(buffer, fmt)
+    writer.write(Reading("=cmd|' /C calc'!A0.png", "-2+3", "", 0.5, (), ()))
+    row = list(csv.reader(io.StringIO(buffer.getvalue()), delimiter="," if fmt == "csv" else "\t"))[1]
+    assert row[:2] == ["'=cmd|' /C calc'!A0.png", "'-2+3"]

@@ -80,6 +80,20 @@ def to_json(obj: object) -> str:
     return _UNDECODABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV/TSV cell that a spreadsheet shows as text: one starting a formula gets a leading ``'``.
+
+    A file named ``=HYPERLINK(...).png``, or a password read as ``-2+3``, would otherwise run as
+    a formula when the CSV is opened. Programs that want the exact strings read the JSON, or strip
+    one leading ``'`` from a cell whose second character is one of ``FORMULA_STARTS``.
+    """
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 class ResultWriter:
     """Writes each result to a stream as it comes, in one of ``FORMATS`` or bare (``quiet``)."""
 
@@ -118,9 +132,9 @@ class ResultWriter:
                 self.stream.write(result.text + "\n")
         elif self._csv is not None:
             if skipped:
-                self._csv.writerow((self._name(result.image), "", "", f"skipped: {_reason(result)}"))
+                self._row(result.image, "", "", f"skipped: {_reason(result)}")
             else:
-                self._csv.writerow((self._name(result.image), result.text, f"{result.confidence:.6f}", "ok"))
+                self._row(result.image, result.text, f"{result.confidence:.6f}", "ok")
         elif self.format in ("json", "jsonl"):
             obj = {"image": result.image, "error": _reason(result)} if skipped else result.as_dict(detail=True)
             text = to_json(obj)
@@ -141,9 +155,9 @@ class ResultWriter:
                 self.stream.write(password.text + "\n")
         elif self._csv is not None:
             if password is None:
-                self._csv.writerow((self._name(photo.image), "", "", "ok: no password found"))
+                self._row(photo.image, "", "", "ok: no password found")
             else:
-                self._csv.writerow((self._name(photo.image), password.text, f"{password.confidence:.6f}", "ok"))
+                self._row(photo.image, password.text, f"{password.confidence:.6f}", "ok")
         elif self.format in ("json", "jsonl"):
             text = to_json(photo.as_dict())
             self.stream.write((("\n  " if self._first else ",\n  ") + text) if self.format == "json" else text + "\n")
@@ -151,6 +165,10 @@ class ResultWriter:
             self.stream.write(format_photo(photo, self.show_raw) + "\n")
         self._first = False
         self.stream.flush()
+
+    def _row(self, image: str, *cells: str) -> None:
+        assert self._csv is not None
+        self._csv.writerow([spreadsheet_safe(cell) for cell in (self._name(image), *cells)])
 
     def _name(self, image: str) -> str:
         """The ``img`` column: relative to the folder read (as the seed's prediction.csv), else as given."""
