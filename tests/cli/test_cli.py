@@ -319,3 +319,36 @@ def test_slivers_get_a_row_and_the_folder_run_goes_on(capsys, photos, tiny_check
     for name, size in (("a_tall.jpg", "1x65535"), ("b_tall.png", "1x50000"), ("c_wide.png", "50000x1")):
         assert rows[name]["status"] == f"skipped: {size} is a sliver, not a photo or a text line (over 1000:1)"
     assert sum(r["status"].startswith("ok") for r in rows.values()) == len(TINY_LABELS)
+
+
+def test_evaluate_says_which_rows_it_skipped_and_exits_1(capsys, photos, tiny_checkpoint, tmp_path):
+    import os
+
+    (photos / "sub").mkdir()
+    (tmp_path / "secret.png").write_bytes((photos / "img00.png").read_bytes())  # a readable image outside
+    rows = (photos / "labels.csv").read_text().splitlines()
+    rows += [
+        "missing.png,abc",  # line 8
+        "sub,abc",  # a folder
+        "../secret.png,abc",  # outside the images folder
+        f"{tmp_path / 'secret.png'},abc",  # absolute, outside too
+        f"{rows[1]}",  # img00.png again, with the same label
+        "img01.png,other",  # img01.png with a second label
+    ]
+    if os.path.exists("/etc/hostname"):
+        rows.append("/etc/hostname,abc")  # a system file
+    (photos / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["evaluate", "--val_file", photos / "labels.csv", "--checkpoint_path", tiny_checkpoint]
+    code, out, err = run(capsys, *args, "--json")
+    report = json.loads(out)
+    skipped = {row["row"].rsplit(":", 1)[1]: row["reason"] for row in report["skipped_rows"]}
+    assert code == 1 and report["n"] == len(TINY_LABELS) and report["skipped"] == len(rows) - 1 - len(TINY_LABELS)
+    assert "missing.png: file not found" in skipped["8"]
+    assert "sub: is a folder" in skipped["9"]
+    assert "is outside" in skipped["10"] and "is outside" in skipped["11"]
+    assert "named again (line 2 has the same label" in skipped["12"]
+    assert "named again (line 3 has another label" in skipped["13"]
+    assert all(f":{line}: " in err for line in skipped) and "Traceback" not in err
+    code, out, _ = run(capsys, *args, "--allow_outside")
+    # secret.png read once: its second name is the same file
+    assert code == 1 and f"images                 {len(TINY_LABELS) + 1} of" in out

@@ -111,6 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="folder the CSV's file names are relative to (default: the CSV's folder)",
     )
     data.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
+    data.add_argument(
+        "--allow_outside",
+        action="store_true",
+        help="read CSV names that leave the images folder (../ or absolute); refused by default",
+    )
     scoring = p.add_argument_group("scoring")
     scoring.add_argument("--ignore_case", action="store_true", help="score ignoring case (scene-text benchmarks)")
     scoring.add_argument(
@@ -311,10 +316,13 @@ class _Drawer:
 def run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from pwocr.data.labels import check_labels, read_labels
+    from pwocr.data.labels import check_labels, labels_folder, read_labels, screen_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
 
     items = read_labels(args.val_file, args.imgs_folder, header=args.header)
+    items, screened = screen_labels(items, labels_folder(args.val_file, args.imgs_folder), args.allow_outside)
+    for row in screened:
+        print(f"pwocr: {row}; skipped", file=sys.stderr)
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars)
     # Checked as training checks them: the first bad label named by file and line.
@@ -324,18 +332,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
         items,
         top_k=sorted({1, 3, 5, args.candidates}),
         constraints=constraints,
+        warn=lambda message: print(f"pwocr: {message}", file=sys.stderr),
         ignore_case=args.ignore_case,
         ignore_symbols=args.ignore_symbols,
+        skipped=screened,
     )
     if args.display_confusion:
         write_confusion_png(report, args.display_confusion)
     if args.display_wrong:
         write_wrong_html(report, args.display_wrong)
+    # Scores of a subset are not the set's scores: any skipped row makes the exit status 1.
+    status = 1 if report.skipped else 0
     if args.json:
         print(json.dumps(report.as_dict()))
-        return 0
+        return status
+    _print_metrics(report, args)
+    return status
+
+
+def _print_metrics(report, args: argparse.Namespace) -> None:
     m = report.metrics
-    print(f"images                 {m.n}")
+    skipped = len(report.skipped)
+    print(
+        f"images                 {m.n}"
+        + (f" of {m.n + skipped} rows: {skipped} skipped, listed above" if skipped else "")
+    )
     print(f"word accuracy          {m.word_accuracy:.2%}")
     for k, v in report.top_k_word_accuracy.items():
         print(f"top-{k} word accuracy    {v:.2%}")
@@ -349,4 +370,5 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"confusion matrix       {args.display_confusion}")
     if args.display_wrong:
         print(f"wrong readings         {args.display_wrong}")
-    return 0
+    if skipped:
+        print(f"pwocr: scored {m.n} of {m.n + skipped} rows; {skipped} skipped (see above)", file=sys.stderr)

@@ -28,6 +28,17 @@ class LabelledImage:
         return self.origin or str(self.path)
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A label row that was not read, where it is (``labels.csv:12``) and why (one line, no label in it: labels are secrets)."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
 #: First cells that mark a header row (the seed's ``filename``, ``img``, datasets' ``image``, ...).
 HEADER_NAMES = {"filename", "file", "image", "img", "path", "name", "image_path", "file_name", "fname"}
 
@@ -44,7 +55,7 @@ def read_labels(
     label) is an error naming its line, never a silently truncated label.
     """
     csv_path = Path(csv_path)
-    folder = Path(imgs_folder) if imgs_folder is not None else csv_path.parent
+    folder = labels_folder(csv_path, imgs_folder)
     if not csv_path.is_file():
         raise PwocrError(f"{csv_path}: label file not found")
     try:
@@ -74,6 +85,42 @@ def read_labels(
     if not items:
         raise PwocrError(f"{csv_path}: no labelled rows after the header")
     return items
+
+
+def screen_labels(
+    items: Sequence[LabelledImage], folder: str | os.PathLike[str], allow_outside: bool = False
+) -> tuple[list[LabelledImage], list[SkippedRow]]:
+    """The rows worth reading, and the others with why: each file once, and only inside ``folder``.
+
+    A name with ``..`` or an absolute name that leaves ``folder`` is refused unless ``allow_outside``
+    (a label file from elsewhere must not make pwocr read ``/etc/shadow`` or a neighbour's files).
+    A file named again is read once, with its first row's label: a repeat would count twice, and a
+    second, different label leaves the truth unknown.
+    """
+    root = os.path.normpath(os.path.abspath(folder))
+    first: dict[str, LabelledImage] = {}
+    kept, skipped = [], []
+    for item in items:
+        path = os.path.normpath(os.path.abspath(item.path))
+        if not allow_outside and os.path.commonpath([root, path]) != root:
+            skipped.append(SkippedRow(item.where, f"{item.path} is outside {folder} (--allow_outside reads it)"))
+            continue
+        if path in first:
+            earlier = first[path]
+            line = earlier.where.rsplit(":", 1)[-1]
+            same = "the same label" if earlier.label == item.label else "another label"
+            skipped.append(
+                SkippedRow(item.where, f"{item.path} is named again (line {line} has {same}; that row is kept)")
+            )
+            continue
+        first[path] = item
+        kept.append(item)
+    return kept, skipped
+
+
+def labels_folder(csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None) -> Path:
+    """The folder a label file's names are relative to: ``imgs_folder``, else the file's own folder."""
+    return Path(imgs_folder) if imgs_folder is not None else Path(csv_path).parent
 
 
 def check_labels(
