@@ -238,3 +238,38 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped(capsys, tmp_
     writer.write(Reading("=cmd|' /C calc'!A0.png", "-2+3", "", 0.5, (), ()))
     row = list(csv.reader(io.StringIO(buffer.getvalue()), delimiter="," if fmt == "csv" else "\t"))[1]
     assert row[:2] == ["'=cmd|' /C calc'!A0.png", "'-2+3"]
+
+
+def test_symlinks_and_fifos_in_a_folder_get_a_row_with_the_reason(capsys, nested, tiny_checkpoint):
+    (nested / "a_dangling.png").symlink_to(nested / "gone.png")
+    (nested / "b_loop.png").symlink_to(nested / "b_loop.png")
+    (nested / "c_link.png").symlink_to(nested / "img0.png")  # a good image behind a link is read
+    os.mkfifo(nested / "d_pipe.png")
+    code, _, err = run(capsys, "recognize", "--imgs_folder", nested, checkpoint=tiny_checkpoint)
+    rows = {r["img"]: r for r in csv.DictReader((nested / "prediction.csv").open(encoding="utf-8"))}
+    assert code == 1 and "Traceback" not in err
+    assert (
+        rows["a_dangling.png"]["status"] == f"skipped: a symlink to {str(nested / 'gone.png')!r}, which does not exist"
+    )
+    assert rows["b_loop.png"]["status"] == "skipped: a symlink loop (the link points back to itself)"
+    assert rows["c_link.png"]["password"] == TINY_LABELS[0]
+    assert rows["d_pipe.png"]["status"] == "skipped: is a FIFO (named pipe), not an image file"
+
+
+def test_a_fifo_named_on_the_command_line_is_refused_not_waited_on(capsys, tmp_path, tiny_checkpoint):
+    import threading
+
+    os.mkfifo(tmp_path / "pipe.png")
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(out=run(capsys, "recognize", tmp_path / "pipe.png", checkpoint=tiny_checkpoint)),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(timeout=60)
+    if thread.is_alive():  # free the reader so the test session can end, then fail
+        with open(tmp_path / "pipe.png", "wb"):
+            pass
+        pytest.fail("recognize blocked on the FIFO")
+    code, _, err = result["out"]
+    assert code == 2 and f"{tmp_path / 'pipe.png'}: is a FIFO (named pipe), not an image file; skipped" in err

@@ -452,12 +452,14 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list
         raise PwocrError(f"{folder}: folder not found")
     found = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p
-        for p in found
-        if p.is_file()
-        and p.suffix.lower() in IMAGE_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        p for p in found if _named_as_image(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def _named_as_image(path: Path) -> bool:
+    """Whether a folder entry is named as an image, whatever it is: a dangling or looping symlink, or a FIFO,
+    is listed so that it gets a row saying what is wrong with it (``probe``), not silently left out."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
 
 
 def expand_inputs(
@@ -490,7 +492,7 @@ def expand_inputs(
             yield from files
         elif not path.exists() and glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_SUFFIXES]
+            files = [m for m in matches if _named_as_image(m)]
             for folder in (m for m in matches if m.is_dir()):
                 files.extend(list_images(folder, recursive))
             if not files:
