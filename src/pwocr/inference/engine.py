@@ -46,14 +46,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pwocr"
 
 
-def onnx_session(path: str | os.PathLike[str], threads: int | None = None, what: str = "an ONNX model") -> Any:
+def onnx_session(
+    path: str | os.PathLike[str], threads: int | None = None, what: str = "an ONNX model", arena: bool = True
+) -> Any:
     """A quiet onnxruntime CPU session over ``path``, ``threads`` intra-op threads at most; one line if it cannot load.
 
     The one way pwocr opens a graph: its own exported model, and PP-OCRv6's detector and recognizer.
+    ``arena=False`` allocates each run's tensors from the system and frees them after it: for a
+    graph whose inputs vary a lot in size, onnxruntime's arena would keep the largest run's
+    memory for good.
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = arena
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3

@@ -66,13 +66,13 @@ PAGE_CSP = (
 REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in {
-        400: "empty body, malformed multipart, or a form without a file",
+        400: "empty body, malformed multipart, a form without a file, a bad Content-Length, or not HTTP",
         401: "a bearer token is required and was missing or wrong",
         408: "the body took longer than the server's body timeout",
-        413: "the body or the image's pixel count is over the server's limit",
+        413: "the body, the image's pixel count or the form's parts are over the server's limit",
         415: "the body is not an image of an accepted format (judged by content)",
-        422: "bad options, or an image that cannot be decoded",
-        503: "the inference queue is full; retry after the Retry-After header's seconds",
+        422: "bad options, or an image that cannot be decoded (corrupt, empty, a sliver)",
+        503: "the inference queue or the connections are full; retry after the Retry-After header's seconds",
     }.items()
 }
 
