@@ -43,6 +43,10 @@ def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
             raise PwocrError(f"{resolved}: the shipped model is missing from this installation")
         return resolved
     resolved = Path(path)
+    if resolved.is_dir():
+        inside = [resolved / name for name in ("best.safetensors", "last.safetensors") if (resolved / name).is_file()]
+        hint = f"; did you mean {inside[0]}?" if inside else ""
+        raise PwocrError(f"{resolved}: is a folder, not a checkpoint (a .safetensors, .pt or .onnx file){hint}")
     if not resolved.is_file():
         raise PwocrError(f"{resolved}: checkpoint not found")
     return resolved
@@ -113,8 +117,13 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:
-    """The ``ModelConfig`` in a ``.safetensors`` file's metadata (no weights read, no torch)."""
+    """The ``ModelConfig`` of a checkpoint: a ``.safetensors`` file's metadata (no weights read, no torch), or a ``.pt``'s."""
     from safetensors import SafetensorError, safe_open
+
+    if Path(path).suffix == ".pt":
+        from pwocr.inference.engine import config_from_json
+
+        return config_from_json(json.dumps(load_training_state(path)["model_config"]), str(path))
 
     try:
         with safe_open(str(path), framework="numpy") as f:

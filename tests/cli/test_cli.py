@@ -352,3 +352,27 @@ def test_evaluate_says_which_rows_it_skipped_and_exits_1(capsys, photos, tiny_ch
     code, out, _ = run(capsys, *args, "--allow_outside")
     # secret.png read once: its second name is the same file
     assert code == 1 and f"images                 {len(TINY_LABELS) + 1} of" in out
+
+
+def test_messages_name_the_file_and_the_real_problem(capsys, photos, tiny_checkpoint, tmp_path, tiny_run, monkeypatch):
+    import warnings
+
+    from pwocr.checkpoints import read_config
+
+    (tmp_path / "run").mkdir()
+    shutil.copy(tiny_checkpoint, tmp_path / "run" / "best.safetensors")
+    code, _, err = run(capsys, "recognize", photos / "img00.png", "--checkpoint_path", tmp_path / "run")
+    assert code == 2 and err == (
+        f"pwocr: error: {tmp_path / 'run'}: is a folder, not a checkpoint (a .safetensors, .pt or .onnx file); "
+        f"did you mean {tmp_path / 'run' / 'best.safetensors'}?\n"
+    )
+    args = ["recognize", photos / "img00.png", "--checkpoint_path", tiny_checkpoint, "--alphabet", "literal:abcé"]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and f"which the alphabet of {tiny_checkpoint} does not have" in err
+    # train --weights_file last.pt: a training checkpoint's config is read as a .pt, not as safetensors
+    assert read_config(tiny_run / "checkpoints" / "last.pt").alphabet
+    # a library's warning is one line, not two lines of its source
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    code, _, _ = run(capsys, "recognize", photos / "img00.png", "--checkpoint_path", tiny_checkpoint)
+    warnings.warn("something deep inside torch\n  and its second line", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "pwocr: warning: something deep inside torch\n"

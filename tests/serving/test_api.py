@@ -302,3 +302,11 @@ def test_uvicorn_s_own_refusals_are_json_and_503_says_when_to_retry(recognizer):
         assert response.status_code == 503 and response.headers["Retry-After"] == "5"
         assert response.json()["detail"] == "busy: over 2 connections open; retry in 5 s"
         assert requests.get(f"{url}/health", timeout=15).status_code == 200
+
+
+def test_an_unreadable_upload_is_named_and_its_problem_said(server):
+    truncated = png("abc")[:-40]
+    response = requests.post(f"{server}/v1/read", files={"file": ("card.png", truncated)})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("card.png: unreadable PNG image (") and "(error)" not in detail and "PIL" not in detail

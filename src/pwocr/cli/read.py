@@ -189,7 +189,9 @@ def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> No
     )
 
 
-def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints | None:
+def _constraints(
+    args: argparse.Namespace, model_alphabet: str, checkpoint: object = "the checkpoint"
+) -> Constraints | None:
     from pwocr.alphabet import resolve_charset
     from pwocr.decoding.constraints import Constraints
 
@@ -199,7 +201,7 @@ def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints |
         if given != model_alphabet:
             extra = [c for c in given if c not in model_alphabet]
             if extra:
-                raise PwocrError(f"--alphabet has {extra[0]!r}, which the checkpoint's alphabet does not have")
+                raise PwocrError(f"--alphabet has {extra[0]!r}, which the alphabet of {checkpoint} does not have")
             allowed = "".join(c for c in given if allowed is None or c in allowed)
     return Constraints.from_options(allowed, args.length, args.min_length, args.max_length, model_alphabet)
 
@@ -233,7 +235,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         more = "" if args.recursive else " (--recursive reads subfolders)"
         raise PwocrError(f"{folder}: no images found{more}")
     recognizer = _recognizer(args)
-    constraints = _constraints(args, recognizer.alphabet.chars)
+    constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
 
     def say(message: str) -> None:
         print(f"pwocr: {message}", file=sys.stderr, flush=True)
@@ -324,7 +326,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for row in screened:
         print(f"pwocr: {row}; skipped", file=sys.stderr)
     recognizer = _recognizer(args)
-    constraints = _constraints(args, recognizer.alphabet.chars)
+    constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
     # Checked as training checks them: the first bad label named by file and line.
     check_labels(items, recognizer.alphabet, f"the alphabet of {args.checkpoint}")
     report = evaluate(

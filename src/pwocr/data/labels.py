@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,33 +59,57 @@ def read_labels(
     folder = labels_folder(csv_path, imgs_folder)
     if not csv_path.is_file():
         raise PwocrError(f"{csv_path}: label file not found")
-    try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise PwocrError(f"{csv_path}: not a readable CSV file ({e})") from None
+    rows = _csv_rows(csv_path)
     if not rows:
         raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
-    if header and (not rows[0] or rows[0][0].strip().lower() not in HEADER_NAMES):
+    if header and (not rows[0][1] or rows[0][1][0].strip().lower() not in HEADER_NAMES):
         raise PwocrError(
-            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0])!r} "
+            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0][1])!r} "
             "(a file without a header: --no_header)"
         )
     items = []
-    for line_number, row in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+    for line_number, row in rows[1:] if header else rows:
         if not row or all(not cell.strip() for cell in row):
             continue
+        where = f"{csv_path}:{line_number}"
+        if any("\n" in cell or "\r" in cell for cell in row):
+            raise PwocrError(
+                f'{where}: a quote (") opens here and is not closed on this line; close it, or write a quote '
+                'inside a quoted label twice ("")'
+            )
         if len(row) != 2:
             hint = ' (quote a label that has a comma: "a,b")' if len(row) > 2 else ""
-            raise PwocrError(f"{csv_path}:{line_number}: expected 2 columns (filename,label), found {len(row)}{hint}")
+            raise PwocrError(f"{where}: expected 2 columns (filename,label), found {len(row)}{hint}")
         if not row[0].strip():
-            raise PwocrError(f"{csv_path}:{line_number}: the filename column is empty")
+            raise PwocrError(f"{where}: the filename column is empty")
         if row[1] == "":
-            raise PwocrError(f"{csv_path}:{line_number}: the label of {row[0]} is empty")
-        items.append(LabelledImage(folder / row[0].strip(), row[1], f"{csv_path}:{line_number}"))
+            raise PwocrError(f"{where}: the label of {row[0]} is empty")
+        items.append(LabelledImage(folder / row[0].strip(), row[1], where))
     if not items:
         raise PwocrError(f"{csv_path}: no labelled rows after the header")
     return items
+
+
+def _csv_rows(csv_path: Path) -> list[tuple[int, list[str]]]:
+    """The CSV's rows, each with the line it starts on (a quoted label may span lines); UTF-8 required."""
+    data = csv_path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise PwocrError(
+            f"{csv_path}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}; a latin-1 or Windows file? save it as UTF-8)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        start = 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise PwocrError(f"{csv_path}:{reader.line_num}: not a readable CSV row ({e})") from None
+    return rows
 
 
 def screen_labels(
@@ -149,7 +174,6 @@ def write_labels(
     path: str | os.PathLike[str], rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("filename", "label")
 ) -> None:
     """Write ``rows`` as a seed-format CSV, atomically."""
-    import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
