@@ -154,10 +154,7 @@ def load(
     image = _open(source, formats)
     try:
         info = _checked_info(image, name, max_pixels)
-        if max_side is not None and info.format in ("JPEG", "MPO") and max(image.size) > max_side:
-            scale = max_side / max(image.size)
-            image.draft(image.mode, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-        pixels = _pixels_to_array(_decode(image, name, info), name, colour)
+        pixels = _pixels_to_array(_decode(image, info, max_side), name, colour)
     finally:
         if image is not source:
             image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
@@ -231,7 +228,7 @@ def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
     except OSError as e:
-        raise ImageError(name, "missing", f"cannot be read ({e.strerror or e})") from None
+        raise ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})") from None
     except Exception as e:  # a header that lies can break a plugin in any way: the file's fault
         raise ImageError(name, "corrupt", f"unreadable image header ({_what(e)})") from None
 
@@ -294,9 +291,9 @@ def _check_size(info: ImageInfo, max_pixels: int | None = None) -> None:
 
 
 def _array_info(array: np.ndarray, name: str) -> ImageInfo:
-    if array.ndim not in (2, 3) or array.size == 0:
-        if array.size == 0:
-            raise ImageError(name, "degenerate", "the image is empty")
+    if array.size == 0:
+        raise ImageError(name, "degenerate", "the image is empty")
+    if array.ndim not in (2, 3):
         raise ImageError(name, "corrupt", f"expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
     info = ImageInfo(name, array.shape[1], array.shape[0], None, f"array {array.dtype}")
     _check_size(info)
@@ -311,9 +308,13 @@ def _what(error: BaseException) -> str:
     return text if text and len(text) < 120 else type(error).__name__
 
 
-def _decode(image: Image.Image, name: str, info: ImageInfo) -> Image.Image:
-    """The image's pixels, upright: a corrupt or truncated stream is a one-line ``ImageError``."""
+def _decode(image: Image.Image, info: ImageInfo, max_side: int | None) -> Image.Image:
+    """The image's pixels, upright (a large JPEG's at reduced scale): a corrupt or truncated stream is a one-line ``ImageError``."""
+    name = info.name
     try:
+        if max_side is not None and info.format in ("JPEG", "MPO") and max(image.size) > max_side:
+            scale = max_side / max(image.size)
+            image.draft(image.mode, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
         image.load()
         return upright(image) if info.orientation != 1 else image
     except Image.DecompressionBombError:
