@@ -28,3 +28,9 @@ def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(PwocrError, match=r"file/out.png: cannot write \("):
         pwocr_io.atomic_write(tmp_path / "file" / "out.png", b"x")
+
+
+def test_text_naming_a_file_that_is_not_utf8_is_written_as_its_bytes(tmp_path):
+    name = os.fsdecode(b"caf\xe9.png")
+    pwocr_io.atomic_write(tmp_path / "wrong.html", f"<td>{name}</td>")
+    assert (tmp_path / "wrong.html").read_bytes() == b"<td>caf\xe9.png</td>"

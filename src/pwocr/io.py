@@ -53,6 +53,10 @@ def _write_error(path: Path, error: OSError) -> WriteError:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write ``data`` (text as UTF-8) to ``path`` atomically."""
+    """Write ``data`` (text as UTF-8) to ``path`` atomically.
+
+    A file name in the text that is not UTF-8 (``os.fsdecode``'s surrogates) is written as its own
+    bytes, so a page or label file naming it neither fails nor names another file.
+    """
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        tmp.write_bytes(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data)
