@@ -215,20 +215,22 @@ class PartialFile:
         self.stream.close()
         os.replace(self.partial, self.target)
 
-    def discard(self) -> None:
-        """Give the file up: the partial file is deleted (freeing a full disk), the target left as it was."""
+    def discard(self, keep: bool = False) -> None:
+        """Give the file up, the target left as it was: the partial file is deleted (freeing a full disk), or with ``keep`` left."""
         with contextlib.suppress(OSError):
             self.stream.close()
-        self.partial.unlink(missing_ok=True)
+        if not keep:
+            self.partial.unlink(missing_ok=True)
 
 
 class RunOutputs:
     """Where a run writes each result as it comes: the terminal, a file (``PartialFile``), or both.
 
     A file that cannot be written, when opened or at any write (a full disk, a removed drive), is
-    given up: its partial file deleted, its target left as it was, one line said through ``say``.
-    The readings then go to the terminal, those the file alone had taken included, and the run
-    goes on; ``failed`` tells the caller to end with an error.
+    given up in one line through ``say``, its target left as it was, and the run goes on. When the
+    readings also go to the terminal, the partial file is deleted; when the file alone had them,
+    it is kept with what was written before the failure, and the terminal takes the rest.
+    ``failed`` tells the caller to end with an error.
     """
 
     def __init__(
@@ -243,7 +245,7 @@ class RunOutputs:
         self.terminal = terminal() if terminal is not None else None
         self.file: PartialFile | None = None
         self.failed = False
-        self._only_in_file: list[Result] = []
+        self._in_file = 0  # results the file alone holds (no terminal beside it)
         if target is not None:
             try:
                 self.file = PartialFile(target)
@@ -261,35 +263,38 @@ class RunOutputs:
         try:
             self.file_writer.write(result)
         except OSError as e:
-            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was", result)
+            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
+            assert self.terminal is not None
+            self.terminal.write(result)
             return
         if self.terminal is None:
-            self._only_in_file.append(result)
+            self._in_file += 1
 
     def close(self) -> Path | None:
         """Finish every output; the file written, if one was."""
+        written = None
+        if self.file is not None:
+            try:
+                self.file_writer.close()
+                self.file.commit()
+                written = self.file.target
+            except OSError as e:
+                self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
         if self.terminal is not None:
             self.terminal.close()
-        if self.file is None:
-            return None
-        try:
-            self.file_writer.close()
-            self.file.commit()
-        except OSError as e:
-            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
-            if self.terminal is not None:
-                self.terminal.close()
-            return None
-        return self.file.target
+        return written
 
-    def _give_up(self, reason: str, current: Result | None = None) -> None:
-        self.say(f"error: {reason}; printing the readings only")
+    def _give_up(self, reason: str) -> None:
         self.failed = True
-        if self.file is not None:
-            self.file.discard()
-            self.file = None
+        if self.file is not None and self.terminal is None and self._in_file:
+            self.file.discard(keep=True)
+            self.say(
+                f"error: {reason}; the {self._in_file} readings before are in {self.file.partial}, the rest follow here"
+            )
+        else:
+            if self.file is not None:
+                self.file.discard()
+            self.say(f"error: {reason}; printing the readings only")
+        self.file = None
         if self.terminal is None:
             self.terminal = self.fallback()
-            for result in [*self._only_in_file, *([current] if current is not None else [])]:
-                self.terminal.write(result)
-        self._only_in_file = []
