@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +50,10 @@ def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
             raise PwocrError(f"{resolved}: the shipped model is missing from this installation")
         return resolved
     resolved = Path(path)
+    if resolved.is_dir():
+        inside = [resolved / name for name in ("best.safetensors", "last.safetensors") if (resolved / name).is_file()]
+        hint = f"; did you mean {inside[0]}?" if inside else ""
+        raise PwocrError(f"{resolved}: is a folder, not a checkpoint (a .safetensors, .pt or .onnx file){hint}")
     if not resolved.is_file():
         raise PwocrError(f"{resolved}: checkpoint not found")
     return resolved
@@ -62,7 +70,7 @@ def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) 
         if half and v.is_floating_point():
             v = v.half()
         tensors[k] = v.contiguous()
-    with atomic_path(path) as tmp:
+    with _writing(path) as tmp:
         save_file(tensors, str(tmp), metadata={_CONFIG_KEY: json.dumps(model.config.to_dict())})
 
 
@@ -70,8 +78,36 @@ def save_training_state(state: dict[str, Any], path: str | os.PathLike[str]) -> 
     """Write a training checkpoint atomically, so an interrupted save never leaves a broken file."""
     import torch
 
-    with atomic_path(path) as tmp:
+    with _writing(path) as tmp:
         torch.save(state, tmp)
+
+
+@contextmanager
+def _writing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """``atomic_path``, with a failed write (a full disk) as one line that says the previous file is intact."""
+    try:
+        with atomic_path(path) as tmp:
+            yield tmp
+    except PwocrError:
+        raise
+    except Exception as e:  # OSError, SafetensorError, torch's RuntimeError: each wraps the system's reason
+        reason = _write_failure(e, Path(path).parent)
+        raise PwocrError(f"{path}: cannot write ({reason}); the previous file is intact") from None
+
+
+def _write_failure(error: Exception, folder: Path) -> str:
+    """The system's reason inside a write error: ``No space left on device``, not a Rust or C++ dump."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    found = re.search(r'message: "([^"]+)"', str(error))  # safetensors: IoError(Os { ..., message: "..." })
+    if found:
+        return found.group(1)
+    try:
+        if shutil.disk_usage(folder).free < 1 << 20:
+            return "No space left on device"
+    except OSError:
+        pass
+    return str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
 
 
 def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -99,9 +135,14 @@ def require_weights(path: Path, doing: str) -> None:
 
 
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:
-    """The ``ModelConfig`` in a ``.safetensors`` file's metadata (no weights read, no torch)."""
+    """The ``ModelConfig`` of a checkpoint: a ``.safetensors`` file's metadata (no weights read, no torch), or a ``.pt``'s."""
     require("train", f"{path}: reading a checkpoint's config")
     from safetensors import SafetensorError, safe_open
+
+    if Path(path).suffix == ".pt":
+        from pwocr.inference.engine import config_from_json
+
+        return config_from_json(json.dumps(load_training_state(path)["model_config"]), str(path))
 
     try:
         with safe_open(str(path), framework="numpy") as f:

@@ -12,13 +12,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pwocr.errors import PwocrError
+
+
+class WriteError(PwocrError, OSError):
+    """An output that could not be written (a full disk, a read-only folder): one line, the previous file intact.
+
+    Also an ``OSError``, so callers that fall back on a write failure (another folder) still can.
+    """
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path to write ``path``'s content to (by any library); it replaces ``path`` on success."""
+    """Yield a temporary path to write ``path``'s content to (by any library); it replaces ``path`` on success.
+
+    A write that fails with an ``OSError`` raises ``WriteError`` naming ``path`` and the system's reason.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _write_error(path, e) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -26,12 +41,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise _write_error(path, e) from None
         raise
 
 
+def _write_error(path: Path, error: OSError) -> WriteError:
+    return WriteError(f"{path}: cannot write ({error.strerror or error}); the previous file is intact")
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write ``data`` (text as UTF-8) to ``path`` atomically."""
+    """Write ``data`` (text as UTF-8) to ``path`` atomically.
+
+    A file name in the text that is not UTF-8 (``os.fsdecode``'s surrogates) is written as its own
+    bytes, so a page or label file naming it neither fails nor names another file.
+    """
     with atomic_path(path) as tmp:
-        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        tmp.write_bytes(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data)

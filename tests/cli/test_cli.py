@@ -43,7 +43,7 @@ def test_recognize_folder_prints_and_writes_prediction_csv(capsys, photos, tiny_
     assert "raw output: " not in out  # the raw CTC path is for --show_raw
     rows = read_predictions(photos / "prediction.csv")
     assert sorted(r["password"] for r in rows if r["status"] == "ok") == sorted(TINY_LABELS)
-    assert {r["img"]: r["status"] for r in rows}["corrupt.png"] == "skipped: not an image Pillow can read"
+    assert {r["img"]: r["status"] for r in rows}["corrupt.png"].startswith("skipped: not an image pwocr reads")
     # The seed's two columns first, then the reading's probability and what happened to the file.
     assert (photos / "prediction.csv").read_text().startswith("img,password,confidence,status\n")
 
@@ -288,3 +288,91 @@ def test_every_command_and_flag_is_described_with_examples_and_fits_100_columns(
         assert "(default: None)" not in text and "(default: SUPPRESS" not in text, name
     recognize = commands.choices["recognize"].format_help()
     assert "--n_workers" not in recognize and "--lr" not in recognize  # only its own flags
+
+
+def _jpeg_claiming(width, height):
+    """A real JPEG whose frame header is patched to claim ``width x height`` (Pillow cannot write such a file)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("layout", ["auto", "photo", "line"])
+def test_slivers_get_a_row_and_the_folder_run_goes_on(capsys, photos, tiny_checkpoint, layout):
+    from PIL import Image
+
+    (photos / "a_tall.jpg").write_bytes(_jpeg_claiming(1, 65535))
+    Image.new("L", (1, 50000), 255).save(photos / "b_tall.png")
+    Image.new("L", (50000, 1), 255).save(photos / "c_wide.png")
+    code, _, err = run(
+        capsys, "recognize", "--imgs_folder", photos, "--layout", layout, "--checkpoint_path", tiny_checkpoint
+    )
+    assert code == 1 and "Traceback" not in err
+    rows = {r["img"]: r for r in read_predictions(photos / "prediction.csv")}
+    for name, size in (("a_tall.jpg", "1x65535"), ("b_tall.png", "1x50000"), ("c_wide.png", "50000x1")):
+        assert rows[name]["status"] == f"skipped: {size} is a sliver, not a photo or a text line (over 1000:1)"
+    assert sum(r["status"].startswith("ok") for r in rows.values()) == len(TINY_LABELS)
+
+
+def test_evaluate_says_which_rows_it_skipped_and_exits_1(capsys, photos, tiny_checkpoint, tmp_path):
+    import os
+
+    (photos / "sub").mkdir()
+    (tmp_path / "secret.png").write_bytes((photos / "img00.png").read_bytes())  # a readable image outside
+    rows = (photos / "labels.csv").read_text().splitlines()
+    rows += [
+        "missing.png,abc",  # line 8
+        "sub,abc",  # a folder
+        "../secret.png,abc",  # outside the images folder
+        f"{tmp_path / 'secret.png'},abc",  # absolute, outside too
+        f"{rows[1]}",  # img00.png again, with the same label
+        "img01.png,other",  # img01.png with a second label
+    ]
+    if os.path.exists("/etc/hostname"):
+        rows.append("/etc/hostname,abc")  # a system file
+    (photos / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["evaluate", "--val_file", photos / "labels.csv", "--checkpoint_path", tiny_checkpoint]
+    code, out, err = run(capsys, *args, "--json")
+    report = json.loads(out)
+    skipped = {row["row"].rsplit(":", 1)[1]: row["reason"] for row in report["skipped_rows"]}
+    assert code == 1 and report["n"] == len(TINY_LABELS) and report["skipped"] == len(rows) - 1 - len(TINY_LABELS)
+    assert "missing.png: file not found" in skipped["8"]
+    assert "sub: is a folder" in skipped["9"]
+    assert "is outside" in skipped["10"] and "is outside" in skipped["11"]
+    assert "named again (line 2 has the same label" in skipped["12"]
+    assert "named again (line 3 has another label" in skipped["13"]
+    assert all(f":{line}: " in err for line in skipped) and "Traceback" not in err
+    code, out, _ = run(capsys, *args, "--allow_outside")
+    # secret.png read once: its second name is the same file
+    assert code == 1 and f"images                 {len(TINY_LABELS) + 1} of" in out
+
+
+def test_messages_name_the_file_and_the_real_problem(capsys, photos, tiny_checkpoint, tmp_path, tiny_run, monkeypatch):
+    import warnings
+
+    from pwocr.checkpoints import read_config
+
+    (tmp_path / "run").mkdir()
+    shutil.copy(tiny_checkpoint, tmp_path / "run" / "best.safetensors")
+    code, _, err = run(capsys, "recognize", photos / "img00.png", "--checkpoint_path", tmp_path / "run")
+    assert code == 2 and err == (
+        f"pwocr: error: {tmp_path / 'run'}: is a folder, not a checkpoint (a .safetensors, .pt or .onnx file); "
+        f"did you mean {tmp_path / 'run' / 'best.safetensors'}?\n"
+    )
+    args = ["recognize", photos / "img00.png", "--checkpoint_path", tiny_checkpoint, "--alphabet", "literal:abcé"]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and f"which the alphabet of {tiny_checkpoint} does not have" in err
+    # train --weights_file last.pt: a training checkpoint's config is read as a .pt, not as safetensors
+    assert read_config(tiny_run / "checkpoints" / "last.pt").alphabet
+    # a library's warning is one line, not two lines of its source
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
+    code, _, _ = run(capsys, "recognize", photos / "img00.png", "--checkpoint_path", tiny_checkpoint)
+    warnings.warn("something deep inside torch\n  and its second line", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "pwocr: warning: something deep inside torch\n"

@@ -1,6 +1,7 @@
 """``pwocr recognize`` inputs and outputs: stdin, folders, globs, --recursive, HEIC, formats, --out, --quiet."""
 
 import csv
+import errno
 import io
 import json
 import os
@@ -99,13 +100,14 @@ def test_every_input_gets_a_row_in_every_format(capsys, nested, tiny_checkpoint,
     assert code == 1  # read, but some inputs were skipped
     if fmt in ("csv", "tsv"):
         rows = list(csv.DictReader(io.StringIO(out), delimiter="," if fmt == "csv" else "\t"))
-        assert [r["status"] for r in rows] == ["ok", "skipped: file not found", "skipped: not an image Pillow can read"]
+        assert [r["status"] for r in rows][:2] == ["ok", "skipped: file not found"]
+        assert rows[2]["status"].startswith("skipped: not an image pwocr reads (by content: PNG, JPEG")
         assert rows[0]["password"] == TINY_LABELS[0] and float(rows[0]["confidence"]) > 0.5
     else:
         objs = json.loads(out) if fmt == "json" else [json.loads(line) for line in out.splitlines()]
         assert objs[0]["text"] == TINY_LABELS[0] and "chars" in objs[0]
         assert objs[1] == {"image": str(nested / "missing.png"), "error": "file not found"}
-        assert objs[2]["error"] == "not an image Pillow can read"
+        assert objs[2]["error"].startswith("not an image pwocr reads (by content: PNG, JPEG")
     assert "read 1 of 3 images, skipped 2" in err
 
 
@@ -157,3 +159,122 @@ def test_onnx_export_round_trip_through_the_cli(capsys, nested, tiny_checkpoint,
 def test_show_raw(capsys, nested, tiny_checkpoint):
     _, out, _ = run(capsys, "recognize", nested / "img0.png", "--show_raw", checkpoint=tiny_checkpoint)
     assert "raw output: " in out and "-" in out.split("raw output: ")[1]
+
+
+def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output(capfd, tmp_path, tiny_checkpoint):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    odd = os.fsdecode(b"caf\xe9.png")  # latin-1 bytes: a lone surrogate in Python's str
+    draw_line(TINY_LABELS[0]).save(folder / odd)
+    draw_line(TINY_LABELS[1]).save(folder / "ok.png")
+    code, out, err = run(capfd, "recognize", "--imgs_folder", folder, checkpoint=tiny_checkpoint)
+    assert code == 0, err
+    assert f"ok.png: {TINY_LABELS[1]}" in out and "caf" in out  # the text output did not stop at the odd name
+    written = (folder / "prediction.csv").read_bytes()
+    assert b"caf\xe9.png," in written and b"ok.png," in written  # the name's own bytes: it reopens the file
+    code, out, _ = run(capfd, "recognize", folder, "--format", "jsonl", checkpoint=tiny_checkpoint)
+    names = [json.loads(line)["image"] for line in out.splitlines()]
+    assert code == 0 and os.fsencode(names[0]).endswith(b"caf\xe9.png")
+
+
+class _FullDisk:
+    """A text stream that takes ``room`` characters, then fails as a full disk does."""
+
+    def __init__(self, stream, room):
+        self.stream, self.room = stream, room
+
+    def write(self, text):
+        self.room -= len(text)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@pytest.mark.parametrize("out", [False, True])
+def test_a_full_disk_leaves_the_previous_output_and_every_reading_reaches_the_terminal(
+    capsys, nested, tiny_checkpoint, monkeypatch, out
+):
+    from pwocr.cli import output
+
+    opened = output.PartialFile.__init__
+
+    def filling(self, target):
+        opened(self, target)
+        self.stream = _FullDisk(self.stream, room=200 if out else 60)  # the header and one row
+
+    monkeypatch.setattr(output.PartialFile, "__init__", filling)
+    target = nested / ("readings.csv" if out else "prediction.csv")
+    target.write_text("the previous run's results\n")
+    flags = ["--out", target, "--format", "csv"] if out else ["--imgs_folder", nested]
+    inputs = [nested] if out else []
+    code, stdout, err = run(capsys, "recognize", *inputs, *flags, "--recursive", checkpoint=tiny_checkpoint)
+    assert code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        f"pwocr: error: {target}: cannot write (No space left on device); it was left as it was; "
+    )
+    assert target.read_text() == "the previous run's results\n"
+    partial = nested / f".{target.name}.partial"
+    if out:  # the file alone had the readings: what it took before the disk filled stays, the rest is printed
+        assert f"the 1 readings before are in {partial}, the rest follow here" in errors[0]
+        kept = partial.read_text()
+        assert TINY_LABELS[0] in kept and TINY_LABELS[1] in stdout and "img2.png" in stdout
+    else:  # the terminal had every reading: the partial file is deleted
+        assert "printing the readings only" in errors[0] and not partial.exists()
+        assert TINY_LABELS[0] in stdout and TINY_LABELS[1] in stdout and "img2.png" in stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped(capsys, tmp_path, tiny_checkpoint, fmt):
+    from pwocr.cli.output import ResultWriter
+    from pwocr.inference.recognizer import Reading
+
+    for name in ("=HYPERLINK(1).png", "+a.png", "-a.png", "@a.png"):
+        draw_line(TINY_LABELS[0]).save(tmp_path / name)
+    code, _, _ = run(capsys, "recognize", "--imgs_folder", tmp_path, checkpoint=tiny_checkpoint)
+    rows = list(csv.DictReader((tmp_path / "prediction.csv").open(encoding="utf-8")))
+    assert code == 0
+    assert sorted(r["img"] for r in rows) == ["'+a.png", "'-a.png", "'=HYPERLINK(1).png", "'@a.png"]
+    buffer = io.StringIO()
+    writer = ResultWriter(buffer, fmt)
+    writer.write(Reading("=cmd|' /C calc'!A0.png", "-2+3", "", 0.5, (), ()))
+    row = list(csv.reader(io.StringIO(buffer.getvalue()), delimiter="," if fmt == "csv" else "\t"))[1]
+    assert row[:2] == ["'=cmd|' /C calc'!A0.png", "'-2+3"]
+
+
+def test_symlinks_and_fifos_in_a_folder_get_a_row_with_the_reason(capsys, nested, tiny_checkpoint):
+    (nested / "a_dangling.png").symlink_to(nested / "gone.png")
+    (nested / "b_loop.png").symlink_to(nested / "b_loop.png")
+    (nested / "c_link.png").symlink_to(nested / "img0.png")  # a good image behind a link is read
+    os.mkfifo(nested / "d_pipe.png")
+    code, _, err = run(capsys, "recognize", "--imgs_folder", nested, checkpoint=tiny_checkpoint)
+    rows = {r["img"]: r for r in csv.DictReader((nested / "prediction.csv").open(encoding="utf-8"))}
+    assert code == 1 and "Traceback" not in err
+    assert (
+        rows["a_dangling.png"]["status"] == f"skipped: a symlink to {str(nested / 'gone.png')!r}, which does not exist"
+    )
+    assert rows["b_loop.png"]["status"] == "skipped: a symlink loop (the link points back to itself)"
+    assert rows["c_link.png"]["password"] == TINY_LABELS[0]
+    assert rows["d_pipe.png"]["status"] == "skipped: is a FIFO (named pipe), not an image file"
+
+
+def test_a_fifo_named_on_the_command_line_is_refused_not_waited_on(capsys, tmp_path, tiny_checkpoint):
+    import threading
+
+    os.mkfifo(tmp_path / "pipe.png")
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(out=run(capsys, "recognize", tmp_path / "pipe.png", checkpoint=tiny_checkpoint)),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(timeout=60)
+    if thread.is_alive():  # free the reader so the test session can end, then fail
+        with open(tmp_path / "pipe.png", "wb"):
+            pass
+        pytest.fail("recognize blocked on the FIFO")
+    code, _, err = result["out"]
+    assert code == 2 and f"{tmp_path / 'pipe.png'}: is a FIFO (named pipe), not an image file; skipped" in err

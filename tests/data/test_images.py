@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -118,3 +119,67 @@ def test_gray_images_and_flat_colour_images_are_left_as_they_are(tmp_path):
     assert np.array_equal(load_gray(tmp_path / "g.png"), gray)
     flat = np.full((8, 8, 3), (10, 200, 30), np.uint8)
     assert np.array_equal(load_gray(flat), np.asarray(Image.fromarray(flat).convert("L")))
+
+
+def test_probe_reads_the_header_only_and_turns_the_size_upright(tmp_path):
+    stored = Image.new("L", (60, 20), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: upright it is 20 wide, 60 tall
+    stored.save(tmp_path / "phone.jpg", exif=exif)
+    info = images.probe(tmp_path / "phone.jpg")
+    assert (info.width, info.height, info.format, info.orientation) == (20, 60, "JPEG", 6)
+    assert images.probe(np.zeros((5, 7, 3), np.uint8)).width == 7
+
+
+def test_probe_and_load_refuse_what_is_not_a_regular_file_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")  # opening it for reading would wait for a writer forever
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "empty.png").write_bytes(b"")
+    expected = {
+        "pipe.png": "FIFO",
+        "dangling.png": "does not exist",
+        "loop.png": "symlink loop",
+        "folder.png": "folder",
+        "empty.png": "empty",
+    }
+    for name, words in expected.items():
+        for call in (images.probe, images.load):
+            with pytest.raises(images.ImageError, match=words) as e:
+                call(tmp_path / name)
+            assert str(e.value).startswith(str(tmp_path / name)) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("size", [(1, 65535), (50000, 1), (1, 5000)])
+def test_slivers_are_refused_from_the_header(tmp_path, size):
+    Image.new("L", size, 255).save(tmp_path / "sliver.png")
+    with pytest.raises(images.ImageError, match="sliver") as e:
+        images.probe(tmp_path / "sliver.png")
+    assert e.value.problem == "degenerate"
+
+
+def test_a_jpeg_header_of_1x65535_is_refused_not_a_zero_division(tmp_path):
+    # Pillow cannot write it; patch a real JPEG's SOF0 frame size to height 65535, width 1.
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (65535).to_bytes(2, "big") + (1).to_bytes(2, "big")
+    for call in (images.probe, lambda s: images.load(s, colour=True, max_side=3200)):
+        with pytest.raises(PwocrError, match="1x65535 is a sliver"):
+            call(images.NamedBytes("tall.jpg", bytes(data)))
+
+
+def test_formats_outside_the_list_are_refused_by_content(tmp_path):
+    (tmp_path / "photo.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")
+    with pytest.raises(images.ImageError, match="not an image pwocr reads") as e:
+        images.load(tmp_path / "photo.png")
+    assert e.value.problem == "unsupported"
+
+
+def test_a_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
+    Image.new("RGB", (4000, 1000), (200, 30, 30)).save(tmp_path / "big.jpg", quality=80)
+    rgb = images.load(tmp_path / "big.jpg", colour=True, max_side=1000)
+    assert max(rgb.shape[:2]) <= 1500 and rgb.shape[2] == 3
+    assert images.load(tmp_path / "big.jpg", colour=True).shape == (1000, 4000, 3)

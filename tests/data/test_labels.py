@@ -80,3 +80,33 @@ def test_unquoted_comma_is_an_error_naming_the_line(tmp_path):
     (tmp_path / "l.csv").write_text("filename,label\na.png,abc\nb.png,d,ef\n")
     with pytest.raises(PwocrError, match=r"l.csv:3: expected 2 columns .* found 3 \(quote"):
         read_labels(tmp_path / "l.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('filename,label\na.png,ok\nb.png,"abc\nc.png,Zz9\n', r"x.csv:3: a quote \(\"\) opens here and is not closed"),
+        ('filename,label\n"a.png,abc\nb.png,Zz9\n', r"x.csv:2: a quote \(\"\) opens here and is not closed"),
+    ],
+)
+def test_an_unclosed_quote_is_named_as_such_at_its_line(tmp_path, text, message):
+    (tmp_path / "x.csv").write_text(text)
+    with pytest.raises(PwocrError, match=message):
+        read_labels(tmp_path / "x.csv")
+
+
+def test_a_file_that_is_not_utf8_is_named_by_line_not_byte(tmp_path):
+    (tmp_path / "x.csv").write_bytes(b"filename,label\na.png,abc\nb.png,caf\xe9\n")
+    with pytest.raises(
+        PwocrError, match=r"x.csv:3: not UTF-8 \(byte 0xe9; a latin-1 or Windows file\? save it as UTF-8\)"
+    ):
+        read_labels(tmp_path / "x.csv")
+
+
+def test_rows_after_a_label_spanning_lines_keep_their_own_line_numbers(tmp_path):
+    (tmp_path / "x.csv").write_text('filename,label\na.png,"x,\ny"\nb.png,ok\nc.png\n')
+    with pytest.raises(PwocrError, match=r"x.csv:2: a quote"):
+        read_labels(tmp_path / "x.csv")
+    (tmp_path / "y.csv").write_text('filename,label\na.png,"q""x"\nb.png,ok\nc.png\n')
+    with pytest.raises(PwocrError, match=r"y.csv:4: expected 2 columns"):
+        read_labels(tmp_path / "y.csv")

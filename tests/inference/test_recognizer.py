@@ -142,3 +142,23 @@ def test_reading_imports_no_torch(tiny_checkpoint):
     )
     Recognizer(tiny_checkpoint)  # the graph is in the cache now
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_onnx_whose_metadata_alphabet_is_shorter_than_its_output_is_refused_at_load(tiny_checkpoint, tmp_path):
+    import json
+
+    import onnx
+
+    from pwocr.errors import PwocrError
+
+    export_onnx(load_model(tiny_checkpoint), tmp_path / "tiny.onnx")
+    graph = onnx.load(tmp_path / "tiny.onnx")
+    entry = next(e for e in graph.metadata_props if e.key == CONFIG_KEY)
+    config = json.loads(entry.value)
+    config["alphabet"] = config["alphabet"][:10]  # the graph still outputs all 95 classes
+    entry.value = json.dumps(config)
+    onnx.save(graph, tmp_path / "short.onnx")
+    with pytest.raises(
+        PwocrError, match=r"short.onnx: its graph outputs 95 classes, but the alphabet in its metadata has 10"
+    ):
+        Recognizer(tmp_path / "short.onnx")

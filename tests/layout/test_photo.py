@@ -208,3 +208,9 @@ def test_label_in_a_script_pwocr_cannot_read(recognizer):
         reading = read_photo(recognizer, np.asarray(image))
         assert reading.password.reading.text == "Xq7!mZ2#pL"
         assert "パスワード" in reading.password.why
+
+
+def test_the_detector_gives_its_memory_back_after_a_large_photo():
+    # onnxruntime's arena kept a 1280-pixel photo's feature maps (over 300 MB) for good: a server
+    # held them after every large upload (bench/server_memory.py measures the process).
+    assert default_detector().session.get_session_options().enable_cpu_mem_arena is False

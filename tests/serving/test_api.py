@@ -288,3 +288,31 @@ def test_a_form_of_thousands_of_parts_is_refused(server):
     parts = [("field", (None, "x")) for _ in range(5000)] + [("file", ("x.png", png("a1!")))]
     response = requests.post(f"{server}/v1/read", files=parts)
     assert response.status_code == 413 and "parts" in response.json()["detail"]
+
+
+def test_uvicorn_s_own_refusals_are_json_and_503_says_when_to_retry(recognizer):
+    settings = ServeSettings(max_connections=2, head_timeout=5.0)
+    with running(create_app(recognizer=recognizer, settings=settings), settings) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as garbage:
+            garbage.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            answer = b""
+            while chunk := garbage.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+        assert requests.models.complexjson.loads(body)["detail"].startswith("malformed HTTP request")
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as stalled:
+            stalled.sendall(b"GET /health HTTP/1.1\r\n")  # holds the second connection
+            response = requests.get(f"{url}/health", timeout=15)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        assert response.json()["detail"] == "busy: over 2 connections open; retry in 5 s"
+        assert requests.get(f"{url}/health", timeout=15).status_code == 200
+
+
+def test_an_unreadable_upload_is_named_and_its_problem_said(server):
+    truncated = png("abc")[:-40]
+    response = requests.post(f"{server}/v1/read", files={"file": ("card.png", truncated)})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("card.png: unreadable PNG image (") and "(error)" not in detail and "PIL" not in detail

@@ -138,8 +138,9 @@ def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_aske
 def test_bad_training_images_are_reported_and_skipped(tmp_path):
     csv = make_labelled_folder(tmp_path / "d", ["abc", "abd"])
     (tmp_path / "d" / "broken.png").write_bytes(b"junk")
+    (tmp_path / "d" / "long.png").write_bytes((tmp_path / "d" / "img00.png").read_bytes())
     with csv.open("a") as f:
-        f.write("broken.png,xyz\nmissing.png,xyz\nimg00.png," + "a" * 60 + "\n")
+        f.write("broken.png,xyz\nmissing.png,xyz\nlong.png," + "a" * 60 + "\n")
     messages = []
     train(
         TrainConfig(
@@ -157,7 +158,7 @@ def test_bad_training_images_are_reported_and_skipped(tmp_path):
         progress=False,
     )
     joined = "\n".join(messages)
-    assert "broken.png: not a readable image" in joined
+    assert "broken.png: not an image pwocr reads" in joined
     assert "missing.png: file not found" in joined
     assert "too long for CTC" in joined
 

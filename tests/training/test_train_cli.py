@@ -61,3 +61,94 @@ def test_label_outside_an_explicit_alphabet(capsys, tmp_path):
 
 def test_resume_of_nothing(capsys, tmp_path):
     assert "nothing to resume" in _error(capsys, ["train", "--resume", "--out", str(tmp_path)])
+
+
+def _train_args(folder, out, *more):
+    """A tiny CPU run of two steps on the tiny set, with relative paths when ``folder`` is relative."""
+    args = [
+        "train",
+        "--imgs_folder",
+        folder,
+        "--train_file",
+        f"{folder}/labels.csv",
+        "--model",
+        "crnn-tiny",
+        "--alphabet",
+        "printable",
+        "--epochs_num",
+        "1",
+        "--steps_per_epoch",
+        "2",
+        "--batch_size",
+        "2",
+        "--n_workers",
+        "0",
+        "--no_calibrate",
+        "--no_progress",
+        "--out",
+        out,
+        "--logs",
+        f"{out}-logs",
+        *more,
+    ]
+    return [str(a) for a in args]
+
+
+def test_resume_from_another_directory_finds_the_run_s_files(capsys, tiny_set, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(tiny_set.parent, tmp_path / "work" / "photos")
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(_train_args("photos", "run")) == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code = main(["train", "--resume", "--out", str(tmp_path / "work" / "run"), "--epochs_num", "2", "--no_progress"])
+    err = capsys.readouterr().err
+    assert code == 0 and "label file not found" not in err, err
+
+
+def test_train_counts_skipped_rows_and_strict_refuses_them(capsys, tiny_set, tmp_path):
+    import shutil
+
+    photos = shutil.copytree(tiny_set.parent, tmp_path / "photos")
+    with (photos / "labels.csv").open("a") as f:
+        f.write("missing.png,abc\n../outside.png,abc\nimg00.png,abc\n")
+    assert main(_train_args(photos, tmp_path / "run")) == 0
+    err = capsys.readouterr().err
+    assert "labels.csv:9: " in err and "is outside" in err and "labels.csv:10: " in err and "named again" in err
+    assert "missing.png: file not found; skipped" in err
+    assert f"{photos / 'labels.csv'}: 2 of 9 rows skipped" in err and "1 of 7 rows skipped" in err
+    assert main(_train_args(photos, tmp_path / "strict", "--strict")) == 2
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "error" in line] == [
+        f"pwocr: error: {photos / 'labels.csv'}: 2 of 9 rows skipped (listed above); --strict trains on every row or none"
+    ]
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_the_last_checkpoint(
+    capsys, tiny_set, tmp_path, monkeypatch
+):
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    assert main(_train_args(tiny_set.parent, tmp_path / "run")) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+
+    def full(tensors, filename, metadata=None):
+        with open(filename, "wb") as f:
+            f.write(b"\0" * 100)  # part of the file got out before the disk filled
+        message = (
+            'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
+        )
+        raise SafetensorError(message)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    capsys.readouterr()
+    code = main(_train_args(tiny_set.parent, tmp_path / "run", "--epochs_num", "1"))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"pwocr: error: {tmp_path / 'run'}/") and last.endswith(
+        ".safetensors: cannot write (No space left on device); the previous file is intact"
+    )
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before

@@ -9,7 +9,9 @@ command whose optional extra is not installed (``pwocr train`` without ``pwocr[t
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import warnings
 from collections.abc import Sequence
 
 from pwocr.cli import read, serve, tools, train
@@ -43,7 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Libraries' warnings (torch's, Pillow's) as one line each, not two lines of someone else's source."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"pwocr: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.showwarning = _one_line_warning
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # File names that are not UTF-8 reach stdout as their own bytes, as Python does in the C
+        # locale, instead of a UnicodeEncodeError after the first reading.
+        sys.stdout.reconfigure(errors="surrogateescape")
     try:
         args = build_parser().parse_args(argv)  # a command whose extra is missing stops here, in one line
         return int(args.handler(args))

@@ -7,9 +7,12 @@ was read. Files are written to a partial file beside the target and renamed when
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -63,6 +66,34 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     return "\n".join(out)
 
 
+#: A file name byte that is not UTF-8, as Python decodes it (``os.fsdecode``: a lone surrogate).
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def to_json(obj: object) -> str:
+    """``obj`` as one line of JSON that is valid UTF-8 even when a file name is not.
+
+    A name's undecodable bytes stay as ``\\udcXX`` escapes: ``json.loads`` then ``os.fsencode``
+    give back the exact bytes, so a program can reopen the file.
+    """
+    text = json.dumps(obj, ensure_ascii=False)
+    return _UNDECODABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV/TSV cell that a spreadsheet shows as text: one starting a formula gets a leading ``'``.
+
+    A file named ``=HYPERLINK(...).png``, or a password read as ``-2+3``, would otherwise run as
+    a formula when the CSV is opened. Programs that want the exact strings read the JSON, or strip
+    one leading ``'`` from a cell whose second character is one of ``FORMULA_STARTS``.
+    """
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 class ResultWriter:
     """Writes each result to a stream as it comes, in one of ``FORMATS`` or bare (``quiet``)."""
 
@@ -101,12 +132,12 @@ class ResultWriter:
                 self.stream.write(result.text + "\n")
         elif self._csv is not None:
             if skipped:
-                self._csv.writerow((self._name(result.image), "", "", f"skipped: {_reason(result)}"))
+                self._row(result.image, "", "", f"skipped: {_reason(result)}")
             else:
-                self._csv.writerow((self._name(result.image), result.text, f"{result.confidence:.6f}", "ok"))
+                self._row(result.image, result.text, f"{result.confidence:.6f}", "ok")
         elif self.format in ("json", "jsonl"):
             obj = {"image": result.image, "error": _reason(result)} if skipped else result.as_dict(detail=True)
-            text = json.dumps(obj, ensure_ascii=False)
+            text = to_json(obj)
             if self.format == "json":
                 text = ("\n  " if self._first else ",\n  ") + text
             else:
@@ -124,16 +155,20 @@ class ResultWriter:
                 self.stream.write(password.text + "\n")
         elif self._csv is not None:
             if password is None:
-                self._csv.writerow((self._name(photo.image), "", "", "ok: no password found"))
+                self._row(photo.image, "", "", "ok: no password found")
             else:
-                self._csv.writerow((self._name(photo.image), password.text, f"{password.confidence:.6f}", "ok"))
+                self._row(photo.image, password.text, f"{password.confidence:.6f}", "ok")
         elif self.format in ("json", "jsonl"):
-            text = json.dumps(photo.as_dict(), ensure_ascii=False)
+            text = to_json(photo.as_dict())
             self.stream.write((("\n  " if self._first else ",\n  ") + text) if self.format == "json" else text + "\n")
         else:
             self.stream.write(format_photo(photo, self.show_raw) + "\n")
         self._first = False
         self.stream.flush()
+
+    def _row(self, image: str, *cells: str) -> None:
+        assert self._csv is not None
+        self._csv.writerow([spreadsheet_safe(cell) for cell in (self._name(image), *cells)])
 
     def _name(self, image: str) -> str:
         """The ``img`` column: relative to the folder read (as the seed's prediction.csv), else as given."""
@@ -168,7 +203,9 @@ class PartialFile:
         self.partial = self.target.with_name(f".{self.target.name}.partial")
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8")
+            # A file name that is not UTF-8 is written back as its own bytes (so the row names the
+            # file on disk) instead of stopping the run at that row.
+            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
             raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
 
@@ -177,3 +214,87 @@ class PartialFile:
         os.fsync(self.stream.fileno())
         self.stream.close()
         os.replace(self.partial, self.target)
+
+    def discard(self, keep: bool = False) -> None:
+        """Give the file up, the target left as it was: the partial file is deleted (freeing a full disk), or with ``keep`` left."""
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        if not keep:
+            self.partial.unlink(missing_ok=True)
+
+
+class RunOutputs:
+    """Where a run writes each result as it comes: the terminal, a file (``PartialFile``), or both.
+
+    A file that cannot be written, when opened or at any write (a full disk, a removed drive), is
+    given up in one line through ``say``, its target left as it was, and the run goes on. When the
+    readings also go to the terminal, the partial file is deleted; when the file alone had them,
+    it is kept with what was written before the failure, and the terminal takes the rest.
+    ``failed`` tells the caller to end with an error.
+    """
+
+    def __init__(
+        self,
+        terminal: Callable[[], ResultWriter] | None,
+        target: Path | None,
+        file_writer: Callable[[TextIO], ResultWriter],
+        say: Callable[[str], None],
+        fallback: Callable[[], ResultWriter],
+    ) -> None:
+        self.say, self.fallback = say, fallback
+        self.terminal = terminal() if terminal is not None else None
+        self.file: PartialFile | None = None
+        self.failed = False
+        self._in_file = 0  # results the file alone holds (no terminal beside it)
+        if target is not None:
+            try:
+                self.file = PartialFile(target)
+                self.file_writer = file_writer(self.file.stream)
+            except PwocrError as e:
+                self._give_up(str(e))
+            except OSError as e:
+                self._give_up(f"{target}: cannot write ({e.strerror or e})")
+
+    def write(self, result: Result) -> None:
+        if self.terminal is not None:
+            self.terminal.write(result)
+        if self.file is None:
+            return
+        try:
+            self.file_writer.write(result)
+        except OSError as e:
+            self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
+            assert self.terminal is not None
+            self.terminal.write(result)
+            return
+        if self.terminal is None:
+            self._in_file += 1
+
+    def close(self) -> Path | None:
+        """Finish every output; the file written, if one was."""
+        written = None
+        if self.file is not None:
+            try:
+                self.file_writer.close()
+                self.file.commit()
+                written = self.file.target
+            except OSError as e:
+                self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
+        if self.terminal is not None:
+            self.terminal.close()
+        return written
+
+    def _give_up(self, reason: str) -> None:
+        self.failed = True
+        if self.file is not None and self.terminal is None and self._in_file:
+            self.file.discard(keep=True)
+            self.say(
+                f"error: {reason}; the {self._in_file} readings before are in {self.file.partial}, the rest follow here"
+            )
+        else:
+            if self.file is not None:
+                self.file.discard()
+            self.say(f"error: {reason}; printing the readings only")
+        self.file = None
+        if self.terminal is None:
+            self.terminal = self.fallback()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pwocr.cli.common import add_checkpoint, add_use_cuda, examples, non_negative, positive
-from pwocr.cli.output import FORMATS, PartialFile, ResultWriter
+from pwocr.cli.output import FORMATS, ResultWriter, RunOutputs
 from pwocr.errors import PwocrError
 
 if TYPE_CHECKING:
@@ -111,6 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="folder the CSV's file names are relative to (default: the CSV's folder)",
     )
     data.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
+    data.add_argument(
+        "--allow_outside",
+        action="store_true",
+        help="read CSV names that leave the images folder (../ or absolute); refused by default",
+    )
     scoring = p.add_argument_group("scoring")
     scoring.add_argument("--ignore_case", action="store_true", help="score ignoring case (scene-text benchmarks)")
     scoring.add_argument(
@@ -184,7 +189,9 @@ def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> No
     )
 
 
-def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints | None:
+def _constraints(
+    args: argparse.Namespace, model_alphabet: str, checkpoint: object = "the checkpoint"
+) -> Constraints | None:
     from pwocr.alphabet import resolve_charset
     from pwocr.decoding.constraints import Constraints
 
@@ -194,7 +201,7 @@ def _constraints(args: argparse.Namespace, model_alphabet: str) -> Constraints |
         if given != model_alphabet:
             extra = [c for c in given if c not in model_alphabet]
             if extra:
-                raise PwocrError(f"--alphabet has {extra[0]!r}, which the checkpoint's alphabet does not have")
+                raise PwocrError(f"--alphabet has {extra[0]!r}, which the alphabet of {checkpoint} does not have")
             allowed = "".join(c for c in given if allowed is None or c in allowed)
     return Constraints.from_options(allowed, args.length, args.min_length, args.max_length, model_alphabet)
 
@@ -231,7 +238,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         more = "" if args.recursive else " (--recursive reads subfolders)"
         raise PwocrError(f"{folder}: no images found{more}")
     recognizer = _recognizer(args)
-    constraints = _constraints(args, recognizer.alphabet.chars)
+    constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
 
     def say(message: str) -> None:
         print(f"pwocr: {message}", file=sys.stderr, flush=True)
@@ -247,25 +254,17 @@ def run_recognize(args: argparse.Namespace) -> int:
         yield from folder_files
 
     # Where results go: stdout, and --out (or, for the seed's --imgs_folder, prediction.csv in it).
-    writers: list[ResultWriter] = []
-    files: list[PartialFile] = []
-    failed_output = False
-    if args.out is None or args.quiet:
-        writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
     target = args.out or (folder / "prediction.csv" if folder is not None else None)
-    if target is not None:
-        try:
-            files.append(PartialFile(target))
-        except PwocrError as e:
-            # The readings still reach the terminal; the run ends with an error naming the file.
-            say(f"error: {e}; printing the readings only")
-            failed_output = True
-            if not writers:
-                writers.append(ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw))
-        else:
-            fmt = args.format if args.out else "csv"
-            relative = folder if (folder is not None and not args.out) else None
-            writers.append(ResultWriter(files[0].stream, fmt, show_raw=args.show_raw, names_relative_to=relative))
+    relative = folder if (folder is not None and not args.out) else None
+
+    def terminal() -> ResultWriter:
+        return ResultWriter(sys.stdout, args.format, args.quiet, args.show_raw)
+
+    def file_writer(stream: TextIO) -> ResultWriter:
+        fmt = args.format if args.out else "csv"
+        return ResultWriter(stream, fmt, show_raw=args.show_raw, names_relative_to=relative)
+
+    outputs = RunOutputs(terminal if args.out is None or args.quiet else None, target, file_writer, say, terminal)
 
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
@@ -284,21 +283,17 @@ def run_recognize(args: argparse.Namespace) -> int:
                 if result.password is None:
                     unfound += 1
                     say(f"{result.image}: no password found among {len(result.lines)} lines of text")
-        for writer in writers:
-            writer.write(result)
-    for writer in writers:
-        writer.close()
-    for file in files:
-        file.commit()
-        if not args.quiet:
-            say(f"wrote {file.target}")
+        outputs.write(result)
+    written = outputs.close()
+    if written is not None and not args.quiet:
+        say(f"wrote {written}")
     total = read + skipped
     if (total > 1 or skipped) and not args.quiet:
         say(f"read {read} of {total} images, skipped {skipped}")
     if not read:
         say("error: no image could be read")
         return 2
-    return 2 if failed_output else 1 if skipped or unfound else 0
+    return 2 if outputs.failed else 1 if skipped or unfound else 0
 
 
 class _Drawer:
@@ -326,15 +321,18 @@ class _Drawer:
 def run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from pwocr.data.labels import check_labels, read_labels
+    from pwocr.data.labels import check_labels, labels_folder, read_labels, screen_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
     from pwocr.extras import require
 
     if args.display_confusion:  # before the set is read, not after
         require("train", "--display_confusion")
     items = read_labels(args.val_file, args.imgs_folder, header=args.header)
+    items, screened = screen_labels(items, labels_folder(args.val_file, args.imgs_folder), args.allow_outside)
+    for row in screened:
+        print(f"pwocr: {row}; skipped", file=sys.stderr)
     recognizer = _recognizer(args)
-    constraints = _constraints(args, recognizer.alphabet.chars)
+    constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
     # Checked as training checks them: the first bad label named by file and line.
     check_labels(items, recognizer.alphabet, f"the alphabet of {args.checkpoint}")
     report = evaluate(
@@ -342,18 +340,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
         items,
         top_k=sorted({1, 3, 5, args.candidates}),
         constraints=constraints,
+        warn=lambda message: print(f"pwocr: {message}", file=sys.stderr),
         ignore_case=args.ignore_case,
         ignore_symbols=args.ignore_symbols,
+        skipped=screened,
     )
     if args.display_confusion:
         write_confusion_png(report, args.display_confusion)
     if args.display_wrong:
         write_wrong_html(report, args.display_wrong)
+    # Scores of a subset are not the set's scores: any skipped row makes the exit status 1.
+    status = 1 if report.skipped else 0
     if args.json:
         print(json.dumps(report.as_dict()))
-        return 0
+        return status
+    _print_metrics(report, args)
+    return status
+
+
+def _print_metrics(report, args: argparse.Namespace) -> None:
     m = report.metrics
-    print(f"images                 {m.n}")
+    skipped = len(report.skipped)
+    print(
+        f"images                 {m.n}"
+        + (f" of {m.n + skipped} rows: {skipped} skipped, listed above" if skipped else "")
+    )
     print(f"word accuracy          {m.word_accuracy:.2%}")
     for k, v in report.top_k_word_accuracy.items():
         print(f"top-{k} word accuracy    {v:.2%}")
@@ -367,4 +378,5 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"confusion matrix       {args.display_confusion}")
     if args.display_wrong:
         print(f"wrong readings         {args.display_wrong}")
-    return 0
+    if skipped:
+        print(f"pwocr: scored {m.n} of {m.n + skipped} rows; {skipped} skipped (see above)", file=sys.stderr)

@@ -145,14 +145,14 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from pwocr.checkpoints import load_state
-    from pwocr.data.images import load_image
+    from pwocr.data.images import load
     from pwocr.data.labels import read_labels
     from pwocr.evaluation.calibration import calibrate_checkpoint
     from pwocr.synth.render import SynthConfig, render_set
 
     colour = load_state(args.checkpoint)[0].colour
     if args.val_file:
-        samples = [(load_image(i.path, colour), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
+        samples = [(load(i.path, colour), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
     else:
         samples = render_set(args.count, args.seed, split="train", config=SynthConfig(colour=colour))
     temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)

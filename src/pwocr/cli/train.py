@@ -53,6 +53,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="add label characters missing from --alphabet or the pretrained model's alphabet (else an error)",
     )
+    data.add_argument(
+        "--allow_outside",
+        action="store_true",
+        help="read CSV names that leave --imgs_folder (../ or absolute); such rows are skipped by default",
+    )
+    data.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop before training if any label row would be skipped (else each is reported and left out)",
+    )
     data.add_argument("--no_augment", dest="augment", action="store_false", help="train on real images as they are")
     data.add_argument("--ignore_case", action="store_true", help="score a real --val_file ignoring case")
     data.add_argument(

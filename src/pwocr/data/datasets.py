@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
 from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
-from pwocr.data.images import load_image
+from pwocr.data.images import load, probe
 from pwocr.data.labels import LabelledImage
 from pwocr.data.preprocess import LinePreprocessor, normalise
 from pwocr.errors import PwocrError
@@ -76,13 +76,14 @@ def check_labelled_images(
     for item in items:
         alphabet.encode(item.label, source=item.where)
         try:
+            probe(item.path)
             with Image.open(item.path) as image:
-                image.verify()
-        except FileNotFoundError:
-            warn(f"{item.path}: file not found; skipped")
+                image.verify()  # the whole stream's checksums, without keeping its pixels
+        except PwocrError as e:
+            warn(f"{e}; skipped")
             continue
         except Exception as e:  # Pillow raises many types for broken files
-            warn(f"{item.path}: not a readable image ({type(e).__name__}); skipped")
+            warn(f"{item.path}: corrupt image data ({str(e).splitlines()[0] if str(e) else type(e).__name__}); skipped")
             continue
         # prepare_line widens a line that is too narrow for its label, up to the model's max width.
         if min_width_for(item.label, config) > config.max_width:
@@ -113,7 +114,7 @@ class LabelledImages(Dataset[Sample]):
 
     def __getitem__(self, index: int) -> Sample:
         item = self.items[index]
-        image = load_image(item.path, colour=self.config.colour)
+        image = load(item.path, colour=self.config.colour)
         width_scale = 1.0
         if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, index))

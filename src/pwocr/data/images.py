@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import importlib.util
 import io
 import os
+import stat
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -29,40 +33,6 @@ class NamedBytes:
 ImageSource = str | os.PathLike | bytes | NamedBytes | Image.Image | np.ndarray
 
 
-#: HEIC/HEIF (the iPhone camera's default) opens through the pillow-heif plugin, registered on
-#: first need so that reading a PNG does not pay for importing it.
-HEIF_SUPPORTED = importlib.util.find_spec("pillow_heif") is not None
-_HEIF_SUFFIXES = {".heic", ".heif", ".hif"}
-
-
-def _open(data: io.BytesIO | Path) -> Image.Image:
-    """``Image.open``, registering the HEIF plugin the first time Pillow alone cannot identify a file."""
-    global _heif_registered
-    try:
-        return Image.open(data)
-    except UnidentifiedImageError:
-        if not HEIF_SUPPORTED or _heif_registered:
-            raise
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    _heif_registered = True
-    if isinstance(data, io.BytesIO):
-        data.seek(0)
-    return Image.open(data)
-
-
-_heif_registered = False
-
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
-IMAGE_SUFFIXES |= _HEIF_SUFFIXES if HEIF_SUPPORTED else set()
-IMAGE_SUFFIXES |= {".avif"} if ".avif" in Image.registered_extensions() else set()
-
-#: Largest image decoded, in pixels (a 12 MP phone photo is 12e6; a 100 MP camera raw export fits).
-MAX_PIXELS = 120_000_000
-
-
 def describe(source: ImageSource) -> str:
     """A short name for an image source, for messages and results."""
     if isinstance(source, (str, os.PathLike)):
@@ -76,69 +46,311 @@ def describe(source: ImageSource) -> str:
     return f"<array {'x'.join(map(str, np.shape(source)))}>"
 
 
-def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
-    """Load an image as a 2-D uint8 grayscale array, upright (``load_image`` without colour)."""
-    return load_image(source, colour=False, max_pixels=max_pixels)
+#: HEIC/HEIF (the iPhone camera's default) opens through the pillow-heif plugin, registered on
+#: first need so that reading a PNG does not pay for importing it.
+HEIF_SUPPORTED = importlib.util.find_spec("pillow_heif") is not None
+_HEIF_SUFFIXES = {".heic", ".heif", ".hif"}
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
+IMAGE_SUFFIXES |= _HEIF_SUFFIXES if HEIF_SUPPORTED else set()
+IMAGE_SUFFIXES |= {".avif"} if ".avif" in Image.registered_extensions() else set()
+
+#: Formats decoded, judged by content (JPEG includes phones' MPO; PPM includes PBM and PGM).
+#: Pillow opens more, and some of those run programs (EPS runs Ghostscript) or read other files:
+#: a hostile file named ``photo.png`` must not reach them.
+FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF", "PPM")
+
+#: Largest image decoded, in pixels (a 12 MP phone photo is 12e6; a 100 MP camera raw export fits).
+MAX_PIXELS = 120_000_000
+
+#: Widest ratio of an image's long side to its short side: a 94-character line is about 60:1, and
+#: beyond this an image is a sliver that every resize would round to zero pixels.
+MAX_ASPECT = 1000
+
+# pwocr checks pixel counts itself, from the header, against its own limit (``MAX_PIXELS``, the
+# server's ``--max_pixels``); Pillow's warning would only print noise before that one-line answer.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+#: EXIF orientations that store the picture turned by 90 degrees (width and height swap upright).
+_SIDEWAYS = (5, 6, 7, 8)
+
+
+class ImageError(PwocrError):
+    """An image that cannot be read, and which kind of problem it has (``problem``), for callers that branch on it.
+
+    ``problem`` is one of ``missing``, ``not_a_file``, ``unsupported`` (not an image of ``FORMATS``),
+    ``too_large`` (over the pixel limit), ``degenerate`` (empty, or a sliver) or ``corrupt``.
+    """
+
+    def __init__(self, name: str, problem: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image's header says, no pixel decoded: its upright size, format, mode and EXIF orientation."""
+
+    name: str
+    width: int  # upright: after the EXIF orientation is applied
+    height: int
+    format: str | None  # Pillow's format name; None for an array or an image made in memory
+    mode: str
+    orientation: int = 1  # EXIF orientation tag, 1 (upright) to 8
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def probe(source: ImageSource, max_pixels: int | None = None, formats: Sequence[str] = FORMATS) -> ImageInfo:
+    """An image's size, format and orientation from its header, refused as ``load`` would refuse it.
+
+    Raises a one-line ``ImageError`` naming the source and the problem: a missing file, a folder,
+    FIFO, device or socket (opening a FIFO would block), a dangling or looping symlink, content
+    not of ``formats``, a size of zero or a sliver over ``MAX_ASPECT``, more than ``max_pixels``
+    (default ``MAX_PIXELS``), or a header that does not parse.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_info(source, describe(source))
+    image = _open(source, formats)
+    try:
+        return _checked_info(image, describe(source), max_pixels)
+    finally:
+        if image is not source:
+            image.close()
+
+
+def load(
+    source: ImageSource,
+    colour: bool = False,
+    max_pixels: int | None = None,
+    max_side: int | None = None,
+    formats: Sequence[str] = FORMATS,
+) -> np.ndarray:
+    """Decode an image upright as uint8: gray ``H x W``, or with ``colour`` RGB ``H x W x 3`` when it has colour.
+
+    The one place pwocr decodes an image. It refuses what ``probe`` refuses, before any pixel is
+    decoded. Without ``colour`` a colour image is turned to gray along its main colour axis
+    (``colour_to_gray``); with it, a gray image stays 2-D (the model's preprocessing repeats it
+    over the channels), so a gray photo never costs three times its memory.
+
+    EXIF orientation is applied (phones store photos sideways and say so in EXIF); transparency is
+    flattened onto white; 16-bit and float images are scaled to 8 bits rather than clipped.
+
+    Args:
+        source: a path, bytes, ``NamedBytes``, PIL image or NumPy array (RGB(A) or gray, any dtype).
+        colour: keep colour (RGB) when the image has it.
+        max_pixels: refuse larger images (default ``MAX_PIXELS``).
+        max_side: shrink an image whose long side is over 1.5 times this to about this long side; a
+            JPEG is decoded at reduced scale straight from its DCT (Pillow's ``draft``), so a 50 MP
+            photo never exists at full size in memory.
+        formats: the Pillow formats accepted (content, not the name, decides).
+    """
+    name = describe(source)
+    if isinstance(source, np.ndarray):
+        _array_info(source, name)
+        return _shrink(_array_to_image(source, name, colour), max_side)
+    image = _open(source, formats)
+    try:
+        info = _checked_info(image, name, max_pixels)
+        pixels = _pixels_to_array(_decode(image, info, max_side), name, colour)
+    finally:
+        if image is not source:
+            image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
+    return _shrink(pixels, max_side)
 
 
 def load_image(source: ImageSource, colour: bool = False, max_pixels: int | None = None) -> np.ndarray:
-    """Load an image upright as uint8: gray ``H x W``, or with ``colour`` RGB ``H x W x 3`` when it has colour.
+    """``load`` under its former name."""
+    return load(source, colour=colour, max_pixels=max_pixels)
 
-    A bad file raises a one-line ``PwocrError``. Without ``colour`` a colour image is turned to
-    gray along its main colour axis (``colour_to_gray``); with it, a gray image stays 2-D (the
-    model's preprocessing repeats it over the channels), so a gray photo never costs three times
-    its memory.
 
-    EXIF orientation is applied (phones store photos sideways and say so in EXIF); 16-bit and
-    float images are scaled to 8 bits rather than clipped; an image of more than ``max_pixels``
-    is refused from its header, before any pixel is decoded (a decompression bomb).
-    """
-    name = describe(source)
-    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
-    if isinstance(source, np.ndarray):
-        return _array_to_image(source, name, colour)
+def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
+    """``load`` without colour: a 2-D uint8 grayscale array, upright."""
+    return load(source, colour=False, max_pixels=max_pixels)
+
+
+def _check_path(path: Path) -> None:
+    """Refuse what is not a regular file before opening it: opening a FIFO blocks, a device never ends."""
+    name = str(path)
     try:
-        if isinstance(source, Image.Image):
-            image = source
-        elif isinstance(source, (bytes, NamedBytes)):
-            image = _open(io.BytesIO(source.data if isinstance(source, NamedBytes) else source))
-        else:
-            path = Path(source)
-            if not path.exists():
-                raise PwocrError(f"{path}: file not found")
-            if path.is_dir():
-                raise PwocrError(f"{path}: is a folder, not an image")
-            image = _open(path)
-        if image.width * image.height > max_pixels:
-            raise PwocrError(
-                f"{name}: {image.width}x{image.height} is {image.width * image.height / 1e6:.0f} MP, "
-                f"more than the {max_pixels / 1e6:.0f} MP pwocr decodes"
-            )
-        image.load()
-        image = upright(image)
-    except PwocrError:
-        raise
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ImageError(name, "missing", f"a symlink to {os.readlink(path)!r}, which does not exist") from None
+        raise ImageError(name, "missing", "file not found") from None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ImageError(name, "not_a_file", "a symlink loop (the link points back to itself)") from None
+        raise ImageError(name, "missing", f"cannot be read ({e.strerror or e})") from None
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a folder, not an image"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe), not an image file"
+        if stat.S_ISFIFO(mode)
+        else "a socket, not an image file"
+        if stat.S_ISSOCK(mode)
+        else "a device, not an image file"
+    )
+    raise ImageError(name, "not_a_file", f"is {kind}")
+
+
+def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
+    """The source as a lazily decoded PIL image of one of ``formats``; HEIF's plugin registered on first need."""
+    if isinstance(source, Image.Image):
+        return source
+    name = describe(source)
+    if isinstance(source, (bytes, NamedBytes)):
+        data = source.data if isinstance(source, NamedBytes) else source
+        if not data:
+            raise ImageError(name, "degenerate", "the file is empty (0 bytes)")
+        fp: io.BytesIO | Path = io.BytesIO(data)
+    else:
+        fp = Path(source)
+        _check_path(fp)
+        if fp.stat().st_size == 0:
+            raise ImageError(name, "degenerate", "the file is empty (0 bytes)")
+    try:
+        try:
+            return Image.open(fp, formats=_openable(formats))
+        except UnidentifiedImageError:
+            if not _register_heif(formats):
+                raise
+            if isinstance(fp, io.BytesIO):
+                fp.seek(0)
+            return Image.open(fp, formats=_openable(formats))
+    except UnidentifiedImageError:
+        accepted = ", ".join(f for f in _openable(formats) if f != "MPO")
+        raise ImageError(name, "unsupported", f"not an image pwocr reads (by content: {accepted})") from None
     except Image.DecompressionBombError:
-        raise PwocrError(f"{name}: too many pixels to decode safely (a decompression bomb?)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        reason = "not an image Pillow can read" if isinstance(e, UnidentifiedImageError) else f"unreadable image ({e})"
-        raise PwocrError(f"{name}: {reason}") from None
+        raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
+    except OSError as e:
+        raise ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})") from None
+    except Exception as e:  # a header that lies can break a plugin in any way: the file's fault
+        raise ImageError(name, "corrupt", f"unreadable image header ({_what(e)})") from None
+
+
+def _openable(formats: Sequence[str]) -> list[str]:
+    """The formats of ``formats`` this Pillow build opens (``Image.open`` fails on an unregistered name)."""
+    Image.init()
+    return [f for f in formats if f in Image.OPEN]
+
+
+def _register_heif(formats: Sequence[str]) -> bool:
+    """Register pillow-heif if it is wanted, installed and not yet registered; whether that was done now."""
+    global _heif_registered
+    if "HEIF" not in formats or not HEIF_SUPPORTED or _heif_registered:
+        return False
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    _heif_registered = True
+    return True
+
+
+_heif_registered = False
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block: the picture is read as stored
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _checked_info(image: Image.Image, name: str, max_pixels: int | None) -> ImageInfo:
+    """The image's ``ImageInfo``, or an ``ImageError`` for a size pwocr will not decode."""
+    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels  # read now, so the limit can be changed
+    orientation = _orientation(image)
+    width, height = image.size
+    if orientation in _SIDEWAYS:
+        width, height = height, width
+    info = ImageInfo(name, width, height, image.format, image.mode, orientation)
+    _check_size(info, max_pixels)
+    return info
+
+
+def _check_size(info: ImageInfo, max_pixels: int | None = None) -> None:
+    name, width, height = info.name, info.width, info.height
+    if width <= 0 or height <= 0:
+        raise ImageError(name, "degenerate", f"the image is empty ({width}x{height})")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            name, "degenerate", f"{width}x{height} is a sliver, not a photo or a text line (over {MAX_ASPECT}:1)"
+        )
+    if max_pixels is not None and info.pixels > max_pixels:
+        raise ImageError(
+            name,
+            "too_large",
+            f"{width}x{height} is {round(info.pixels / 1e6, 1):g} MP, more than the {max_pixels / 1e6:g} MP pwocr decodes",
+        )
+
+
+def _array_info(array: np.ndarray, name: str) -> ImageInfo:
+    if array.size == 0:
+        raise ImageError(name, "degenerate", "the image is empty")
+    if array.ndim not in (2, 3):
+        raise ImageError(name, "corrupt", f"expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
+    info = ImageInfo(name, array.shape[1], array.shape[0], None, f"array {array.dtype}")
+    _check_size(info)
+    return info
+
+
+def _what(error: BaseException) -> str:
+    """An exception as a short phrase for a one-line message: its text, else its type's name."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if text.lower() == "error" or text.startswith("decoder error") or text.startswith("-"):
+        return "its data is corrupt"  # Pillow's codecs say no more than this
+    return text if text and len(text) < 120 else type(error).__name__
+
+
+def _decode(image: Image.Image, info: ImageInfo, max_side: int | None) -> Image.Image:
+    """The image's pixels, upright (a large JPEG's at reduced scale): a corrupt or truncated stream is a one-line ``ImageError``."""
+    name = info.name
+    try:
+        if max_side is not None and info.format in ("JPEG", "MPO") and max(image.size) > max_side:
+            scale = max_side / max(image.size)
+            image.draft(image.mode, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+        image.load()
+        return upright(image) if info.orientation != 1 else image
+    except Image.DecompressionBombError:
+        raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
+    except MemoryError:
+        raise ImageError(name, "too_large", "not enough memory to decode it") from None
+    except Exception as e:  # a crafted file can break a decoder in any way: the file's fault, not a crash
+        raise ImageError(
+            name, "corrupt", f"unreadable {info.format or ''} image ({_what(e)})".replace("  ", " ")
+        ) from None
+
+
+def _pixels_to_array(image: Image.Image, name: str, colour: bool) -> np.ndarray:
+    """Decoded pixels as uint8 gray or RGB, transparency flattened onto white, deep samples scaled."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return _array_to_image(np.asarray(image), name, colour)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Flatten transparency onto white, as a viewer shows it; gray with alpha stays gray.
         gray = image.mode in ("LA", "La")
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         if gray:
             image = image.convert("L")
-    if image.width * image.height == 0:
-        raise PwocrError(f"{name}: the image is empty")
     if image.mode in ("L", "1", "LA", "La"):
-        return np.asarray(image.convert("L"))
-    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        return np.asarray(image if image.mode == "L" else image.convert("L"))
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # no copy when it is RGB
     return rgb if colour else colour_to_gray(rgb)
+
+
+def _shrink(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Pixels whose long side is over 1.5 ``max_side``, resized to ``max_side`` (area-averaged); others as they are."""
+    if max_side is None or max(pixels.shape[:2]) <= max_side * 1.5:
+        return pixels
+    scale = max_side / max(pixels.shape[:2])
+    size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
 def upright(image: Image.Image) -> Image.Image:
@@ -146,7 +358,7 @@ def upright(image: Image.Image) -> Image.Image:
 
     ``ImageOps.exif_transpose`` copies even an upright image: for a 40 MP photo, 120 MB more.
     """
-    if image.getexif().get(0x0112, 1) == 1:
+    if _orientation(image) == 1:
         return image
     return ImageOps.exif_transpose(image)
 
@@ -241,12 +453,14 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list
         raise PwocrError(f"{folder}: folder not found")
     found = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
-        p
-        for p in found
-        if p.is_file()
-        and p.suffix.lower() in IMAGE_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        p for p in found if _named_as_image(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+
+
+def _named_as_image(path: Path) -> bool:
+    """Whether a folder entry is named as an image, whatever it is: a dangling or looping symlink, or a FIFO,
+    is listed so that it gets a row saying what is wrong with it (``probe``), not silently left out."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
 
 
 def expand_inputs(
@@ -279,7 +493,7 @@ def expand_inputs(
             yield from files
         elif not path.exists() and glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_SUFFIXES]
+            files = [m for m in matches if _named_as_image(m)]
             for folder in (m for m in matches if m.is_dir()):
                 files.extend(list_images(folder, recursive))
             if not files:

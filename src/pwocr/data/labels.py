@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ class LabelledImage:
         return self.origin or str(self.path)
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A label row that was not read, where it is (``labels.csv:12``) and why (one line, no label in it: labels are secrets)."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
 #: First cells that mark a header row (the seed's ``filename``, ``img``, datasets' ``image``, ...).
 HEADER_NAMES = {"filename", "file", "image", "img", "path", "name", "image_path", "file_name", "fname"}
 
@@ -44,36 +56,96 @@ def read_labels(
     label) is an error naming its line, never a silently truncated label.
     """
     csv_path = Path(csv_path)
-    folder = Path(imgs_folder) if imgs_folder is not None else csv_path.parent
+    folder = labels_folder(csv_path, imgs_folder)
     if not csv_path.is_file():
         raise PwocrError(f"{csv_path}: label file not found")
-    try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise PwocrError(f"{csv_path}: not a readable CSV file ({e})") from None
+    rows = _csv_rows(csv_path)
     if not rows:
         raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
-    if header and (not rows[0] or rows[0][0].strip().lower() not in HEADER_NAMES):
+    if header and (not rows[0][1] or rows[0][1][0].strip().lower() not in HEADER_NAMES):
         raise PwocrError(
-            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0])!r} "
+            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0][1])!r} "
             "(a file without a header: --no_header)"
         )
     items = []
-    for line_number, row in enumerate(rows[1:] if header else rows, start=2 if header else 1):
+    for line_number, row in rows[1:] if header else rows:
         if not row or all(not cell.strip() for cell in row):
             continue
+        where = f"{csv_path}:{line_number}"
+        if any("\n" in cell or "\r" in cell for cell in row):
+            raise PwocrError(
+                f'{where}: a quote (") opens here and is not closed on this line; close it, or write a quote '
+                'inside a quoted label twice ("")'
+            )
         if len(row) != 2:
             hint = ' (quote a label that has a comma: "a,b")' if len(row) > 2 else ""
-            raise PwocrError(f"{csv_path}:{line_number}: expected 2 columns (filename,label), found {len(row)}{hint}")
+            raise PwocrError(f"{where}: expected 2 columns (filename,label), found {len(row)}{hint}")
         if not row[0].strip():
-            raise PwocrError(f"{csv_path}:{line_number}: the filename column is empty")
+            raise PwocrError(f"{where}: the filename column is empty")
         if row[1] == "":
-            raise PwocrError(f"{csv_path}:{line_number}: the label of {row[0]} is empty")
-        items.append(LabelledImage(folder / row[0].strip(), row[1], f"{csv_path}:{line_number}"))
+            raise PwocrError(f"{where}: the label of {row[0]} is empty")
+        items.append(LabelledImage(folder / row[0].strip(), row[1], where))
     if not items:
         raise PwocrError(f"{csv_path}: no labelled rows after the header")
     return items
+
+
+def _csv_rows(csv_path: Path) -> list[tuple[int, list[str]]]:
+    """The CSV's rows, each with the line it starts on (a quoted label may span lines); UTF-8 required."""
+    data = csv_path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise PwocrError(
+            f"{csv_path}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}; a latin-1 or Windows file? save it as UTF-8)"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        start = 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise PwocrError(f"{csv_path}:{reader.line_num}: not a readable CSV row ({e})") from None
+    return rows
+
+
+def screen_labels(
+    items: Sequence[LabelledImage], folder: str | os.PathLike[str], allow_outside: bool = False
+) -> tuple[list[LabelledImage], list[SkippedRow]]:
+    """The rows worth reading, and the others with why: each file once, and only inside ``folder``.
+
+    A name with ``..`` or an absolute name that leaves ``folder`` is refused unless ``allow_outside``
+    (a label file from elsewhere must not make pwocr read ``/etc/shadow`` or a neighbour's files).
+    A file named again is read once, with its first row's label: a repeat would count twice, and a
+    second, different label leaves the truth unknown.
+    """
+    root = os.path.normpath(os.path.abspath(folder))
+    first: dict[str, LabelledImage] = {}
+    kept, skipped = [], []
+    for item in items:
+        path = os.path.normpath(os.path.abspath(item.path))
+        if not allow_outside and os.path.commonpath([root, path]) != root:
+            skipped.append(SkippedRow(item.where, f"{item.path} is outside {folder} (--allow_outside reads it)"))
+            continue
+        if path in first:
+            earlier = first[path]
+            line = earlier.where.rsplit(":", 1)[-1]
+            same = "the same label" if earlier.label == item.label else "another label"
+            skipped.append(
+                SkippedRow(item.where, f"{item.path} is named again (line {line} has {same}; that row is kept)")
+            )
+            continue
+        first[path] = item
+        kept.append(item)
+    return kept, skipped
+
+
+def labels_folder(csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None) -> Path:
+    """The folder a label file's names are relative to: ``imgs_folder``, else the file's own folder."""
+    return Path(imgs_folder) if imgs_folder is not None else Path(csv_path).parent
 
 
 def check_labels(
@@ -102,7 +174,6 @@ def write_labels(
     path: str | os.PathLike[str], rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("filename", "label")
 ) -> None:
     """Write ``rows`` as a seed-format CSV, atomically."""
-    import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

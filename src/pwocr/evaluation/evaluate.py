@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from pwocr.data.images import load_image
-from pwocr.data.labels import LabelledImage
+from pwocr.data.images import load
+from pwocr.data.labels import LabelledImage, SkippedRow
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, normalise_text
@@ -32,6 +32,8 @@ class EvalReport:
     latency_ms: float  # mean wall time per image: loading, preprocessing, forward (batched) and decoding
     readings: tuple[Reading, ...]
     truths: tuple[str, ...]
+    # Rows that were not scored, and why: the metrics are of the other rows only.
+    skipped: tuple[SkippedRow, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -40,6 +42,8 @@ class EvalReport:
         for k, v in self.top_k_word_accuracy.items():
             out[f"top{k}_word_accuracy"] = round(v, 6)
         out["latency_ms"] = round(self.latency_ms, 3)
+        out["skipped"] = len(self.skipped)
+        out["skipped_rows"] = [{"row": row.where, "reason": row.reason} for row in self.skipped]
         return out
 
 
@@ -51,8 +55,12 @@ def evaluate(
     warn: Callable[[str], None] | None = None,
     ignore_case: bool = False,
     ignore_symbols: bool = False,
+    skipped: Sequence[SkippedRow] = (),
 ) -> EvalReport:
     """Read every item and score it; unreadable images are reported and left out.
+
+    The report's ``skipped`` lists the rows not scored: ``skipped`` (rows the caller left out,
+    ``screen_labels``'), then each image that could not be loaded, as it is reported through ``warn``.
 
     ``items`` are labelled files or ``(image array, label)`` pairs (for in-memory test sets).
     Top-k word accuracy counts a reading right when the truth is among its k best candidates.
@@ -63,6 +71,7 @@ def evaluate(
     # Each image is cut down to its model-height line as it is loaded: a set of phone photos is
     # never all in memory at full size.
     lines, truths, names = [], [], []
+    unread = list(skipped)
     loading = 0.0
     for i, item in enumerate(items):
         source, name = (item.path, str(item.path)) if isinstance(item, LabelledImage) else (item[0], f"<image {i}>")
@@ -70,13 +79,16 @@ def evaluate(
         try:
             lines.append(recognizer.load_line(source))
         except PwocrError as e:
-            warn(f"{e}; skipped")
+            row = SkippedRow(item.where if isinstance(item, LabelledImage) else name, str(e))
+            unread.append(row)
+            warn(f"{row}; skipped")
             continue
         loading += time.perf_counter() - started
         truths.append(item.label if isinstance(item, LabelledImage) else item[1])
         names.append(name)
     if not lines:
-        raise PwocrError("no readable images to evaluate")
+        why = f" ({len(unread)} rows skipped; the first: {unread[0]})" if unread else ""
+        raise PwocrError(f"no readable images to evaluate{why}")
     k_max = max(top_k)
     started = time.perf_counter()
     tables = recognizer.line_probabilities(lines)
@@ -89,7 +101,7 @@ def evaluate(
         return any(normalise_text(c.text, ignore_case, ignore_symbols) == wanted for c in reading.candidates[:k])
 
     top = {k: float(np.mean([found(r, t, k) for r, t in zip(readings, truths)])) for k in top_k if k > 1}
-    return EvalReport(metrics, top, latency, tuple(readings), tuple(truths))
+    return EvalReport(metrics, top, latency, tuple(readings), tuple(truths), tuple(unread))
 
 
 def confusion_pairs(truths: Sequence[str], predictions: Sequence[str]) -> dict[tuple[str, str], int]:
@@ -166,7 +178,7 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
         if source.is_file():
             import cv2
 
-            shown = load_image(source, colour=True)  # as the photo looks, whatever the model reads
+            shown = load(source, colour=True)  # as the photo looks, whatever the model reads
             ok, png = cv2.imencode(".png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR) if shown.ndim == 3 else shown)
             if ok:
                 image = f'<img src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}" alt="{html.escape(source.name)}">'

@@ -47,14 +47,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pwocr"
 
 
-def onnx_session(path: str | os.PathLike[str], threads: int | None = None, what: str = "an ONNX model") -> Any:
+def onnx_session(
+    path: str | os.PathLike[str], threads: int | None = None, what: str = "an ONNX model", arena: bool = True
+) -> Any:
     """A quiet onnxruntime CPU session over ``path``, ``threads`` intra-op threads at most; one line if it cannot load.
 
     The one way pwocr opens a graph: its own exported model, and PP-OCRv6's detector and recognizer.
+    ``arena=False`` allocates each run's tensors from the system and frees them after it: for a
+    graph whose inputs vary a lot in size, onnxruntime's arena would keep the largest run's
+    memory for good.
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = arena
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
@@ -73,12 +79,28 @@ class OnnxEngine:
         if CONFIG_KEY not in metadata:
             raise PwocrError(f"{path}: an ONNX file without pwocr metadata (export it with `pwocr export`)")
         self.config = config_from_json(metadata[CONFIG_KEY], str(path))
+        _check_classes(self.session, self.config, path)
         self.source_sha256 = metadata.get(SOURCE_KEY)
         self.metadata = dict(metadata)
         self.path = Path(path)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"images": images})[0]
+
+
+def _check_classes(session: Any, config: ModelConfig, path: str | os.PathLike[str]) -> None:
+    """Refuse a graph whose output has another number of classes than its metadata's alphabet plus the blank.
+
+    Decoding indexes the alphabet with the output's classes: a mismatch would fail at the first
+    reading (an ``IndexError``), or worse, read the wrong characters.
+    """
+    outputs = session.get_outputs()
+    classes = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+    if isinstance(classes, int) and classes != config.num_classes:
+        raise PwocrError(
+            f"{path}: its graph outputs {classes} classes, but the alphabet in its metadata has "
+            f"{len(config.alphabet)} characters ({config.num_classes} classes with the blank)"
+        )
 
 
 class TorchEngine:

@@ -12,7 +12,7 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import resolve_checkpoint
-from pwocr.data.images import ImageSource, describe, list_images, load_image
+from pwocr.data.images import ImageSource, describe, list_images, load
 from pwocr.data.preprocess import LinePreprocessor
 from pwocr.decoding.beam import Candidate, prefix_beam_search
 from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probability
@@ -162,7 +162,7 @@ class Recognizer:
 
     def load_line(self, source: ImageSource) -> np.ndarray:
         """One image loaded as the model reads it (colour or gray) and cut to its model-height line."""
-        return self.preprocess(load_image(source, colour=self.preprocess.colour))
+        return self.preprocess(load(source, colour=self.preprocess.colour))
 
     def line_frames(self, shape: tuple[int, ...]) -> int:
         """How many leading frames of an ``H x W`` image's table cover the image (the rest, its padding)."""

@@ -109,7 +109,9 @@ class TextDetector:
         unclip_ratio: float = 1.6,
     ) -> None:
         path = Path(model_path) if model_path is not None else rapidocr_model_path(DETECTOR_FILE)
-        self.session = onnx_session(path, threads, "a text detector")
+        # No memory arena: a 1280-pixel photo's feature maps take over 300 MB, which the arena kept
+        # after the reading (a server then held it for good); allocated per run, they are freed.
+        self.session = onnx_session(path, threads, "a text detector", arena=False)
         self.input_name = self.session.get_inputs()[0].name
         self.max_side, self.min_side = max_side, min_side
         self.threshold, self.box_threshold, self.unclip_ratio = threshold, box_threshold, unclip_ratio

@@ -8,19 +8,14 @@ the benchmark all call it. ``looks_like_line`` tells a line crop from a whole ph
 from __future__ import annotations
 
 import dataclasses
-import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from pwocr.data import images as image_loading
-from pwocr.data.images import ImageSource, NamedBytes, colour_to_gray, describe, load_image, upright
+from pwocr.data.images import ImageSource, colour_to_gray, describe, load, probe
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import character_spans
 from pwocr.errors import PwocrError
@@ -94,67 +89,15 @@ class PhotoReading:
 
 
 def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
-    """A photo as upright uint8 RGB (``H x W x 3``), or ``H x W`` gray when it has no colour.
+    """A photo as upright uint8 RGB (``H x W x 3``), or ``H x W`` gray when it has no colour, at most about ``max_side`` long.
 
     Colour is kept because each use wants its own: the detector sees luminance, a colour model
     reads each line crop in colour, and a gray model (and the ink tests) reads it in gray along
     the crop's own ink-to-background colour axis (``colour_to_gray``), which a whole photo's axis
-    (the wall's and the card's colours) would not give. A JPEG is
-    decoded at a reduced scale straight from its DCT (Pillow's ``draft``), so a 12 or 50 MP photo
-    never exists at full size in memory; other images are shrunk to about ``max_side`` after
-    decoding. EXIF orientation is honoured; anything unusual (16-bit, HEIF, a broken file, a
-    decompression bomb) goes through ``load_image``, which reads it or says what is wrong.
+    (the wall's and the card's colours) would not give. ``load`` decodes a large JPEG at reduced
+    scale, so a 12 or 50 MP photo never exists at full size in memory.
     """
-    if isinstance(source, np.ndarray):
-        if source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] in (3, 4) and source.size:
-            return _shrink(np.ascontiguousarray(source[..., :3]), max_side)
-        return _shrink(load_image(source, colour=True), max_side)
-    rgb = _decode_colour(source, max_side)
-    return _shrink(rgb if rgb is not None else load_image(source, colour=True), max_side)
-
-
-def _decode_colour(source: ImageSource, max_side: int) -> np.ndarray | None:
-    """RGB pixels of an ordinary 8-bit colour file (drafted if a large JPEG), else ``None``."""
-    try:
-        if isinstance(source, Image.Image):
-            image = source
-        elif isinstance(source, bytes):
-            image = Image.open(io.BytesIO(source))
-        elif isinstance(source, (str, os.PathLike)):
-            image = Image.open(Path(source))
-        else:
-            return None
-        # The limit is read now, not at import, so it can be changed (load_image reads it the same way).
-        if image.width * image.height > image_loading.MAX_PIXELS or image.mode not in (
-            "L",
-            "RGB",
-            "RGBA",
-            "P",
-            "CMYK",
-            "YCbCr",
-        ):
-            return None
-        if image.format == "JPEG" and max(image.size) > max_side:
-            scale = max_side / max(image.size)
-            image.draft(image.mode, (int(image.width * scale), int(image.height * scale)))
-        image.load()
-        image = upright(image)
-        if image.mode in ("RGBA", "P"):
-            # Flatten transparency onto white, as a viewer shows it (and as load_image does).
-            rgba = image.convert("RGBA")
-            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        rgb = np.asarray(image if image.mode in ("L", "RGB") else image.convert("RGB"))  # no copy when it is RGB
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-    return rgb if rgb.size else None
-
-
-def _shrink(photo: np.ndarray, max_side: int) -> np.ndarray:
-    if max(photo.shape[:2]) <= max_side * 1.5:
-        return photo
-    scale = max_side / max(photo.shape[:2])
-    size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
-    return cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+    return load(source, colour=True, max_side=max_side)
 
 
 def luminance(photo: np.ndarray) -> np.ndarray:
@@ -509,25 +452,6 @@ def _line_sized(width: int, height: int) -> bool:
     return height <= LINE_MAX_HEIGHT or (width / height >= 4.0 and height <= 400)
 
 
-def _line_sized_from_header(source: ImageSource) -> bool:
-    """``_line_sized`` from the file's header (EXIF rotation applied), without decoding any pixel."""
-    if isinstance(source, np.ndarray):
-        return source.ndim >= 2 and min(source.shape[:2]) > 0 and _line_sized(source.shape[1], source.shape[0])
-    try:
-        if isinstance(source, Image.Image):
-            image = source
-        elif isinstance(source, (bytes, NamedBytes)):
-            image = Image.open(io.BytesIO(source.data if isinstance(source, NamedBytes) else source))
-        else:
-            image = Image.open(Path(source))
-        width, height = image.size
-        if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # stored sideways: EXIF turns it upright
-            width, height = height, width
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return False  # read_image says what is wrong with it
-    return height > 0 and _line_sized(width, height)
-
-
 def read_images(
     recognizer: Recognizer,
     images: Iterable[ImageSource],
@@ -539,10 +463,10 @@ def read_images(
 ) -> Iterator[Reading | PhotoReading | Skipped]:
     """``read_image`` over many images, one result per input in input order, line crops read in batches.
 
-    A folder of crops costs what ``Recognizer.read_each`` costs: with ``layout="auto"`` an image
-    whose header already says it is a line (``LINE_MAX_HEIGHT``, or wide and not tall) joins a
-    batch without a detector pass; any other goes through ``read_image``. An image that cannot be
-    read gives a ``Skipped`` where it stood.
+    Each image's header is read first (``probe``): one that cannot be read gives a ``Skipped``
+    where it stood, before any pixel is decoded. A folder of crops costs what
+    ``Recognizer.read_each`` costs: with ``layout="auto"`` an image whose header already says it is a line (``LINE_MAX_HEIGHT``, or wide and not tall) joins a
+    batch without a detector pass; any other goes through ``read_image``.
     """
     if layout not in ("auto", "line", "photo"):
         raise PwocrError(f"layout {layout!r}: expected auto, line or photo")
@@ -551,7 +475,11 @@ def read_images(
         return
     lines: list[ImageSource] = []
     for source in images:
-        if layout == "auto" and _line_sized_from_header(source):
+        try:
+            info = probe(source)
+        except PwocrError as e:
+            info, problem = None, Skipped(describe(source), str(e))
+        if info is not None and layout == "auto" and _line_sized(info.width, info.height):
             lines.append(source)
             if len(lines) >= chunk:
                 yield from recognizer.read_each(lines, candidates, constraints, chunk)
@@ -560,6 +488,9 @@ def read_images(
         if lines:  # the lines before this image come first
             yield from recognizer.read_each(lines, candidates, constraints, chunk)
             lines = []
+        if info is None:
+            yield problem
+            continue
         try:
             yield read_image(recognizer, source, layout, candidates, constraints, detector)
         except PwocrError as e:

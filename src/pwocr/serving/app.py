@@ -9,12 +9,12 @@ header (415, 413) -> a running slot -> decode and read on a worker thread. Bodie
 """
 
 import asyncio
+import logging
 import os
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -22,29 +22,31 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from pwocr.alphabet import resolve_charset
-from pwocr.data.images import load_image
+from pwocr.data.images import ImageInfo, NamedBytes, load
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout import PhotoReading, TextDetector, load_photo, read_image
+from pwocr.layout import PhotoReading, TextDetector, read_image
+from pwocr.layout.photo import DECODE_SIDE
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
     CLOSE,
     HTTPRefusal,
     Upload,
     check_content_length,
-    open_image,
+    check_image,
     parse_multipart,
     read_capped,
     refusal_of,
 )
 from pwocr.serving.schemas import ErrorOut, HealthOut, PhotoReadingOut, ReadingOut, ReadOptions, one_line
 from pwocr.serving.settings import ServeSettings
+
+logger = logging.getLogger(__name__)
 
 #: Kept for callers of the first server: the default body limit.
 MAX_BODY_BYTES = ServeSettings.max_body_bytes
@@ -64,13 +66,13 @@ PAGE_CSP = (
 REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in {
-        400: "empty body, malformed multipart, or a form without a file",
+        400: "empty body, malformed multipart, a form without a file, a bad Content-Length, or not HTTP",
         401: "a bearer token is required and was missing or wrong",
         408: "the body took longer than the server's body timeout",
-        413: "the body or the image's pixel count is over the server's limit",
+        413: "the body, the image's pixel count or the form's parts are over the server's limit",
         415: "the body is not an image of an accepted format (judged by content)",
-        422: "bad options, or an image that cannot be decoded",
-        503: "the inference queue is full; retry after the Retry-After header's seconds",
+        422: "bad options, or an image that cannot be decoded (corrupt, empty, a sliver)",
+        503: "the inference queue or the connections are full; retry after the Retry-After header's seconds",
     }.items()
 }
 
@@ -200,28 +202,25 @@ def create_app(
         return options, constraints
 
     def decode_and_read(
-        image: Image.Image, options: ReadOptions, constraints: Constraints | None
+        image: NamedBytes, info: ImageInfo, options: ReadOptions, constraints: Constraints | None
     ) -> Reading | PhotoReading:
-        with decoding.take(image.width * image.height):
+        with decoding.take(info.pixels):
             try:
                 if options.layout == "line":
                     colour = recognizer.preprocess.colour
-                    source: Image.Image | np.ndarray = load_image(image, colour, max_pixels=settings.max_pixels)
-                    image.close()  # frees the decoded pixels now, not when the garbage collector gets to them
+                    source = load(image, colour, max_pixels=settings.max_pixels)
                 else:
                     # Decoded once (shrunk past 3,200 pixels a side), then the full-size pixels are let go.
-                    source = load_photo(image)
-                    image.close()
+                    source = load(image, colour=True, max_pixels=settings.max_pixels, max_side=DECODE_SIDE)
                 # Still within the budget: the decoded image, its lines and their resizing scale with the pixels.
                 layout, candidates = options.layout, options.candidates
                 found = text_detector() if layout != "line" else None
                 return read_image(recognizer, source, layout, candidates, constraints, detector=found)
             except PwocrError as e:
                 raise refusal_of(e) from None
-            except Exception as e:  # a crafted file can break a decoder in any way: the file's fault, not a 500
-                raise HTTPRefusal(422, f"unreadable image ({type(e).__name__})") from None
-            finally:
-                image.close()
+            except Exception as e:  # the loader answers for the file; this is pwocr's fault, but never a 500
+                logger.error("reading %s failed: %s", image.name, type(e).__name__)
+                raise HTTPRefusal(422, f"{image.name}: could not be read ({type(e).__name__})") from None
 
     @app.post(
         "/v1/read",
@@ -237,10 +236,11 @@ def create_app(
         async with gate.admit():
             upload = await receive_upload(request)
             options, constraints = options_of(query, upload.fields)
-            image = await run_in_threadpool(open_image, upload.data, settings.max_pixels)
-            upload.data = b""  # the Image holds its own reference; nothing else needs the bytes
+            image = NamedBytes(upload.name, upload.data)
+            upload.data = b""  # one reference to the bytes, dropped when the reading is done
+            info = await run_in_threadpool(check_image, image, settings.max_pixels)
             async with gate.slot():
-                reading = await run_in_threadpool(decode_and_read, image, options, constraints)
+                reading = await run_in_threadpool(decode_and_read, image, info, options, constraints)
         out = reading.as_dict()
         out["image"] = upload.name
         return out

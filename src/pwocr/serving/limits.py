@@ -7,44 +7,13 @@ bodies are parsed here, from memory, with python-multipart's streaming parser).
 
 from __future__ import annotations
 
-import importlib.util
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from PIL import Image, UnidentifiedImageError
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
 
+from pwocr.data.images import ImageError, ImageInfo, NamedBytes, probe
 from pwocr.errors import PwocrError
-
-#: Formats decoded (JPEG includes phones' MPO). Pillow opens more (EPS runs Ghostscript, some
-#: read other files): those get 415.
-ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF", "PPM")
-
-
-def _openable(formats: tuple[str, ...]) -> tuple[str, ...]:
-    """The accepted formats this Pillow build opens (``Image.open`` fails on an unregistered one)."""
-    Image.init()
-    return tuple(f for f in formats if f in Image.OPEN)
-
-
-def accepted_names() -> str:
-    """The accepted formats this server reads, as the 415 message names them (HEIC through pillow-heif)."""
-    heif = importlib.util.find_spec("pillow_heif") is not None
-    names = [f for f in ACCEPTED_FORMATS if f in _openable(ACCEPTED_FORMATS) or (f == "HEIF" and heif)]
-    return ", ".join("HEIC/HEIF" if f == "HEIF" else f for f in names)
-
-
-def _register_heif_for(data: bytes) -> None:
-    """Register pillow-heif (when installed) for an ISO media file: iPhones send HEIC photos."""
-    if data[4:8] != b"ftyp":
-        return
-    try:
-        import pillow_heif
-    except ImportError:
-        return
-    pillow_heif.register_heif_opener()
-
 
 #: Sent with refusals that leave a body unread: the connection ends instead of draining the rest.
 CLOSE = {"Connection": "close"}
@@ -164,32 +133,23 @@ def parse_multipart(body: bytes, content_type: str) -> Upload:
     return upload
 
 
-def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Identify the image by its content and check its size from the header; no pixel is decoded yet.
+#: The status of each kind of image the loader refuses (``ImageError.problem``); others are 422.
+IMAGE_STATUS = {"unsupported": 415, "too_large": 413}
 
-    Raises ``HTTPRefusal``: 415 for what is not an image of an accepted format, 413 for more pixels
-    than ``max_pixels`` (Pillow's decompression-bomb guard included), 422 for a corrupt header.
+
+def check_image(image: NamedBytes, max_pixels: int) -> ImageInfo:
+    """The posted image's size and format from its header (``probe``); no pixel is decoded yet.
+
+    Raises ``HTTPRefusal``: 400 for an empty body, 415 for what is not an image of an accepted
+    format (judged by content), 413 for more pixels than ``max_pixels`` (a decompression bomb
+    included), 422 for a corrupt header or a degenerate size.
     """
-    if not data:
+    if not image.data:
         raise HTTPRefusal(400, "the body is empty: post the image bytes, or a form with a file")
-    _register_heif_for(data)
     try:
-        image = Image.open(io.BytesIO(data), formats=_openable(ACCEPTED_FORMATS))
-    except UnidentifiedImageError:
-        raise HTTPRefusal(415, f"not an image pwocr reads (judged by content; accepted: {accepted_names()})") from None
-    except Image.DecompressionBombError:
-        raise HTTPRefusal(413, "too many pixels to decode safely (a decompression bomb?)") from None
-    except Exception as e:  # a header that lies or breaks a plugin: the client's fault, never a 500
-        raise HTTPRefusal(422, f"unreadable image header ({type(e).__name__})") from None
-    pixels = image.width * image.height
-    if pixels > max_pixels:
-        raise HTTPRefusal(
-            413,
-            f"{image.width}x{image.height} is {pixels / 1e6:.1f} MP, more than the {max_pixels / 1e6:g} MP this server decodes",
-        )
-    if pixels == 0:
-        raise HTTPRefusal(422, "the image is empty")
-    return image
+        return probe(image, max_pixels)
+    except ImageError as e:
+        raise HTTPRefusal(IMAGE_STATUS.get(e.problem, 422), str(e)) from None
 
 
 def refusal_of(error: PwocrError) -> HTTPRefusal:

@@ -11,8 +11,11 @@ The body has its own deadline in the app (``body_timeout``).
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -20,13 +23,46 @@ from pwocr.serving.settings import ServeSettings
 
 
 class HeadTimeoutH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on each request head (see the module docstring)."""
+    """uvicorn's h11 protocol with a deadline on each request head (see the module docstring).
+
+    Its own refusals answer as the app's do, a JSON ``{"detail": "<one line>"}``: a request
+    beyond ``limit_concurrency`` gets 503 with ``Retry-After`` (uvicorn's says ``Service
+    Unavailable`` in plain text, with no hint of when to come back), a malformed one 400.
+    """
 
     head_timeout: float = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
+        # The concurrency limit is checked in ``_limited`` (when the request runs) instead of by
+        # uvicorn, which would answer with its own plain-text 503.
+        self._concurrency, self.limit_concurrency = self.limit_concurrency, None
+        self._app = self.app
+        self.app = self._limited
+
+    async def _limited(self, scope: Any, receive: Any, send: Any) -> None:
+        # The running request's own task is in ``tasks`` already; uvicorn counted before adding it.
+        if self._concurrency is not None and (
+            len(self.connections) >= self._concurrency or len(self.tasks) - 1 >= self._concurrency
+        ):
+            seconds = str(max(1, math.ceil(self.head_timeout)))
+            detail = f"busy: over {self._concurrency} connections open; retry in {seconds} s"
+            await _send_json(send, 503, detail, [(b"retry-after", seconds.encode()), (b"connection", b"close")])
+            return
+        await self._app(scope, receive, send)
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"detail": f"malformed HTTP request: {msg.rstrip('.')}"}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers, reason=b"Bad Request")))
+        self.transport.write(self.conn.send(h11.Data(data=body)))
+        self.transport.write(self.conn.send(h11.EndOfMessage()))
+        self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
@@ -59,6 +95,13 @@ class HeadTimeoutH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+async def _send_json(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def return_freed_memory(mmap_threshold: int = 4 << 20, arenas: int = 2) -> bool:

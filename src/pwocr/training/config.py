@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,9 +123,31 @@ class TrainConfig:
     nproc: int = 1
     # Re-fit the confidence temperature on the real validation set at the end of the run.
     calibrate: bool = True
+    # Read CSV names that leave --imgs_folder (``../``, absolute); such rows are skipped otherwise.
+    allow_outside: bool = False
+    # Stop before training when any label row would be skipped (missing or unreadable image, outside
+    # --imgs_folder, named twice); otherwise such rows are reported, counted and left out.
+    strict: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def with_absolute_paths(self) -> TrainConfig:
+        """The config with every file and folder it names made absolute.
+
+        A run's config is saved in its checkpoints; ``--resume`` from another directory must find
+        the same CSVs, images, weights, fonts and logs, not those of the new directory.
+        """
+        values: dict[str, Any] = {}
+        for name in ("imgs_folder", "train_file", "val_file", "logs"):
+            if getattr(self, name) is not None:
+                values[name] = os.path.abspath(getattr(self, name))
+        if self.weights_file is not None and self.weights_file != "default":
+            values["weights_file"] = os.path.abspath(self.weights_file)
+        if self.fonts_folder:
+            sources = self.fonts_folder.split(":")
+            values["fonts_folder"] = ":".join(s if s in ("", "bundled") else os.path.abspath(s) for s in sources)
+        return dataclasses.replace(self, **values)
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any]) -> TrainConfig:

@@ -43,7 +43,7 @@ from pwocr.data.datasets import (
     SyntheticStream,
     check_labelled_images,
 )
-from pwocr.data.labels import LabelledImage, check_labels, read_labels
+from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
@@ -453,6 +453,8 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
     """
     say = say or (lambda message: print(message, file=sys.stderr))
     config.check()
+    if not config.resume:
+        config = config.with_absolute_paths()
     out = Path(config.out)
     given = config
     state: dict[str, Any] | None = None
@@ -475,11 +477,52 @@ def train(config: TrainConfig, say: Callable[[str], None] | None = None, progres
         distributed.close(ranks)
 
 
-def _read_items(config: TrainConfig) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
-    train_items = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
-    val_items = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
+def _read_items(
+    config: TrainConfig, say: Callable[[str], None] = lambda _: None
+) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
+    train_items = _label_rows(config, config.train_file, say)
+    val_items = _label_rows(config, config.val_file, say)
     alphabet, pretrained = plan_alphabet(config, train_items, val_items)
     return train_items, val_items, alphabet, pretrained
+
+
+def _label_rows(config: TrainConfig, csv_path: str | None, say: Callable[[str], None]) -> list[LabelledImage]:
+    """A label file's rows that name each file once, inside the images folder; each one left out is said."""
+    if not csv_path:
+        return []
+    items = read_labels(csv_path, config.imgs_folder)
+    kept, skipped = screen_labels(items, labels_folder(csv_path, config.imgs_folder), config.allow_outside)
+    for row in skipped:
+        say(f"{row}; skipped")
+    _count_skipped(config, csv_path, len(skipped), len(items), say)
+    return kept
+
+
+def _usable(
+    config: TrainConfig,
+    csv_path: str | None,
+    items: list[LabelledImage],
+    alphabet: Alphabet,
+    model_config: ModelConfig,
+    say: Callable[[str], None],
+) -> list[LabelledImage]:
+    """The rows whose images can be trained on (``check_labelled_images``), each one left out said."""
+    if not items:
+        return []
+    kept = check_labelled_images(items, alphabet, model_config, say)
+    _count_skipped(config, str(csv_path), len(items) - len(kept), len(items), say)
+    return kept
+
+
+def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int, say: Callable[[str], None]) -> None:
+    """Say how many rows were skipped; with ``--strict``, any is an error before training starts."""
+    if not skipped:
+        return
+    if config.strict:
+        raise PwocrError(
+            f"{csv_path}: {skipped} of {total} rows skipped (listed above); --strict trains on every row or none"
+        )
+    say(f"{csv_path}: {skipped} of {total} rows skipped (listed above); training on the other {total - skipped}")
 
 
 def _train(
@@ -507,11 +550,11 @@ def _train(
     _seed_everything(config.seed)
 
     if state is not None:
-        train_items = read_labels(config.train_file, config.imgs_folder) if config.train_file else []
-        val_items = read_labels(config.val_file, config.imgs_folder) if config.val_file else []
+        train_items = _label_rows(config, config.train_file, say)
+        val_items = _label_rows(config, config.val_file, say)
         model = build_model(ModelConfig.from_dict(state["model_config"]), state["model"], str(state_path))
     else:
-        train_items, val_items, alphabet, _ = _read_items(config)
+        train_items, val_items, alphabet, _ = _read_items(config, say)
         model = _initial_model(config, alphabet, say)
     model_config = model.config
     alphabet = Alphabet(model_config.alphabet)
@@ -519,8 +562,8 @@ def _train(
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
 
-    train_items = check_labelled_images(train_items, alphabet, model_config, say) if train_items else []
-    val_items = check_labelled_images(val_items, alphabet, model_config, say) if val_items else []
+    train_items = _usable(config, config.train_file, train_items, alphabet, model_config, say)
+    val_items = _usable(config, config.val_file, val_items, alphabet, model_config, say)
     collate = Collate(alphabet, model_config)
     workers = max(0, config.n_workers)
     synth_ratio = config.effective_synth_ratio()

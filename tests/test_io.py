@@ -1,0 +1,36 @@
+"""``pwocr.io``: outputs are replaced whole or not at all, and a failed write is one line."""
+
+import errno
+import os
+
+import pytest
+
+from pwocr import io as pwocr_io
+from pwocr.errors import PwocrError
+
+
+def test_a_full_disk_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "summary.json"
+    target.write_text("previous")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pwocr_io.os, "fsync", full)
+    with pytest.raises(PwocrError) as e:
+        pwocr_io.atomic_write(target, "new")
+    assert str(e.value) == f"{target}: cannot write (No space left on device); the previous file is intact"
+    assert isinstance(e.value, OSError)  # callers that fall back on a write failure still catch it
+    assert target.read_text() == "previous" and [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PwocrError, match=r"file/out.png: cannot write \("):
+        pwocr_io.atomic_write(tmp_path / "file" / "out.png", b"x")
+
+
+def test_text_naming_a_file_that_is_not_utf8_is_written_as_its_bytes(tmp_path):
+    name = os.fsdecode(b"caf\xe9.png")
+    pwocr_io.atomic_write(tmp_path / "wrong.html", f"<td>{name}</td>")
+    assert (tmp_path / "wrong.html").read_bytes() == b"<td>caf\xe9.png</td>"
