@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def test_the_wheel_ships_what_reading_and_the_page_open():
         rapidocr_model_path(DETECTOR_FILE),
         rapidocr_model_path(RECOGNIZER_FILE),
         PACKAGE / "weights" / "ppocrv6" / "LICENSE",
+        PACKAGE / "weights" / "ppocrv6" / "MODIFICATIONS.md",
         display_font(),
         PACKAGE / "fonts" / "licenses" / "fonts-dejavu-core.txt",
         PACKAGE / "fonts" / "fonts.json",
@@ -48,10 +50,28 @@ def test_the_wheel_leaves_the_training_files_in_the_source_tree():
 
 
 @pytest.mark.parametrize("name", ["PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"])
-def test_the_ppocrv6_files_are_rapidocr_3_10s(name):
+def test_the_ppocrv6_files_are_the_pinned_ones(name):
+    """The detector is rapidocr 3.10's; the recognizer is its float16-stored derivation (tests/test_rapidocr_models.py)."""
     from pwocr.rapidocr_models import SHA256, rapidocr_model_path
 
     assert hashlib.sha256(rapidocr_model_path(name).read_bytes()).hexdigest() == SHA256[name]
+
+
+def repository_files() -> set[Path]:
+    """The files git tracks here (none outside a clone), and every file under the package's weights."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        listed = b""
+    tracked = {ROOT / name for name in listed.decode().split("\0") if name}
+    return {p for p in tracked | set((PACKAGE / "weights").rglob("*")) if p.is_file()}
+
+
+def test_no_file_is_over_20_mb():
+    """A project rule: a weight file over 20 MB is split or stored smaller (as the PP-OCRv6 recognizer is)."""
+    sizes = {p.relative_to(ROOT).as_posix(): p.stat().st_size for p in repository_files()}
+    assert "src/pwocr/weights/ppocrv6/PP-OCRv6_rec_small.onnx" in sizes
+    assert {name: size for name, size in sizes.items() if size >= 20_000_000} == {}
 
 
 def test_without_the_fp16_weights_the_shipped_model_reads_from_its_onnx_graph(tmp_path, monkeypatch):

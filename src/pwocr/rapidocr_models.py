@@ -6,24 +6,48 @@ of a whole photo; the recognizer reads labels in scripts pwocr cannot spell and 
 and model notice) instead of coming with a ``rapidocr`` dependency: rapidocr brings 13 packages
 and 55 MB for these 31 MB of files, and a later rapidocr may bundle other models under other
 names. Torch-free, so reading a photo never imports torch.
+
+The detector ships byte for byte as rapidocr's. The recognizer ships with its large weights stored
+as float16 (``store_weights_as_fp16``): rapidocr's 21.2 MB would break the project's rule of no file
+over 20 MB, and onnxruntime still computes in float32. ``python -m pwocr.rapidocr_models`` derives
+both files again from an installed ``rapidocr`` 3.10; ``bench/ppocrv6_fp16.py`` measures what the
+float16 storage changes in the recognizer's outputs.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pwocr.errors import PwocrError
 
-#: The rapidocr release whose bundled model files pwocr ships (checked by their SHA-256 in the tests).
+if TYPE_CHECKING:
+    import onnx
+
+#: The rapidocr release whose bundled model files pwocr ships, derived as ``derive_shipped_file`` says.
 RAPIDOCR_VERSION = "3.10"
 RECOGNIZER_FILE = "PP-OCRv6_rec_small.onnx"
 DETECTOR_FILE = "PP-OCRv6_det_small.onnx"
-SHA256 = {
+#: The files as rapidocr 3.10 bundles them (``rapidocr/models/``; its MODEL_LICENSES.md lists the same).
+RAPIDOCR_SHA256 = {
     DETECTOR_FILE: "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
     RECOGNIZER_FILE: "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
 }
+#: The files pwocr ships: the detector as rapidocr's, the recognizer with float16-stored weights.
+SHA256 = {
+    DETECTOR_FILE: RAPIDOCR_SHA256[DETECTOR_FILE],
+    RECOGNIZER_FILE: "eacb17a0a550175034e5111183aa4c4d6b28d08376f1b13fdc9a9134debb598e",
+}
 LICENSE = "Apache-2.0 (PaddleOCR PP-OCRv6 small, as bundled in rapidocr 3.10; see weights/ppocrv6/)"
+#: Weights of at least this many values are stored as float16. The smaller ones (biases, norms, the
+#: 1e-5 and 1e-6 epsilons, which float16 rounds by up to 1%) stay float32: they are 80 KB in all.
+FP16_MIN_VALUES = 1024
+#: The notice Apache-2.0 asks a modified file to carry, in the recognizer's ONNX metadata.
+MODIFICATION_KEY = "pwocr_modification"
 
 
 def rapidocr_model_path(name: str) -> Path:
@@ -32,3 +56,70 @@ def rapidocr_model_path(name: str) -> Path:
     if not path.is_file():
         raise PwocrError(f"{path}: the PP-OCRv6 model is missing from this installation of pwocr")
     return path
+
+
+def store_weights_as_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` whose float32 weights of ``FP16_MIN_VALUES`` values or more are stored as float16.
+
+    Each becomes an initializer ``<name>.fp16`` and a Cast node at the head of the graph that gives
+    ``<name>`` back in float32, so every other node is unchanged, onnxruntime folds the casts when it
+    loads the model and computes in float32 as before: only the weights' rounding differs.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    converted = onnx.ModelProto()
+    converted.CopyFrom(model)
+    casts = []
+    for tensor in converted.graph.initializer:
+        if tensor.data_type != TensorProto.FLOAT or int(np.prod(tensor.dims)) < FP16_MIN_VALUES:
+            continue
+        name = tensor.name
+        tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), f"{name}.fp16"))
+        casts.append(helper.make_node("Cast", [tensor.name], [name], name=f"{name}.to_fp32", to=TensorProto.FLOAT))
+    nodes = [*casts, *converted.graph.node]
+    del converted.graph.node[:]
+    converted.graph.node.extend(nodes)
+    notice = converted.metadata_props.add()
+    notice.key = MODIFICATION_KEY
+    notice.value = (
+        f"Modified by pwocr from rapidocr {RAPIDOCR_VERSION}'s {RECOGNIZER_FILE} "
+        f"(SHA-256 {RAPIDOCR_SHA256[RECOGNIZER_FILE]}): its {len(casts)} float32 weights of "
+        f"{FP16_MIN_VALUES} values or more are stored as float16 and cast back to float32 in the graph."
+    )
+    return converted
+
+
+def derive_shipped_file(name: str, rapidocr_file: Path) -> bytes:
+    """The bytes pwocr ships as ``name``, from rapidocr 3.10's file: the detector as is, the recognizer float16-stored."""
+    data = rapidocr_file.read_bytes()
+    if hashlib.sha256(data).hexdigest() != RAPIDOCR_SHA256[name]:
+        raise PwocrError(f"{rapidocr_file}: not rapidocr {RAPIDOCR_VERSION}'s {name} (its SHA-256 differs)")
+    if name == DETECTOR_FILE:
+        return data
+    import onnx
+
+    return store_weights_as_fp16(onnx.load_from_string(data)).SerializeToString()
+
+
+def installed_rapidocr_file(name: str) -> Path:
+    """rapidocr's own copy of ``name`` (without importing rapidocr); a one-line error if it is not installed."""
+    spec = find_spec("rapidocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise PwocrError(f"rapidocr is not installed: pip install rapidocr=={RAPIDOCR_VERSION}.0 for its {name}")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
+
+
+def main() -> None:
+    """Write the PP-OCRv6 files pwocr ships into its ``weights/ppocrv6``, derived from the installed rapidocr 3.10."""
+    argparse.ArgumentParser(description=main.__doc__).parse_args()
+    folder = Path(str(resources.files("pwocr") / "weights" / "ppocrv6"))
+    for name in (DETECTOR_FILE, RECOGNIZER_FILE):
+        data = derive_shipped_file(name, installed_rapidocr_file(name))
+        (folder / name).write_bytes(data)
+        print(f"{folder / name}: {len(data) / 1e6:.1f} MB, SHA-256 {hashlib.sha256(data).hexdigest()}")
+
+
+if __name__ == "__main__":
+    main()

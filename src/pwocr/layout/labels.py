@@ -44,15 +44,18 @@ class LabelReader:
         self.classes = ["", *characters, " "]
         self.input_name = self.session.get_inputs()[0].name
 
-    def __call__(self, gray: np.ndarray) -> LabelReading:
-        """Read one straightened line (2-D uint8)."""
+    def probabilities(self, gray: np.ndarray) -> np.ndarray:
+        """PP-OCRv6's class probabilities for each frame of one straightened line (2-D uint8): ``T x classes``."""
         h, w = gray.shape
         width = int(min(max(16, round(48 * w / max(h, 1))), 48 * 40))
         line = cv2.resize(gray, (width, 48), interpolation=cv2.INTER_AREA if h > 48 else cv2.INTER_LINEAR)
         x = line.astype(np.float32) * (2.0 / 255.0) - 1.0
         x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, 48, width)))
-        probs = self.session.run(None, {self.input_name: x})[0][0]
-        path = probs.argmax(-1)
+        return self.session.run(None, {self.input_name: x})[0][0]
+
+    def __call__(self, gray: np.ndarray) -> LabelReading:
+        """Read one straightened line (2-D uint8)."""
+        path = self.probabilities(gray).argmax(-1)
         text, starts, previous = [], [], 0
         frames = len(path)
         for t, label in enumerate(path):

@@ -1,7 +1,8 @@
 """Openly licensed pretrained weights for the conv feature extractor: PP-OCRv6 small's backbone.
 
-pwocr ships PaddleOCR's PP-OCRv6 small recognizer (Apache-2.0) as the ``rapidocr`` 3.10 wheel
-bundles it, ``weights/ppocrv6/PP-OCRv6_rec_small.onnx`` (``pwocr.rapidocr_models``). Its backbone, trained by PaddleOCR on millions of real and
+pwocr ships PaddleOCR's PP-OCRv6 small recognizer (Apache-2.0) from the ``rapidocr`` 3.10 wheel,
+its large weights stored as float16, ``weights/ppocrv6/PP-OCRv6_rec_small.onnx``
+(``pwocr.rapidocr_models``). Its backbone, trained by PaddleOCR on millions of real and
 synthetic text lines, is the part of a recognizer that transfers to real photos; we copy its conv
 weights into ``LCNetFeatures`` and leave its transformer neck and 18,710-class head behind: the
 pwocr model puts its own BiLSTM and 95-class CTC layer on top and is trained by ``pwocr train``.
@@ -37,6 +38,11 @@ class _Graph:
         self.graph = onnx.load(str(onnx_path)).graph
         self.nodes = list(self.graph.node)
         self.tensors = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
+        # pwocr ships the large weights stored as float16, each cast back to float32 by a node
+        # (``pwocr.rapidocr_models.store_weights_as_fp16``): the cast's output is the weight.
+        for node in self.nodes:
+            if node.op_type == "Cast" and node.input[0] in self.tensors:
+                self.tensors[node.output[0]] = self.tensors[node.input[0]].astype(np.float32)
         self.producer = {out: node for node in self.nodes for out in node.output}
         self.consumers: dict[str, list] = {}
         for node in self.nodes:
