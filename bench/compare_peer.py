@@ -48,9 +48,10 @@ class PeerTopK:
 
     def __init__(self) -> None:
         from pwocr.inference.engine import onnx_session
-        from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
+        from pwocr.rapidocr_models import RECOGNIZER_FILE, installed_rapidocr_file
 
-        self.session = onnx_session(rapidocr_model_path(RECOGNIZER_FILE))
+        # rapidocr's own file, not pwocr's float16-stored copy: the peer's top-k from the peer's model.
+        self.session = onnx_session(installed_rapidocr_file(RECOGNIZER_FILE))
         characters = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
         # Class 0 is the blank; the last class is a space, which rapidocr appends to the dictionary.
         chars = "".join(dict.fromkeys([*characters, " "]))

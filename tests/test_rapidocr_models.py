@@ -69,8 +69,9 @@ def test_a_file_that_is_not_rapidocrs_is_refused(tmp_path):
 @needs_rapidocr
 @pytest.mark.parametrize("name", [DETECTOR_FILE, RECOGNIZER_FILE])
 def test_the_shipped_files_are_derived_from_rapidocr_3_10s(name):
-    shipped = rapidocr_model_path(name).read_bytes()
-    assert derive_shipped_file(name, installed_rapidocr_file(name)) == shipped
+    """The same model, compared as parsed: another protobuf release may serialise it in other bytes."""
+    derived = derive_shipped_file(name, installed_rapidocr_file(name))
+    assert onnx.load_from_string(derived) == onnx.load(str(rapidocr_model_path(name)))
 
 
 @needs_rapidocr
