@@ -47,7 +47,7 @@ def score(policy: FlagPolicy, tables: list[np.ndarray], truths: list[str], recog
         wrong, flagged = wrong + w, flagged + f
         silent += not reading.uncertain
     return {
-        **{k: getattr(policy, k) for k in ("close_ratio", "lookalike_ratio", "blank_ratio", "missing_ratio")},
+        **{k: getattr(policy, k) for k in ("close_ratio", "lookalike_ratio", "blank_ratio", "missing_mass")},
         "wrong_chars_flagged": flagged / max(wrong, 1),
         "silent_errors": silent / len(truths),
         "right_readings_flagged": right_flagged / max(right, 1),
@@ -71,7 +71,7 @@ def main() -> None:
     print(f"{len(samples)} lines in training fonts; exact {exact:.2%}", flush=True)
     rows = []  # the ratios of FlagPolicy not varied here keep their defaults
     for lookalike, missing in itertools.product((0.01, 0.02, 0.05), (0.01, 0.02, 0.05, 1.0)):
-        row = score(FlagPolicy(lookalike_ratio=lookalike, missing_ratio=missing), tables, truths, recognizer)
+        row = score(FlagPolicy(lookalike_ratio=lookalike, missing_mass=missing), tables, truths, recognizer)
         rows.append(row)
         print(
             f"lookalike {lookalike:<5} missing {missing:<5} wrong chars flagged "

@@ -54,7 +54,7 @@ def test_a_strong_blank_flags_a_character_that_may_not_be_there():
 
 def test_a_character_the_reading_dropped_flags_its_neighbours():
     # "0" and "1" read; between them a frame gives "l" 10% that no character of the reading explains.
-    policy = FlagPolicy(missing_ratio=0.05)
+    policy = FlagPolicy(missing_mass=0.05)
     probs = table([{"0": 0.99}, {"": 0.9, "l": 0.1}, {"1": 0.99}, {"": 0.99}, {"x": 0.99}])
     chars = char_confidences(probs, ALPHABET, ALPHABET.encode("01x"), policy=policy)
     assert [c.confusable for c in chars] == [True, True, False]
@@ -109,3 +109,23 @@ def test_swaps_respect_the_allowed_characters():
     assert texts == []
     texts = [c.text for c in lookalike_swaps(probs, ALPHABET, ALPHABET.encode("01"), top_k=5)]
     assert texts[:3] == ["O1", "0l", "Ol"] or set(texts[:3]) >= {"O1", "0l"}
+
+
+def test_a_character_dropped_between_two_equal_characters_flags_them():
+    alphabet = Alphabet("x|")
+    probs = table([{"x": 0.99}, {"": 0.85, "|": 0.15}, {"x": 0.99}], alphabet)
+    chars = char_confidences(probs, alphabet, alphabet.encode("xx"), policy=FlagPolicy(missing_mass=0.05))
+    assert [c.confusable for c in chars] == [True, True]
+
+
+def test_a_trace_of_a_character_the_charset_forbids_flags_nothing():
+    probs = table([{"0": 0.99}, {"": 0.85, "O": 0.15}, {"1": 0.99}])
+    chars = char_confidences(probs, ALPHABET, ALPHABET.encode("01"), allowed="01", policy=FlagPolicy(missing_mass=0.05))
+    assert not any(c.confusable for c in chars)
+
+
+def test_swaps_that_cannot_be_read_are_not_offered():
+    # "lI" with no blank between: "ll" would need one, so its probability is 0 and it is not a candidate.
+    probs = table([{"l": 0.9, "I": 0.1}, {"I": 0.9, "l": 0.1}])
+    texts = [c.text for c in lookalike_swaps(probs, ALPHABET, ALPHABET.encode("lI"), top_k=10)]
+    assert "ll" not in texts and "II" not in texts and "Il" in texts

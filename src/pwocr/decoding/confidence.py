@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -34,8 +36,31 @@ def _extended(labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def string_probability(probs: np.ndarray, labels: Sequence[int]) -> float:
-    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm)."""
-    return float(string_probabilities(probs, np.asarray([labels], dtype=np.int64).reshape(1, -1))[0])
+    """The CTC probability of one labelling: the sum over all its paths (the forward algorithm).
+
+    Run in probability space, rescaled at every step (the scale kept in logs), so that a long
+    line neither underflows nor pays for a log-add-exp per state and step. (``string_probabilities``
+    scores many labellings at once; one labelling goes this 1-D way, the reading's hot path.)
+    """
+    extended, can_skip = _extended(labels)
+    emit = probs[:, extended].astype(np.float64)  # T x states, gathered once
+    skip = can_skip[2:].astype(np.float64)
+    alpha = np.zeros(len(extended))
+    alpha[: min(2, len(extended))] = emit[0, : min(2, len(extended))]
+    log_scale = 0.0
+    for t in range(1, emit.shape[0]):
+        total = alpha.sum()
+        if total <= 0.0:
+            return 0.0
+        alpha /= total
+        log_scale += math.log(total)
+        new = alpha.copy()
+        new[1:] += alpha[:-1]
+        new[2:] += alpha[:-2] * skip
+        new *= emit[t]
+        alpha = new
+    end = alpha[-1] + (alpha[-2] if len(extended) > 1 else 0.0)
+    return float(math.exp(math.log(end) + log_scale)) if end > 0.0 else 0.0
 
 
 def string_probabilities(probs: np.ndarray, labellings: np.ndarray) -> np.ndarray:
@@ -136,20 +161,23 @@ class FlagPolicy:
             percent has seen a glyph that fonts draw both ways.
         blank_ratio: a blank at this share of the character's probability at its own frame flags
             it: the character may not be there at all (a speck read as ``.``).
-        missing_ratio: where the frames between two characters (or before the first, after the
-            last) give this much probability to some other character, both neighbours are flagged: a
-            thin ``'`` or ``|`` the reading dropped leaves such a trace.
+        missing_mass: where a frame between two characters (or before the first, after the last)
+            gives this much probability to characters other than the two neighbours (and the blank),
+            both neighbours are flagged: a thin ``'`` or ``|`` the reading dropped leaves such a trace.
         name_ratio: look-alikes at this share are named with it (``I or l``) in text and on the page.
     """
 
     close_ratio: float = 0.2
     lookalike_ratio: float = 0.02
     blank_ratio: float = 0.5
-    missing_ratio: float = 0.02
+    missing_mass: float = 0.02
     name_ratio: float = 0.2
 
 
 DEFAULT_FLAGS = FlagPolicy()
+#: The rule before look-alike mass and dropped characters were weighed: a close rival, or one
+#: look-alike at half that (kept to measure what the new rule buys: ``bench/lookalike.py --flags previous``).
+PREVIOUS_FLAGS = FlagPolicy(lookalike_ratio=0.1, blank_ratio=math.inf, missing_mass=math.inf)
 
 
 def char_confidences(
@@ -162,26 +190,25 @@ def char_confidences(
 ) -> list[CharConfidence]:
     """Each character's probability at its emitting step, its best rivals there, its look-alikes and a flag.
 
-    A character is flagged (``confusable``) when ``policy`` says so: a close rival of any kind, a
-    share of mass on its look-alikes, or a strong blank. ``lookalikes`` names the look-alikes the
+    A character is flagged (``confusable``: "look at this one", whatever the reason) when ``policy``
+    says so: a close rival of any kind, a share of mass on its look-alikes, a strong blank, or the
+    trace of a character the reading dropped beside it. ``lookalikes`` names the look-alikes the
     model finds nearly as likely: where a font draws ``I`` and ``l`` alike, the reader says ``I or l``.
+    Under constraints only ``allowed`` characters count as rivals, look-alikes or dropped characters.
     """
     allowed_set = set(allowed) if allowed is not None else None
-    index = {c: i + 1 for i, c in enumerate(alphabet.chars)}
     steps = align_labels(probs, labels)
-    beside_a_gap = _beside_missing(probs, labels, steps, policy.missing_ratio)
+    beside_a_gap = _beside_missing(probs, labels, steps, policy.missing_mass, _columns(alphabet.chars, allowed_set))
     out = []
     for position, (label, t) in enumerate(zip(labels, steps)):
         row = probs[t]
         char = alphabet.chars[label - 1]
         p = float(row[label])
         rivals = _rivals(row, alphabet, char, alternatives, allowed_set)
-        similar = sorted(
-            ((c, float(row[index[c]])) for c in lookalikes_of(char) if c in index),
-            key=lambda cq: -cq[1],
-        )
+        similar = [(c, float(row[i])) for c, i in _lookalike_columns(alphabet.chars, char)]
         if allowed_set is not None:
             similar = [(c, q) for c, q in similar if c in allowed_set]
+        similar.sort(key=lambda cq: -cq[1])
         flagged = (
             any(q >= policy.close_ratio * p for _, q in rivals[:1])
             or sum(q for _, q in similar) >= policy.lookalike_ratio * p
@@ -193,22 +220,55 @@ def char_confidences(
     return out
 
 
-def _beside_missing(probs: np.ndarray, labels: Sequence[int], steps: Sequence[int], ratio: float) -> set[int]:
-    """Positions next to a gap where the model saw some other character it did not read (see ``FlagPolicy``)."""
+@lru_cache(maxsize=1024)
+def _lookalike_columns(chars: str, char: str) -> tuple[tuple[str, int], ...]:
+    """``char``'s look-alikes in the alphabet ``chars``, with their columns in a probability table."""
+    return tuple((c, chars.index(c) + 1) for c in sorted(lookalikes_of(char)) if c in chars)
+
+
+def _columns(chars: str, allowed: set[str] | None) -> np.ndarray | None:
+    """The table columns of the allowed characters (``None``: every character)."""
+    return None if allowed is None else np.array([i + 1 for i, c in enumerate(chars) if c in allowed], dtype=np.int64)
+
+
+def _beside_missing(
+    probs: np.ndarray, labels: Sequence[int], steps: Sequence[int], mass: float, allowed: np.ndarray | None
+) -> set[int]:
+    """Positions next to a gap where a frame gives ``mass`` to characters the reading does not have there.
+
+    A gap is the frames strictly between two characters' emitting steps (or before the first, after
+    the last); what its frames give to the characters on either side (counted once when they are the
+    same character) and to the blank is the reading's, the rest is a trace of a dropped character.
+    """
+    if not len(labels):
+        return set()
+    frames = np.arange(probs.shape[0])
+    gap = np.searchsorted(np.asarray(steps), frames, side="left")  # frames after step i-1, up to step i
+    between = ~np.isin(frames, steps)
+    frames, gap = frames[between], gap[between]
+    if not len(frames):
+        return set()
+    labels_array = np.asarray(labels, dtype=np.int64)
+    left = np.where(gap > 0, labels_array[np.maximum(gap - 1, 0)], 0)
+    right = np.where(gap < len(labels), labels_array[np.minimum(gap, len(labels) - 1)], 0)
+    rows = probs[frames]
+    at = np.arange(len(frames))
+    other = (1.0 - rows[:, 0]) if allowed is None else rows[:, allowed].sum(1)
+    other = other - np.where(_counted(left, allowed), rows[at, left], 0.0)
+    # Two equal neighbours (``xx``) are one character's mass, taken once.
+    other = other - np.where(_counted(right, allowed) & (right != left), rows[at, right], 0.0)
+    worst = np.full(len(labels) + 1, -np.inf)
+    np.maximum.at(worst, gap, other)
     flagged: set[int] = set()
-    bounds = [-1, *steps, probs.shape[0]]
-    for gap in range(len(labels) + 1):
-        first, last = bounds[gap] + 1, bounds[gap + 1]
-        if last <= first:
-            continue
-        frames = probs[first:last]
-        other = 1.0 - frames[:, 0]
-        neighbours = [i for i in (gap - 1, gap) if 0 <= i < len(labels)]
-        for i in neighbours:
-            other = other - frames[:, labels[i]]
-        if float(other.max()) >= ratio:
-            flagged.update(neighbours)
+    for g in np.flatnonzero(worst >= mass).tolist():
+        flagged.update(i for i in (g - 1, g) if 0 <= i < len(labels))
     return flagged
+
+
+def _counted(labels: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Which of ``labels`` are characters (not the blank) that may be read."""
+    real = labels > 0
+    return real if allowed is None else real & np.isin(labels, allowed)
 
 
 def _rivals(

@@ -54,7 +54,12 @@ def lookalike_swaps(
         for position, label in swaps:
             row[position] = label
     scores = string_probabilities(probs, rows)
-    found = [Candidate(alphabet.decode(row.tolist()), float(p), tuple(row.tolist())) for row, p in zip(rows, scores)]
+    # A swap that puts two equal characters side by side with no blank frame between them cannot be read: 0.
+    found = [
+        Candidate(alphabet.decode(row.tolist()), float(p), tuple(row.tolist()))
+        for row, p in zip(rows, scores)
+        if p > 0.0
+    ]
     found.sort(key=lambda c: c.confidence, reverse=True)
     return found[:top_k]
 
