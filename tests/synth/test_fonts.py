@@ -93,3 +93,43 @@ def test_the_recipe_installs_no_held_out_package():
     recipe = Path(__file__).parents[2] / "recipes" / "fonts-debian.txt"
     packages = set(recipe.read_text().split())
     assert packages and not packages & {f.package for f in held_out_families()}
+
+
+def _training_ttf():
+    from pwocr.synth.fonts import fonts_for
+
+    return next(f.path for f in fonts_for("train") if f.path.suffix == ".ttf")
+
+
+def test_a_renamed_copy_of_a_held_out_family_is_still_kept_out(tmp_path):
+    """A font that declares a held-out family in its name table is skipped whatever its file is called."""
+    from fontTools.ttLib import TTFont
+
+    from pwocr.alphabet import PRINTABLE_94
+    from pwocr.synth.fonts import fonts_from_folder
+
+    source = _training_ttf()
+    font = TTFont(str(source))
+    for record in font["name"].names:
+        if record.nameID in (1, 16):
+            record.string = "Karla"
+    font.save(str(tmp_path / "MyNewSans-Regular.ttf"))
+    (tmp_path / source.name).write_bytes(source.read_bytes())
+    assert {f.path.name for f in fonts_from_folder(tmp_path, PRINTABLE_94)} == {source.name}
+
+
+def test_a_caps_only_font_does_not_train(tmp_path):
+    """Lower-case letters drawn with the capitals' glyphs (titling and all-caps fonts) are refused."""
+    from fontTools.ttLib import TTFont
+
+    from pwocr.synth.fonts import draws_plain_text
+
+    source = _training_ttf()
+    font = TTFont(str(source))
+    for table in font["cmap"].tables:
+        for letter in "abcdefghijklmnopqrstuvwxyz":
+            if ord(letter.upper()) in table.cmap:
+                table.cmap[ord(letter)] = table.cmap[ord(letter.upper())]
+    font.save(str(tmp_path / "AllCaps.ttf"))
+    assert draws_plain_text(source)
+    assert not draws_plain_text(tmp_path / "AllCaps.ttf")
