@@ -313,11 +313,22 @@ def ctc_loss(
     with torch.no_grad():
         target = teacher(images).float()
     kl = torch.nn.functional.kl_div(log_probs.float(), target, log_target=True, reduction="none").sum(-1)
-    return loss + distill * kl.mean()
+    # Frames past a line's own output length read padding shared with wider batch-mates: not the line's.
+    steps = torch.arange(kl.shape[0], device=kl.device)[:, None]
+    inside = (steps < batch.output_lengths.to(kl.device)[None, :]).float()
+    return loss + distill * (kl * inside).sum() / inside.sum().clamp(min=1)
 
 
 def _teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> torch.nn.Module:
-    """The --weights_file model as training starts from it, frozen: what distillation keeps the student close to."""
+    """The --weights_file model as training starts from it, frozen: what distillation keeps the student close to.
+
+    Its alphabet must be the run's: a character it never had would get a random output row to copy.
+    """
+    teacher_config, _ = load_state(config.weights_file)
+    if teacher_config.alphabet != alphabet.chars:
+        raise PwocrError(
+            f"--distill: {config.weights_file} reads another alphabet than this run; distil without new characters"
+        )
     teacher = _initial_model(config, alphabet, lambda message: None).to(device).eval().requires_grad_(False)
     return teacher.to(memory_format=torch.channels_last) if device.type == "cpu" else teacher
 
