@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_peer import PeerTopK
 
 from pwocr.alphabet import PRINTABLE_94
+from pwocr.decoding.confidence import DEFAULT_FLAGS, PREVIOUS_FLAGS
 from pwocr.evaluation.calibration import expected_calibration_error
 from pwocr.evaluation.metrics import GAP, align, compute_metrics
 from pwocr.inference.recognizer import Reading, Recognizer
@@ -174,7 +175,7 @@ def score_pwocr(samples: list[Sample], readings: list[Reading]) -> dict:
     truths = [s.text for s in samples]
     texts = [r.text for r in readings]
     right = [t == r for t, r in zip(truths, texts)]
-    wrong_chars = flagged_chars = silent = silent_confident = 0
+    wrong_chars = flagged_chars = silent = silent_confident = unflagged_wrong = 0
     for truth, reading, ok in zip(truths, readings, right):
         if ok:
             continue
@@ -184,6 +185,7 @@ def score_pwocr(samples: list[Sample], readings: list[Reading]) -> dict:
         if not reading.uncertain:
             silent += 1
             silent_confident += reading.confidence >= 0.9
+        unflagged_wrong += w > f
     metrics = compute_metrics(truths, texts)
     return {
         "exact": metrics.word_accuracy,
@@ -192,6 +194,8 @@ def score_pwocr(samples: list[Sample], readings: list[Reading]) -> dict:
         "top5": _top_k(truths, [[c.text for c in r.candidates] for r in readings], 5),
         "silent_errors": silent / len(samples),
         "silent_errors_confident": silent_confident / len(samples),
+        # Stricter: a wrong reading where some wrong character (or a drop) is not flagged, whatever else is.
+        "wrong_with_an_unflagged_error": unflagged_wrong / len(samples),
         "wrong_chars_flagged": flagged_chars / max(wrong_chars, 1),
         "wrong_chars": wrong_chars,
         "flagged_right_readings": float(np.mean([bool(r.uncertain) for r, ok in zip(readings, right) if ok] or [0])),
@@ -264,7 +268,8 @@ def report(name: str, scores: dict, seconds: list[float]) -> None:
     )
     if "silent_errors" in scores:
         line += (
-            f"  silent {scores['silent_errors']:.2%} (at >=90%: {scores['silent_errors_confident']:.2%})"
+            f"  silent {scores['silent_errors']:.2%} (at >=90%: {scores['silent_errors_confident']:.2%};"
+            f" with an unflagged error {scores['wrong_with_an_unflagged_error']:.2%})"
             f"  wrong chars flagged {scores['wrong_chars_flagged']:.1%} of {scores['wrong_chars']}"
             f"  right readings flagged {scores['flagged_right_readings']:.1%}"
         )
@@ -279,18 +284,26 @@ def main() -> None:
     parser.add_argument("--fonts", choices=("heldout", "train"), default="heldout")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the held-out packages are unpacked")
     parser.add_argument("--no_peer", action="store_true", help="read with pwocr only")
+    parser.add_argument(
+        "--flags",
+        choices=("default", "previous"),
+        default="default",
+        help="pwocr's flag rule (previous: before look-alike mass)",
+    )
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
 
     fonts = fetch_held_out_fonts(args.cache) if args.fonts == "heldout" else training_font_groups()
     samples = render_samples(args.count, args.seed, fonts)
-    recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64)
+    policy = DEFAULT_FLAGS if args.flags == "default" else PREVIOUS_FLAGS
+    recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64, flags=policy)
     readings, seconds = read_pwocr(recognizer, samples, candidates=5)
     ours = score_pwocr(samples, readings)
     right = [r.text == s.text for r, s in zip(readings, samples)]
     result: dict = {
         "n": len(samples),
         "fonts": args.fonts,
+        "flags": args.flags,
         "families": len(fonts),
         "pwocr": {
             **ours,

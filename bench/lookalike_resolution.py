@@ -1,11 +1,13 @@
 """Is a 48-pixel line enough to tell look-alikes apart? Glyph differences at the model's height and at twice it.
 
 For each held-out family of the look-alike benchmark and each look-alike pair (``l/I``, ``I/|``,
-``1/l``, ``O/0``, ...), both glyphs are drawn on one line of ``Hg|`` height context, the line scaled
-to 48 and to 96 pixels as the model's preprocessing scales it (area interpolation), and the two
-glyphs compared: the share of ink pixels that differ by more than a quarter of full scale. A pair
-that differs at 96 px but not at 48 px is one the model's resolution loses; a pair that differs at
-neither is drawn alike by the font, and only ``I or l`` is an honest answer.
+``1/l``, ``O/0``, ...), each glyph is drawn alone on a line as tall as the font's ascent plus
+descent (so its height and position in the line are kept), the line scaled to 48 and to 96 pixels
+as the model's preprocessing scales it (area interpolation), and the two glyphs compared: the share
+of ink pixels that differ by more than a quarter of full scale. A pair that differs at 96 px but
+not at 48 px is one the model's resolution loses; a pair that differs at neither is drawn alike by
+the font, and only ``I or l`` is an honest answer. The glyphs are clean: a photo's blur and a
+small font lose detail before the model's 48 px, which this does not measure.
 
     python bench/lookalike_resolution.py --out bench/results/lookalike_resolution.json
 """
@@ -34,7 +36,7 @@ DISTINCT = 0.08
 
 
 def glyph_at(font_path: Path, char: str, height: int) -> np.ndarray:
-    """``char`` between context glyphs that set the line's height, scaled so the line is ``height`` px high."""
+    """``char`` on a line as tall as the font's ascent plus descent, scaled so the line is ``height`` px high."""
     font = load_font(font_path, 96)
     ascent, descent = font.getmetrics()
     width = int(font.getlength(char)) + 8

@@ -15,7 +15,7 @@ from pwocr.checkpoints import resolve_checkpoint
 from pwocr.data.images import ImageSource, describe, list_images, load
 from pwocr.data.preprocess import LinePreprocessor
 from pwocr.decoding.beam import Candidate, prefix_beam_search
-from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probability
+from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy, char_confidences, string_probability
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.decoding.swaps import lookalike_swaps
@@ -121,6 +121,7 @@ class Recognizer:
         backend: ``"onnx"`` runs the exported graph on onnxruntime (the faster on a CPU, and no torch
             import); ``"torch"`` runs the module itself, and is used whenever ``device`` is not the CPU.
         threads: onnxruntime's intra-op threads (default: one per core).
+        flags: when a character is flagged as unsure (``FlagPolicy``; the default is the one every command uses).
     """
 
     def __init__(
@@ -130,6 +131,7 @@ class Recognizer:
         batch_size: int = 32,
         backend: Backend = "onnx",
         threads: int | None = None,
+        flags: FlagPolicy = DEFAULT_FLAGS,
     ) -> None:
         if batch_size < 1:
             raise PwocrError(f"batch size {batch_size} must be at least 1")
@@ -140,6 +142,7 @@ class Recognizer:
         self.alphabet = Alphabet(self.config.alphabet)
         self.preprocess = LinePreprocessor.for_model(self.config)
         self.batch_size = batch_size
+        self.flags = flags
 
     # ------------------------------------------------------------ model
     def log_probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -218,7 +221,7 @@ class Recognizer:
             found = [best, *_best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
         else:
             found = [best]
-        chars = char_confidences(probs, self.alphabet, best.labels, allowed=allowed)
+        chars = char_confidences(probs, self.alphabet, best.labels, allowed=allowed, policy=self.flags)
         return Reading(image, best.text, greedy.raw, best.confidence, tuple(found), tuple(chars))
 
     # ------------------------------------------------------------ public API
