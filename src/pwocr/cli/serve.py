@@ -1,4 +1,4 @@
-"""``pwocr serve``: the web page and the HTTP API over the same reading API, with limits that hold."""
+"""``pwocr serve`` (the web page and the HTTP API, with limits that hold) and ``pwocr export-web`` (the page as static files)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import sys
 
 from pwocr.cli.common import add_checkpoint, at_least, examples, positive
+from pwocr.errors import PwocrError
 
 
 def _seconds(text: str) -> float:
@@ -72,6 +73,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=run_serve)
 
+    e = sub.add_parser(
+        "export-web",
+        help="write the web page, its in-page reader and the model as static files for any static host",
+        description=(
+            "Write the whole web app into OUT_DIR as static files: the page, its reader (onnxruntime-web,\n"
+            "fetched once with npm at a pinned version), the model, the font and their licences. Any static\n"
+            "host serves it; the photo is read in the visitor's browser and never uploaded, and after one\n"
+            "visit the page works offline."
+        ),
+        epilog=examples("pwocr export-web site/", "python -m http.server --directory site 8080"),
+    )
+    e.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the site into (created if missing)")
+    add_checkpoint(e)
+    e.set_defaults(handler=run_export_web)
+
+
+def run_export_web(args: argparse.Namespace) -> int:
+    from pwocr.serving.webapp import export_web
+
+    app = export_web(args.out_dir, args.checkpoint)
+    total = sum(len(s) if isinstance(s, bytes) else s.stat().st_size for s in app.files.values())
+    print(f"{args.out_dir}: {len(app.files)} files, {total / 1e6:.1f} MB; serve it with any static host")
+    return 0
+
 
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -82,6 +107,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.max_body_mb <= 0:
         raise SystemExit("pwocr serve: --max_body_mb must be more than 0")
+    from pwocr.serving.webapp import onnxruntime_web
+
+    try:
+        onnxruntime_web()  # fetched once into the cache, where create_app finds it
+    except PwocrError as e:
+        print(f"pwocr serve: warning: the page will read on the server only: {e}", file=sys.stderr)
     return_freed_memory()
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):

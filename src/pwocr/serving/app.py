@@ -10,6 +10,7 @@ header (415, 413) -> a running slot -> decode and read on a worker thread. Bodie
 
 import asyncio
 import logging
+import mimetypes
 import os
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,7 @@ from pwocr.alphabet import resolve_charset
 from pwocr.data.images import ImageInfo, NamedBytes, load
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
+from pwocr.inference.engine import OnnxEngine, onnx_engine_for_checkpoint
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout import PhotoReading, TextDetector, read_image
 from pwocr.layout.photo import DECODE_SIDE
@@ -45,23 +47,13 @@ from pwocr.serving.limits import (
 )
 from pwocr.serving.schemas import ErrorOut, HealthOut, PhotoReadingOut, ReadingOut, ReadOptions, one_line
 from pwocr.serving.settings import ServeSettings
+from pwocr.serving.webapp import ISOLATION_HEADERS, PAGE_CSP, WebApp, onnxruntime_web
 
 logger = logging.getLogger(__name__)
 
 #: Kept for callers of the first server: the default body limit.
 MAX_BODY_BYTES = ServeSettings.max_body_bytes
 
-STATIC = Path(__file__).parent / "static"
-
-#: The page's font: DejaVu Sans Mono (bundled for training, with its licence) tells I l 1 | 0 O apart.
-PAGE_FONT = "DejaVuSansMono.ttf"
-PAGE_FONT_LICENSE = "licenses/fonts-dejavu-core.txt"
-
-#: The page may load nothing but its own files: no CDN, no inline script.
-PAGE_CSP = (
-    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
@@ -100,10 +92,6 @@ READ_BODY = {
 }
 
 
-def font_folder() -> Path:
-    return Path(str(resources.files("pwocr") / "fonts"))
-
-
 def swagger_assets() -> Path | None:
     """Swagger UI and ReDoc files bundled by the ``fastapi-offline`` wheel, so /docs needs no CDN."""
     try:
@@ -124,16 +112,44 @@ def charset_of(spec: str | None) -> str | None:
     return resolve_charset(spec.replace(" ", "+"))
 
 
+def web_app_of(recognizer: Recognizer) -> WebApp:
+    """The page for a recognizer's model, with the in-page reader when onnxruntime-web is cached (``pwocr serve`` fetches it)."""
+    engine = recognizer.engine
+    graph = engine if isinstance(engine, OnnxEngine) else onnx_engine_for_checkpoint(recognizer.checkpoint)
+    return WebApp(graph, onnxruntime_web(fetch=False))
+
+
+def site_response(web: WebApp, path: str) -> Response:
+    """One file of the web app, with the headers that isolate the page (threads) and keep it to its own files."""
+    name = path if path and not path.endswith("/") else f"{path}index.html"
+    source = web.files.get(name)
+    if source is None:
+        return JSONResponse({"detail": "Not Found"}, 404)
+    headers = {**ISOLATION_HEADERS, "Cache-Control": "no-cache"}
+    if name.endswith(".html"):
+        headers["Content-Security-Policy"] = PAGE_CSP
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if isinstance(source, bytes):
+        return Response(source, media_type=media_type, headers=headers)
+    return FileResponse(source, media_type=media_type, headers=headers)
+
+
 def create_app(
     checkpoint: str | os.PathLike[str] | None = None,
     recognizer: Recognizer | None = None,
     settings: ServeSettings | None = None,
+    web: WebApp | None = None,
 ) -> FastAPI:
-    """An app that loads the model once and reads every posted image with it, within ``settings``' limits."""
+    """An app that loads the model once and reads every posted image with it, within ``settings``' limits.
+
+    It also serves the web page (``web``, by default the page for the recognizer's own model):
+    the same files ``pwocr export-web`` writes.
+    """
     from pwocr import __version__
 
     settings = settings or ServeSettings()
     recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
+    web = web or web_app_of(recognizer)
     detector: list[TextDetector] = []  # loaded on the first whole photo, with the recognizer's thread share
 
     def text_detector() -> TextDetector:
@@ -275,25 +291,6 @@ def create_app(
             "queue": {"running": gate.running, "waiting": gate.waiting, "capacity": gate.capacity},
         }
 
-    @app.get("/", include_in_schema=False)
-    def page() -> Response:
-        html = (STATIC / "index.html").read_text(encoding="utf-8")
-        return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
-
-    @app.get("/static/fonts/page-mono.ttf", include_in_schema=False)
-    def page_font() -> Response:
-        path = font_folder() / PAGE_FONT
-        if not path.is_file():
-            return Response(status_code=404)
-        return FileResponse(path, media_type="font/ttf", headers={"Cache-Control": "max-age=86400"})
-
-    @app.get("/static/fonts/LICENSE.txt", include_in_schema=False)
-    def page_font_license() -> Response:
-        path = font_folder() / PAGE_FONT_LICENSE
-        return FileResponse(path, media_type="text/plain") if path.is_file() else Response(status_code=404)
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
     assets = swagger_assets()
     if assets is not None and assets.is_dir():
         app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
@@ -318,5 +315,10 @@ def create_app(
                 redoc_favicon_url="/docs-assets/favicon.png",
                 with_google_fonts=False,
             )
+
+    # Last, so that the API's routes come first: every other path is a file of the web app.
+    @app.get("/{path:path}", include_in_schema=False)
+    def site(path: str) -> Response:
+        return site_response(web, path)
 
     return app

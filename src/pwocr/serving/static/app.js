@@ -1,6 +1,7 @@
-// pwocr's page: send a photo to /v1/read, show the password so each character can be checked.
-// No framework and nothing from outside the server (the page's Content-Security-Policy says so).
-"use strict";
+// pwocr's page: read a photo on this device (reader/worker.js: onnxruntime-web in a Web Worker) or,
+// when the user asks, on the pwocr server (/v1/read); show the password so each character can be checked.
+// No framework and nothing from outside the site (the page's Content-Security-Policy says so).
+// Every URL is relative, so the exported site works from any folder of any static host.
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,7 +27,7 @@ function spoken(ch) {
 
 const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(1)}%` : "");
 
-const state = { chars: [], text: "", busy: false, open: -1 };
+const state = { chars: [], text: "", busy: false, open: -1, server: false, reader: null };
 
 // The server's limits, from /health: a photo over them is scaled down here rather than refused there.
 const limits = { maxPixels: 0, maxBytes: 0 };
@@ -37,15 +38,24 @@ const BUSY_RETRIES = 3;
 // Phones cap a canvas's area (iOS Safari at 16.7 MP), so a scaled photo stays under this.
 const CANVAS_PIXELS = 16_000_000;
 
-async function loadLimits() {
+// A pwocr server behind the page (not a static host) offers reading there too, and says its limits.
+async function findServer() {
   try {
-    const response = await fetch("/health");
+    const response = await fetch("health", { cache: "no-store" });
     const health = await response.json();
+    if (health.status !== "ok") return;
     limits.maxPixels = health.limits.max_pixels;
     limits.maxBytes = health.limits.max_body_bytes;
+    state.server = true;
+    $("where").hidden = false;
+    $("server-links").hidden = false;
   } catch {
-    // Unknown limits: photos go as they are, and the server says if one is too large.
+    // A static host (or offline): the page reads on this device only.
   }
+}
+
+function readsOnServer() {
+  return state.server && new FormData($("options-form")).get("where") === "server";
 }
 
 // A photo over the server's limits (a 48 or 200 MP camera mode, a 30 MB file) is scaled down and
@@ -95,7 +105,7 @@ function options() {
   const form = new FormData($("options-form"));
   const out = {};
   for (const [key, value] of form.entries()) {
-    if (String(value).trim() !== "") out[key] = String(value).trim();
+    if (key !== "where" && String(value).trim() !== "") out[key] = String(value).trim();
   }
   return out;
 }
@@ -125,43 +135,102 @@ async function read(file) {
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
   try {
-    const upload = await fitToLimits(file);
-    const form = new FormData();
-    form.append("file", upload, upload.name || "photo");
-    for (const [key, value] of Object.entries(options())) form.append(key, value);
-    const headers = {};
-    const t = state.token || token();
-    if (t) headers.Authorization = `Bearer ${t}`;
-    let response = await fetch("/v1/read", { method: "POST", body: form, headers });
+    const data = readsOnServer() ? await readOnServer(file) : await state.reader.read(file);
+    if (data) {
+      show(data);
+      say("");
+    }
+  } catch (e) {
+    fail(`Could not read the photo: ${e.message}`);
+  } finally {
+    state.busy = false;
+    document.body.removeAttribute("aria-busy");
+    for (const id of ["take", "choose"]) $(id).disabled = false;
+  }
+}
+
+// The in-page reader: one worker, loaded at start with progress shown, answering reads in order.
+function startReader() {
+  const pending = new Map();
+  let next = 0;
+  let failure = null;
+  const worker = new Worker(new URL("reader/worker.js", import.meta.url), { type: "module" });
+  const box = $("loading");
+  box.hidden = false;
+  worker.onmessage = ({ data }) => {
+    if (data.type === "progress") {
+      $("loading-bar").value = data.loaded / data.total;
+      $("loading-text").textContent = `Loading the reader: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB…`;
+    } else if (data.type === "ready") {
+      box.hidden = true;
+      document.body.dataset.reader = "ready";
+    } else if (data.type === "reading" || data.type === "error") {
+      const waiting = pending.get(data.id);
+      if (data.type === "error" && data.id === undefined) {
+        failure = data.message;
+        box.hidden = true;
+        document.body.dataset.reader = "failed";
+        say(state.server ? `The in-page reader could not start (${data.message}): choose the server in Options.` : "");
+        if (!state.server) fail(`The reader could not start: ${data.message}`);
+      }
+      if (!waiting) return;
+      pending.delete(data.id);
+      if (data.type === "reading") waiting.resolve(data.reading);
+      else waiting.reject(new Error(data.message));
+    }
+  };
+  worker.postMessage({ type: "load" });
+  return {
+    read(file) {
+      if (failure) return Promise.reject(new Error(`the in-page reader could not start (${failure})`));
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: "read", id, file });
+      });
+    },
+  };
+}
+
+// The server's reading (/v1/read), when the user chose it: its JSON, or null after saying why not.
+async function readOnServer(file) {
+  const upload = await fitToLimits(file);
+  const form = new FormData();
+  form.append("file", upload, upload.name || "photo");
+  for (const [key, value] of Object.entries(options())) form.append(key, value);
+  const headers = {};
+  const t = state.token || token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  let response;
+  try {
+    response = await fetch("v1/read", { method: "POST", body: form, headers });
     // A busy server says when to come back: wait that long and try again, a few times.
     for (let attempt = 1; response.status === 503 && attempt <= BUSY_RETRIES; attempt++) {
       const seconds = Math.min(30, Math.max(1, Number(response.headers.get("Retry-After")) || 1));
       say(`The server is busy: trying again in ${seconds} s…`);
       await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
       say("Reading…");
-      response = await fetch("/v1/read", { method: "POST", body: form, headers });
-    }
-    let data = null;
-    try { data = await response.json(); } catch { data = null; }
-    if (response.status === 401) {
-      $("auth").hidden = false;
-      $("token").focus();
-      fail("This server needs an access token: enter it and read the photo again.");
-    } else if (!response.ok) {
-      const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
-      const retry = response.headers.get("Retry-After");
-      fail(retry ? `${detail}` : `Could not read the photo: ${detail}`);
-    } else {
-      show(data);
-      say("");
+      response = await fetch("v1/read", { method: "POST", body: form, headers });
     }
   } catch (e) {
     fail(`Could not reach the server (${e.message}).`);
-  } finally {
-    state.busy = false;
-    document.body.removeAttribute("aria-busy");
-    for (const id of ["take", "choose"]) $(id).disabled = false;
+    return null;
   }
+  let data = null;
+  try { data = await response.json(); } catch { data = null; }
+  if (response.status === 401) {
+    $("auth").hidden = false;
+    $("token").focus();
+    fail("This server needs an access token: enter it and read the photo again.");
+    return null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : `the server answered ${response.status}`;
+    const retry = response.headers.get("Retry-After");
+    fail(retry ? `${detail}` : `Could not read the photo: ${detail}`);
+    return null;
+  }
+  return data;
 }
 
 function showPreview(file) {
@@ -204,6 +273,7 @@ function renderPassword() {
   box.replaceChildren();
   box.setAttribute("aria-label", `Password: ${currentText().split("").map(spoken).join(", ")}`);
   box.dataset.text = currentText();
+  $("reading").textContent = currentText();
   state.chars.forEach((c, i) => {
     const button = document.createElement("button");
     button.type = "button";
@@ -365,7 +435,11 @@ function firstImage(items) {
 }
 
 function start() {
-  loadLimits();
+  findServer();
+  state.reader = startReader();
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("sw.js").catch(() => { /* no offline copy; the page still works */ });
+  }
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     saveToken(fromHash);

@@ -1,0 +1,224 @@
+"""The web app as static files: the page, its in-page reader (onnxruntime-web in a Web Worker), the model, fonts, licences.
+
+``WebApp.files`` maps every path of the site to its bytes' source; ``export_web`` writes them to a
+folder that any static host serves (``pwocr export-web``), and ``pwocr serve`` serves the same
+map. The photo is read in the browser: the page never uploads it unless the user asks the server.
+
+onnxruntime-web is not in pwocr's wheel: its WebAssembly alone is 15 MB (4 MB compressed), which
+every reader install would carry for the few who publish the page. ``onnxruntime_web`` fetches the
+pinned package once with npm, checks it against the pinned integrity hash and keeps the three files
+the app needs in pwocr's cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from pwocr.alphabet import NAMED_CHARSETS
+from pwocr.decoding.confidence import CONFUSABLE_GROUPS
+from pwocr.errors import PwocrError
+from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
+from pwocr.io import atomic_write
+
+log = logging.getLogger(__name__)
+
+#: onnxruntime-web from the npm registry, pinned: the version and the tarball's integrity (``npm view``'s dist.integrity).
+ORT_VERSION = "1.31.1"
+ORT_INTEGRITY = "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw=="
+#: The WebAssembly build with SIMD and threads, and its two loaders: all the app runs (no WebGPU, no WebGL).
+ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+STATIC = Path(__file__).parent / "static"
+
+#: The page's font: DejaVu Sans Mono (bundled for training, with its licence) tells I l 1 | 0 O apart.
+PAGE_FONT = "DejaVuSansMono.ttf"
+PAGE_FONT_LICENSE = "licenses/fonts-dejavu-core.txt"
+
+#: What the page may load: its own files only (no CDN), WebAssembly compiled from them.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; "
+    "img-src 'self' blob: data:; style-src 'self'; font-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+#: Headers that make the page cross-origin isolated, so onnxruntime-web may run on several threads.
+ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+#: Files generated from templates in static/: the service worker lists the site and its version.
+SERVICE_WORKER = "sw.js"
+
+
+def _integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def onnxruntime_web(fetch: bool = True) -> Path | None:
+    """The folder of the pinned onnxruntime-web files the app needs, fetched once with npm into pwocr's cache.
+
+    Returns ``None`` when they are not cached and ``fetch`` is false; raises a one-line
+    ``PwocrError`` when they cannot be fetched (no npm, no network, a tarball that fails its hash).
+    """
+    folder = cache_dir() / f"onnxruntime-web-{ORT_VERSION}"
+    if all((folder / name).is_file() for name in (*ORT_FILES, "LICENSE")):
+        return folder
+    if not fetch:
+        return None
+    npm = shutil.which("npm")
+    if npm is None:
+        raise PwocrError(f"the in-page reader needs onnxruntime-web {ORT_VERSION} from the npm registry: install npm")
+    with tempfile.TemporaryDirectory(prefix="pwocr-npm-") as tmp:
+        spec = f"onnxruntime-web@{ORT_VERSION}"
+        done = subprocess.run(
+            [npm, "pack", spec, "--pack-destination", tmp, "--silent"], capture_output=True, text=True, cwd=tmp
+        )
+        tarball = Path(tmp) / f"onnxruntime-web-{ORT_VERSION}.tgz"
+        if done.returncode != 0 or not tarball.is_file():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PwocrError(f"npm pack {spec} failed: {last}")
+        data = tarball.read_bytes()
+        if _integrity(data) != ORT_INTEGRITY:
+            raise PwocrError(f"npm pack {spec}: the tarball does not match the pinned integrity hash")
+        _unpack(data, folder)
+    log.info("onnxruntime-web %s fetched into %s", ORT_VERSION, folder)
+    return folder
+
+
+def _unpack(tarball: bytes, folder: Path) -> None:
+    """The app's files from the npm tarball, and the project's MIT licence beside them, into ``folder`` at once."""
+    staging = Path(tempfile.mkdtemp(prefix=".onnxruntime-web-", dir=folder.parent if folder.parent.exists() else None))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+            for name in ORT_FILES:
+                member = archive.extractfile(f"package/dist/{name}")
+                if member is None:
+                    raise PwocrError(f"onnxruntime-web {ORT_VERSION}: dist/{name} is missing from the tarball")
+                (staging / name).write_bytes(member.read())
+        # The npm package names its licence (MIT) without shipping the text; the onnxruntime
+        # wheel pwocr reads with is the same project and carries it.
+        (staging / "LICENSE").write_bytes((resources.files("onnxruntime") / "LICENSE").read_bytes())
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _font_folder() -> Path:
+    return Path(str(resources.files("pwocr") / "fonts"))
+
+
+def _model_graph(checkpoint: str | os.PathLike[str] | None) -> OnnxEngine:
+    """The ONNX graph of a checkpoint (the shipped model by default), with its config."""
+    from pwocr.checkpoints import resolve_checkpoint
+
+    path = resolve_checkpoint(checkpoint)
+    return OnnxEngine(path) if path.suffix == ".onnx" else onnx_engine_for_checkpoint(path)
+
+
+@dataclass(frozen=True)
+class WebApp:
+    """The site's files for one model: ``files`` maps each path in the site to a file or to generated bytes.
+
+    Args:
+        model: the ONNX graph the page reads with (its config rides along in ``model/model.json``).
+        runtime: the onnxruntime-web folder from ``onnxruntime_web``; ``None``: a page that reads on the server only.
+    """
+
+    model: OnnxEngine
+    runtime: Path | None
+
+    @classmethod
+    def for_checkpoint(cls, checkpoint: str | os.PathLike[str] | None = None, fetch: bool = True) -> WebApp:
+        return cls(_model_graph(checkpoint), onnxruntime_web(fetch))
+
+    @property
+    def in_page(self) -> bool:
+        return self.runtime is not None
+
+    def _model_json(self) -> bytes:
+        """What the reader needs besides the graph: the config, the decoder's look-alike groups and named charsets."""
+        files = {"graph": "model/recognizer.onnx", "graph_bytes": self.model.path.stat().st_size}
+        if self.runtime is not None:
+            files["wasm_bytes"] = (self.runtime / "ort-wasm-simd-threaded.wasm").stat().st_size
+        info = {
+            "config": self.model.config.to_dict(),
+            "confusable_groups": CONFUSABLE_GROUPS,
+            "named_charsets": NAMED_CHARSETS,
+            "in_page": self.in_page,
+            **files,
+        }
+        return json.dumps(info, indent=1).encode()
+
+    @cached_property
+    def files(self) -> dict[str, Path | bytes]:
+        """Every file of the site, by its path in the site (``index.html`` at the root)."""
+        out: dict[str, Path | bytes] = {
+            str(path.relative_to(STATIC)): path
+            for path in sorted(STATIC.rglob("*"))
+            if path.is_file() and path.name != SERVICE_WORKER and "__pycache__" not in path.parts
+        }
+        out["model/recognizer.onnx"] = self.model.path
+        out["model/model.json"] = self._model_json()
+        fonts = _font_folder()
+        out["fonts/page-mono.ttf"] = fonts / PAGE_FONT
+        out["fonts/LICENSE.txt"] = fonts / PAGE_FONT_LICENSE
+        if self.runtime is not None:
+            for name in (*ORT_FILES, "LICENSE"):
+                out[f"ort/{name}"] = self.runtime / name
+        out[SERVICE_WORKER] = self._service_worker(out)
+        return out
+
+    def _service_worker(self, files: dict[str, Path | bytes]) -> bytes:
+        """``static/sw.js`` with the site's file list and a version that changes with any file's bytes."""
+        digest = hashlib.sha256()
+        for name in sorted(files):
+            digest.update(name.encode())
+            source = files[name]
+            digest.update(source if isinstance(source, bytes) else _file_digest(source))
+        template = (STATIC / SERVICE_WORKER).read_text(encoding="utf-8")
+        listed = ["./", *sorted(name for name in files if name != "index.html")]
+        return (
+            template.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
+            .replace("[] /* __FILES__ */", json.dumps(listed))
+            .encode()
+        )
+
+    def read(self, name: str) -> bytes:
+        source = self.files[name]
+        return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def export_web(out_dir: str | os.PathLike[str], checkpoint: str | os.PathLike[str] | None = None) -> WebApp:
+    """Write the whole app (page, reader, onnxruntime-web, model, font, licences) into ``out_dir``; each file atomically."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise PwocrError(f"{out}: exists and is not a folder")
+    app = WebApp.for_checkpoint(checkpoint)
+    for name, source in app.files.items():
+        if isinstance(source, bytes):
+            atomic_write(out / name, source)
+        else:
+            atomic_write(out / name, source.read_bytes())
+    return app
