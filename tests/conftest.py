@@ -10,7 +10,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from pwocr.data.labels import write_labels
+from pwocr.errors import PwocrError
+from pwocr.inference.engine import cache_dir
 from pwocr.synth.fonts import fonts_for, load_font
+
+#: pwocr's own cache, read before the session's private one replaces it: onnxruntime-web for the
+#: page's in-page reader is kept there, so it is fetched once per machine, not once per test run.
+USER_CACHE = cache_dir()
 
 #: Labels of the tiny set: repeats, quotes, a comma and a backslash, so CSV and CTC edge cases are covered.
 TINY_LABELS = ["a1!", "Zz9", 'q"x', "77b", "k,\\", "M#m"]
@@ -100,3 +106,16 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-model")
     return Path(shutil.copy(TINY_MODEL, folder / "tiny.safetensors"))
+
+
+@pytest.fixture(scope="session")
+def onnxruntime_web_folder() -> Path:
+    """onnxruntime-web for the in-page reader, from pwocr's cache (fetched once with npm); skipped without npm."""
+    from pwocr.serving.webapp import onnxruntime_web
+
+    try:
+        folder = onnxruntime_web(fetch=True, cache=USER_CACHE)
+    except PwocrError as e:
+        pytest.skip(f"no onnxruntime-web for the in-page reader: {e}")
+    assert folder is not None
+    return folder

@@ -186,7 +186,7 @@ def test_docs_load_nothing_from_outside(server):
 def test_the_page_and_its_font_are_served(server):
     page = requests.get(f"{server}/")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
-    assert requests.get(f"{server}/static/fonts/page-mono.ttf").content[:4] == b"\0\1\0\0"
+    assert requests.get(f"{server}/fonts/page-mono.ttf").content[:4] == b"\0\1\0\0"
 
 
 def test_a_token_is_required_when_set(recognizer):

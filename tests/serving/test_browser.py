@@ -16,6 +16,7 @@ from live_server import png, running
 
 from pwocr.serving.app import create_app
 from pwocr.serving.settings import ServeSettings
+from pwocr.serving.webapp import WebApp
 
 CHROMIUM = os.environ.get("PWOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
@@ -26,9 +27,15 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoint):
+def web(tiny_checkpoint, onnxruntime_web_folder):
+    """The page for the tiny model, with its in-page reader."""
+    return WebApp.for_checkpoint(tiny_checkpoint, runtime=onnxruntime_web_folder)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint, web):
     settings = ServeSettings(threads=1)
-    with running(create_app(tiny_checkpoint, settings=settings), settings) as url:
+    with running(create_app(tiny_checkpoint, settings=settings, web=web), settings) as url:
         yield url
 
 
@@ -68,6 +75,12 @@ def expect(locator):
     return playwright_expect(locator)
 
 
+def read_on_server(page) -> None:
+    """Choose, in the page's options, to send the photo to the server instead of reading it on the device."""
+    page.click("#options summary")
+    page.check("input[name=where][value=server]")
+
+
 def screenshot(page, name: str) -> None:
     folder = os.environ.get("PWOCR_SCREENSHOTS")
     if folder:
@@ -75,13 +88,18 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def test_a_photo_chosen_on_the_page_is_read(phone, server):
+def test_a_photo_chosen_on_the_page_is_read_on_the_device(phone, server):
+    uploads: list[str] = []
+    phone.on("request", lambda r: uploads.append(r.url) if r.method == "POST" else None)
     phone.goto(f"{server}/")
+    assert "nothing is uploaded" in phone.inner_text("#privacy")
     phone.set_input_files(
         "#file", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[3])}]
     )
     phone.wait_for_selector("#result:not([hidden])")
     assert phone.get_attribute("#password", "data-text") == TINY_LABELS[3]
+    assert phone.inner_text("[data-reading]") == TINY_LABELS[3]
+    assert uploads == []
     assert phone.locator("#password .ch").count() == len(TINY_LABELS[3])
     assert phone.evaluate("document.fonts.check('16px \"pwocr mono\"')")
     phone.click("#copy")
@@ -126,6 +144,7 @@ def test_uncertain_characters_offer_their_alternatives(phone, server):
     }  # fmt: skip
     phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, json=answer))
     phone.goto(f"{server}/")
+    read_on_server(phone)
     phone.set_input_files("#file", files=[{"name": "p.png", "mimeType": "image/png", "buffer": png("a1!")}])
     phone.wait_for_selector("#result:not([hidden])")
     assert phone.locator("#password .ch.uncertain").count() == 1
@@ -155,6 +174,7 @@ def test_a_whole_photo_answer_shows_its_lines_and_the_pick(phone, server):
     }  # fmt: skip
     phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, body=json.dumps(answer)))
     phone.goto(f"{server}/")
+    read_on_server(phone)
     phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": png("Zz9")}])
     phone.wait_for_selector("#lines-box:not([hidden])")
     assert phone.get_attribute("#password", "data-text") == "Zz9"
@@ -167,6 +187,7 @@ def test_a_whole_photo_without_a_password_still_lists_its_lines(phone, server):
     answer = {"image": "wall.jpg", "lines": [{"text": "EXIT", "confidence": 0.9}], "password": None}
     phone.route(f"{server}/v1/read", lambda route: route.fulfill(status=200, body=json.dumps(answer)))
     phone.goto(f"{server}/")
+    read_on_server(phone)
     phone.set_input_files("#file", files=[{"name": "wall.png", "mimeType": "image/png", "buffer": png("Zz9")}])
     phone.wait_for_selector("#lines-box:not([hidden])")
     assert "No characters were read" in phone.inner_text("#meta")
@@ -201,8 +222,7 @@ def test_a_photo_over_the_pixel_limit_is_scaled_down_by_the_page(browser, tiny_c
     with running(create_app(tiny_checkpoint, settings=settings), settings) as url:
         page = browser.new_page(viewport=PHONE)
         page.goto(f"{url}/")
-        expect(page.locator("#status")).to_have_text("")  # the limits are loaded at start
-        page.wait_for_load_state("networkidle")
+        read_on_server(page)  # the limits are loaded with the server's presence
         with page.expect_response(f"{url}/v1/read") as answer:
             page.set_input_files(
                 "#file", files=[{"name": "big.png", "mimeType": "image/png", "buffer": buffer.getvalue()}]
@@ -226,6 +246,7 @@ def test_a_busy_server_is_asked_again_after_retry_after(phone, server):
 
     phone.route(f"{server}/v1/read", busy_once)
     phone.goto(f"{server}/")
+    read_on_server(phone)
     phone.set_input_files("#file", files=[{"name": "p.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[0])}])
     phone.wait_for_selector("#result:not([hidden])")
     assert len(calls) == 2 and phone.get_attribute("#password", "data-text") == TINY_LABELS[0]

@@ -65,13 +65,14 @@ def _integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def onnxruntime_web(fetch: bool = True) -> Path | None:
+def onnxruntime_web(fetch: bool = True, cache: Path | None = None) -> Path | None:
     """The folder of the pinned onnxruntime-web files the app needs, fetched once with npm into pwocr's cache.
 
     Returns ``None`` when they are not cached and ``fetch`` is false; raises a one-line
     ``PwocrError`` when they cannot be fetched (no npm, no network, a tarball that fails its hash).
+    ``cache`` overrides pwocr's cache folder (``inference.engine.cache_dir``).
     """
-    folder = cache_dir() / f"onnxruntime-web-{ORT_VERSION}"
+    folder = (cache or cache_dir()) / f"onnxruntime-web-{ORT_VERSION}"
     if all((folder / name).is_file() for name in (*ORT_FILES, "LICENSE")):
         return folder
     if not fetch:
@@ -142,8 +143,11 @@ class WebApp:
     runtime: Path | None
 
     @classmethod
-    def for_checkpoint(cls, checkpoint: str | os.PathLike[str] | None = None, fetch: bool = True) -> WebApp:
-        return cls(_model_graph(checkpoint), onnxruntime_web(fetch))
+    def for_checkpoint(
+        cls, checkpoint: str | os.PathLike[str] | None = None, fetch: bool = True, runtime: Path | None = None
+    ) -> WebApp:
+        """The app for a checkpoint, with ``runtime`` or else the cached onnxruntime-web (fetched if ``fetch``)."""
+        return cls(_model_graph(checkpoint), runtime or onnxruntime_web(fetch))
 
     @property
     def in_page(self) -> bool:
@@ -210,12 +214,17 @@ def _file_digest(path: Path) -> bytes:
     return digest.digest()
 
 
-def export_web(out_dir: str | os.PathLike[str], checkpoint: str | os.PathLike[str] | None = None) -> WebApp:
-    """Write the whole app (page, reader, onnxruntime-web, model, font, licences) into ``out_dir``; each file atomically."""
+def export_web(
+    out_dir: str | os.PathLike[str], checkpoint: str | os.PathLike[str] | None = None, runtime: Path | None = None
+) -> WebApp:
+    """Write the whole app (page, reader, onnxruntime-web, model, font, licences) into ``out_dir``; each file atomically.
+
+    ``runtime`` is an onnxruntime-web folder from ``onnxruntime_web``; by default the cached one, fetched if missing.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise PwocrError(f"{out}: exists and is not a folder")
-    app = WebApp.for_checkpoint(checkpoint)
+    app = WebApp.for_checkpoint(checkpoint, runtime=runtime)
     for name, source in app.files.items():
         if isinstance(source, bytes):
             atomic_write(out / name, source)

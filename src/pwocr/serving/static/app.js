@@ -434,9 +434,29 @@ function firstImage(items) {
   return null;
 }
 
+// A site built without the in-page reader (pwocr serve where npm was not available) reads on its server, and says so.
+async function startReading() {
+  let inPage = false;
+  try {
+    inPage = (await (await fetch("model/model.json")).json()).in_page === true;
+  } catch { /* no model description: nothing to read with here */ }
+  if (inPage) {
+    state.reader = startReader();
+    return;
+  }
+  state.reader = { read: () => Promise.reject(new Error("this site reads on its server only")) };
+  await state.serverFound;
+  $("privacy").textContent = "This site reads photos on its server: the photo is sent to it.";
+  for (const input of $("where").querySelectorAll("input")) {
+    input.checked = input.value === "server";
+    input.disabled = input.value === "device";
+  }
+  document.body.dataset.reader = "server";
+}
+
 function start() {
-  findServer();
-  state.reader = startReader();
+  state.serverFound = findServer();
+  startReading();
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register("sw.js").catch(() => { /* no offline copy; the page still works */ });
   }
