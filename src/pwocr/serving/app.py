@@ -9,6 +9,7 @@ header (415, 413) -> a running slot -> decode and read on a worker thread. Bodie
 """
 
 import asyncio
+import dataclasses
 import logging
 import mimetypes
 import os
@@ -116,7 +117,7 @@ def web_app_of(recognizer: Recognizer) -> WebApp:
     """The page for a recognizer's model, with the in-page reader when onnxruntime-web is cached (``pwocr serve`` fetches it)."""
     engine = recognizer.engine
     graph = engine if isinstance(engine, OnnxEngine) else onnx_engine_for_checkpoint(recognizer.checkpoint)
-    return WebApp(graph, onnxruntime_web(fetch=False))
+    return WebApp(graph, onnxruntime_web(fetch=False), server=True)
 
 
 def site_response(web: WebApp, path: str) -> Response:
@@ -149,7 +150,7 @@ def create_app(
 
     settings = settings or ServeSettings()
     recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
-    web = web or web_app_of(recognizer)
+    web = dataclasses.replace(web, server=True) if web else web_app_of(recognizer)
     detector: list[TextDetector] = []  # loaded on the first whole photo, with the recognizer's thread share
 
     def text_detector() -> TextDetector:

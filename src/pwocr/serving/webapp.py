@@ -137,10 +137,13 @@ class WebApp:
     Args:
         model: the ONNX graph the page reads with (its config rides along in ``model/model.json``).
         runtime: the onnxruntime-web folder from ``onnxruntime_web``; ``None``: a page that reads on the server only.
+        server: whether a pwocr server serves the site (``site.json`` tells the page, so that a static
+            site never probes for an API that is not there).
     """
 
     model: OnnxEngine
     runtime: Path | None
+    server: bool = False
 
     @classmethod
     def for_checkpoint(
@@ -162,7 +165,6 @@ class WebApp:
             "config": self.model.config.to_dict(),
             "confusable_groups": CONFUSABLE_GROUPS,
             "named_charsets": NAMED_CHARSETS,
-            "in_page": self.in_page,
             **files,
         }
         return json.dumps(info, indent=1).encode()
@@ -175,6 +177,7 @@ class WebApp:
             for path in sorted(STATIC.rglob("*"))
             if path.is_file() and path.name != SERVICE_WORKER and "__pycache__" not in path.parts
         }
+        out["site.json"] = json.dumps({"in_page": self.in_page, "server": self.server}).encode()
         out["model/recognizer.onnx"] = self.model.path
         out["model/model.json"] = self._model_json()
         fonts = _font_folder()

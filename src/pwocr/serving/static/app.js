@@ -38,8 +38,9 @@ const BUSY_RETRIES = 3;
 // Phones cap a canvas's area (iOS Safari at 16.7 MP), so a scaled photo stays under this.
 const CANVAS_PIXELS = 16_000_000;
 
-// A pwocr server behind the page (not a static host) offers reading there too, and says its limits.
-async function findServer() {
+// A pwocr server behind the page (site.json says so; a static host has none) offers reading there too, and says its limits.
+async function findServer(site) {
+  if (!site.server) return;
   try {
     const response = await fetch("health", { cache: "no-store" });
     const health = await response.json();
@@ -50,7 +51,7 @@ async function findServer() {
     $("where").hidden = false;
     $("server-links").hidden = false;
   } catch {
-    // A static host (or offline): the page reads on this device only.
+    // Offline: the page reads on this device only.
   }
 }
 
@@ -436,16 +437,17 @@ function firstImage(items) {
 
 // A site built without the in-page reader (pwocr serve where npm was not available) reads on its server, and says so.
 async function startReading() {
-  let inPage = false;
+  let site = { in_page: false, server: false };
   try {
-    inPage = (await (await fetch("model/model.json")).json()).in_page === true;
-  } catch { /* no model description: nothing to read with here */ }
-  if (inPage) {
+    site = await (await fetch("site.json")).json();
+  } catch { /* no site description: nothing to read with here */ }
+  const serverFound = findServer(site);
+  if (site.in_page) {
     state.reader = startReader();
     return;
   }
   state.reader = { read: () => Promise.reject(new Error("this site reads on its server only")) };
-  await state.serverFound;
+  await serverFound;
   $("privacy").textContent = "This site reads photos on its server: the photo is sent to it.";
   for (const input of $("where").querySelectorAll("input")) {
     input.checked = input.value === "server";
@@ -455,7 +457,6 @@ async function startReading() {
 }
 
 function start() {
-  state.serverFound = findServer();
   startReading();
   if ("serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register("sw.js").catch(() => { /* no offline copy; the page still works */ });

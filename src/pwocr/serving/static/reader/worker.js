@@ -37,7 +37,6 @@ async function fetchBytes(url, onBytes) {
 
 async function load() {
   model = await (await fetch(here("../model/model.json"))).json();
-  if (!model.in_page) throw new Error("this site was built without the in-page reader");
   const total = model.graph_bytes + model.wasm_bytes;
   let loaded = 0;
   const progress = (n) => { loaded += n; postMessage({ type: "progress", loaded, total }); };

@@ -1,0 +1,78 @@
+"""The exported site read offline: a static server, one visit, the network off, and the seed photo read on the device.
+
+Skipped where chromium (``apt-get install chromium``) or npm (onnxruntime-web) is missing, saying so.
+"""
+
+from pathlib import Path
+
+import pytest
+from web_site import CHROMIUM, CHROMIUM_ARGS, PHONE, requests_logged, static_server
+
+from pwocr.serving.webapp import export_web
+
+SEED_PHOTO = Path(__file__).parents[3] / "shared" / "seed" / "IMG_20190423_162858.jpg"
+SEED_PASSWORD = '"]t4e^WQ4>g'
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, onnxruntime_web_folder) -> Path:
+    """The site ``pwocr export-web`` writes for the shipped model."""
+    out = tmp_path_factory.mktemp("site")
+    export_web(out, runtime=onnxruntime_web_folder)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_the_exported_site_holds_the_whole_app(site):
+    names = {str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()}
+    assert {"index.html", "sw.js", "manifest.webmanifest", "model/recognizer.onnx", "fonts/page-mono.ttf"} <= names
+    assert {"ort/ort-wasm-simd-threaded.wasm", "ort/LICENSE", "fonts/LICENSE.txt"} <= names
+    assert "http" not in (site / "index.html").read_text().replace("http-equiv", "")  # nothing from outside
+
+
+@pytest.mark.skipif(not SEED_PHOTO.is_file(), reason=f"{SEED_PHOTO} is not here")
+def test_after_one_visit_the_site_reads_offline_and_nothing_leaves_the_page(site, browser, tmp_path):
+    log = tmp_path / "http.log"
+    with static_server(site, log) as url:
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        # The service worker has cached the whole site once it controls the page (it claims it on activation).
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+
+        context.set_offline(True)
+        served_before = len(requests_logged(log))
+        after: list = []
+        context.on("request", lambda request: after.append(request))
+        page.reload()  # a second visit with the network off: the service worker serves the whole app
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        page.set_input_files("#file", str(SEED_PHOTO))
+        page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+
+        assert page.inner_text("[data-reading]") == SEED_PASSWORD
+        assert "nothing is uploaded" in page.inner_text("#privacy")
+        # After the network went off the static server heard nothing from the page; the browser itself may
+        # still ask whether sw.js changed (its update check on navigation, which carries nothing of the page).
+        heard = [line for line in requests_logged(log)[served_before:] if '"GET /sw.js ' not in line]
+        assert heard == []
+        left = [r.url for r in after if not (r.url.startswith(("blob:", "data:")) or _from_cache(r))]
+        assert left == []
+        context.close()
+
+
+def _from_cache(request) -> bool:
+    response = request.response()
+    return response is not None and response.from_service_worker

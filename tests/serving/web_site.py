@@ -1,0 +1,58 @@
+"""The exported site on a plain static server (``python -m http.server``, no pwocr process), and a browser to open it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from live_server import free_port
+
+CHROMIUM = os.environ.get("PWOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+#: Headless chromium that asks nothing of the network by itself (no updates, no sync, no probes).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def static_server(folder: Path, log: Path) -> Iterator[str]:
+    """``python -m http.server`` over ``folder`` on a free loopback port; every request it gets is logged to ``log``."""
+    port = free_port()
+    with open(log, "w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(folder), str(port)],
+            stdout=sink,
+            stderr=sink,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/manifest.webmanifest", timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the static server did not start") from None
+                    time.sleep(0.05)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def requests_logged(log: Path) -> list[str]:
+    """The request lines http.server logged (``"GET /path HTTP/1.1"``)."""
+    return [line for line in log.read_text().splitlines() if '"GET ' in line or '"POST ' in line or '"HEAD ' in line]
