@@ -6,33 +6,12 @@ Skipped where chromium (``apt-get install chromium``) or npm (onnxruntime-web) i
 from pathlib import Path
 
 import pytest
-from web_site import CHROMIUM, CHROMIUM_ARGS, PHONE, requests_logged, static_server
+from web_site import PHONE, chromium, requests_logged, site, static_server
 
-from pwocr.serving.webapp import export_web
+__all__ = ["chromium", "site"]  # fixtures
 
 SEED_PHOTO = Path(__file__).parents[3] / "shared" / "seed" / "IMG_20190423_162858.jpg"
 SEED_PASSWORD = '"]t4e^WQ4>g'
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
-)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, onnxruntime_web_folder) -> Path:
-    """The site ``pwocr export-web`` writes for the shipped model."""
-    out = tmp_path_factory.mktemp("site")
-    export_web(out, runtime=onnxruntime_web_folder)
-    return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_the_exported_site_holds_the_whole_app(site):
@@ -43,10 +22,10 @@ def test_the_exported_site_holds_the_whole_app(site):
 
 
 @pytest.mark.skipif(not SEED_PHOTO.is_file(), reason=f"{SEED_PHOTO} is not here")
-def test_after_one_visit_the_site_reads_offline_and_nothing_leaves_the_page(site, browser, tmp_path):
+def test_after_one_visit_the_site_reads_offline_and_nothing_leaves_the_page(site, chromium, tmp_path):
     log = tmp_path / "http.log"
     with static_server(site, log) as url:
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
         page = context.new_page()
         page.goto(f"{url}/")
         page.wait_for_selector("body[data-reader=ready]", timeout=120_000)

@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from live_server import free_port
+
+from pwocr.serving.webapp import export_web
 
 CHROMIUM = os.environ.get("PWOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
@@ -56,3 +59,23 @@ def static_server(folder: Path, log: Path) -> Iterator[str]:
 def requests_logged(log: Path) -> list[str]:
     """The request lines http.server logged (``"GET /path HTTP/1.1"``)."""
     return [line for line in log.read_text().splitlines() if '"GET ' in line or '"POST ' in line or '"HEAD ' in line]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, onnxruntime_web_folder) -> Path:
+    """The site ``pwocr export-web`` writes for the shipped model."""
+    out = tmp_path_factory.mktemp("site")
+    export_web(out, runtime=onnxruntime_web_folder)
+    return out
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless chromium under Playwright (skipped, saying why, where either is missing)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
