@@ -59,6 +59,9 @@ ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-
 
 #: Files generated from templates in static/: the service worker lists the site and its version.
 SERVICE_WORKER = "sw.js"
+#: Files above this size (the model, the WebAssembly) are cached as the reader first fetches them
+#: rather than when the service worker installs: fetched at install too, they would cross the network twice.
+LARGE_FILE = 1_000_000
 
 
 def _integrity(data: bytes) -> str:
@@ -197,9 +200,11 @@ class WebApp:
             source = files[name]
             digest.update(source if isinstance(source, bytes) else _file_digest(source))
         template = (STATIC / SERVICE_WORKER).read_text(encoding="utf-8")
-        listed = ["./", *sorted(name for name in files if name != "index.html")]
+        listed = ["./", *sorted(files)]
+        shell = [name for name in listed if name == "./" or _size(files[name]) <= LARGE_FILE]
         return (
             template.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
+            .replace("[] /* __SHELL__ */", json.dumps(shell))
             .replace("[] /* __FILES__ */", json.dumps(listed))
             .encode()
         )
@@ -207,6 +212,10 @@ class WebApp:
     def read(self, name: str) -> bytes:
         source = self.files[name]
         return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _size(source: Path | bytes) -> int:
+    return len(source) if isinstance(source, bytes) else source.stat().st_size
 
 
 def _file_digest(path: Path) -> bytes:

@@ -150,15 +150,35 @@ async function read(file) {
   }
 }
 
+// The service worker keeps the site for offline use. The reader starts once it controls the page,
+// so that the model it fetches is kept as it arrives (one download, with the progress bar); where
+// there is none (plain http on a LAN address is not a secure context) the reader starts at once.
+async function offlineCopy() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    if (navigator.serviceWorker.controller) return;
+    const claimed = new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    await Promise.race([claimed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  } catch {
+    // No offline copy: the page still reads while online.
+  }
+}
+
 // The in-page reader: one worker, loaded at start with progress shown, answering reads in order.
-function startReader() {
+function startReader(after) {
   const pending = new Map();
   let next = 0;
   let failure = null;
-  const worker = new Worker(new URL("reader/worker.js", import.meta.url), { type: "module" });
   const box = $("loading");
   box.hidden = false;
-  worker.onmessage = ({ data }) => {
+  const started = after.then(() => {
+    const worker = new Worker(new URL("reader/worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = onMessage;
+    worker.postMessage({ type: "load" });
+    return worker;
+  });
+  const onMessage = ({ data }) => {
     if (data.type === "progress") {
       $("loading-bar").value = data.loaded / data.total;
       $("loading-text").textContent = `Loading the reader: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB…`;
@@ -180,10 +200,10 @@ function startReader() {
       else waiting.reject(new Error(data.message));
     }
   };
-  worker.postMessage({ type: "load" });
   return {
-    read(file) {
-      if (failure) return Promise.reject(new Error(`the in-page reader could not start (${failure})`));
+    async read(file) {
+      if (failure) throw new Error(`the in-page reader could not start (${failure})`);
+      const worker = await started;
       const id = next++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
@@ -442,8 +462,9 @@ async function startReading() {
     site = await (await fetch("site.json")).json();
   } catch { /* no site description: nothing to read with here */ }
   const serverFound = findServer(site);
+  const cached = offlineCopy();
   if (site.in_page) {
-    state.reader = startReader();
+    state.reader = startReader(cached);
     return;
   }
   state.reader = { read: () => Promise.reject(new Error("this site reads on its server only")) };
@@ -458,9 +479,6 @@ async function startReading() {
 
 function start() {
   startReading();
-  if ("serviceWorker" in navigator && window.isSecureContext) {
-    navigator.serviceWorker.register("sw.js").catch(() => { /* no offline copy; the page still works */ });
-  }
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     saveToken(fromHash);

@@ -3,10 +3,15 @@
 "use strict";
 
 const VERSION = "__VERSION__";
+// The page and its small files, cached when the worker installs.
+const SHELL = [] /* __SHELL__ */;
+// Every file of the site; the large ones (the model, the WebAssembly) are cached as the reader
+// first fetches them, so that a first visit downloads them once, with the page's progress bar.
 const FILES = [] /* __FILES__ */;
 const CACHE = `pwocr-${VERSION}`;
+const SITE = new Set(FILES.map((name) => new URL(name, self.registration.scope).href));
 
-// A response from the cache, with the headers that make the page cross-origin isolated (threads),
+// A response with the headers that make the page cross-origin isolated (onnxruntime-web's threads),
 // which a plain static host does not send.
 function isolated(response) {
   if (!response || response.status !== 200 || response.type === "opaque") return response;
@@ -17,7 +22,7 @@ function isolated(response) {
 }
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -28,14 +33,20 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// The site's own files come from the cache; anything else (the server's API) goes to the network.
+// The site's own files come from the cache (fetched and kept the first time); anything else,
+// such as a pwocr server's API, goes to the network untouched.
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== location.origin) return;
+  const url = new URL(request.url);
+  url.search = "";
+  if (request.method !== "GET" || !SITE.has(url.href)) return;
   event.respondWith(
     caches.open(CACHE).then(async (cache) => {
-      const cached = await cache.match(request, { ignoreSearch: true });
-      return cached ? isolated(cached) : fetch(request);
+      const cached = await cache.match(url.href);
+      if (cached) return isolated(cached);
+      const response = await fetch(request);
+      if (response.ok) await cache.put(url.href, response.clone());
+      return isolated(response);
     }),
   );
 });

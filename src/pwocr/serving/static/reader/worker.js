@@ -46,7 +46,7 @@ async function load() {
   ]);
   ort.env.wasm.wasmBinary = wasm;
   // Threads need SharedArrayBuffer, which only a cross-origin-isolated page has (pwocr serve sends the headers).
-  const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)) : 1;
+  const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.numThreads = threads;
   session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   postMessage({ type: "ready", threads });
@@ -79,12 +79,18 @@ async function logProbabilities(line) {
 }
 
 async function read(file) {
-  const started = performance.now();
-  const line = toLine(await decodeImage(file), model.config);
+  const times = [performance.now()];
+  const image = await decodeImage(file);
+  times.push(performance.now());
+  const line = toLine(image, model.config);
+  times.push(performance.now());
   const table = await logProbabilities(line);
+  times.push(performance.now());
   const probs = temperedProbabilities(table.data, table.steps, table.classes, model.config.temperature);
   const reading = decodeReading(probs, table.steps, table.classes, model);
-  return { reading: { image: file.name || "photo", ...reading }, ms: performance.now() - started };
+  times.push(performance.now());
+  const [decode, preprocess, run, decoding] = times.slice(1).map((t, i) => t - times[i]);
+  return { reading: { image: file.name || "photo", ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
 }
 
 onmessage = async (event) => {
@@ -95,8 +101,8 @@ onmessage = async (event) => {
       await loading;
     } else if (message.type === "read") {
       await (loading = loading || load());
-      const { reading, ms } = await read(message.file);
-      postMessage({ type: "reading", id: message.id, reading, ms });
+      const { reading, ms, timings } = await read(message.file);
+      postMessage({ type: "reading", id: message.id, reading, ms, timings });
     }
   } catch (e) {
     if (message.type === "load") loading = null;

@@ -1,0 +1,292 @@
+"""The in-page reader's budgets in headless chromium, per model variant (fp32, fp16 weights, int8), beside Python.
+
+For each variant the site is exported, served by ``python -m http.server`` (a static host, no
+compression), and opened in a fresh headless chromium:
+
+- first visit: the bytes the static server sent (raw, and gzip-compressed as a static host that
+  compresses would send them), until the reader is loaded and the service worker has the site;
+- second visit (a reload): the bytes of models and WebAssembly sent again (the budget is 0);
+- line latency: the median wall time from handing a line to the worker to its reading, over
+  rendered lines, on the first visit (one thread: a static host is not cross-origin isolated)
+  and the second (the service worker adds the isolation headers: several threads); Python's
+  ``Recognizer.read`` on the same files beside it, one thread and default threads;
+- memory: the tab's renderer processes (PSS, from /proc) after reading a 12 MP photo, and the
+  browser's own ``measureUserAgentSpecificMemory`` where the page is isolated;
+- parity: readings equal to Python's fp32 reading, and the largest confidence difference.
+
+    python bench/web_budgets.py --out bench/results/web_budgets.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pwocr.inference.engine import OnnxEngine
+from pwocr.inference.recognizer import Recognizer
+from pwocr.io import atomic_write
+from pwocr.serving.webapp import WebApp, onnxruntime_web
+from pwocr.synth.render import SynthConfig, render_set
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+READ_ALL = """async (images) => {
+  const worker = new Worker("reader/worker.js", { type: "module" });
+  const ask = (message) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.type === "reading" || data.type === "ready") resolve(data);
+      else if (data.type === "error") reject(new Error(data.message));
+    };
+    worker.postMessage(message);
+  });
+  const ready = await ask({ type: "load" });
+  const out = [];
+  for (const [name, b64] of images) {
+    const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" });
+    const started = performance.now();
+    const answer = await ask({ type: "read", id: name, file });
+    out.push({ ms: performance.now() - started, reading: answer.reading, timings: answer.timings });
+  }
+  self.benchWorker = worker;
+  return { threads: ready.threads, isolated: self.crossOriginIsolated, lines: out };
+}"""
+
+READ_BIG = """async (b64) => {
+  const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], "big.jpg", { type: "image/jpeg" });
+  const worker = self.benchWorker;
+  const reading = await new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => data.type === "reading" ? resolve(data) : data.type === "error" && reject(new Error(data.message));
+    worker.postMessage({ type: "read", id: "big", file });
+  });
+  let measured = null;
+  if (self.crossOriginIsolated && performance.measureUserAgentSpecificMemory) {
+    measured = (await performance.measureUserAgentSpecificMemory()).bytes;
+  }
+  return { ms: reading.ms, measured };
+}"""
+
+
+# ---------------------------------------------------------------- model variants
+
+
+def fp16_weights(source: Path, target: Path) -> None:
+    """The graph with its float weights stored as fp16 and cast back to fp32 at load: half the download, fp32 arithmetic."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    casts = []
+    for init in list(graph.initializer):
+        if init.data_type != onnx.TensorProto.FLOAT or np.prod(init.dims) < 1024:
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+    onnx.save(model, str(target))
+
+
+def int8_dynamic(source: Path, target: Path) -> None:
+    """onnxruntime's dynamic int8 quantisation (weights int8, activations quantised per call), metadata kept."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    quantised = onnx.load(str(target))
+    original = onnx.load(str(source))
+    del quantised.metadata_props[:]
+    quantised.metadata_props.extend(original.metadata_props)
+    onnx.save(quantised, str(target))
+
+
+# ---------------------------------------------------------------- measurements
+
+
+@contextmanager
+def static_server(folder: Path, log: Path) -> Iterator[str]:
+    """``python -m http.server`` over ``folder`` (a static host, no compression), its requests logged to ``log``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(log, "w") as sink:
+        command = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(folder), str(port)]
+        server = subprocess.Popen(command, stdout=sink, stderr=sink)
+        try:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/site.json", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def served_bytes(log: Path, site: Path, start: int = 0) -> tuple[int, int, list[str]]:
+    """Raw and gzip bytes of the 200 responses http.server logged from line ``start``, and their paths."""
+    raw = packed = 0
+    paths = []
+    for line in log.read_text().splitlines()[start:]:
+        m = re.search(r'"GET (\S+) HTTP/[\d.]+" 200', line)
+        if not m:
+            continue
+        path = m.group(1).split("?")[0].lstrip("/") or "index.html"
+        data = (site / path).read_bytes()
+        raw += len(data)
+        packed += len(gzip.compress(data, 6))
+        paths.append(path)
+    return raw, packed, paths
+
+
+def tab_pss_mb() -> float:
+    """PSS of every chromium renderer process, in MB (the bench's chromium is the only one it measures while it runs)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"chrom" not in cmdline or b"--type=renderer" not in cmdline:
+                continue
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.M).group(1))
+    return total / 1024
+
+
+def python_latency(model: Path, files: list[Path], threads: int | None) -> float:
+    recognizer = Recognizer(model, threads=threads)
+    recognizer.read(files[0])
+    times = []
+    for path in files:
+        started = time.perf_counter()
+        recognizer.read(path)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure_variant(name: str, graph: Path, runtime: Path, files: list[Path], big: bytes, expected: list[dict]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix=f"pwocr-web-{name}-") as tmp:
+        site = Path(tmp) / "site"
+        app = WebApp(OnnxEngine(graph), runtime)
+        for path, source in app.files.items():
+            atomic_write(site / path, source if isinstance(source, bytes) else source.read_bytes())
+        images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in files]
+        log = Path(tmp) / "http.log"
+        with static_server(site, log) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(f"{url}/")
+            page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
+            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=300_000)
+            first = page.evaluate(READ_ALL, images)
+            first_raw, first_gzip, _ = served_bytes(log, site)
+            before = len(log.read_text().splitlines())
+            page.reload()
+            page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
+            second = page.evaluate(READ_ALL, images)
+            _, _, again = served_bytes(log, site, before)
+            baseline = tab_pss_mb()
+            big_read = page.evaluate(READ_BIG, base64.b64encode(big).decode())
+            after_big = tab_pss_mb()
+            browser.close()
+    readings = [line["reading"] for line in second["lines"]]
+    same = sum(r["text"] == e["text"] for r, e in zip(readings, expected))
+    worst = max(abs(r["confidence"] - e["confidence"]) for r, e in zip(readings, expected))
+    return {
+        "model_mb": round(graph.stat().st_size / 1e6, 2),
+        "first_visit_mb": {"raw": round(first_raw / 1e6, 2), "gzip": round(first_gzip / 1e6, 2)},
+        "second_visit_model_files_sent": [p for p in again if p.endswith((".onnx", ".wasm"))],
+        "line_ms_median": {
+            f"first visit, {first['threads']} thread(s), isolated={first['isolated']}": round(
+                statistics.median(x["ms"] for x in first["lines"]), 1
+            ),
+            f"second visit, {second['threads']} thread(s), isolated={second['isolated']}": round(
+                statistics.median(x["ms"] for x in second["lines"]), 1
+            ),
+        },
+        "line_ms_median_by_stage (second visit)": {
+            stage: round(statistics.median(x["timings"][stage] for x in second["lines"]), 1)
+            for stage in ("decode", "preprocess", "run", "decoding")
+        },
+        "photo_12mp_read_ms": round(big_read["ms"]),
+        "tab_pss_mb": {"before_12mp": round(baseline), "after_12mp": round(after_big)},
+        "browser_measured_memory_mb": round(big_read["measured"] / 1e6) if big_read["measured"] else None,
+        "parity_with_python_fp32": {"same_text": f"{same}/{len(expected)}", "max_confidence_diff": round(worst, 6)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=30)
+    parser.add_argument("--variants", default="fp32,fp16,int8")
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    args = parser.parse_args()
+
+    runtime = onnxruntime_web()
+    assert runtime is not None
+    fp32 = Recognizer().engine.path
+    with tempfile.TemporaryDirectory(prefix="pwocr-web-bench-") as tmp:
+        folder = Path(tmp)
+        files = []
+        for i, (image, _) in enumerate(render_set(args.lines, seed=5, split="eval", config=SynthConfig(colour=True))):
+            files.append(folder / f"line{i:02d}.png")
+            Image.fromarray(image).save(files[-1])
+        line = np.asarray(Image.open(files[0]).convert("RGB"))
+        big = Image.fromarray(line).resize((4000, 3000))  # a 12 MP photo, as the page would be handed one
+        big_path = folder / "big.jpg"
+        big.save(big_path, quality=90)
+        recognizer = Recognizer()
+        expected = [recognizer.read(p).as_dict() for p in files]
+        graphs = {"fp32": fp32, "fp16": folder / "fp16.onnx", "int8": folder / "int8.onnx"}
+        results: dict = {
+            "load_average_at_start": os.getloadavg()[0],
+            "python_line_ms_median": {
+                "1 thread": round(python_latency(fp32, files, 1), 1),
+                "default threads": round(python_latency(fp32, files, None), 1),
+            },
+        }
+        for name in args.variants.split(","):
+            if name == "fp16":
+                fp16_weights(fp32, graphs[name])
+            elif name == "int8":
+                int8_dynamic(fp32, graphs[name])
+            try:
+                results[name] = measure_variant(name, graphs[name], runtime, files, big_path.read_bytes(), expected)
+            except Exception as e:  # a variant the browser cannot run is a result too
+                results[name] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
+            print(name, json.dumps(results[name], indent=1), flush=True)
+        results["load_average_at_end"] = os.getloadavg()[0]
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        atomic_write(args.out, text + "\n")
+
+
+if __name__ == "__main__":
+    main()
