@@ -47,7 +47,13 @@ from pwocr.serving.webapp import WebApp, onnxruntime_web
 from pwocr.synth.render import SynthConfig, render_set
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 READ_ALL = """async (images) => {
   const worker = new Worker("reader/worker.js", { type: "module" });

@@ -25,14 +25,14 @@ LINES = 60
 TOLERANCE = 1e-3
 
 #: Reads files with the site's own worker, one at a time, and returns their readings (the JSON of recognize --json).
-READ_IN_WORKER = """async (images) => {
+READ_IN_WORKER = """async ([images, options]) => {
   const worker = new Worker("reader/worker.js", { type: "module" });
   const read = (name, bytes) => new Promise((resolve, reject) => {
     worker.onmessage = ({ data }) => {
       if (data.type === "reading") resolve(data.reading);
       else if (data.type === "error") reject(new Error(data.message));
     };
-    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }) });
+    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }), options });
   });
   const out = [];
   for (const [name, b64] of images) out.push(await read(name, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
@@ -65,26 +65,69 @@ def lines(tmp_path_factory) -> list[Path]:
     return paths
 
 
-def _recognize(paths: list[Path]) -> list[dict]:
-    command = [sys.executable, "-m", "pwocr.cli.main", "recognize", "--layout", "line", "--json", *map(str, paths)]
+def _recognize(paths: list[Path], flags: list[str]) -> list[dict]:
+    command = [
+        sys.executable,
+        "-m",
+        "pwocr.cli.main",
+        "recognize",
+        "--layout",
+        "line",
+        "--json",
+        *flags,
+        *map(str, paths),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def test_the_page_reads_every_line_as_pwocr_recognize_does(site, chromium, lines, tmp_path):
-    expected = _recognize(lines)
-    images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in lines]
-    with static_server(site, tmp_path / "http.log") as url:
+def _read_in_page(site: Path, chromium, paths: list[Path], options: dict, log: Path) -> list[dict]:
+    images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in paths]
+    with static_server(site, log) as url:
         page = chromium.new_page()
         page.goto(f"{url}/")
-        got = page.evaluate(READ_IN_WORKER, images)
+        got = page.evaluate(READ_IN_WORKER, [images, options])
         page.close()
+    return got
+
+
+def _assert_same(python: dict, js: dict) -> None:
+    name = python["image"]
+    assert js["text"] == python["text"], name
+    assert js["raw"] == python["raw"], name
+    assert abs(js["confidence"] - python["confidence"]) <= TOLERANCE, name
+    assert [c["text"] for c in js["candidates"]] == [c["text"] for c in python["candidates"]], name
+    for a, b in zip(js["candidates"], python["candidates"]):
+        assert abs(a["confidence"] - b["confidence"]) <= TOLERANCE, name
+    assert [c["char"] for c in js["chars"]] == [c["char"] for c in python["chars"]], name
+    for a, b in zip(js["chars"], python["chars"]):
+        assert abs(a["confidence"] - b["confidence"]) <= TOLERANCE, name
+        assert a["confusable"] == b["confusable"], name
+
+
+def test_the_page_reads_every_line_as_pwocr_recognize_does(site, chromium, lines, tmp_path):
+    expected = _recognize(lines, [])
+    got = _read_in_page(site, chromium, lines, {}, tmp_path / "http.log")
     assert len(got) == len(expected) == LINES
     for python, js in zip(expected, got):
-        assert js["text"] == python["text"], python["image"]
-        assert js["raw"] == python["raw"], python["image"]
-        assert abs(js["confidence"] - python["confidence"]) <= TOLERANCE, python["image"]
-        assert [c["char"] for c in js["chars"]] == [c["char"] for c in python["chars"]]
-        for a, b in zip(js["chars"], python["chars"]):
-            assert abs(a["confidence"] - b["confidence"]) <= TOLERANCE, python["image"]
-            assert a["confusable"] == b["confusable"], python["image"]
+        _assert_same(python, js)
+
+
+@pytest.mark.parametrize(
+    ("flags", "options"),
+    [
+        (["--candidates", "4"], {"candidates": "4"}),
+        (["--candidates", "3", "--charset", "alnum"], {"candidates": "3", "charset": "alnum"}),
+        (
+            ["--charset", "digits+punctuation", "--min_length", "4"],
+            {"charset": "digits+punctuation", "min_length": "4"},
+        ),
+        (["--length", "9"], {"length": "9"}),
+    ],
+)
+def test_candidates_and_constraints_agree_with_pwocr_recognize(site, chromium, lines, tmp_path, flags, options):
+    subset = lines[:15]
+    expected = _recognize(subset, flags)
+    got = _read_in_page(site, chromium, subset, options, tmp_path / "http.log")
+    for python, js in zip(expected, got, strict=True):
+        _assert_same(python, js)

@@ -136,7 +136,7 @@ async function read(file) {
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
   try {
-    const data = readsOnServer() ? await readOnServer(file) : await state.reader.read(file);
+    const data = readsOnServer() ? await readOnServer(file) : await state.reader.read(file, options());
     if (data) {
       show(data);
       say("");
@@ -201,13 +201,13 @@ function startReader(after) {
     }
   };
   return {
-    async read(file) {
+    async read(file, choices) {
       if (failure) throw new Error(`the in-page reader could not start (${failure})`);
       const worker = await started;
       const id = next++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: "read", id, file });
+        worker.postMessage({ type: "read", id, file, options: choices });
       });
     },
   };

@@ -190,20 +190,176 @@ export function charConfidences(probs, steps, classes, alphabet, labels, greedyP
   });
 }
 
+// ---------------------------------------------------------------- constraints (decoding.constraints)
+
+const LITERAL_PREFIX = "literal:";
+
+// alphabet.resolve_charset: a name (digits), names joined by +, or a literal set; characters in first-seen order.
+export function resolveCharset(spec, named) {
+  let chars;
+  const parts = spec.split("+");
+  if (spec.startsWith(LITERAL_PREFIX)) chars = spec.slice(LITERAL_PREFIX.length);
+  else if (parts.every((part) => Object.hasOwn(named, part))) chars = parts.map((part) => named[part]).join("");
+  else if (spec && /^[A-Za-z+-]+$/.test(spec)) {
+    const unknown = parts.find((part) => !Object.hasOwn(named, part));
+    throw new Error(`unknown charset name '${unknown}'; names: ${Object.keys(named).join(", ")} (joined with +), or ${LITERAL_PREFIX}<characters> for a literal set`);
+  } else chars = spec;
+  if (!chars) throw new Error("empty character set");
+  return [...new Set(chars)].join("");
+}
+
+// Constraints.from_options: null when the options constrain nothing; a one-line error when they contradict.
+export function constraintsFrom(options, model) {
+  const number = (key) => (options[key] === undefined || options[key] === "" ? null : Number(options[key]));
+  const length = number("length");
+  const minLength = number("min_length");
+  const maxLength = number("max_length");
+  // A space is a + (an unencoded + in a query string arrives as a space), as the server reads it.
+  const allowed = options.charset ? resolveCharset(String(options.charset).replaceAll(" ", "+"), model.named_charsets) : null;
+  if (length !== null && (minLength !== null || maxLength !== null)) throw new Error("length cannot be combined with min_length or max_length");
+  if (allowed !== null && ![...allowed].some((c) => model.config.alphabet.includes(c))) {
+    throw new Error("charset: none of its characters are in the model's alphabet");
+  }
+  const low = length !== null ? length : minLength || 0;
+  const high = length !== null ? length : maxLength;
+  if (high !== null && high < low) throw new Error(`min_length ${low} is above max_length ${high}`);
+  if (allowed === null && low === 0 && high === null) return null;
+  return { allowed, minLength: low, maxLength: high };
+}
+
+// constrain_probs: each step's probability of forbidden characters moved onto the allowed ones, in proportion.
+function constrainProbs(probs, steps, classes, alphabet, allowed) {
+  if (allowed === null) return probs;
+  const keep = new Uint8Array(classes);
+  keep[BLANK] = 1;
+  for (const c of allowed) {
+    const i = alphabet.indexOf(c);
+    if (i >= 0) keep[i + 1] = 1;
+  }
+  const kept = keep.slice(1).reduce((a, b) => a + b, 0);
+  const out = new Float64Array(steps * classes);
+  for (let t = 0; t < steps; t++) {
+    const row = t * classes;
+    if (kept === 0) { out[row] = 1; continue; }
+    const nonBlank = 1 - probs[row];
+    let allowedMass = 0;
+    for (let c = 1; c < classes; c++) if (keep[c]) allowedMass += probs[row + c];
+    out[row] = probs[row];
+    for (let c = 1; c < classes; c++) {
+      if (!keep[c]) continue;
+      out[row + c] = allowedMass > 1e-12 ? probs[row + c] * (nonBlank / allowedMass) : nonBlank / kept;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- beam search (decoding.beam)
+
+// The `width` most probable prefixes; with a minimum length, also the best two of each length.
+function keepBest(beams, width, perLength) {
+  const ranked = [...beams.entries()].sort((a, b) => b[1].total() - a[1].total());
+  const kept = new Map(ranked.slice(0, width));
+  if (perLength) {
+    const count = new Map();
+    for (const [key, value] of ranked.slice(width)) {
+      const n = value.prefix.length;
+      const have = count.has(n) ? count.get(n) : [...kept.values()].filter((v) => v.prefix.length === n).length;
+      if (have < 2) {
+        kept.set(key, value);
+        count.set(n, have + 1);
+      }
+    }
+  }
+  return kept;
+}
+
+class Beam {
+  constructor(prefix) { this.prefix = prefix; this.blank = 0; this.label = 0; }
+  total() { return this.blank + this.label; }
+}
+
+// prefix_beam_search: the topK most probable distinct strings under the constraints, each scored by the model's own CTC probability.
+export function prefixBeamSearch(probs, steps, classes, alphabet, { topK = 5, beamWidth = 16, prune = 1e-3, constraints = null } = {}) {
+  const allowed = constraints ? constraints.allowed : null;
+  const maxLength = constraints && constraints.maxLength !== null ? constraints.maxLength : Infinity;
+  const minLength = constraints ? constraints.minLength : 0;
+  const shaped = constrainProbs(probs, steps, classes, alphabet, allowed);
+  const start = new Beam([]);
+  start.blank = 1;
+  let beams = new Map([["", start]]);
+  for (let t = 0; t < steps; t++) {
+    const row = t * classes;
+    const blank = shaped[row];
+    const tried = [];
+    for (let c = 1; c < classes; c++) if (prune <= 0 || shaped[row + c] >= prune) tried.push(c);
+    const remaining = steps - t - 1;
+    const following = new Map();
+    const at = (prefix) => {
+      const key = prefix.join(",");
+      if (!following.has(key)) following.set(key, new Beam(prefix));
+      return following.get(key);
+    };
+    for (const beam of beams.values()) {
+      const { prefix } = beam;
+      const total = beam.blank + beam.label;
+      const same = at(prefix);
+      same.blank += total * blank;
+      if (prefix.length) same.label += beam.label * shaped[row + prefix[prefix.length - 1]];
+      if (prefix.length >= maxLength) continue;
+      for (const c of tried) {
+        const p = shaped[row + c];
+        const extended = [...prefix, c];
+        const gain = prefix.length && c === prefix[prefix.length - 1] ? beam.blank * p : total * p;
+        if (extended.length + remaining < minLength) continue;
+        at(extended).label += gain;
+      }
+    }
+    beams = keepBest(following, beamWidth, minLength > 0);
+  }
+  const finals = [...beams.values()]
+    .filter((b) => minLength <= b.prefix.length && b.prefix.length <= maxLength)
+    .map((b) => ({
+      text: b.prefix.map((l) => alphabet[l - 1]).join(""),
+      confidence: stringProbability(probs, steps, classes, b.prefix),
+      labels: b.prefix,
+    }));
+  finals.sort((a, b) => b.confidence - a.confidence);
+  return finals.slice(0, topK);
+}
+
+// ---------------------------------------------------------------- the decoder policy (Recognizer.decode)
+
 // Round as the JSON of `pwocr recognize --json` does (Python's round(x, 6)).
 const round6 = (x) => Math.round(x * 1e6) / 1e6;
 
-// One table to the JSON shape of Reading.as_dict(): the greedy reading, its probability, each character.
-export function decodeReading(probs, steps, classes, model) {
+// One table to the JSON shape of Reading.as_dict(), by Recognizer.decode's policy: the greedy path
+// without constraints, the constrained beam search's best with them; top-k candidates beside it.
+export function decodeReading(probs, steps, classes, model, options = {}) {
   const alphabet = [...model.config.alphabet];
+  const candidates = Number(options.candidates || 1);
+  if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
+  const constraints = constraintsFrom(options, model);
   const greedy = greedyDecode(probs, steps, classes, alphabet);
-  const confidence = stringProbability(probs, steps, classes, greedy.labels);
-  const chars = charConfidences(probs, steps, classes, alphabet, greedy.labels, greedy.path, model.confusable_groups);
+  let found = [];
+  if (candidates > 1 || constraints) {
+    found = prefixBeamSearch(probs, steps, classes, alphabet, { topK: candidates, beamWidth: Math.max(16, candidates), constraints });
+  }
+  let best;
+  if (constraints) {
+    if (!found.length) return { text: "", raw: greedy.raw, confidence: 0, candidates: [], chars: [] };
+    best = found[0];
+  } else {
+    best = { text: greedy.text, confidence: stringProbability(probs, steps, classes, greedy.labels), labels: greedy.labels };
+    found = [best, ...found.filter((c) => c.text !== best.text)].slice(0, candidates);
+  }
+  const chars = charConfidences(probs, steps, classes, alphabet, best.labels, greedy.path, model.confusable_groups, {
+    allowed: constraints ? constraints.allowed : null,
+  });
   return {
-    text: greedy.text,
+    text: best.text,
     raw: greedy.raw,
-    confidence: round6(confidence),
-    candidates: [{ text: greedy.text, confidence: round6(confidence) }],
+    confidence: round6(best.confidence),
+    candidates: found.map((c) => ({ text: c.text, confidence: round6(c.confidence) })),
     chars: chars.map((c) => ({
       char: c.char,
       confidence: round6(c.confidence),

@@ -1,7 +1,7 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device.
 //
-// Messages in:  {type: "load"}, {type: "read", id, file (a Blob)}
+// Messages in:  {type: "load"}, {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}}
 // Messages out: {type: "progress", loaded, total}, {type: "ready", threads},
 //               {type: "reading", id, reading, ms}, {type: "error", id?, message}
 
@@ -78,7 +78,7 @@ async function logProbabilities(line) {
   return { data: output.data, steps, classes };
 }
 
-async function read(file) {
+async function read(file, options) {
   const times = [performance.now()];
   const image = await decodeImage(file);
   times.push(performance.now());
@@ -87,7 +87,7 @@ async function read(file) {
   const table = await logProbabilities(line);
   times.push(performance.now());
   const probs = temperedProbabilities(table.data, table.steps, table.classes, model.config.temperature);
-  const reading = decodeReading(probs, table.steps, table.classes, model);
+  const reading = decodeReading(probs, table.steps, table.classes, model, options);
   times.push(performance.now());
   const [decode, preprocess, run, decoding] = times.slice(1).map((t, i) => t - times[i]);
   return { reading: { image: file.name || "photo", ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
@@ -101,7 +101,7 @@ onmessage = async (event) => {
       await loading;
     } else if (message.type === "read") {
       await (loading = loading || load());
-      const { reading, ms, timings } = await read(message.file);
+      const { reading, ms, timings } = await read(message.file, message.options || {});
       postMessage({ type: "reading", id: message.id, reading, ms, timings });
     }
   } catch (e) {
