@@ -1,4 +1,4 @@
-"""The in-page reader's budgets in headless chromium, per model variant (fp32, fp16 weights, int8), beside Python.
+"""The in-page reader's budgets in headless chromium, per model variant (fp32, fp16-stored weights, int8), beside Python.
 
 For each variant the site is exported, served by ``python -m http.server`` (a static host, no
 compression), and opened in a fresh headless chromium:
@@ -94,26 +94,6 @@ READ_BIG = """async (b64) => {
 # ---------------------------------------------------------------- model variants
 
 
-def fp16_weights(source: Path, target: Path) -> None:
-    """The graph with its float weights stored as fp16 and cast back to fp32 at load: half the download, fp32 arithmetic."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    model = onnx.load(str(source))
-    graph = model.graph
-    casts = []
-    for init in list(graph.initializer):
-        if init.data_type != onnx.TensorProto.FLOAT or np.prod(init.dims) < 1024:
-            continue
-        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_fp16")
-        graph.initializer.remove(init)
-        graph.initializer.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
-    for node in reversed(casts):
-        graph.node.insert(0, node)
-    onnx.save(model, str(target))
-
-
 def int8_dynamic(source: Path, target: Path) -> None:
     """onnxruntime's dynamic int8 quantisation (weights int8, activations quantised per call), metadata kept."""
     import onnx
@@ -199,7 +179,7 @@ def measure_variant(name: str, graph: Path, runtime: Path, files: list[Path], bi
 
     with tempfile.TemporaryDirectory(prefix=f"pwocr-web-{name}-") as tmp:
         site = Path(tmp) / "site"
-        app = WebApp(OnnxEngine(graph), runtime)
+        app = WebApp(OnnxEngine(graph), runtime, half_weights=name == "fp16")
         for path, source in app.files.items():
             atomic_write(site / path, source if isinstance(source, bytes) else source.read_bytes())
         images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in files]
@@ -269,7 +249,7 @@ def main() -> None:
         big.save(big_path, quality=90)
         recognizer = Recognizer()
         expected = [recognizer.read(p).as_dict() for p in files]
-        graphs = {"fp32": fp32, "fp16": folder / "fp16.onnx", "int8": folder / "int8.onnx"}
+        graphs = {"fp32": fp32, "fp16": fp32, "int8": folder / "int8.onnx"}
         results: dict = {
             "load_average_at_start": os.getloadavg()[0],
             "python_line_ms_median": {
@@ -278,9 +258,7 @@ def main() -> None:
             },
         }
         for name in args.variants.split(","):
-            if name == "fp16":
-                fp16_weights(fp32, graphs[name])
-            elif name == "int8":
+            if name == "int8":
                 int8_dynamic(fp32, graphs[name])
             try:
                 results[name] = measure_variant(name, graphs[name], runtime, files, big_path.read_bytes(), expected)

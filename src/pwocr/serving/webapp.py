@@ -121,6 +121,39 @@ def _unpack(tarball: bytes, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def half_stored_graph(graph: Path, source_sha256: str | None = None) -> Path:
+    """``graph`` with every float weight that fp16 holds exactly stored as fp16 and cast back at load, cached.
+
+    The shipped weights are fp16 values (``default.safetensors`` stores them so), so the browser
+    downloads half the graph and computes exactly what Python computes: measured by
+    ``bench/web_budgets.py``, the same readings and confidences. A weight fp16 cannot hold stays fp32.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    key = source_sha256 or _file_digest(graph).hex()
+    cached = cache_dir() / f"{key}.half-stored.onnx"
+    if cached.is_file():
+        return cached
+    model = onnx.load(str(graph))
+    casts = []
+    for weight in list(model.graph.initializer):
+        if weight.data_type != onnx.TensorProto.FLOAT or int(np.prod(weight.dims)) < 1024:
+            continue
+        values = numpy_helper.to_array(weight)
+        half = values.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), values):
+            continue
+        model.graph.initializer.remove(weight)
+        model.graph.initializer.append(numpy_helper.from_array(half, f"{weight.name}.fp16"))
+        casts.append(helper.make_node("Cast", [f"{weight.name}.fp16"], [weight.name], to=onnx.TensorProto.FLOAT))
+    for node in reversed(casts):
+        model.graph.node.insert(0, node)
+    atomic_write(cached, model.SerializeToString())
+    return cached
+
+
 def _font_folder() -> Path:
     return Path(str(resources.files("pwocr") / "fonts"))
 
@@ -142,11 +175,14 @@ class WebApp:
         runtime: the onnxruntime-web folder from ``onnxruntime_web``; ``None``: a page that reads on the server only.
         server: whether a pwocr server serves the site (``site.json`` tells the page, so that a static
             site never probes for an API that is not there).
+        half_weights: send the graph with its weights stored as fp16 where fp16 holds them exactly
+            (``half_stored_graph``); false sends the model's graph as it is.
     """
 
     model: OnnxEngine
     runtime: Path | None
     server: bool = False
+    half_weights: bool = True
 
     @classmethod
     def for_checkpoint(
@@ -159,9 +195,14 @@ class WebApp:
     def in_page(self) -> bool:
         return self.runtime is not None
 
+    @cached_property
+    def graph(self) -> Path:
+        """The graph the browser downloads: the model's, its weights stored in half the bytes where that loses nothing."""
+        return half_stored_graph(self.model.path, self.model.source_sha256) if self.half_weights else self.model.path
+
     def _model_json(self) -> bytes:
         """What the reader needs besides the graph: the config, the decoder's look-alike groups and named charsets."""
-        files = {"graph": "model/recognizer.onnx", "graph_bytes": self.model.path.stat().st_size}
+        files = {"graph": "model/recognizer.onnx", "graph_bytes": self.graph.stat().st_size}
         if self.runtime is not None:
             files["wasm_bytes"] = (self.runtime / "ort-wasm-simd-threaded.wasm").stat().st_size
         info = {
@@ -181,7 +222,7 @@ class WebApp:
             if path.is_file() and path.name != SERVICE_WORKER and "__pycache__" not in path.parts
         }
         out["site.json"] = json.dumps({"in_page": self.in_page, "server": self.server}).encode()
-        out["model/recognizer.onnx"] = self.model.path
+        out["model/recognizer.onnx"] = self.graph
         out["model/model.json"] = self._model_json()
         fonts = _font_folder()
         out["fonts/page-mono.ttf"] = fonts / PAGE_FONT

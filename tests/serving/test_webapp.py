@@ -1,0 +1,95 @@
+"""The web app's files, its static export and how pwocr serve serves them (no browser, no npm: a stand-in runtime)."""
+
+import json
+import re
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from live_server import running
+
+from pwocr.serving.app import create_app
+from pwocr.serving.settings import ServeSettings
+from pwocr.serving.webapp import LARGE_FILE, ORT_FILES, WebApp, export_web, half_stored_graph
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    """A stand-in for the onnxruntime-web folder: the app only copies its files."""
+    folder = tmp_path / "ort"
+    folder.mkdir()
+    for name in (*ORT_FILES, "LICENSE"):
+        (folder / name).write_bytes(b"x" * (2 * LARGE_FILE if name.endswith(".wasm") else 10))
+    return folder
+
+
+def _listed(service_worker: bytes, name: str) -> list[str]:
+    return json.loads(re.search(rf"const {name} = (\[.*?\]);", service_worker.decode()).group(1))
+
+
+def test_the_service_worker_lists_the_site_and_precaches_only_the_small_files(tiny_checkpoint, runtime):
+    app = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime)
+    worker = app.read("sw.js")
+    files, shell = _listed(worker, "FILES"), _listed(worker, "SHELL")
+    assert set(files) == {"./", *app.files} - {"sw.js"}  # the browser keeps the worker itself
+    assert "ort/ort-wasm-simd-threaded.wasm" in files and "ort/ort-wasm-simd-threaded.wasm" not in shell
+    assert {"./", "index.html", "app.js", "reader/worker.js", "site.json", "model/model.json"} <= set(shell)
+    assert json.loads(app.read("site.json")) == {"in_page": True, "server": False}
+
+
+def test_the_version_changes_with_the_model(tiny_checkpoint, runtime):
+    tiny = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime).read("sw.js")
+    shipped = WebApp.for_checkpoint(None, runtime=runtime).read("sw.js")
+    version = re.compile(rb'const VERSION = "([0-9a-f]{16})"')
+    assert version.search(tiny).group(1) != version.search(shipped).group(1)
+
+
+def test_the_model_description_carries_the_config_and_the_decoders_data(tiny_checkpoint, runtime):
+    app = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime)
+    model = json.loads(app.read("model/model.json"))
+    assert model["config"] == app.model.config.to_dict()
+    assert model["named_charsets"]["digits"] == "0123456789"
+    assert "Il|1!i" in model["confusable_groups"].values()
+    assert model["graph_bytes"] == len(app.read("model/recognizer.onnx"))
+
+
+def test_the_shipped_graph_goes_to_the_browser_in_half_the_bytes_and_reads_the_same(tmp_path):
+    app = WebApp.for_checkpoint(None, runtime=None)
+    assert app.graph.stat().st_size < 0.55 * app.model.path.stat().st_size
+    lines = np.random.default_rng(0).uniform(-1, 1, (2, 3, 48, 200)).astype(np.float32)
+    full = ort.InferenceSession(str(app.model.path)).run(None, {"images": lines})[0]
+    half = ort.InferenceSession(str(app.graph)).run(None, {"images": lines})[0]
+    assert np.array_equal(full, half)
+    assert half_stored_graph(app.model.path, app.model.source_sha256) == app.graph  # cached, not rebuilt
+
+
+def test_export_writes_every_file(tiny_checkpoint, runtime, tmp_path):
+    app = export_web(tmp_path / "site", tiny_checkpoint, runtime=runtime)
+    for name in app.files:
+        assert (tmp_path / "site" / name).read_bytes() == app.read(name)
+
+
+def test_export_refuses_a_file_in_place_of_the_folder(tiny_checkpoint, runtime, tmp_path):
+    from pwocr.errors import PwocrError
+
+    (tmp_path / "site").write_text("not a folder")
+    with pytest.raises(PwocrError, match="not a folder"):
+        export_web(tmp_path / "site", tiny_checkpoint, runtime=runtime)
+
+
+def test_serve_serves_the_same_files_cross_origin_isolated(tiny_checkpoint, runtime):
+    requests = pytest.importorskip("requests")
+    web = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime)
+    settings = ServeSettings(threads=1)
+    with running(create_app(tiny_checkpoint, settings=settings, web=web), settings) as url:
+        page = requests.get(f"{url}/")
+        assert page.status_code == 200 and page.content == web.read("index.html")
+        assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+        assert page.headers["cross-origin-opener-policy"] == "same-origin"
+        assert "'wasm-unsafe-eval'" in page.headers["content-security-policy"]
+        wasm = requests.get(f"{url}/ort/ort-wasm-simd-threaded.wasm")
+        assert wasm.headers["content-type"] == "application/wasm"
+        assert wasm.content == web.read("ort/ort-wasm-simd-threaded.wasm")
+        assert requests.get(f"{url}/site.json").json() == {"in_page": True, "server": True}
+        assert requests.get(f"{url}/health").json()["status"] == "ok"  # the API keeps its routes
+        assert requests.get(f"{url}/no-such-file.js").status_code == 404
