@@ -103,6 +103,7 @@ def _assert_same(python: dict, js: dict) -> None:
     for a, b in zip(js["chars"], python["chars"]):
         assert abs(a["confidence"] - b["confidence"]) <= TOLERANCE, name
         assert a["confusable"] == b["confusable"], name
+        assert [x["char"] for x in a["lookalikes"]] == [x["char"] for x in b["lookalikes"]], name
 
 
 def test_the_page_reads_every_line_as_pwocr_recognize_does(site, chromium, lines, tmp_path):
@@ -117,6 +118,7 @@ def test_the_page_reads_every_line_as_pwocr_recognize_does(site, chromium, lines
     ("flags", "options"),
     [
         (["--candidates", "4"], {"candidates": "4"}),
+        (["--candidates", "8"], {"candidates": "8"}),
         (["--candidates", "3", "--charset", "alnum"], {"candidates": "3", "charset": "alnum"}),
         (
             ["--charset", "digits+punctuation", "--min_length", "4"],

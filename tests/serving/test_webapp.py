@@ -1,5 +1,6 @@
 """The web app's files, its static export and how pwocr serve serves them (no browser, no npm: a stand-in runtime)."""
 
+import dataclasses
 import json
 import re
 
@@ -8,6 +9,8 @@ import onnxruntime as ort
 import pytest
 from live_server import running
 
+from pwocr.decoding.confidence import DEFAULT_FLAGS
+from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.serving.app import create_app
 from pwocr.serving.settings import ServeSettings
 from pwocr.serving.webapp import LARGE_FILE, ORT_FILES, WebApp, export_web, half_stored_graph
@@ -49,7 +52,8 @@ def test_the_model_description_carries_the_config_and_the_decoders_data(tiny_che
     model = json.loads(app.read("model/model.json"))
     assert model["config"] == app.model.config.to_dict()
     assert model["named_charsets"]["digits"] == "0123456789"
-    assert "Il|1!i" in model["confusable_groups"].values()
+    assert model["lookalike_groups"] == LOOKALIKE_GROUPS  # one table for both decoders
+    assert model["flag_policy"] == dataclasses.asdict(DEFAULT_FLAGS)
     assert model["graph_bytes"] == len(app.read("model/recognizer.onnx"))
 
 

@@ -13,6 +13,7 @@ the app needs in pwocr's cache.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -28,10 +29,11 @@ from importlib import resources
 from pathlib import Path
 
 from pwocr.alphabet import NAMED_CHARSETS
-from pwocr.decoding.confidence import CONFUSABLE_GROUPS
+from pwocr.decoding.confidence import DEFAULT_FLAGS
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
 from pwocr.io import atomic_write
+from pwocr.lookalikes import LOOKALIKE_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +203,15 @@ class WebApp:
         return half_stored_graph(self.model.path, self.model.source_sha256) if self.half_weights else self.model.path
 
     def _model_json(self) -> bytes:
-        """What the reader needs besides the graph: the config, the decoder's look-alike groups and named charsets."""
+        """What the reader needs besides the graph: the config, and the decoder's data from the Python that defines it
+        (look-alike groups, the flag policy, named charsets), so the two decoders read one table."""
         files = {"graph": "model/recognizer.onnx", "graph_bytes": self.graph.stat().st_size}
         if self.runtime is not None:
             files["wasm_bytes"] = (self.runtime / "ort-wasm-simd-threaded.wasm").stat().st_size
         info = {
             "config": self.model.config.to_dict(),
-            "confusable_groups": CONFUSABLE_GROUPS,
+            "lookalike_groups": LOOKALIKE_GROUPS,
+            "flag_policy": dataclasses.asdict(DEFAULT_FLAGS),
             "named_charsets": NAMED_CHARSETS,
             **files,
         }

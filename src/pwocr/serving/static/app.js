@@ -302,13 +302,16 @@ function renderPassword() {
     button.dataset.index = String(i);
     button.setAttribute("aria-expanded", "false");
     const conf = typeof c.confidence === "number" ? `, ${percent(c.confidence)}` : "";
-    button.setAttribute("aria-label", `${i + 1}: ${spoken(c.char)}${conf}${c.confusable ? ", uncertain" : ""}`);
+    // Look-alikes the model finds nearly as likely ("I or l"): the font may draw them alike.
+    const lookalikes = (c.lookalikes || []).map((a) => a.char);
+    const or = lookalikes.length ? `, or ${lookalikes.map(spoken).join(", or ")}` : "";
+    button.setAttribute("aria-label", `${i + 1}: ${spoken(c.char)}${or}${conf}${c.confusable ? ", uncertain" : ""}`);
     const glyph = document.createElement("span");
     glyph.className = "glyph";
     glyph.textContent = c.char;
     const name = document.createElement("span");
     name.className = "name";
-    name.textContent = NAMES[c.char] || "";
+    name.textContent = lookalikes.length ? `or ${lookalikes.join(" ")}` : NAMES[c.char] || "";
     button.append(glyph, name);
     button.addEventListener("click", () => toggleAlternatives(i));
     box.append(button);

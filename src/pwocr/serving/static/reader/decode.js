@@ -156,8 +156,8 @@ function viterbiAlignment(probs, steps, classes, labels) {
   return labels.map((_, i) => bestStep.get(i) ?? 0);
 }
 
-// Characters that share a look-alike group with `char`.
-function confusableWith(char, groups) {
+// Characters that share a look-alike group with `char` (pwocr.lookalikes.lookalikes_of), from the groups Python exports.
+function lookalikesOf(char, groups) {
   const out = new Set();
   for (const group of Object.values(groups)) {
     if (group.includes(char)) for (const c of group) if (c !== char) out.add(c);
@@ -165,29 +165,115 @@ function confusableWith(char, groups) {
   return out;
 }
 
-// Each character's probability at its step, its best rivals, and whether it is worth a second look.
-export function charConfidences(probs, steps, classes, alphabet, labels, greedyPath, groups, options = {}) {
-  const alternatives = options.alternatives ?? 3;
-  const closeRatio = options.closeRatio ?? 0.2;
-  const allowed = options.allowed ? new Set(options.allowed) : null;
-  const steps_ = alignLabels(probs, steps, classes, labels, greedyPath);
-  return labels.map((label, i) => {
-    const row = probs.subarray(steps_[i] * classes, (steps_[i] + 1) * classes);
-    const char = alphabet[label - 1];
-    const order = Array.from({ length: classes - 1 }, (_, k) => k).sort((a, b) => row[b + 1] - row[a + 1]);
-    const rivals = [];
-    for (const k of order) {
-      const c = alphabet[k];
-      if (c === char || (allowed && !allowed.has(c))) continue;
-      rivals.push([c, row[k + 1]]);
-      if (rivals.length === alternatives) break;
+// The `count` most probable other characters at one step (allowed ones only, under constraints).
+function rivalsAt(row, alphabet, char, count, allowed) {
+  const order = Array.from({ length: alphabet.length }, (_, k) => k).sort((a, b) => row[b + 1] - row[a + 1]);
+  const rivals = [];
+  for (const k of order) {
+    const c = alphabet[k];
+    if (c === char || (allowed && !allowed.has(c))) continue;
+    rivals.push([c, row[k + 1]]);
+    if (rivals.length === count) break;
+  }
+  return rivals;
+}
+
+// Positions next to a gap where the model saw some other character it did not read (confidence._beside_missing).
+function besideMissing(probs, steps, classes, labels, at, ratio) {
+  const flagged = new Set();
+  const bounds = [-1, ...at, steps];
+  for (let gap = 0; gap <= labels.length; gap++) {
+    const first = bounds[gap] + 1;
+    const last = bounds[gap + 1];
+    if (last <= first) continue;
+    const neighbours = [gap - 1, gap].filter((i) => i >= 0 && i < labels.length);
+    let most = -Infinity;
+    for (let t = first; t < last; t++) {
+      let other = Math.fround(1 - probs[t * classes]);
+      for (const i of neighbours) other = Math.fround(other - probs[t * classes + labels[i]]);
+      if (other > most) most = other;
     }
+    if (most >= ratio) for (const i of neighbours) flagged.add(i);
+  }
+  return flagged;
+}
+
+// Each character's probability at its step, its best rivals, the look-alikes the model finds nearly as
+// likely, and whether it is flagged as unsure, by Python's FlagPolicy (confidence.char_confidences).
+export function charConfidences(probs, steps, classes, alphabet, labels, greedyPath, model, options = {}) {
+  const count = options.alternatives ?? 3;
+  const allowed = options.allowed ? new Set(options.allowed) : null;
+  const policy = model.flag_policy;
+  const index = new Map(alphabet.map((c, i) => [c, i + 1]));
+  const at = alignLabels(probs, steps, classes, labels, greedyPath);
+  const besideAGap = besideMissing(probs, steps, classes, labels, at, policy.missing_ratio);
+  return labels.map((label, position) => {
+    const row = probs.subarray(at[position] * classes, (at[position] + 1) * classes);
+    const char = alphabet[label - 1];
     const p = row[label];
-    const group = confusableWith(char, groups);
-    const close = rivals.slice(0, 1).some(([, q]) => q >= closeRatio * p)
-      || rivals.some(([c, q]) => group.has(c) && q >= 0.5 * closeRatio * p);
-    return { char, confidence: p, alternatives: rivals, confusable: close };
+    const rivals = rivalsAt(row, alphabet, char, count, allowed);
+    let similar = [...lookalikesOf(char, model.lookalike_groups)]
+      .filter((c) => index.has(c))
+      .map((c) => [c, row[index.get(c)]])
+      .sort((a, b) => b[1] - a[1]);
+    if (allowed) similar = similar.filter(([c]) => allowed.has(c));
+    const flagged = rivals.slice(0, 1).some(([, q]) => q >= policy.close_ratio * p)
+      || similar.reduce((total, [, q]) => total + q, 0) >= policy.lookalike_ratio * p
+      || row[0] >= policy.blank_ratio * p
+      || besideAGap.has(position);
+    const named = similar.filter(([, q]) => q >= policy.name_ratio * p);
+    return { char, confidence: p, alternatives: rivals, confusable: flagged, lookalikes: named };
   });
+}
+
+// ---------------------------------------------------------------- look-alike swaps (decoding.swaps)
+
+const SWAP_FLOOR = 1e-6;
+
+// The `topK` most probable readings that differ from `labels` by one or two look-alikes, scored by the model.
+export function lookalikeSwaps(probs, steps, classes, alphabet, labels, greedyPath, model, topK, allowed, proposals = 24) {
+  if (!labels.length || topK < 1) return [];
+  const index = new Map(alphabet.map((c, i) => [c, i + 1]));
+  const at = alignLabels(probs, steps, classes, labels, greedyPath);
+  const singles = [];
+  labels.forEach((label, position) => {
+    const p = Math.max(probs[at[position] * classes + label], 1e-30);
+    for (const c of lookalikesOf(alphabet[label - 1], model.lookalike_groups)) {
+      if (!index.has(c) || (allowed && !allowed.has(c))) continue;
+      const ratio = probs[at[position] * classes + index.get(c)] / p;
+      if (ratio >= SWAP_FLOOR) singles.push([Math.log(ratio), position, index.get(c)]);
+    }
+  });
+  // heapq.nlargest over (log ratio, position, label) tuples.
+  singles.sort((a, b) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2]);
+  const best = singles.slice(0, proposals);
+  const combos = best.map(([score, position, label]) => [score, [[position, label]]]);
+  best.forEach(([scoreA, posA, labA], i) => {
+    for (const [scoreB, posB, labB] of best.slice(i + 1)) {
+      if (posA !== posB) combos.push([scoreA + scoreB, [[posA, labA], [posB, labB]]]);
+    }
+  });
+  combos.sort((a, b) => b[0] - a[0]);
+  const found = combos.slice(0, proposals).map(([, swaps]) => {
+    const row = [...labels];
+    for (const [position, label] of swaps) row[position] = label;
+    return { text: row.map((l) => alphabet[l - 1]).join(""), confidence: stringProbability(probs, steps, classes, row), labels: row };
+  });
+  found.sort((a, b) => b.confidence - a.confidence);
+  return found.slice(0, topK);
+}
+
+// The `count` most probable candidates with distinct texts, none equal to `exclude` (recognizer._best_distinct).
+function bestDistinct(candidates, count, exclude) {
+  const seen = new Set([exclude]);
+  const out = [];
+  for (const c of [...candidates].sort((a, b) => b.confidence - a.confidence)) {
+    if (!seen.has(c.text)) {
+      seen.add(c.text);
+      out.push(c);
+    }
+  }
+  return out.slice(0, count);
 }
 
 // ---------------------------------------------------------------- constraints (decoding.constraints)
@@ -333,7 +419,8 @@ export function prefixBeamSearch(probs, steps, classes, alphabet, { topK = 5, be
 const round6 = (x) => Math.round(x * 1e6) / 1e6;
 
 // One table to the JSON shape of Reading.as_dict(), by Recognizer.decode's policy: the greedy path
-// without constraints, the constrained beam search's best with them; top-k candidates beside it.
+// without constraints, the constrained beam search's best with them; top-k candidates beside it,
+// from the beam and from look-alike swaps of the reading.
 export function decodeReading(probs, steps, classes, model, options = {}) {
   const alphabet = [...model.config.alphabet];
   const candidates = Number(options.candidates || 1);
@@ -350,11 +437,15 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
     best = found[0];
   } else {
     best = { text: greedy.text, confidence: stringProbability(probs, steps, classes, greedy.labels), labels: greedy.labels };
-    found = [best, ...found.filter((c) => c.text !== best.text)].slice(0, candidates);
   }
-  const chars = charConfidences(probs, steps, classes, alphabet, best.labels, greedy.path, model.confusable_groups, {
-    allowed: constraints ? constraints.allowed : null,
-  });
+  const allowed = constraints && constraints.allowed !== null ? new Set(constraints.allowed) : null;
+  if (candidates > 1) {
+    const swaps = lookalikeSwaps(probs, steps, classes, alphabet, best.labels, greedy.path, model, candidates - 1, allowed);
+    found = [best, ...bestDistinct([...found, ...swaps], candidates - 1, best.text)];
+  } else {
+    found = [best];
+  }
+  const chars = charConfidences(probs, steps, classes, alphabet, best.labels, greedy.path, model, { allowed });
   return {
     text: best.text,
     raw: greedy.raw,
@@ -365,6 +456,7 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
       confidence: round6(c.confidence),
       alternatives: c.alternatives.map(([char, q]) => ({ char, confidence: round6(q) })),
       confusable: c.confusable,
+      lookalikes: c.lookalikes.map(([char, q]) => ({ char, confidence: round6(q) })),
     })),
   };
 }
