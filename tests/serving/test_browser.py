@@ -250,3 +250,18 @@ def test_a_busy_server_is_asked_again_after_retry_after(phone, server):
     phone.set_input_files("#file", files=[{"name": "p.png", "mimeType": "image/png", "buffer": png(TINY_LABELS[0])}])
     phone.wait_for_selector("#result:not([hidden])")
     assert len(calls) == 2 and phone.get_attribute("#password", "data-text") == TINY_LABELS[0]
+
+
+def test_a_whole_photo_is_not_read_as_one_line_on_the_device(phone, server):
+    """The page's reader reads line crops; a whole photo gets a way forward, not a confident nonsense."""
+    from PIL import Image
+
+    photo = Image.new("L", (600, 800), 255)
+    photo.paste(Image.open(io.BytesIO(png(TINY_LABELS[0]))), (100, 300))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    phone.goto(f"{server}/")
+    phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
+    expect(phone.locator("#error")).to_contain_text("looks like a whole photo")
+    assert "on the server" in phone.inner_text("#error")
+    assert phone.locator("#result").is_hidden()

@@ -445,11 +445,14 @@ def _line_or_photo(photo: np.ndarray, detector: TextDetector | None) -> tuple[bo
 #: An image at most this many pixels tall is a line crop: a photo of several lines is taller
 #: (word crops of IIIT 5K-Word and Street View Text are 16 to 108 pixels tall, 5th to 95th percentile).
 LINE_MAX_HEIGHT = 128
+#: A wider image is a line crop up to ``LINE_MAX_WIDE_HEIGHT`` pixels tall (a close-up of one line).
+LINE_MIN_ASPECT = 4.0
+LINE_MAX_WIDE_HEIGHT = 400
 
 
 def _line_sized(width: int, height: int) -> bool:
     """Whether an image's size alone makes it a line crop: short, or wide and not tall."""
-    return height <= LINE_MAX_HEIGHT or (width / height >= 4.0 and height <= 400)
+    return height <= LINE_MAX_HEIGHT or (width / height >= LINE_MIN_ASPECT and height <= LINE_MAX_WIDE_HEIGHT)
 
 
 def read_images(

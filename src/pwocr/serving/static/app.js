@@ -142,7 +142,12 @@ async function read(file) {
       say("");
     }
   } catch (e) {
-    fail(`Could not read the photo: ${e.message}`);
+    if (e.photo) {
+      const there = state.server ? ", or choose “on the server” in Options to read the whole photo there (it is then uploaded)" : "";
+      fail(`${e.message}: crop the photo to the password's line and choose it again${there}.`);
+    } else {
+      fail(`Could not read the photo: ${e.message}`);
+    }
   } finally {
     state.busy = false;
     document.body.removeAttribute("aria-busy");
@@ -197,7 +202,7 @@ function startReader(after) {
       if (!waiting) return;
       pending.delete(data.id);
       if (data.type === "reading") waiting.resolve(data.reading);
-      else waiting.reject(new Error(data.message));
+      else waiting.reject(Object.assign(new Error(data.message), { photo: data.photo }));
     }
   };
   return {

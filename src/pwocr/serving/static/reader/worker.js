@@ -78,9 +78,19 @@ async function logProbabilities(line) {
   return { data: output.data, steps, classes };
 }
 
+// Whether `recognize --layout auto` takes an image of this size for a line crop without running its detector.
+function lineSized(width, height) {
+  const limits = model.line_sized;
+  return height <= limits.max_height || (width / height >= limits.min_aspect && height <= limits.max_wide_height);
+}
+
 async function read(file, options) {
   const times = [performance.now()];
   const image = await decodeImage(file);
+  if (!lineSized(image.width, image.height)) {
+    // Read as one line, a whole photo would give a confident nonsense; the detector is not in the page yet.
+    throw Object.assign(new Error(`${image.width}×${image.height} looks like a whole photo, and this page reads one cropped line at a time`), { photo: true });
+  }
   times.push(performance.now());
   const line = toLine(image, model.config);
   times.push(performance.now());
@@ -106,6 +116,6 @@ onmessage = async (event) => {
     }
   } catch (e) {
     if (message.type === "load") loading = null;
-    postMessage({ type: "error", id: message.id, message: String(e && e.message ? e.message : e) });
+    postMessage({ type: "error", id: message.id, message: String(e && e.message ? e.message : e), photo: Boolean(e && e.photo) });
   }
 };
