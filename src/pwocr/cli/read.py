@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "pwocr recognize photo.heic --candidates 3 --charset alnum --length 12",
             "pwocr recognize photos/ --recursive --format csv --out readings.csv",
             "cat photo.png | pwocr recognize - --format json",
+            "pwocr recognize --fuse a.jpg b.jpg c.jpg          # several photos of one line: one fused reading",
             "pwocr recognize --imgs_folder photos/       # the seed's way: writes photos/prediction.csv",
         ),
     )
@@ -47,6 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read every image here and write prediction.csv into it (unless --out names another file)",
     )
     inputs.add_argument("-r", "--recursive", action="store_true", help="read the images of subfolders too")
+    inputs.add_argument(
+        "--fuse",
+        action="store_true",
+        help="the inputs are several photos (or a video) of one password line: fuse them into one reading",
+    )
+    inputs.add_argument(
+        "--frames",
+        type=positive,
+        default=12,
+        metavar="N",
+        help="with --fuse, frames taken from each video, spread over it (default: 12)",
+    )
     inputs.add_argument(
         "--layout",
         choices=["auto", "line", "photo"],
@@ -223,6 +236,21 @@ def _recognizer(args: argparse.Namespace) -> Recognizer:
     return Recognizer(args.checkpoint, device=device, batch_size=args.batch_size, backend=args.backend)
 
 
+def _frames(sources, per_video: int) -> list:
+    """The inputs of ``--fuse`` as frames: images as they are, ``per_video`` frames of each video."""
+    from pathlib import Path
+
+    from pwocr.data.images import VIDEO_SUFFIXES, video_frames
+
+    frames = []
+    for source in sources:
+        if isinstance(source, (str, Path)) and Path(source).suffix.lower() in VIDEO_SUFFIXES:
+            frames.extend(video_frames(source, per_video))
+        else:
+            frames.append(source)
+    return frames
+
+
 def run_recognize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -269,7 +297,10 @@ def run_recognize(args: argparse.Namespace) -> int:
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
     draw = _Drawer(args.draw, single) if args.draw else None
-    results = read_images(recognizer, sources(), args.layout, args.candidates, constraints)
+    if args.fuse:
+        results = [recognizer.read_fused(_frames(sources(), args.frames), args.candidates, constraints)]
+    else:
+        results = read_images(recognizer, sources(), args.layout, args.candidates, constraints)
     read = skipped = unfound = 0
     for result in results:
         if isinstance(result, Skipped):

@@ -446,6 +446,34 @@ def _array_to_image(array: np.ndarray, name: str, colour: bool) -> np.ndarray:
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 
+#: Video files ``recognize --fuse`` takes frames from (OpenCV's wheel decodes them with its FFmpeg).
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".avi", ".mkv"}
+
+
+def video_frames(path: str | os.PathLike[str], count: int = 12) -> list[np.ndarray]:
+    """Up to ``count`` frames spread evenly over a video, as RGB arrays; a one-line error if none can be read."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise PwocrError(f"{path}: not a video pwocr can read")
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    picks = set(np.linspace(0, total - 1, min(count, total)).round().astype(int).tolist()) if total > 0 else None
+    frames: list[np.ndarray] = []
+    index = 0
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if picks is None or index in picks:
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        index += 1
+    capture.release()
+    if not frames:
+        raise PwocrError(f"{path}: no frame could be read from the video")
+    return frames
+
+
 def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list[Path]:
     """Image files in ``folder`` (and its subfolders with ``recursive``), sorted by path; hidden ones skipped."""
     folder = Path(folder)

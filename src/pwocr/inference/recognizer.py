@@ -18,6 +18,7 @@ from pwocr.decoding.beam import Candidate, prefix_beam_search
 from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy, char_confidences, string_probability
 from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.ctc import greedy_decode
+from pwocr.decoding.fusion import fuse_candidates, fuse_characters
 from pwocr.decoding.swaps import lookalike_swaps
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, open_engine
@@ -306,6 +307,35 @@ class Recognizer:
         temperature = self.config.temperature
         for table, name in zip(self._log_probabilities_of_lines(lines), names):
             yield self.decode(tempered_probabilities(table, temperature), name, candidates, constraints)
+
+    def read_fused(
+        self,
+        frames: Sequence[ImageSource],
+        candidates: int = 1,
+        constraints: Constraints | None = None,
+        proposals: int = 8,
+    ) -> Reading:
+        """One reading from several images of the same password line (photos, or a video's frames).
+
+        Each frame proposes its ``proposals`` best candidates (``decode``); every proposal is scored
+        under every frame, and the best by the geometric mean of its probabilities is the reading
+        (``pwocr.decoding.fusion``). Characters carry the frames' mean probabilities; one is flagged
+        when most frames flag it.
+        """
+        if not frames:
+            raise PwocrError("no frames to fuse")
+        if candidates < 1:
+            raise PwocrError(f"candidates {candidates} must be at least 1")
+        tables = self.line_probabilities([self.load_line(frame) for frame in frames])
+        readings = [self.decode(t, candidates=max(candidates, proposals), constraints=constraints) for t in tables]
+        name = describe(frames[0]) + (f" (+{len(frames) - 1} frames)" if len(frames) > 1 else "")
+        found = fuse_candidates(tables, [c for r in readings for c in r.candidates], candidates)
+        if not found:
+            return Reading(name, "", readings[0].raw, 0.0, (), ())
+        best = found[0]
+        allowed = constraints.allowed if constraints is not None else None
+        chars = fuse_characters(tables, self.alphabet, best.labels, allowed)
+        return Reading(name, best.text, readings[0].raw, best.confidence, tuple(found), tuple(chars))
 
     def read_folder(
         self,
