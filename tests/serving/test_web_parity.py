@@ -133,3 +133,46 @@ def test_candidates_and_constraints_agree_with_pwocr_recognize(site, chromium, l
     got = _read_in_page(site, chromium, subset, options, tmp_path / "http.log")
     for python, js in zip(expected, got, strict=True):
         _assert_same(python, js)
+
+
+FUSE_IN_WORKER = """async ([groups, options]) => {
+  const worker = new Worker("reader/worker.js", { type: "module" });
+  const fuse = (files) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.type === "reading") resolve(data.reading);
+      else if (data.type === "error") reject(new Error(data.message));
+    };
+    worker.postMessage({ type: "fuse", id: 0, files, options });
+  });
+  const out = [];
+  for (const group of groups) {
+    const files = group.map(([name, b64]) => new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" }));
+    out.push(await fuse(files));
+  }
+  worker.terminate();
+  return out;
+}"""
+
+
+@pytest.mark.parametrize(("flags", "options"), [([], {}), (["--candidates", "3"], {"candidates": "3"})])
+def test_fused_frames_agree_with_pwocr_recognize_fuse(site, chromium, tmp_path, flags, options):
+    from pwocr.synth.frames import jittered_frames
+
+    rng = np.random.default_rng(18)
+    groups = []
+    for i, (image, _) in enumerate(render_set(4, seed=81, split="eval", config=SynthConfig(colour=True))):
+        paths = []
+        for j, frame in enumerate(jittered_frames(image, 4, rng)):
+            paths.append(tmp_path / f"p{i}f{j}.png")
+            Image.fromarray(frame).save(paths[-1])
+        groups.append(paths)
+    expected = [_recognize(paths, ["--fuse", *flags])[0] for paths in groups]
+    encoded = [[[p.name, base64.b64encode(p.read_bytes()).decode()] for p in paths] for paths in groups]
+    with static_server(site, tmp_path / "http.log") as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/")
+        got = page.evaluate(FUSE_IN_WORKER, [encoded, options])
+        page.close()
+    for python, js in zip(expected, got, strict=True):
+        assert js["image"] == python["image"].rsplit("/", 1)[-1]
+        _assert_same(python, js)

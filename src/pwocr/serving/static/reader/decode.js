@@ -422,6 +422,12 @@ const round6 = (x) => Math.round(x * 1e6) / 1e6;
 // without constraints, the constrained beam search's best with them; top-k candidates beside it,
 // from the beam and from look-alike swaps of the reading.
 export function decodeReading(probs, steps, classes, model, options = {}) {
+  const r = decodeLabelled(probs, steps, classes, model, options);
+  return asJson(r.best, r.raw, r.found, r.chars);
+}
+
+// decodeReading's result before it becomes JSON: the best candidate, all candidates with their labels, the characters.
+function decodeLabelled(probs, steps, classes, model, options) {
   const alphabet = [...model.config.alphabet];
   const candidates = Number(options.candidates || 1);
   if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
@@ -433,7 +439,7 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
   }
   let best;
   if (constraints) {
-    if (!found.length) return { text: "", raw: greedy.raw, confidence: 0, candidates: [], chars: [] };
+    if (!found.length) return { best: { text: "", confidence: 0, labels: [] }, raw: greedy.raw, found: [], chars: [] };
     best = found[0];
   } else {
     best = { text: greedy.text, confidence: stringProbability(probs, steps, classes, greedy.labels), labels: greedy.labels };
@@ -446,9 +452,14 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
     found = [best];
   }
   const chars = charConfidences(probs, steps, classes, alphabet, best.labels, greedy.path, model, { allowed });
+  return { best, raw: greedy.raw, found, chars };
+}
+
+// The JSON shape of Reading.as_dict() (less the image's name).
+function asJson(best, raw, found, chars) {
   return {
     text: best.text,
-    raw: greedy.raw,
+    raw,
     confidence: round6(best.confidence),
     candidates: found.map((c) => ({ text: c.text, confidence: round6(c.confidence) })),
     chars: chars.map((c) => ({
@@ -459,4 +470,71 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
       lookalikes: c.lookalikes.map(([char, q]) => ({ char, confidence: round6(q) })),
     })),
   };
+}
+
+// ---------------------------------------------------------------- fusing frames (decoding.fusion)
+
+const PROPOSALS = 8;
+
+// fuse_candidates: the proposals with the highest geometric mean of their CTC probabilities over the frames.
+function fuseCandidates(tables, proposals, topK) {
+  const pool = new Map();
+  for (const c of proposals) {
+    const key = c.labels.join(",");
+    if (!pool.has(key)) pool.set(key, c);
+  }
+  const byLength = new Map();
+  for (const c of pool.values()) {
+    if (!byLength.has(c.labels.length)) byLength.set(c.labels.length, []);
+    byLength.get(c.labels.length).push(c);
+  }
+  const fused = [];
+  for (const group of byLength.values()) {
+    for (const c of group) {
+      let total = 0;
+      for (const t of tables) total += Math.log(stringProbability(t.probs, t.steps, t.classes, c.labels));
+      const score = total / tables.length;
+      fused.push({ text: c.text, confidence: Number.isFinite(score) ? Math.exp(score) : 0, labels: c.labels });
+    }
+  }
+  fused.sort((a, b) => b.confidence - a.confidence);
+  return fused.slice(0, topK);
+}
+
+// fuse_characters: each character as the frames see it, mean probabilities, flagged when most frames flag it.
+function fuseCharacters(tables, alphabet, labels, model, allowed) {
+  const perFrame = tables.map((t) => charConfidences(t.probs, t.steps, t.classes, alphabet, labels, argmaxPath(t.probs, t.steps, t.classes), model, { allowed }));
+  const count = perFrame.length;
+  return labels.map((label, position) => {
+    const views = perFrame.map((frame) => frame[position]);
+    const rivals = new Map();
+    const named = new Map();
+    for (const view of views) {
+      for (const [c, q] of view.alternatives) rivals.set(c, (rivals.get(c) || 0) + q / count);
+      for (const [c, q] of view.lookalikes) {
+        if (!named.has(c)) named.set(c, []);
+        named.get(c).push(q);
+      }
+    }
+    return {
+      char: alphabet[label - 1],
+      confidence: views.reduce((total, view) => total + view.confidence, 0) / count,
+      alternatives: [...rivals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3),
+      confusable: 2 * views.filter((view) => view.confusable).length > count,
+      lookalikes: [...named.entries()].filter(([, qs]) => 2 * qs.length >= count).map(([c, qs]) => [c, qs.reduce((a, b) => a + b, 0) / qs.length]),
+    };
+  });
+}
+
+// Recognizer.read_fused: one reading from several frames' tables ({probs, steps, classes}) of one password line.
+export function fuseReadings(tables, model, options = {}) {
+  const alphabet = [...model.config.alphabet];
+  const candidates = Number(options.candidates || 1);
+  const constraints = constraintsFrom(options, model);
+  const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, { ...options, candidates: Math.max(candidates, PROPOSALS) }));
+  const found = fuseCandidates(tables, readings.flatMap((r) => r.found), candidates);
+  if (!found.length) return { text: "", raw: readings[0].raw, confidence: 0, candidates: [], chars: [] };
+  const best = found[0];
+  const allowed = constraints && constraints.allowed !== null ? new Set(constraints.allowed) : null;
+  return asJson(best, readings[0].raw, found, fuseCharacters(tables, alphabet, best.labels, model, allowed));
 }

@@ -1,12 +1,16 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device.
 //
-// Messages in:  {type: "load"}, {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}}
+// Messages in:  {type: "load"},
+//               {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}},
+//               {type: "fuse", id, files (Blobs of one password line), options}: one fused reading,
+//               {type: "frame", id, frame ({data: RGBA, width, height}), options}: a camera frame, fused
+//                 with the recent frames that read the same password; {type: "forget"}: a new password
 // Messages out: {type: "progress", loaded, total}, {type: "ready", threads},
-//               {type: "reading", id, reading, ms}, {type: "error", id?, message}
+//               {type: "reading", id, reading, ms, frames?}, {type: "error", id?, message}
 
 import * as ort from "../ort/ort.wasm.min.mjs";
-import { decodeReading, temperedProbabilities } from "./decode.js";
+import { decodeReading, fuseReadings, temperedProbabilities } from "./decode.js";
 import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 
 let model = null;
@@ -103,6 +107,50 @@ async function read(file, options) {
   return { reading: { image: file.name || "photo", ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
 }
 
+// The probability table of one line image ({data, width, height, channels}).
+async function tableOf(image) {
+  const table = await logProbabilities(toLine(image, model.config));
+  return { probs: temperedProbabilities(table.data, table.steps, table.classes, model.config.temperature), steps: table.steps, classes: table.classes };
+}
+
+async function fuseFiles(files, options) {
+  const tables = [];
+  for (const file of files) tables.push(await tableOf(await decodeImage(file)));
+  const name = (files[0].name || "photo") + (files.length > 1 ? ` (+${files.length - 1} frames)` : "");
+  return { image: name, ...fuseReadings(tables, model, options) };
+}
+
+// The camera's recent frames of one password: a frame whose reading differs from the fused one in
+// more than a third of its characters is another password (or none), and starts the window afresh.
+const WINDOW = 5;
+let recent = [];
+
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = here;
+    }
+  }
+  return row[b.length];
+}
+
+async function fuseFrame(frame, options) {
+  const table = await tableOf(fromRGBA(frame.data, frame.width, frame.height, false));
+  const alone = decodeReading(table.probs, table.steps, table.classes, model, {});
+  if (recent.length) {
+    const fused = fuseReadings(recent, model, {});
+    if (distance(alone.text, fused.text) * 3 > Math.max(alone.text.length, fused.text.length)) recent = [];
+  }
+  if (!alone.text) return { reading: { image: "camera", ...alone }, frames: 0 };
+  recent = [...recent, table].slice(-WINDOW);
+  return { reading: { image: "camera", ...fuseReadings(recent, model, options) }, frames: recent.length };
+}
+
 onmessage = async (event) => {
   const message = event.data;
   try {
@@ -113,6 +161,15 @@ onmessage = async (event) => {
       await (loading = loading || load());
       const { reading, ms, timings } = await read(message.file, message.options || {});
       postMessage({ type: "reading", id: message.id, reading, ms, timings });
+    } else if (message.type === "fuse") {
+      await (loading = loading || load());
+      postMessage({ type: "reading", id: message.id, reading: await fuseFiles(message.files, message.options || {}) });
+    } else if (message.type === "frame") {
+      await (loading = loading || load());
+      const { reading, frames } = await fuseFrame(message.frame, message.options || {});
+      postMessage({ type: "reading", id: message.id, reading, frames });
+    } else if (message.type === "forget") {
+      recent = [];
     }
   } catch (e) {
     if (message.type === "load") loading = null;
