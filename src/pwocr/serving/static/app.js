@@ -201,19 +201,29 @@ function startReader(after) {
       }
       if (!waiting) return;
       pending.delete(data.id);
-      if (data.type === "reading") waiting.resolve(data.reading);
+      if (data.type === "reading") waiting.resolve(data);
       else waiting.reject(Object.assign(new Error(data.message), { photo: data.photo }));
     }
   };
+  const ask = async (message, transfer = []) => {
+    if (failure) throw new Error(`the in-page reader could not start (${failure})`);
+    const worker = await started;
+    const id = next++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...message, id }, transfer);
+    });
+  };
   return {
     async read(file, choices) {
-      if (failure) throw new Error(`the in-page reader could not start (${failure})`);
-      const worker = await started;
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ type: "read", id, file, options: choices });
-      });
+      return (await ask({ type: "read", file, options: choices })).reading;
+    },
+    // One camera frame ({data, width, height}); the answer is the reading fused so far, and of how many frames.
+    frame(frame, choices) {
+      return ask({ type: "frame", frame, options: choices }, [frame.data.buffer]);
+    },
+    async forget() {
+      (await started).postMessage({ type: "forget" });
     },
   };
 }
@@ -473,6 +483,7 @@ async function startReading() {
   const cached = offlineCopy();
   if (site.in_page) {
     state.reader = startReader(cached);
+    $("live").hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
     return;
   }
   state.reader = { read: () => Promise.reject(new Error("this site reads on its server only")) };
@@ -485,8 +496,86 @@ async function startReading() {
   document.body.dataset.reader = "server";
 }
 
+// ---------------------------------------------------------------- live camera
+
+// The band of each frame that is read (the .guide box in style.css): the password's line goes there.
+const GUIDE = { left: 0.05, top: 0.38, width: 0.9, height: 0.24 };
+// The fused reading is taken once it has stayed the same over LIVE_FRAMES frames in a row, at least
+// LIVE_CONFIDENCE probable, with no character in doubt (flagged by most frames); a reading with a
+// character in doubt is taken after LIVE_PATIENCE frames in a row, its doubtful characters highlighted.
+const LIVE_FRAMES = 3;
+const LIVE_PATIENCE = 8;
+const LIVE_CONFIDENCE = 0.5;
+
+const live = { stream: null, running: false, last: "", agree: 0 };
+
+function guideFrame(video) {
+  const w = Math.round(video.videoWidth * GUIDE.width);
+  const h = Math.round(video.videoHeight * GUIDE.height);
+  const canvas = new OffscreenCanvas(w, h);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(video, video.videoWidth * GUIDE.left, video.videoHeight * GUIDE.top, w, h, 0, 0, w, h);
+  const pixels = context.getImageData(0, 0, w, h);
+  return { data: pixels.data, width: w, height: h };
+}
+
+async function startLive() {
+  if (live.running) return;
+  $("error").textContent = "";
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1920 } }, audio: false });
+  } catch (e) {
+    fail(`The camera could not start (${e.message}): take a photo instead.`);
+    return;
+  }
+  const video = $("live-video");
+  video.srcObject = live.stream;
+  await video.play();
+  $("live-box").hidden = false;
+  live.running = true;
+  live.last = "";
+  live.agree = 0;
+  await state.reader.forget();
+  $("live-status").textContent = "Looking for the password…";
+  while (live.running) {
+    if (!video.videoWidth) { await new Promise((resolve) => setTimeout(resolve, 100)); continue; }
+    let answer;
+    try {
+      answer = await state.reader.frame(guideFrame(video), options());
+    } catch (e) {
+      stopLive();
+      fail(`Could not read the camera: ${e.message}`);
+      return;
+    }
+    const { reading, frames } = answer;
+    if (!live.running) break;
+    $("live-status").textContent = reading.text ? `${reading.text}  ·  ${frames} frame${frames === 1 ? "" : "s"}, ${percent(reading.confidence)}` : "Looking for the password…";
+    live.agree = reading.text && reading.text === live.last ? live.agree + 1 : 1;
+    live.last = reading.text;
+    const firm = frames >= LIVE_FRAMES && live.agree >= LIVE_FRAMES && reading.confidence >= LIVE_CONFIDENCE;
+    const doubt = reading.chars.some((c) => c.confusable);
+    if (firm && (!doubt || live.agree >= LIVE_PATIENCE)) {
+      stopLive();
+      show(reading);
+      $("meta").textContent += ` · fused from ${frames} camera frames`;
+      return;
+    }
+  }
+}
+
+function stopLive() {
+  live.running = false;
+  for (const track of live.stream ? live.stream.getTracks() : []) track.stop();
+  live.stream = null;
+  $("live-box").hidden = true;
+}
+
 function start() {
   startReading();
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    $("live").addEventListener("click", () => (readsOnServer() ? fail("The camera reads on this device: choose “on this device” in Options.") : startLive()));
+    $("live-stop").addEventListener("click", stopLive);
+  }
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromHash) {
     saveToken(fromHash);
