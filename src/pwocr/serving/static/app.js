@@ -136,7 +136,7 @@ async function read(file) {
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
   try {
-    const data = readsOnServer() ? await readOnServer(file) : await state.reader.read(file, options());
+    const data = readsOnServer() ? await readOnServer(file) : await (await state.reader).read(file, options());
     if (data) {
       show(data);
       say("");
@@ -482,11 +482,9 @@ async function startReading() {
   const serverFound = findServer(site);
   const cached = offlineCopy();
   if (site.in_page) {
-    state.reader = startReader(cached);
     $("live").hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
-    return;
+    return startReader(cached);
   }
-  state.reader = { read: () => Promise.reject(new Error("this site reads on its server only")) };
   await serverFound;
   $("privacy").textContent = "This site reads photos on its server: the photo is sent to it.";
   for (const input of $("where").querySelectorAll("input")) {
@@ -494,6 +492,7 @@ async function startReading() {
     input.disabled = input.value === "device";
   }
   document.body.dataset.reader = "server";
+  return { read: () => Promise.reject(new Error("this site reads on its server only")) };
 }
 
 // ---------------------------------------------------------------- live camera
@@ -535,13 +534,13 @@ async function startLive() {
   live.running = true;
   live.last = "";
   live.agree = 0;
-  await state.reader.forget();
+  await (await state.reader).forget();
   $("live-status").textContent = "Looking for the password…";
   while (live.running) {
     if (!video.videoWidth) { await new Promise((resolve) => setTimeout(resolve, 100)); continue; }
     let answer;
     try {
-      answer = await state.reader.frame(guideFrame(video), options());
+      answer = await (await state.reader).frame(guideFrame(video), options());
     } catch (e) {
       stopLive();
       fail(`Could not read the camera: ${e.message}`);
@@ -571,7 +570,8 @@ function stopLive() {
 }
 
 function start() {
-  startReading();
+  // The reader, once the page knows how it reads (site.json): a photo chosen before then waits for it.
+  state.reader = startReading();
   if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     $("live").addEventListener("click", () => (readsOnServer() ? fail("The camera reads on this device: choose “on this device” in Options.") : startLive()));
     $("live-stop").addEventListener("click", stopLive);
