@@ -10,8 +10,9 @@ compression), and opened in a fresh headless chromium:
   rendered lines, on the first visit (one thread: a static host is not cross-origin isolated)
   and the second (the service worker adds the isolation headers: several threads); Python's
   ``Recognizer.read`` on the same files beside it, one thread and default threads;
-- memory: the tab's renderer processes (PSS, from /proc) after reading a 12 MP photo, and the
-  browser's own ``measureUserAgentSpecificMemory`` where the page is isolated;
+- memory: the tab's renderer processes (PSS, from /proc) after handing the reader a 12 MP photo
+  (decoded whole, then refused as a whole photo: the page reads line crops), and the browser's own
+  ``measureUserAgentSpecificMemory`` where the page is isolated;
 - parity: readings equal to Python's fp32 reading, and the largest confidence difference.
 
     python bench/web_budgets.py --out bench/results/web_budgets.json
@@ -79,10 +80,14 @@ READ_ALL = """async (images) => {
 READ_BIG = """async (b64) => {
   const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], "big.jpg", { type: "image/jpeg" });
   const worker = self.benchWorker;
-  const reading = await new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => data.type === "reading" ? resolve(data) : data.type === "error" && reject(new Error(data.message));
+  // The page reads line crops; a 12 MP photo is decoded whole and then refused as a whole photo:
+  // what is measured here is the memory and time of decoding it in the worker.
+  const started = performance.now();
+  await new Promise((resolve) => {
+    worker.onmessage = ({ data }) => (data.type === "reading" || data.type === "error") && resolve(data);
     worker.postMessage({ type: "read", id: "big", file });
   });
+  const reading = { ms: performance.now() - started };
   let measured = null;
   if (self.crossOriginIsolated && performance.measureUserAgentSpecificMemory) {
     measured = (await performance.measureUserAgentSpecificMemory()).bytes;

@@ -58,6 +58,7 @@ def test_the_model_description_carries_the_config_and_the_decoders_data(tiny_che
 
 
 def test_the_shipped_graph_goes_to_the_browser_in_half_the_bytes_and_reads_the_same(tmp_path):
+    pytest.importorskip("onnx", reason="the onnx package (the train extra) rewrites the graph")
     app = WebApp.for_checkpoint(None, runtime=None)
     assert app.graph.stat().st_size < 0.55 * app.model.path.stat().st_size
     lines = np.random.default_rng(0).uniform(-1, 1, (2, 3, 48, 200)).astype(np.float32)

@@ -130,10 +130,16 @@ def half_stored_graph(graph: Path, source_sha256: str | None = None) -> Path:
     The shipped weights are fp16 values (``default.safetensors`` stores them so), so the browser
     downloads half the graph and computes exactly what Python computes: measured by
     ``bench/web_budgets.py``, the same readings and confidences. A weight fp16 cannot hold stays fp32.
+    Without the ``onnx`` package (the ``train`` extra) the graph is sent as it is.
     """
     import numpy as np
-    import onnx
-    from onnx import helper, numpy_helper
+
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        log.info("the onnx package is not installed: the page downloads the model's graph at full size")
+        return graph
 
     key = source_sha256 or _file_digest(graph).hex()
     cached = cache_dir() / f"{key}.half-stored.onnx"
