@@ -18,7 +18,7 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.decoding.beam import Candidate
-from pwocr.decoding.confidence import CharConfidence, char_confidences, string_probabilities
+from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy, char_confidences, string_probabilities
 
 
 def fuse_candidates(tables: Sequence[np.ndarray], proposals: Iterable[Candidate], top_k: int) -> list[Candidate]:
@@ -47,11 +47,15 @@ def fuse_candidates(tables: Sequence[np.ndarray], proposals: Iterable[Candidate]
 
 
 def fuse_characters(
-    tables: Sequence[np.ndarray], alphabet: Alphabet, labels: Sequence[int], allowed: Iterable[str] | None = None
+    tables: Sequence[np.ndarray],
+    alphabet: Alphabet,
+    labels: Sequence[int],
+    allowed: Iterable[str] | None = None,
+    policy: FlagPolicy = DEFAULT_FLAGS,
 ) -> list[CharConfidence]:
     """Each character of the fused reading as the frames see it: mean probabilities, flagged if most frames flag it."""
     allowed = list(allowed) if allowed is not None else None
-    per_frame = [char_confidences(table, alphabet, labels, allowed=allowed) for table in tables]
+    per_frame = [char_confidences(table, alphabet, labels, allowed=allowed, policy=policy) for table in tables]
     count = len(per_frame)
     out = []
     for position, char in enumerate(alphabet.decode(labels)):

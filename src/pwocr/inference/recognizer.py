@@ -334,7 +334,7 @@ class Recognizer:
             return Reading(name, "", readings[0].raw, 0.0, (), ())
         best = found[0]
         allowed = constraints.allowed if constraints is not None else None
-        chars = fuse_characters(tables, self.alphabet, best.labels, allowed)
+        chars = fuse_characters(tables, self.alphabet, best.labels, allowed, self.flags)
         return Reading(name, best.text, readings[0].raw, best.confidence, tuple(found), tuple(chars))
 
     def read_folder(
