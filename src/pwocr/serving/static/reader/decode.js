@@ -178,24 +178,46 @@ function rivalsAt(row, alphabet, char, count, allowed) {
   return rivals;
 }
 
-// Positions next to a gap where the model saw some other character it did not read (confidence._beside_missing).
-function besideMissing(probs, steps, classes, labels, at, ratio) {
+// Positions next to a gap where a frame gives `mass` to characters the reading does not have there
+// (confidence._beside_missing): a gap is the frames strictly between two characters' steps (or before
+// the first, after the last); what they give to the neighbours (once, if the same character) and the
+// blank is the reading's, the rest is the trace of a dropped character. In float32, as NumPy sums it.
+function besideMissing(probs, steps, classes, labels, at, mass, allowedColumns) {
   const flagged = new Set();
-  const bounds = [-1, ...at, steps];
-  for (let gap = 0; gap <= labels.length; gap++) {
-    const first = bounds[gap] + 1;
-    const last = bounds[gap + 1];
-    if (last <= first) continue;
-    const neighbours = [gap - 1, gap].filter((i) => i >= 0 && i < labels.length);
-    let most = -Infinity;
-    for (let t = first; t < last; t++) {
-      let other = Math.fround(1 - probs[t * classes]);
-      for (const i of neighbours) other = Math.fround(other - probs[t * classes + labels[i]]);
-      if (other > most) most = other;
-    }
-    if (most >= ratio) for (const i of neighbours) flagged.add(i);
+  if (!labels.length) return flagged;
+  const stepSet = new Set(at);
+  const counted = (label) => label > 0 && (!allowedColumns || allowedColumns.includes(label));
+  const worst = new Array(labels.length + 1).fill(-Infinity);
+  let gap = 0;
+  for (let t = 0; t < steps; t++) {
+    while (gap < at.length && at[gap] < t) gap++;
+    if (stepSet.has(t)) continue;
+    const row = t * classes;
+    const left = gap > 0 ? labels[gap - 1] : 0;
+    const right = gap < labels.length ? labels[gap] : 0;
+    let other;
+    if (!allowedColumns) other = Math.fround(1 - probs[row]);
+    else other = pairwiseSum(allowedColumns.map((c) => probs[row + c]));
+    if (counted(left)) other = Math.fround(other - probs[row + left]);
+    if (counted(right) && right !== left) other = Math.fround(other - probs[row + right]);
+    if (other > worst[gap]) worst[gap] = other;
   }
+  worst.forEach((value, g) => {
+    if (value >= mass) for (const i of [g - 1, g]) if (i >= 0 && i < labels.length) flagged.add(i);
+  });
   return flagged;
+}
+
+// NumPy's float32 sum of a short row (pairwise summation: eight accumulators below 128 values).
+function pairwiseSum(values) {
+  const f = Math.fround;
+  if (values.length < 8) return values.reduce((total, v) => f(total + v), 0);
+  const r = values.slice(0, 8).map(f);
+  let i = 8;
+  for (; i + 8 <= values.length; i += 8) for (let k = 0; k < 8; k++) r[k] = f(r[k] + values[i + k]);
+  let total = f(f(f(r[0] + r[1]) + f(r[2] + r[3])) + f(f(r[4] + r[5]) + f(r[6] + r[7])));
+  for (; i < values.length; i++) total = f(total + values[i]);
+  return total;
 }
 
 // Each character's probability at its step, its best rivals, the look-alikes the model finds nearly as
@@ -206,17 +228,18 @@ export function charConfidences(probs, steps, classes, alphabet, labels, greedyP
   const policy = model.flag_policy;
   const index = new Map(alphabet.map((c, i) => [c, i + 1]));
   const at = alignLabels(probs, steps, classes, labels, greedyPath);
-  const besideAGap = besideMissing(probs, steps, classes, labels, at, policy.missing_ratio);
+  const allowedColumns = allowed ? alphabet.map((c, i) => (allowed.has(c) ? i + 1 : 0)).filter((i) => i > 0) : null;
+  const besideAGap = besideMissing(probs, steps, classes, labels, at, policy.missing_mass, allowedColumns);
   return labels.map((label, position) => {
     const row = probs.subarray(at[position] * classes, (at[position] + 1) * classes);
     const char = alphabet[label - 1];
     const p = row[label];
     const rivals = rivalsAt(row, alphabet, char, count, allowed);
-    let similar = [...lookalikesOf(char, model.lookalike_groups)]
+    let similar = [...lookalikesOf(char, model.lookalike_groups)].sort()
       .filter((c) => index.has(c))
-      .map((c) => [c, row[index.get(c)]])
-      .sort((a, b) => b[1] - a[1]);
+      .map((c) => [c, row[index.get(c)]]);
     if (allowed) similar = similar.filter(([c]) => allowed.has(c));
+    similar.sort((a, b) => b[1] - a[1]);
     const flagged = rivals.slice(0, 1).some(([, q]) => q >= policy.close_ratio * p)
       || similar.reduce((total, [, q]) => total + q, 0) >= policy.lookalike_ratio * p
       || row[0] >= policy.blank_ratio * p
@@ -254,11 +277,12 @@ export function lookalikeSwaps(probs, steps, classes, alphabet, labels, greedyPa
     }
   });
   combos.sort((a, b) => b[0] - a[0]);
+  // A swap that puts two equal characters side by side with no blank frame between them cannot be read: dropped.
   const found = combos.slice(0, proposals).map(([, swaps]) => {
     const row = [...labels];
     for (const [position, label] of swaps) row[position] = label;
     return { text: row.map((l) => alphabet[l - 1]).join(""), confidence: stringProbability(probs, steps, classes, row), labels: row };
-  });
+  }).filter((c) => c.confidence > 0);
   found.sort((a, b) => b.confidence - a.confidence);
   return found.slice(0, topK);
 }
