@@ -223,14 +223,23 @@ def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
                 fp.seek(0)
             return Image.open(fp, formats=_openable(formats))
     except UnidentifiedImageError:
-        accepted = ", ".join(f for f in _openable(formats) if f != "MPO")
-        raise ImageError(name, "unsupported", f"not an image pwocr reads (by content: {accepted})") from None
+        raise ImageError(
+            name, "unsupported", f"not an image pwocr reads (by content: {accepted_names(formats)})"
+        ) from None
     except Image.DecompressionBombError:
         raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
     except OSError as e:
         raise ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})") from None
     except Exception as e:  # a header that lies can break a plugin in any way: the file's fault
         raise ImageError(name, "corrupt", f"unreadable image header ({_what(e)})") from None
+
+
+def accepted_names(formats: Sequence[str] = FORMATS) -> str:
+    """The accepted formats this installation reads, as messages name them (HEIC through pillow-heif,
+    whose plugin registers only when a HEIC file first arrives)."""
+    heif = "HEIF" in formats and importlib.util.find_spec("pillow_heif") is not None
+    names = [f for f in _openable(formats) if f not in ("MPO", "HEIF")] + (["HEIC/HEIF"] if heif else [])
+    return ", ".join(names)
 
 
 def _openable(formats: Sequence[str]) -> list[str]:
