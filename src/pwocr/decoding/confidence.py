@@ -205,7 +205,7 @@ def char_confidences(
         char = alphabet.chars[label - 1]
         p = float(row[label])
         rivals = _rivals(row, alphabet, char, alternatives, allowed_set)
-        similar = [(c, float(row[i])) for c, i in _lookalike_columns(alphabet.chars, char)]
+        similar = [(c, float(row[i])) for c, i in lookalike_columns(alphabet.chars, char)]
         if allowed_set is not None:
             similar = [(c, q) for c, q in similar if c in allowed_set]
         similar.sort(key=lambda cq: -cq[1])
@@ -221,7 +221,7 @@ def char_confidences(
 
 
 @lru_cache(maxsize=1024)
-def _lookalike_columns(chars: str, char: str) -> tuple[tuple[str, int], ...]:
+def lookalike_columns(chars: str, char: str) -> tuple[tuple[str, int], ...]:
     """``char``'s look-alikes in the alphabet ``chars``, with their columns in a probability table."""
     return tuple((c, chars.index(c) + 1) for c in sorted(lookalikes_of(char)) if c in chars)
 

@@ -17,8 +17,7 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.decoding.beam import Candidate
-from pwocr.decoding.confidence import align_labels, string_probabilities
-from pwocr.lookalikes import lookalikes_of
+from pwocr.decoding.confidence import align_labels, lookalike_columns, string_probabilities
 
 #: A look-alike the model gives less than this share of the character's probability is not proposed.
 FLOOR = 1e-6
@@ -68,17 +67,16 @@ def _swap_options(
     probs: np.ndarray, alphabet: Alphabet, labels: Sequence[int], allowed: set[str] | None
 ) -> list[list[tuple[float, int, int]]]:
     """Per position, its look-alike swaps as ``(log probability ratio, position, new label)``, best first."""
-    index = {c: i + 1 for i, c in enumerate(alphabet.chars)}
     options = []
     for position, (label, t) in enumerate(zip(labels, align_labels(probs, labels))):
         p = max(float(probs[t, label]), 1e-30)
         here = []
-        for c in lookalikes_of(alphabet.chars[label - 1]):
-            if c not in index or (allowed is not None and c not in allowed):
+        for c, column in lookalike_columns(alphabet.chars, alphabet.chars[label - 1]):
+            if allowed is not None and c not in allowed:
                 continue
-            ratio = float(probs[t, index[c]]) / p
+            ratio = float(probs[t, column]) / p
             if ratio >= FLOOR:
-                here.append((math.log(ratio), position, index[c]))
+                here.append((math.log(ratio), position, column))
         options.append(sorted(here, reverse=True))
     return options
 
