@@ -15,14 +15,6 @@ from pwocr.cli.common import add_use_cuda, boolean, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from pwocr.model.config import MODEL_SIZES
-    from pwocr.training.config import TrainConfig
-
-    defaults = TrainConfig()
-
-    def default(name: str) -> str:
-        return f" (default: {getattr(defaults, name)})"
-
     p = sub.add_parser(
         "train",
         needs_extra="train",
@@ -38,6 +30,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         argument_default=argparse.SUPPRESS,
     )
+    _add_data_flags(p)
+    _add_synthetic_flags(p)
+    _add_model_flags(p)
+    _add_optimisation_flags(p)
+    _add_run_flags(p)
+    p.set_defaults(handler=run_train)
+
+
+def _default(name: str) -> str:
+    """`` (default: X)`` for a flag's help, X being ``TrainConfig``'s value."""
+    from pwocr.training.config import TrainConfig
+
+    return f" (default: {getattr(TrainConfig(), name)})"
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
     data = p.add_argument_group("data")
     data.add_argument("--imgs_folder", "--images", dest="imgs_folder", help="folder the CSV file names are relative to")
     data.add_argument("--train_file", "--train-csv", dest="train_file", help="filename,label CSV of training images")
@@ -69,6 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ignore_symbols", action="store_true", help="score a real --val_file on letters and digits only"
     )
 
+
+def _add_synthetic_flags(p: argparse.ArgumentParser) -> None:
     synth = p.add_argument_group("synthetic data")
     synth.add_argument(
         "--synth",
@@ -88,18 +98,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--min_length",
         dest="synth_min_length",
         type=int,
-        help="shortest synthetic password (--min_length is the seed's name)" + default("synth_min_length"),
+        help="shortest synthetic password (--min_length is the seed's name)" + _default("synth_min_length"),
     )
     synth.add_argument(
         "--synth_max_length",
         "--max_length",
         dest="synth_max_length",
         type=int,
-        help="longest synthetic password (--max_length is the seed's name)" + default("synth_max_length"),
+        help="longest synthetic password (--max_length is the seed's name)" + _default("synth_max_length"),
     )
     synth.add_argument(
         "--fonts", dest="fonts_folder", help="render synthetic data in the .ttf/.otf fonts of this folder"
     )
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    from pwocr.model.config import MODEL_SIZES
 
     model = p.add_argument_group("model")
     model.add_argument(
@@ -107,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="model_size",
         choices=MODEL_SIZES,
         help="network: crnn (the paper's), crnn-small, crnn-tiny, crnn-lcnet, crnn-svtr (the shipped model's)"
-        + default("model_size"),
+        + _default("model_size"),
     )
     model.add_argument(
         "--weights_file",
@@ -119,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--pretrained_backbone",
         choices=["ppocrv6", "none"],
         help="a fresh crnn-lcnet/crnn-svtr starts its features from PP-OCRv6 small's weights (shipped with pwocr)"
-        + default("pretrained_backbone"),
+        + _default("pretrained_backbone"),
     )
     model.add_argument(
         "--colour",
@@ -138,11 +152,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--freeze_blocks",
         type=int,
-        help="keep the stem and first N conv blocks at their starting weights (-1: none)" + default("freeze_blocks"),
+        help="keep the stem and first N conv blocks at their starting weights (-1: none)" + _default("freeze_blocks"),
     )
 
+
+def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
     optim = p.add_argument_group("optimisation")
-    optim.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, help="epochs" + default("epochs"))
+    optim.add_argument("--epochs_num", "--epochs", dest="epochs", type=int, help="epochs" + _default("epochs"))
     optim.add_argument(
         "--steps_per_epoch",
         "--steps",
@@ -155,51 +171,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--batch-size",
         dest="batch_size",
         type=int,
-        help="lines per batch and process: N processes step on N x this" + default("batch_size"),
+        help="lines per batch and process: N processes step on N x this" + _default("batch_size"),
     )
-    optim.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule" + default("lr"))
-    optim.add_argument("--weight_decay", type=float, help="AdamW weight decay" + default("weight_decay"))
+    optim.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule" + _default("lr"))
+    optim.add_argument("--weight_decay", type=float, help="AdamW weight decay" + _default("weight_decay"))
     optim.add_argument(
         "--backbone_lr_scale",
         type=float,
-        help="the conv stack learns at this share of --lr" + default("backbone_lr_scale"),
+        help="the conv stack learns at this share of --lr" + _default("backbone_lr_scale"),
     )
     optim.add_argument(
         "--distill",
         type=float,
         help="learning without forgetting: weight of the KL divergence from the --weights_file model's "
-        "per-frame readings of the same batch, added to the CTC loss" + default("distill"),
+        "per-frame readings of the same batch, added to the CTC loss" + _default("distill"),
     )
     optim.add_argument(
         "--max_width",
         type=int,
-        help="widest input line in pixels after scaling to the model's height" + default("max_width"),
+        help="widest input line in pixels after scaling to the model's height" + _default("max_width"),
     )
     optim.add_argument("--fixed_seed", "--seed", dest="seed", type=int, help="random seed (default: from the clock)")
 
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
     run = p.add_argument_group("run")
-    run.add_argument("--out", help="checkpoint folder" + default("out"))
-    run.add_argument("--logs", help="TensorBoard log folder" + default("logs"))
+    run.add_argument("--out", help="checkpoint folder" + _default("out"))
+    run.add_argument("--logs", help="TensorBoard log folder" + _default("logs"))
     run.add_argument(
-        "--val_each", type=int, help="validate every N epochs (0: after the last only)" + default("val_each")
+        "--val_each", type=int, help="validate every N epochs (0: after the last only)" + _default("val_each")
     )
     run.add_argument(
         "--test_display",
         type=int,
-        help="print N raw => decoded => truth lines at each validation" + default("test_display"),
+        help="print N raw => decoded => truth lines at each validation" + _default("test_display"),
     )
     run.add_argument(
         "--checkpoint_every",
         type=int,
         metavar="STEPS",
         help="also write a resumable checkpoint every N steps inside an epoch (0: epoch ends only)"
-        + default("checkpoint_every"),
+        + _default("checkpoint_every"),
     )
     run.add_argument(
         "--keep_last",
         type=int,
         metavar="K",
-        help="step checkpoints kept (last.pt is the newest)" + default("keep_last"),
+        help="step checkpoints kept (last.pt is the newest)" + _default("keep_last"),
     )
     run.add_argument(
         "--resume",
@@ -214,16 +232,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--no_progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument(
-        "--n_workers", "--workers", dest="n_workers", type=int, help="data loading processes" + default("n_workers")
+        "--n_workers", "--workers", dest="n_workers", type=int, help="data loading processes" + _default("n_workers")
     )
     run.add_argument(
         "--nproc",
         type=int,
         help="training processes on this machine, launched with torchrun (gloo on CPU, NCCL on GPUs)"
-        + default("nproc"),
+        + _default("nproc"),
     )
-    add_use_cuda(run, default=argparse.SUPPRESS, help_suffix=default("use_cuda"))
-    p.set_defaults(handler=run_train)
+    add_use_cuda(run, default=argparse.SUPPRESS, help_suffix=_default("use_cuda"))
 
 
 def run_train(args: argparse.Namespace) -> int:
