@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_recognize(sub)
+    _register_evaluate(sub)
+
+
+def _register_recognize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "recognize",
         help="read passwords from images",
@@ -35,6 +40,40 @@ def register(sub: argparse._SubParsersAction) -> None:
             "pwocr recognize --imgs_folder photos/       # the seed's way: writes photos/prediction.csv",
         ),
     )
+    _add_recognize_inputs(p)
+    model = p.add_argument_group("model")
+    add_checkpoint(model)
+    model.add_argument(
+        "--alphabet",
+        "--alphapet",
+        dest="alphabet",
+        default=None,
+        help="the model's alphabet (checked against the checkpoint); a subset restricts the reading",
+    )
+    _add_decoding(p)
+
+    output = p.add_argument_group("output")
+    output.add_argument("--format", choices=FORMATS, default="text", help="text for people; the others for programs")
+    output.add_argument(
+        "--json", dest="format", action="store_const", const="jsonl", help="one JSON object per image (--format jsonl)"
+    )
+    output.add_argument("-q", "--quiet", action="store_true", help="print the password alone, one per line")
+    output.add_argument("-o", "--out", default=None, metavar="FILE", help="write the results to FILE (atomically)")
+    output.add_argument(
+        "--show_raw", action="store_true", help="also print the raw CTC output (one symbol per column, - for blank)"
+    )
+    output.add_argument(
+        "--draw",
+        default=None,
+        metavar="PATH",
+        help="draw each whole photo with its lines, readings and the pick: a PNG file for one image, "
+        "else a folder of them",
+    )
+    _add_running(p)
+    p.set_defaults(handler=run_recognize)
+
+
+def _add_recognize_inputs(p: argparse.ArgumentParser) -> None:
     inputs = p.add_argument_group("input")
     inputs.add_argument(
         "images", nargs="*", metavar="IMAGE", help="image files, folders, glob patterns, or - for standard input"
@@ -68,37 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "auto: decide per image",
     )
 
-    model = p.add_argument_group("model")
-    add_checkpoint(model)
-    model.add_argument(
-        "--alphabet",
-        "--alphapet",
-        dest="alphabet",
-        default=None,
-        help="the model's alphabet (checked against the checkpoint); a subset restricts the reading",
-    )
-    _add_decoding(p)
 
-    output = p.add_argument_group("output")
-    output.add_argument("--format", choices=FORMATS, default="text", help="text for people; the others for programs")
-    output.add_argument(
-        "--json", dest="format", action="store_const", const="jsonl", help="one JSON object per image (--format jsonl)"
-    )
-    output.add_argument("-q", "--quiet", action="store_true", help="print the password alone, one per line")
-    output.add_argument("-o", "--out", default=None, metavar="FILE", help="write the results to FILE (atomically)")
-    output.add_argument(
-        "--show_raw", action="store_true", help="also print the raw CTC output (one symbol per column, - for blank)"
-    )
-    output.add_argument(
-        "--draw",
-        default=None,
-        metavar="PATH",
-        help="draw each whole photo with its lines, readings and the pick: a PNG file for one image, "
-        "else a folder of them",
-    )
-    _add_running(p)
-    p.set_defaults(handler=run_recognize)
-
+def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="score a checkpoint on a labelled set",
