@@ -8,6 +8,13 @@ from pwocr.cli.common import add_checkpoint, examples, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _register_synth(sub)
+    _register_split(sub)
+    _register_calibrate(sub)
+    _register_export(sub)
+
+
+def _register_synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth",
         needs_extra="train",
@@ -67,6 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=run_synth)
 
+
+def _register_split(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "split",
         help="split a labels CSV into train.csv and val.csv",
@@ -79,6 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
     p.set_defaults(handler=run_split)
 
+
+def _register_calibrate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "calibrate",
         needs_extra="train",
@@ -100,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=424242, help="random seed")
     p.set_defaults(handler=run_calibrate)
 
+
+def _register_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         needs_extra="train",
