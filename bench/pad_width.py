@@ -1,14 +1,17 @@
-"""How a model's padding width (``ModelConfig.pad_width``) trades real-photo accuracy for time.
+"""How a model's padding (``ModelConfig.pad_width`` and ``pad_multiple``) trades real-photo accuracy for time.
 
 PP-OCRv6 pads every line to 320 pixels; its feature extractor, which ``crnn-svtr`` keeps, was
 trained so. Padding costs time in proportion to the padded width, so the width is a measured
 choice: this reads the real word sets of ``../shared/real-val`` (scored ignoring case and
 symbols), the screen photos of ``../shared/domain`` and synthetic lines in held-out fonts
 (exact) with one checkpoint at several padding widths, one image at a time, and prints word
-accuracy and the median time per image for each. Only the reading changes; the checkpoint's
-weights are the same throughout.
+accuracy and the median time per image for each. ``--multiples`` then tries width buckets at the
+checkpoint's own ``pad_width``: each line padded to the next multiple of so many pixels, so lines of a
+bucket batch together (``Recognizer`` batches by bucket). Only the reading changes; the
+checkpoint's weights are the same throughout.
 
     python bench/pad_width.py --widths 0,128,192,320 --out bench/results/pad_width.json
+    python bench/pad_width.py --widths 128 --multiples 0,32,64 --out bench/results/pad_multiple.json
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pwocr.synth.render import SynthConfig, render_set
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", default="0,128,192,320", help="padding widths to try, comma-separated")
+    parser.add_argument("--multiples", default="", help="pad_multiple values to try, comma-separated")
     parser.add_argument("--checkpoint", default="default")
     parser.add_argument("--real_val", default="../shared/real-val", help="folder of labelled real word sets")
     parser.add_argument("--domain", default="../shared/domain", help="folder with labels.csv of real photos")
@@ -56,8 +60,10 @@ def main() -> None:
     sets["synthetic"] = (images, [text for _, text in synthetic], False)
 
     results: dict[str, dict] = {}
-    for width in (int(w) for w in args.widths.split(",")):
-        recognizer.preprocess = dataclasses.replace(base, pad_width=width)
+    settings = [(int(w), base.pad_multiple) for w in args.widths.split(",") if w]
+    settings += [(base.pad_width, int(m)) for m in args.multiples.split(",") if m]
+    for width, multiple in settings:
+        recognizer.preprocess = dataclasses.replace(base, pad_width=width, pad_multiple=multiple)
         row: dict[str, dict] = {}
         for name, (images, truths, ignore) in sets.items():
             recognizer.read(images[0])  # warm up outside the timings
@@ -72,9 +78,9 @@ def main() -> None:
                 "word_accuracy": right / len(truths),
                 "median_ms": 1000 * statistics.median(seconds),
             }
-        results[str(width)] = row
+        results[f"{width}" if multiple == base.pad_multiple else f"{width}/{multiple}"] = row
         print(
-            f"pad {width:>4}: "
+            f"pad {width:>4} multiple {multiple:>3}: "
             + "  ".join(f"{n} {r['word_accuracy']:.2%} {r['median_ms']:.1f} ms" for n, r in row.items()),
             flush=True,
         )

@@ -162,3 +162,18 @@ def test_an_onnx_whose_metadata_alphabet_is_shorter_than_its_output_is_refused_a
         PwocrError, match=r"short.onnx: its graph outputs 95 classes, but the alphabet in its metadata has 10"
     ):
         Recognizer(tmp_path / "short.onnx")
+
+
+def test_lines_of_one_width_bucket_share_a_forward_pass(tiny_checkpoint):
+    lines = _mixed_lines(120)
+    recognizer = Recognizer(tiny_checkpoint, batch_size=256)
+    widths = [recognizer.preprocess(np.asarray(line.convert("L"))).shape[1] for line in lines]
+    buckets = {recognizer.preprocess.padded_width(w) for w in widths}
+    engine, passes = recognizer.engine, []
+    recognizer.engine = lambda batch: passes.append(batch.shape[-1]) or engine(batch)
+    tables = recognizer.log_probabilities([np.asarray(line) for line in lines])
+    assert len(buckets) < len(set(widths))  # the set has several widths in one bucket
+    assert sorted(passes) == sorted(buckets)
+    alone = Recognizer(tiny_checkpoint, batch_size=1)
+    for line, table in zip(lines, tables):
+        np.testing.assert_allclose(table, alone.log_probabilities([np.asarray(line)])[0], atol=1e-4)

@@ -17,7 +17,7 @@ from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
 from pwocr.data.images import load, probe
 from pwocr.data.labels import LabelledImage
-from pwocr.data.preprocess import LinePreprocessor, normalise
+from pwocr.data.preprocess import LinePreprocessor, normalise, padded_width
 from pwocr.errors import PwocrError
 from pwocr.model.config import ModelConfig
 from pwocr.synth.fonts import FontSpec
@@ -47,17 +47,19 @@ def prepare_line(gray: np.ndarray, label: str, config: ModelConfig, width_scale:
     return torch.from_numpy(normalise([line])[0])
 
 
-def pad_batch(lines: Sequence[torch.Tensor], pad_width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack ``C x H x W_i`` lines into ``N x C x H x max(W, pad_width)``, padded on the right.
+def pad_batch(
+    lines: Sequence[torch.Tensor], pad_width: int = 0, pad_multiple: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``C x H x W_i`` lines into ``N x C x H x W``, padded on the right to the widest line's ``padded_width``.
 
     A model with a ``pad_width`` is padded with 0 (mid-gray), as inference pads its lines
-    (``LinePreprocessor.batch``); validation cuts each line back to ``max(width, pad_width)`` and
+    (``LinePreprocessor.batch``); validation cuts each line back to its ``padded_width`` and
     so reads exactly what recognize reads, while a training batch pads a short line on to its
     widest line's width. Without a ``pad_width`` the last column is repeated. Returns the batch
-    and the widths before padding (CTC reads the frames of ``max(width, pad_width)``).
+    and the widths before padding (CTC reads the frames of each line's ``padded_width``).
     """
     widths = torch.tensor([t.shape[-1] for t in lines])
-    max_width = max(int(widths.max()), pad_width)
+    max_width = int(padded_width(widths, pad_width, pad_multiple).max())
     mode = "constant" if pad_width else "replicate"
     batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode=mode) for t in lines])
     return batch, widths
@@ -254,8 +256,8 @@ class Batch:
 
     @property
     def output_lengths(self) -> torch.Tensor:
-        """CTC frames of each line: over its width padded to ``pad_width``, the frames inference decodes."""
-        return self.config.output_length(self.widths.clamp(min=self.config.pad_width))
+        """CTC frames of each line: over its ``padded_width``, the frames inference decodes."""
+        return self.config.output_length(padded_width(self.widths, self.config.pad_width, self.config.pad_multiple))
 
     def targets_of(self, i: int) -> torch.Tensor:
         """The class indices of sample ``i``'s label."""
@@ -272,7 +274,7 @@ class Collate:
 
     def __call__(self, samples: Sequence[Sample]) -> Batch:
         lines, labels, sources = zip(*samples)
-        images, widths = pad_batch(lines, self.config.pad_width)
+        images, widths = pad_batch(lines, self.config.pad_width, self.config.pad_multiple)
         encoded = [self.alphabet.encode(label, source) for label, source in zip(labels, sources)]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)

@@ -3,9 +3,10 @@
 Training, validation, ``Recognizer``, the ONNX file's metadata and the server all go through
 ``LinePreprocessor``, built from the checkpoint's ``ModelConfig``: it turns an image into the
 model's channels (gray or RGB), resizes it to the model's height and quantises its width to
-``width_step`` pixels, and ``LinePreprocessor.batch`` pads lines narrower than ``pad_width`` with
-mid-gray. Inference batches only lines of equal width, so a line is never padded beyond that and
-its reading cannot depend on what else shares its batch. NumPy and OpenCV only: reading needs no torch.
+``width_step`` pixels, and ``LinePreprocessor.batch`` pads each line with mid-gray to its own
+``padded_width``: ``pad_width`` for a narrow line, else the next multiple of ``pad_multiple`` (its
+width bucket). Inference batches only lines of one bucket, so a line's input, and its reading,
+never depend on what else shares its batch. NumPy and OpenCV only: reading needs no torch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class LinePreprocessor:
     width_step: int
     in_channels: int = 1
     pad_width: int = 0
+    pad_multiple: int = 0
 
     @classmethod
     def for_model(cls, config: Any) -> LinePreprocessor:
@@ -42,6 +44,7 @@ class LinePreprocessor:
             config.width_step,
             getattr(config, "in_channels", 1),
             getattr(config, "pad_width", 0),
+            getattr(config, "pad_multiple", 0),
         )
 
     @property
@@ -56,6 +59,10 @@ class LinePreprocessor:
         quantised = max(step, round(target / step) * step)
         low = max(self.min_width, math.ceil(min_width / step) * step)
         return int(min(max(quantised, low), self.max_width))
+
+    def padded_width(self, width: int) -> int:
+        """The width a ``width``-pixel line from ``__call__`` is padded to: its bucket (``padded_width``)."""
+        return padded_width(width, self.pad_width, self.pad_multiple)
 
     def __call__(self, image: np.ndarray, width_scale: float = 1.0, min_width: int = 0) -> np.ndarray:
         """A gray or RGB uint8 image to a ``height x width_for(...)`` uint8 line in the model's channels.
@@ -77,19 +84,34 @@ class LinePreprocessor:
         return image
 
     def batch(self, lines: Sequence[np.ndarray]) -> np.ndarray:
-        """Equal-width lines from ``__call__`` to the model's float32 input, padded to ``pad_width``."""
-        return normalise(lines, self.pad_width)
+        """Lines of one width bucket from ``__call__`` to the model's float32 input, each padded to the bucket."""
+        widths = {self.padded_width(line.shape[1]) for line in lines}
+        if len(widths) != 1:
+            raise ValueError(f"lines of width buckets {sorted(widths)} cannot share a batch")
+        return normalise(lines, widths.pop())
+
+
+def padded_width(width: Any, pad_width: int, pad_multiple: int) -> Any:
+    """``max(pad_width, width rounded up to pad_multiple)``: an int, or elementwise for a torch tensor of widths.
+
+    A line's padding depends on its own width alone, so lines that round to one width (a bucket)
+    batch together and each reads exactly as it does alone.
+    """
+    rounded = -(-width // pad_multiple) * pad_multiple if pad_multiple else width
+    return rounded.clamp(min=pad_width) if hasattr(rounded, "clamp") else max(rounded, pad_width)
 
 
 def normalise(lines: Sequence[np.ndarray], pad_width: int = 0) -> np.ndarray:
-    """Equal-width uint8 lines (``H x W`` or ``H x W x C``) to float32 ``N x C x H x W`` in ``[-1, 1]``.
+    """uint8 lines (``H x W`` or ``H x W x C``, one height) to float32 ``N x C x H x W`` in ``[-1, 1]``.
 
-    Lines narrower than ``pad_width`` are padded on the right with 0 (mid-gray).
+    Each line is padded on the right with 0 (mid-gray) to the widest line or ``pad_width``, whichever is wider.
     """
-    batch = np.stack(lines).astype(np.float32)
-    batch *= 1.0 / 127.5
-    batch -= 1.0
-    batch = batch[:, None] if batch.ndim == 3 else batch.transpose(0, 3, 1, 2)
-    if batch.shape[-1] < pad_width:
-        batch = np.pad(batch, ((0, 0), (0, 0), (0, 0), (0, pad_width - batch.shape[-1])))
-    return np.ascontiguousarray(batch)
+    height, channels = lines[0].shape[0], (lines[0].shape[2] if lines[0].ndim == 3 else 1)
+    width = max(pad_width, *(line.shape[1] for line in lines))
+    batch = np.zeros((len(lines), channels, height, width), np.float32)
+    for out, line in zip(batch, lines):
+        pixels = line.astype(np.float32)
+        pixels *= 1.0 / 127.5
+        pixels -= 1.0
+        out[:, :, : line.shape[1]] = pixels[None] if line.ndim == 2 else pixels.transpose(2, 0, 1)
+    return batch

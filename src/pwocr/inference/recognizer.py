@@ -79,7 +79,7 @@ class Skipped:
 
 
 def equal_width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped by equal width, in batches of at most ``batch_size``, narrowest first."""
+    """Indices grouped by equal width (a line's padded width: its bucket), in batches of at most ``batch_size``, narrowest first."""
     groups: dict[int, list[int]] = {}
     for i, width in enumerate(widths):
         groups.setdefault(width, []).append(i)
@@ -149,15 +149,16 @@ class Recognizer:
     def log_probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The model's per-step log-probabilities ``(T_i, C)`` for each image (gray or RGB array), in input order.
 
-        Lines are batched only with lines of the same (quantised) width, so none is padded beyond the
-        model's ``pad_width`` and a reading never depends on its batch-mates.
+        Each line is padded on its own to its width bucket (``LinePreprocessor.padded_width``) and
+        batched only with lines of the same bucket, so a reading never depends on its batch-mates.
         """
         return self._log_probabilities_of_lines([self.preprocess(image) for image in images])
 
     def _log_probabilities_of_lines(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``log_probabilities`` of lines already through ``self.preprocess``."""
         out: list[np.ndarray] = [np.empty(0)] * len(lines)
-        for chunk in equal_width_batches([line.shape[1] for line in lines], self.batch_size):
+        buckets = [self.preprocess.padded_width(line.shape[1]) for line in lines]
+        for chunk in equal_width_batches(buckets, self.batch_size):
             log_probs = self.engine(self.preprocess.batch([lines[i] for i in chunk]))
             for j, i in enumerate(chunk):
                 # The frames over the padding stay: the last character's peak often falls there.
@@ -248,7 +249,7 @@ class Recognizer:
         constraints: Constraints | None = None,
         skip_errors: bool = False,
         warn: Callable[[str], None] | None = None,
-        chunk: int = 64,
+        chunk: int = 256,
     ) -> Iterator[Reading]:
         """Read images lazily, ``chunk`` at a time, yielding readings in input order as they are made.
 
@@ -271,7 +272,7 @@ class Recognizer:
         images: Iterable[ImageSource],
         candidates: int = 1,
         constraints: Constraints | None = None,
-        chunk: int = 64,
+        chunk: int = 256,
     ) -> Iterator[Reading | Skipped]:
         """Like ``read_stream``, but one result per input, in input order: a ``Reading`` or a ``Skipped``.
 

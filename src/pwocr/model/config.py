@@ -43,6 +43,10 @@ class ModelConfig:
     # width, as PP-OCRv6 pads every line to 320 px: its mixer attends across the whole line, and a
     # short word read without the padding it was trained with loses accuracy. 0: no padding.
     pad_width: int = 0
+    # Lines wider than ``pad_width`` are padded on the right to the next multiple of this (their width
+    # bucket), so lines of one bucket share a forward pass while each line's input depends on the
+    # line alone: a reading is the same alone or batched. 0: only to ``width_step`` (no buckets).
+    pad_multiple: int = 32
     # Softmax temperature for confidences, fitted after training by ``pwocr calibrate``; the
     # best reading never depends on it, only how sure the model says it is.
     temperature: float = 1.0
@@ -68,6 +72,10 @@ class ModelConfig:
             raise PwocrError(
                 f"pad_width {self.pad_width} must be 0 or a multiple of width_step {self.width_step} "
                 f"up to max_width {self.max_width}"
+            )
+        if self.pad_multiple < 0 or self.pad_multiple % self.width_step:
+            raise PwocrError(
+                f"pad_multiple {self.pad_multiple} must be 0 or a multiple of width_step {self.width_step}"
             )
         if not 8 <= self.min_width <= self.max_width:
             raise PwocrError(f"widths {self.min_width}..{self.max_width}: need 8 <= min_width <= max_width")

@@ -44,6 +44,7 @@ from pwocr.data.datasets import (
     check_labelled_images,
 )
 from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
+from pwocr.data.preprocess import padded_width
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.evaluation.metrics import compute_metrics
@@ -345,11 +346,11 @@ def _validation_readings(
     alphabet = Alphabet(model.config.alphabet)
     losses, truths, predictions, raws = [], [], [], []
     for batch in loader:
-        # Each width on its own, padded only to pad_width, as Recognizer reads it: validation reads
+        # Each width on its own, padded only to its bucket, as Recognizer reads it: validation reads
         # what recognize reads (every frame, the padding's too).
         for width in batch.widths.unique().tolist():
             index = (batch.widths == width).nonzero().flatten()
-            padded = max(width, model.config.pad_width)
+            padded = padded_width(width, model.config.pad_width, model.config.pad_multiple)
             log_probs = model(_model_input(batch.images[index, :, :, :padded], device)).float()
             encoded = [batch.targets_of(int(i)) for i in index]
             lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)

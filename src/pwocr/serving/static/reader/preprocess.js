@@ -302,10 +302,17 @@ export function toLine(image, config) {
   return { data, width: lineWidth, height: config.height, channels };
 }
 
-// A line to the model's float32 C x H x W input in [-1, 1], padded right with 0 to pad_width (preprocess.normalise).
+// The width a line is padded to: pad_width, or its width rounded up to pad_multiple (preprocess.padded_width).
+export function paddedWidth(config, width) {
+  const multiple = config.pad_multiple ?? 32; // ModelConfig's default, for graphs exported before it was saved
+  const rounded = multiple ? Math.ceil(width / multiple) * multiple : width;
+  return Math.max(rounded, config.pad_width || 0);
+}
+
+// A line to the model's float32 C x H x W input in [-1, 1], padded right with 0 to its paddedWidth (preprocess.normalise).
 export function toInput(line, config) {
   const c = config.in_channels;
-  const w = Math.max(line.width, config.pad_width || 0);
+  const w = paddedWidth(config, line.width);
   const h = line.height;
   const out = new Float32Array(c * h * w);
   const k = f32(1 / 127.5);
