@@ -29,7 +29,10 @@ if TYPE_CHECKING:  # torch is imported where weights are handled, so reading wit
 
 #: The name that stands for the shipped model wherever a checkpoint path is expected.
 DEFAULT_NAME = "default"
-_CONFIG_KEY = "pwocr_model_config"
+#: Metadata keys of every model file pwocr writes (``.safetensors`` and exported ``.onnx``): the
+#: ``ModelConfig`` as JSON, and the hash of the checkpoint an ONNX graph was exported from.
+CONFIG_KEY = "pwocr_model_config"
+SOURCE_KEY = "pwocr_source_sha256"
 
 
 def default_weights_path() -> Path:
@@ -71,7 +74,7 @@ def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) 
             v = v.half()
         tensors[k] = v.contiguous()
     with _writing(path) as tmp:
-        save_file(tensors, str(tmp), metadata={_CONFIG_KEY: json.dumps(model.config.to_dict())})
+        save_file(tensors, str(tmp), metadata={CONFIG_KEY: json.dumps(model.config.to_dict())})
 
 
 def save_training_state(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
@@ -134,14 +137,23 @@ def require_weights(path: Path, doing: str) -> None:
     require("train", f"{path}: {doing}")
 
 
+def config_from_json(text: str, source: str) -> ModelConfig:
+    """The ``ModelConfig`` in a model file's metadata; a malformed one is a one-line error naming ``source``."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        return ModelConfig.from_dict(data)
+    except (PwocrError, ValueError, TypeError) as e:
+        raise PwocrError(f"{source}: malformed model config ({e})") from None
+
+
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:
     """The ``ModelConfig`` of a checkpoint: a ``.safetensors`` file's metadata (no weights read, no torch), or a ``.pt``'s."""
     require("train", f"{path}: reading a checkpoint's config")
     from safetensors import SafetensorError, safe_open
 
     if Path(path).suffix == ".pt":
-        from pwocr.inference.engine import config_from_json
-
         return config_from_json(json.dumps(load_training_state(path)["model_config"]), str(path))
 
     try:
@@ -149,11 +161,9 @@ def read_config(path: str | os.PathLike[str]) -> ModelConfig:
             metadata = f.metadata() or {}
     except (SafetensorError, OSError) as e:
         raise PwocrError(f"{path}: not a safetensors file ({e})") from None
-    if _CONFIG_KEY not in metadata:
-        raise PwocrError(f"{path}: not a pwocr model (no {_CONFIG_KEY} in its metadata)")
-    from pwocr.inference.engine import config_from_json
-
-    return config_from_json(metadata[_CONFIG_KEY], str(path))
+    if CONFIG_KEY not in metadata:
+        raise PwocrError(f"{path}: not a pwocr model (no {CONFIG_KEY} in its metadata)")
+    return config_from_json(metadata[CONFIG_KEY], str(path))
 
 
 def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
@@ -171,8 +181,6 @@ def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[s
             raise PwocrError(f"{resolved}: not a safetensors file ({e})") from None
     else:
         state = load_training_state(resolved)
-        from pwocr.inference.engine import config_from_json
-
         config = config_from_json(json.dumps(state["model_config"]), str(resolved))
         weights = state["model"]
     return config, {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}

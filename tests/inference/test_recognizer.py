@@ -9,10 +9,10 @@ import torch
 from conftest import TINY_LABELS, draw_line
 from PIL import Image
 
-from pwocr.checkpoints import load_model
+from pwocr.checkpoints import CONFIG_KEY, load_model
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.constraints import Constraints
-from pwocr.inference.engine import CONFIG_KEY, OnnxEngine
+from pwocr.inference.engine import OnnxEngine
 from pwocr.inference.onnx import export_onnx
 from pwocr.inference.recognizer import Recognizer, equal_width_batches, tempered_probabilities
 

@@ -9,19 +9,16 @@ for an export or for importing torch after the first time.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from pwocr.checkpoints import CONFIG_KEY, SOURCE_KEY, config_from_json, load_model, require_weights
 from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.model.config import ModelConfig
-
-CONFIG_KEY = "pwocr_model_config"
-SOURCE_KEY = "pwocr_source_sha256"
 
 
 class Engine(Protocol):
@@ -110,8 +107,6 @@ class TorchEngine:
         require("train", "reading with torch (--backend torch, a GPU or a .pt checkpoint)")
         import torch
 
-        from pwocr.checkpoints import load_model
-
         self.torch = torch
         self.device = torch.device(device)
         self.model = load_model(checkpoint).to(self.device)
@@ -120,18 +115,6 @@ class TorchEngine:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
             return self.model(self.torch.from_numpy(images).to(self.device)).float().cpu().numpy()
-
-
-def config_from_json(text: str, source: str) -> ModelConfig:
-    try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise TypeError("not an object")
-        return ModelConfig.from_dict(data)
-    except PwocrError as e:
-        raise PwocrError(f"{source}: malformed model config ({e})") from None
-    except (ValueError, TypeError) as e:
-        raise PwocrError(f"{source}: malformed model config ({e})") from None
 
 
 def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> OnnxEngine:
@@ -149,7 +132,6 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
     if not cached.is_file():
         # Only the first reading of a checkpoint exports it; later ones need no torch.
         require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
-        from pwocr.checkpoints import load_model
         from pwocr.inference.onnx import export_onnx
 
         model = load_model(checkpoint)
@@ -170,8 +152,6 @@ def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", th
         raise PwocrError(f"unknown backend {backend!r}; choose onnx or torch")
     if checkpoint.suffix == ".onnx":
         if backend == "torch":
-            from pwocr.checkpoints import require_weights
-
             require("train", "--backend torch")
             require_weights(checkpoint, "reading with torch")
         return OnnxEngine(checkpoint, threads)

@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from pwocr.inference.engine import CONFIG_KEY, SOURCE_KEY
+from pwocr.checkpoints import CONFIG_KEY, SOURCE_KEY
 from pwocr.io import atomic_write
 from pwocr.model.crnn import CRNN
 
