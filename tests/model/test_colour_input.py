@@ -9,13 +9,13 @@ from conftest import TINY_LABELS, draw_line, make_labelled_folder
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import build_model, load_state, save_weights
-from pwocr.data.datasets import Collate, pad_batch, prepare_line
 from pwocr.data.images import colour_to_gray, load_image
 from pwocr.data.preprocess import LinePreprocessor
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
 from pwocr.model.config import ModelConfig
 from pwocr.synth.render import PasswordSynthesizer, SynthConfig
+from pwocr.training.datasets import Collate, pad_batch, prepare_line
 from pwocr.training.trainer import TrainConfig, _with_input_channels, train
 
 

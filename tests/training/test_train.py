@@ -7,10 +7,10 @@ from safetensors import safe_open
 
 from pwocr.alphabet import PRINTABLE_94
 from pwocr.checkpoints import load_state, load_training_state
-from pwocr.data.datasets import ctc_steps_needed, min_width_for
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
 from pwocr.model.config import ModelConfig
+from pwocr.training.datasets import ctc_steps_needed, min_width_for
 from pwocr.training.trainer import TrainConfig, train
 
 
@@ -226,8 +226,8 @@ def test_training_and_validation_loss_are_one_reduction(tiny_set, tiny_checkpoin
 
     from pwocr.alphabet import Alphabet
     from pwocr.checkpoints import load_model
-    from pwocr.data.datasets import Collate, LabelledImages
     from pwocr.data.labels import read_labels
+    from pwocr.training.datasets import Collate, LabelledImages
     from pwocr.training.trainer import ctc_loss, validate
 
     model = load_model(tiny_checkpoint)

@@ -1,1 +1,1 @@
-"""Labelled data: CSV files, image loading and preprocessing, datasets and augmentation."""
+"""Labelled data: CSV files, image loading and preprocessing, and augmentation."""

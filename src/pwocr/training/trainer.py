@@ -33,16 +33,6 @@ from torch.utils.data import DataLoader, Subset
 
 from pwocr.alphabet import Alphabet, resolve_charset
 from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint, save_weights
-from pwocr.data.datasets import (
-    Batch,
-    Collate,
-    EpochBatches,
-    LabelledImages,
-    PreparedLines,
-    StreamSpec,
-    SyntheticStream,
-    check_labelled_images,
-)
 from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
 from pwocr.data.preprocess import padded_width
 from pwocr.decoding.ctc import greedy_decode
@@ -55,6 +45,16 @@ from pwocr.synth.fonts import training_fonts
 from pwocr.synth.render import SynthConfig, render_set
 from pwocr.training import distributed
 from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag
+from pwocr.training.datasets import (
+    Batch,
+    Collate,
+    EpochBatches,
+    LabelledImages,
+    PreparedLines,
+    StreamSpec,
+    SyntheticStream,
+    check_labelled_images,
+)
 from pwocr.training.distributed import Ranks
 from pwocr.training.run_folder import load_resumable, remove_stale_temporaries, save_resumable
 

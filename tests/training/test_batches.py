@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from pwocr.alphabet import Alphabet
-from pwocr.data.datasets import StreamSpec, SyntheticStream, epoch_batches
 from pwocr.data.labels import LabelledImage, check_labels
 from pwocr.errors import PwocrError
 from pwocr.model.config import ModelConfig
 from pwocr.synth.fonts import fonts_for
 from pwocr.synth.render import SynthConfig
+from pwocr.training.datasets import StreamSpec, SyntheticStream, epoch_batches
 
 
 def _take(iterator, n):
