@@ -14,9 +14,10 @@ from pwocr.data.preprocess import LinePreprocessor
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
 from pwocr.model.config import ModelConfig
+from pwocr.model.surgery import with_input_channels
 from pwocr.synth.render import PasswordSynthesizer, SynthConfig
 from pwocr.training.datasets import Collate, pad_batch, prepare_line
-from pwocr.training.trainer import TrainConfig, _with_input_channels, train
+from pwocr.training.trainer import TrainConfig, train
 
 
 def _red_on_green(width: int = 60, height: int = 20) -> np.ndarray:
@@ -106,12 +107,12 @@ def test_a_gray_model_widened_to_colour_reads_gray_lines_as_before(size):
     gray_config = ModelConfig("ab1", size=size)
     model = build_model(gray_config).eval()
     colour_config = dataclasses.replace(gray_config, in_channels=3)
-    weights = _with_input_channels(model.state_dict(), colour_config, "test", lambda _: None)
+    weights = with_input_channels(model.state_dict(), colour_config)
     widened = build_model(colour_config, weights).eval()
     x = torch.rand(2, 1, gray_config.height, 64) * 2 - 1
     with torch.inference_mode():
         assert torch.allclose(model(x), widened(x.repeat(1, 3, 1, 1)), atol=1e-4)
-    back = _with_input_channels(weights, gray_config, "test", lambda _: None)
+    back = with_input_channels(weights, gray_config)
     with torch.inference_mode():
         assert torch.allclose(build_model(gray_config, back).eval()(x), model(x), atol=1e-4)
 
@@ -169,7 +170,7 @@ def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint
 def test_a_gray_checkpoint_saved_as_colour_keeps_its_config(tiny_checkpoint, tmp_path):
     config, weights = load_state(tiny_checkpoint)
     colour = dataclasses.replace(config, in_channels=3, pad_width=128)
-    weights = _with_input_channels(weights, colour, "tiny", lambda _: None)
+    weights = with_input_channels(weights, colour)
     save_weights(build_model(colour, weights), tmp_path / "c.safetensors")
     assert load_state(tmp_path / "c.safetensors")[0] == colour
 

@@ -31,7 +31,7 @@ def test_pretrained_conv_stack_reproduces_ppocr_backbone_on_gray_lines():
 def test_freezing_blocks_stops_their_gradients():
     from pwocr.alphabet import PRINTABLE_94
     from pwocr.model.crnn import CRNN, ModelConfig
-    from pwocr.training.trainer import freeze_conv_stack
+    from pwocr.model.surgery import freeze_conv_stack
 
     model = CRNN(ModelConfig(PRINTABLE_94, "crnn-lcnet"))
     freeze_conv_stack(model, 10)

@@ -7,7 +7,7 @@ from conftest import TINY_LABELS, make_labelled_folder
 from pwocr.checkpoints import load_model
 from pwocr.data.labels import read_labels
 from pwocr.training.config import TrainConfig
-from pwocr.training.trainer import _refit_temperature
+from pwocr.training.validation import refit_best_temperature
 
 
 def _run_folder(tmp_path, tiny_checkpoint):
@@ -24,17 +24,16 @@ def _run_folder(tmp_path, tiny_checkpoint):
 
 def test_refit_on_exact_labels_writes_a_temperature_that_is_no_worse(tmp_path, tiny_checkpoint):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
-    said = []
-    temperature = _refit_temperature(TrainConfig(), out, items, said.append)
-    assert temperature is not None and load_model(out / "best.safetensors").config.temperature == temperature
-    before, after = (float(x) for x in said[-1].split("ECE ")[1].rstrip(")").split(" -> "))
-    assert after <= before
+    temperature, fit = refit_best_temperature(TrainConfig(), out, items, lambda _: None)
+    assert fit is not None and temperature == fit.temperature
+    assert load_model(out / "best.safetensors").config.temperature == temperature
+    assert fit.after.ece <= fit.before.ece
 
 
 def test_refit_is_skipped_when_validation_ignores_case_or_symbols(tmp_path, tiny_checkpoint):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
     said = []
     original = load_model(out / "best.safetensors").config.temperature
-    assert _refit_temperature(TrainConfig(ignore_case=True), out, items, said.append) is None
+    assert refit_best_temperature(TrainConfig(ignore_case=True), out, items, said.append) == (None, None)
     assert "temperature kept" in said[-1]
     assert load_model(out / "best.safetensors").config.temperature == original

@@ -82,10 +82,10 @@ def test_run_killed_inside_an_epoch_resumes_to_the_same_weights(tiny_set, tmp_pa
 
 
 def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monkeypatch):
-    from pwocr.training import trainer
+    from pwocr.training import loop
 
     calls = []
-    real_loss = trainer.ctc_loss
+    real_loss = loop.ctc_loss
 
     def loss_then_signal(*args):
         calls.append(1)
@@ -93,7 +93,7 @@ def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monke
             os.kill(os.getpid(), signal.SIGINT)  # arrives mid-step: the step finishes, then the run saves
         return real_loss(*args)
 
-    monkeypatch.setattr(trainer, "ctc_loss", loss_then_signal)
+    monkeypatch.setattr(loop, "ctc_loss", loss_then_signal)
     messages = []
     handler = signal.getsignal(signal.SIGINT)
     config = TrainConfig(

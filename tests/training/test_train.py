@@ -228,7 +228,8 @@ def test_training_and_validation_loss_are_one_reduction(tiny_set, tiny_checkpoin
     from pwocr.checkpoints import load_model
     from pwocr.data.labels import read_labels
     from pwocr.training.datasets import Collate, LabelledImages
-    from pwocr.training.trainer import ctc_loss, validate
+    from pwocr.training.loss import ctc_loss
+    from pwocr.training.validation import validate
 
     model = load_model(tiny_checkpoint)
     data = LabelledImages(read_labels(tiny_set), model.config)

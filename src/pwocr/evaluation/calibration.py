@@ -6,13 +6,18 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.inference.recognizer import Recognizer, tempered_probabilities
+
+if TYPE_CHECKING:  # torch only where a checkpoint is written
+    from pwocr.model.crnn import CRNN
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,46 @@ def string_confidences(
     )
 
 
+@dataclass(frozen=True)
+class TemperatureFit:
+    """A re-fitted temperature, and the greedy readings' calibration before and after it."""
+
+    temperature: float
+    before: Calibration
+    after: Calibration
+
+
+def greedy_correctness(
+    log_prob_tables: Sequence[np.ndarray], truths: Sequence[str], alphabet: Alphabet
+) -> tuple[list[tuple[int, ...]], list[bool]]:
+    """Each table's greedy reading (class indices), and whether it reads its truth exactly."""
+    labels = [greedy_decode(t, alphabet).labels for t in log_prob_tables]
+    return labels, [alphabet.decode(y) == truth for y, truth in zip(labels, truths)]
+
+
+def refit_temperature(
+    log_prob_tables: Sequence[np.ndarray],
+    labels: Sequence[Sequence[int]],
+    correct: Sequence[bool],
+    current: float,
+    grid: Sequence[float] | None = None,
+) -> TemperatureFit:
+    """The one temperature re-fit (``pwocr calibrate`` and the end of ``pwocr train``): ``fit_temperature``,
+    with the calibration at ``current`` and at the new temperature."""
+    temperature = fit_temperature(log_prob_tables, labels, correct, grid=grid)
+    return TemperatureFit(
+        temperature,
+        before=calibration(string_confidences(log_prob_tables, labels, current), correct),
+        after=calibration(string_confidences(log_prob_tables, labels, temperature), correct),
+    )
+
+
+def save_with_temperature(model: CRNN, temperature: float, out: str | os.PathLike[str], half: bool = False) -> None:
+    """Write ``model`` with its confidence temperature set to ``temperature`` (the model keeps it too)."""
+    model.config = dataclasses.replace(model.config, temperature=temperature)
+    save_weights(model, out, half=half)
+
+
 def calibrate_checkpoint(
     checkpoint: str | os.PathLike[str] | None, samples: Sequence[tuple[np.ndarray, str]], out: str | os.PathLike[str]
 ) -> tuple[float, Calibration, Calibration]:
@@ -103,14 +148,9 @@ def calibrate_checkpoint(
     """
     recognizer = Recognizer(checkpoint, backend="onnx")
     tables = recognizer.log_probabilities([g for g, _ in samples])
-    labels = [greedy_decode(t, recognizer.alphabet).labels for t in tables]
-    correct = [recognizer.alphabet.decode(y) == truth for y, (_, truth) in zip(labels, samples)]
-    before = calibration(string_confidences(tables, labels, recognizer.config.temperature), correct)
-    temperature = fit_temperature(tables, labels, correct)
-    after = calibration(string_confidences(tables, labels, temperature), correct)
+    labels, correct = greedy_correctness(tables, [truth for _, truth in samples], recognizer.alphabet)
+    fit = refit_temperature(tables, labels, correct, recognizer.config.temperature)
     from pwocr.checkpoints import load_model
 
-    model = load_model(checkpoint)
-    model.config = dataclasses.replace(model.config, temperature=temperature)
-    save_weights(model, out, half=True)
-    return temperature, before, after
+    save_with_temperature(load_model(checkpoint), fit.temperature, out, half=True)
+    return fit.temperature, fit.before, fit.after

@@ -1,15 +1,14 @@
 """One process or many: the process group of a torchrun run, and ``--nproc`` launching one on this machine.
 
 Under ``torchrun`` (or ``--nproc N``, which starts torchrun's agent in-process) every rank runs the
-same ``train()``; this module tells it its rank, reduces what the ranks measured, and keeps writes
-on rank 0. A run of one process never touches ``torch.distributed``.
+same entry (the trainer's, handed to ``launch``: this module imports nothing of training); this
+module tells each its rank, reduces what the ranks measured, and keeps writes on rank 0. A run of one process never touches ``torch.distributed``.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,22 +108,7 @@ def barrier(ranks: Ranks) -> None:
         dist.barrier()
 
 
-def _rank_entry(config_dict: dict[str, Any], progress: bool) -> Any:
-    """What each process that ``--nproc`` starts runs: ``train`` on its rank, errors as one line."""
-    from pwocr.training.config import TrainConfig
-    from pwocr.training.trainer import train
-
-    try:
-        return train(TrainConfig.from_dict(config_dict), progress=progress)
-    except PwocrError as e:
-        if int(os.environ.get("RANK", "0")) == 0:
-            print(f"pwocr: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-def launch(config_dict: dict[str, Any], nproc: int, progress: bool, entry: Callable[..., Any] = _rank_entry) -> Any:
+def launch(config_dict: dict[str, Any], nproc: int, progress: bool, entry: Callable[..., Any]) -> Any:
     """Run ``entry(config_dict, progress)`` in ``nproc`` processes on this machine, as ``torchrun --standalone`` does.
 
     Returns what rank 0 returned. A failed rank has printed its own message; this raises one line.

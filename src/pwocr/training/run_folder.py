@@ -13,10 +13,10 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from pwocr.checkpoints import load_training_state, save_training_state
 from pwocr.errors import PwocrError
+from pwocr.training.state import TrainingState
 
 LAST = "last.pt"
 _STEP = re.compile(r"^step-(\d{8})\.pt$")
@@ -61,17 +61,17 @@ def _replace_by_link(target: Path, link: Path) -> None:
         raise
 
 
-def save_resumable(out: Path, state: dict[str, Any], step: int, keep_last: int) -> Path:
+def save_resumable(out: Path, state: TrainingState, keep_last: int) -> Path:
     """Write ``state`` as ``step-<step>.pt`` and ``last.pt``, then delete all but the newest ``keep_last``."""
-    path = out / f"step-{step:08d}.pt"
-    save_training_state(state, path)
+    path = out / f"step-{state.position.step:08d}.pt"
+    save_training_state(state.to_dict(), path)
     _replace_by_link(path, out / LAST)
     for old in step_checkpoints(out)[:-keep_last]:
         old.unlink(missing_ok=True)
     return path
 
 
-def load_resumable(out: Path) -> tuple[dict[str, Any], Path]:
+def load_resumable(out: Path) -> tuple[TrainingState, Path]:
     """The newest readable resumable checkpoint in ``out``: ``last.pt``, else the newest step checkpoint."""
     candidates = [out / LAST, *reversed(step_checkpoints(out))]
     problems = []
@@ -79,7 +79,7 @@ def load_resumable(out: Path) -> tuple[dict[str, Any], Path]:
         if not path.is_file():
             continue
         try:
-            return load_training_state(path), path
+            return TrainingState.from_dict(load_training_state(path), str(path)), path
         except PwocrError as e:
             problems.append(str(e))
     if problems:

@@ -1,0 +1,268 @@
+"""One process's part of a training run: set up, then epochs of training and validation, each saved;
+at the end, the temperature re-fit and the summary. Named parts live beside it: ``setup``,
+``loop`` (``fit_one_epoch``), ``validation``, ``checkpointing``, ``state``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from pwocr.io import atomic_write
+from pwocr.model.crnn import CRNN
+from pwocr.training import setup
+from pwocr.training.checkpointing import Checkpointer
+from pwocr.training.config import TrainConfig
+from pwocr.training.datasets import EpochBatches, LabelledImages, StreamSpec, SyntheticStream
+from pwocr.training.distributed import Ranks
+from pwocr.training.loop import (
+    EpochReport,
+    EpochWatch,
+    Trainee,
+    fit_one_epoch,
+    progress_bar,
+    stop_on_signals,
+    stopped_message,
+    worker_ignores_ctrl_c,
+)
+from pwocr.training.setup import RunData
+from pwocr.training.state import Position, TrainingState
+from pwocr.training.validation import Scores, refit_best_temperature, validate
+
+Say = Callable[[str], None]
+
+
+def run_rank(
+    config: TrainConfig, state: TrainingState | None, state_path: Path, ranks: Ranks, say: Say, progress: bool
+) -> list[EpochReport]:
+    """Train this rank from the start or from ``state``; returns one report per epoch run."""
+    run_started = time.time()
+    if state is not None:
+        position = state.position
+        say(f"resuming from {state_path}: epoch {position.epoch + 1} of {config.epochs}, batch {position.batch}")
+    device = setup.start_rank(config, ranks, say)
+    model, train_items, val_items = setup.run_model(config, state, state_path, device, say)
+    data = setup.run_data(config, model.config, train_items, val_items, ranks, say)
+    teacher = setup.prepare_for_training(config, model, device, say)
+    optimizer, scheduler = setup.optimiser(config, model, data.steps)
+    position = Position()
+    if state is not None:
+        position, scheduler = setup.resume(state, config, optimizer, scheduler, data.steps, ranks, say)
+        if position.epoch >= config.epochs:
+            say(
+                f"the run in {config.out} has finished its {config.epochs} epochs; --epochs_num N (more) trains it longer"
+            )
+            return []
+    trainee = Trainee(model, _wrapped(model, ranks, device), optimizer, scheduler, device, teacher, config.distill)
+    checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
+    reports = _epochs(config, trainee, data, position, checkpoints, ranks, say, progress)
+    if ranks.is_main:
+        temperature, _ = (
+            refit_best_temperature(config, checkpoints.out, data.val_items, say) if config.calibrate else (None, None)
+        )
+        _write_summary(
+            config,
+            reports,
+            position.best_epoch,
+            temperature,
+            checkpoints.written,
+            time.time() - run_started,
+            ranks,
+            say,
+        )
+    return reports
+
+
+def _wrapped(model: CRNN, ranks: Ranks, device: torch.device) -> torch.nn.Module:
+    """The model as the steps run it: under DistributedDataParallel when there are several ranks."""
+    if not ranks.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _epochs(
+    config: TrainConfig,
+    trainee: Trainee,
+    data: RunData,
+    position: Position,
+    checkpoints: Checkpointer,
+    ranks: Ranks,
+    say: Say,
+    progress: bool,
+) -> list[EpochReport]:
+    """The epochs from ``position`` on: train, validate when due, save; stop cleanly on a signal."""
+    writer = _open_writer(config) if ranks.is_main else None
+    loaders = _epoch_loaders(config, data, trainee.model, ranks)
+    reports: list[EpochReport] = []
+    try:
+        with stop_on_signals() as stop, progress_bar(progress and ranks.is_main) as bar:
+            watch = EpochWatch(ranks, checkpoints, config.checkpoint_every, bar, writer, stop, say)
+            for epoch in range(position.epoch, config.epochs):
+                if position.batch == 0:
+                    position.epoch_loss, position.epoch_seen = 0.0, 0
+                report, stopping = fit_one_epoch(trainee, loaders(epoch, position.batch), data.steps, position, watch)
+                _log_epoch(writer, report)
+                _validate_epoch(config, trainee, data, report, position, checkpoints, writer, ranks, say)
+                position.epoch, position.batch, position.epoch_loss, position.epoch_seen = epoch + 1, 0, 0.0, 0
+                checkpoints.save_state(position)
+                if writer is not None:
+                    writer.flush()
+                reports.append(report)
+                say(_epoch_line(report, config.epochs))
+                if stopping:
+                    say(stopped_message(stop["signal"], epoch + 1, 0, data.steps, checkpoints.out))
+                    raise KeyboardInterrupt
+    finally:
+        if writer is not None:
+            writer.close()
+    return reports
+
+
+def _open_writer(config: TrainConfig) -> Any:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=config.logs)
+    Path(config.out).mkdir(parents=True, exist_ok=True)
+    return writer
+
+
+def _epoch_loaders(config: TrainConfig, data: RunData, model: CRNN, ranks: Ranks) -> Callable[[int, int], DataLoader]:
+    """A function of (epoch, first batch) to that epoch's training batches on this rank, from that batch on."""
+    assert config.seed is not None
+    seed = config.seed
+    # The loader's own generator, so that starting an iterator never draws from the global torch RNG
+    # (which a resumed run restores exactly).
+    workers = max(0, config.n_workers)
+    loader_kwargs: dict[str, Any] = {
+        "collate_fn": data.collate,
+        "num_workers": workers,
+        "generator": torch.Generator().manual_seed(seed),
+        "worker_init_fn": worker_ignores_ctrl_c if workers else None,
+    }
+
+    def loader(epoch: int, first: int) -> DataLoader:
+        if data.synth_ratio > 0:
+            assert data.synth is not None and data.fonts is not None
+            spec = StreamSpec(
+                seed=seed * 100003 + epoch,
+                synth=data.synth,
+                fonts=data.fonts,
+                real=tuple(data.train_items[ranks.rank :: ranks.world]),
+                synth_ratio=data.synth_ratio,
+                rank=ranks.rank,
+            )
+            stream = SyntheticStream(spec, model.config, batch_size=config.batch_size, start=first)
+            return DataLoader(stream, batch_size=config.batch_size, **loader_kwargs)
+        dataset = LabelledImages(data.train_items, model.config, augment=config.augment, seed=seed)
+        dataset.epoch = epoch
+        sampler = EpochBatches(len(data.train_items), config.batch_size, seed, epoch, ranks.rank, ranks.world, first)
+        return DataLoader(dataset, batch_sampler=sampler, **loader_kwargs)
+
+    return loader
+
+
+def _log_epoch(writer: Any, report: EpochReport) -> None:
+    if writer is not None:
+        writer.add_scalar("loss/epoch", report.train_loss, report.epoch)
+        writer.add_scalar("throughput/images_per_second", report.images_per_second, report.epoch)
+
+
+def _validate_epoch(
+    config: TrainConfig,
+    trainee: Trainee,
+    data: RunData,
+    report: EpochReport,
+    position: Position,
+    checkpoints: Checkpointer,
+    writer: Any,
+    ranks: Ranks,
+    say: Say,
+) -> None:
+    """Score the epoch on every validation set when due, into ``report``; keep the best weights.
+
+    Without validation sets, every epoch is the best so far.
+    """
+    if not data.val_loaders:
+        position.best_epoch = report.epoch
+        checkpoints.save_best()
+        return
+    if not (report.epoch == config.epochs or (config.val_each > 0 and report.epoch % config.val_each == 0)):
+        return
+    scores: dict[str, Scores] = {}
+    for name, loader in data.val_loaders.items():
+        real = name == "real"
+        scores[name] = validate(
+            trainee.model,
+            loader,
+            trainee.device,
+            config.test_display,
+            say,
+            ignore_case=real and config.ignore_case,
+            ignore_symbols=real and config.ignore_symbols,
+            ranks=ranks,
+        )
+        if writer is not None:
+            for key, value in zip(("loss", "word_accuracy", "char_accuracy"), scores[name]):
+                writer.add_scalar(f"val_{name}/{key}", value, report.epoch)
+    report.val_loss, report.word_accuracy, report.char_accuracy = scores.get("real", scores.get("synthetic"))
+    report.val_scores = scores
+    score = report.word_accuracy + 1e-3 * report.char_accuracy
+    if score > position.best:
+        position.best, position.best_epoch = score, report.epoch
+        checkpoints.save_best()
+
+
+def _epoch_line(report: EpochReport, epochs: int) -> str:
+    val = "".join(
+        f", {name} val loss {v[0]:.4f}, word acc {v[1]:.2%}, char acc {v[2]:.2%}"
+        for name, v in report.val_scores.items()
+    )
+    return (
+        f"epoch {report.epoch}/{epochs}: loss {report.train_loss:.4f}{val}, "
+        f"{report.images_per_second:.0f} images/s, {report.seconds:.0f} s"
+    )
+
+
+def _write_summary(
+    config: TrainConfig,
+    reports: list[EpochReport],
+    best_epoch: int,
+    temperature: float | None,
+    written: set[str],
+    seconds: float,
+    ranks: Ranks,
+    say: Say,
+) -> None:
+    """Print and save (``summary.json``) what the run did: its best epoch and metrics, files, time."""
+    out = Path(config.out)
+    best = next((r for r in reports if r.epoch == best_epoch), None)
+    written = {name for name in written if (out / name).exists()} | {"summary.json"}  # older step files pruned
+    summary = {
+        "epochs": config.epochs,
+        "epochs_run": [r.epoch for r in reports],
+        "best_epoch": best_epoch,
+        "best": {name: dict(zip(("loss", "word_accuracy", "char_accuracy"), v)) for name, v in best.val_scores.items()}
+        if best
+        else None,
+        "temperature": temperature,
+        "synth_ratio": config.effective_synth_ratio(),
+        "processes": ranks.world,
+        "batch_size_per_process": config.batch_size,
+        "images_per_second": round(sum(r.images_per_second for r in reports) / len(reports), 2) if reports else None,
+        "seconds": round(seconds, 1),
+        "files": sorted(str(out / name) for name in written),
+    }
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    scores = ""
+    if best and best.val_scores:
+        scores = ", " + ", ".join(
+            f"{name} word acc {v[1]:.2%}, char acc {v[2]:.2%}" for name, v in best.val_scores.items()
+        )
+    say(f"done in {seconds:.0f} s: best epoch {best_epoch}{scores}; wrote {', '.join(sorted(written))} in {out}")

@@ -1,0 +1,396 @@
+"""Setting a run up: its labels and alphabet, model, data, validation sets, optimiser and schedule,
+and, when resuming, where it stopped. Everything a setting or label could reject is rejected here,
+before the first step."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from pwocr.alphabet import Alphabet, resolve_charset
+from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint
+from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
+from pwocr.errors import PwocrError
+from pwocr.model.config import LCNET_MODELS
+from pwocr.model.crnn import CRNN, ModelConfig
+from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, with_input_channels
+from pwocr.synth.fonts import FontSpec, training_fonts
+from pwocr.synth.render import SynthConfig, render_set
+from pwocr.training import distributed
+from pwocr.training.config import TrainConfig
+from pwocr.training.datasets import Collate, LabelledImages, PreparedLines, check_labelled_images
+from pwocr.training.distributed import Ranks
+from pwocr.training.run_folder import remove_stale_temporaries
+from pwocr.training.state import Position, TrainingState, restore_rng_states, seed_everything
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class RunData:
+    """What a run trains and validates on."""
+
+    train_items: list[LabelledImage]
+    val_items: list[LabelledImage]
+    steps: int  # optimiser steps per epoch
+    synth_ratio: float  # share of each batch drawn fresh from the synthetic stream
+    synth: SynthConfig | None  # with its fonts, when the stream is used
+    fonts: list[FontSpec] | None
+    val_loaders: dict[str, DataLoader]  # by name: "real", "synthetic"
+    collate: Collate
+
+
+# ----------------------------------------------------------------------------------------------
+# Labels and alphabet.
+
+
+def plan_alphabet(
+    config: TrainConfig, train_items: list[LabelledImage], val_items: list[LabelledImage]
+) -> tuple[Alphabet, Alphabet | None]:
+    """The alphabet to train, and the pretrained model's when fine-tuning; strict about labels.
+
+    Without ``--weights_file`` or ``--alphabet`` the alphabet is the training labels' own, as in
+    the seed. Otherwise it is the explicit ``--alphabet`` or the pretrained model's, and a label
+    with a character outside it is an error naming file and line, unless ``--extend_alphabet``
+    appends the missing characters. An alphabet is never shrunk to the labels: a fine-tuned model
+    keeps every character its output layer knew.
+    """
+    pretrained = (
+        Alphabet(read_config(resolve_checkpoint(config.weights_file)).alphabet) if config.weights_file else None
+    )
+    if config.alphabet:
+        base, whose = Alphabet(resolve_charset(config.alphabet)), f"--alphabet {config.alphabet!r}"
+    elif pretrained is not None:
+        base, whose = pretrained, f"the alphabet of {config.weights_file} ({len(pretrained.chars)} characters)"
+    else:
+        base = Alphabet.from_labels([i.label for i in train_items]) if train_items else Alphabet.default()
+        check_labels(val_items, base, "the training labels' alphabet", "; give --alphabet to read it")
+        return base, None
+    if config.extend_alphabet:
+        missing = sorted({c for item in train_items + val_items for c in base.missing(item.label)})
+        return Alphabet(base.chars + "".join(missing)), pretrained
+    hint = "; --extend_alphabet adds it (the output layer grows by a row)"
+    check_labels(train_items, base, whose, hint)
+    check_labels(val_items, base, whose, hint)
+    return base, pretrained
+
+
+def read_items(
+    config: TrainConfig, say: Say = lambda _: None
+) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
+    """The training and validation rows, the alphabet to train and the pretrained one (``plan_alphabet``)."""
+    train_items = label_rows(config, config.train_file, say)
+    val_items = label_rows(config, config.val_file, say)
+    alphabet, pretrained = plan_alphabet(config, train_items, val_items)
+    return train_items, val_items, alphabet, pretrained
+
+
+def label_rows(config: TrainConfig, csv_path: str | None, say: Say) -> list[LabelledImage]:
+    """A label file's rows that name each file once, inside the images folder; each one left out is said."""
+    if not csv_path:
+        return []
+    items = read_labels(csv_path, config.imgs_folder)
+    kept, skipped = screen_labels(items, labels_folder(csv_path, config.imgs_folder), config.allow_outside)
+    for row in skipped:
+        say(f"{row}; skipped")
+    _count_skipped(config, csv_path, len(skipped), len(items), say)
+    return kept
+
+
+def _usable(
+    config: TrainConfig,
+    csv_path: str | None,
+    items: list[LabelledImage],
+    alphabet: Alphabet,
+    model_config: ModelConfig,
+    say: Say,
+) -> list[LabelledImage]:
+    """The rows whose images can be trained on (``check_labelled_images``), each one left out said."""
+    if not items:
+        return []
+    kept = check_labelled_images(items, alphabet, model_config, say)
+    _count_skipped(config, str(csv_path), len(items) - len(kept), len(items), say)
+    return kept
+
+
+def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int, say: Say) -> None:
+    """Say how many rows were skipped; with ``--strict``, any is an error before training starts."""
+    if not skipped:
+        return
+    if config.strict:
+        raise PwocrError(
+            f"{csv_path}: {skipped} of {total} rows skipped (listed above); --strict trains on every row or none"
+        )
+    say(f"{csv_path}: {skipped} of {total} rows skipped (listed above); training on the other {total - skipped}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The model.
+
+
+def pick_device(use_cuda: bool, ranks: Ranks, say: Say) -> torch.device:
+    if use_cuda and not torch.cuda.is_available():
+        say("--use_cuda: no CUDA GPU is available; training on the CPU")
+        return torch.device("cpu")
+    return torch.device(f"cuda:{ranks.local_rank}" if use_cuda else "cpu")
+
+
+def start_rank(config: TrainConfig, ranks: Ranks, say: Say) -> torch.device:
+    """This process's device, with every rank seeded alike; rank 0 clears what killed saves left."""
+    if ranks.is_main:
+        out = Path(config.out)
+        stale = remove_stale_temporaries(out)
+        if stale:
+            say(f"removed {len(stale)} temporary file(s) that interrupted saves left in {out}")
+    device = pick_device(config.use_cuda, ranks, say)
+    if config.seed is None:
+        # A resumed run always has its saved seed; the ranks must share one to shard the same order.
+        config.seed = distributed.rank0_value(ranks, int(time.time()) % 2**31, device)
+    seed_everything(config.seed)
+    return device
+
+
+def initial_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
+    """A fresh model for ``alphabet``, or the pretrained one with its output layer fitted to ``alphabet``.
+
+    The pretrained confidence temperature is kept until the run re-fits it.
+    """
+    if not config.weights_file:
+        return _fresh_model(config, alphabet, say)
+    pretrained_config, weights = load_state(config.weights_file)
+    in_channels = pretrained_config.in_channels if config.colour is None else 3 if config.colour else 1
+    model_config = dataclasses.replace(
+        pretrained_config,
+        alphabet=alphabet.chars,
+        max_width=config.max_width,
+        in_channels=in_channels,
+        pad_width=pretrained_config.pad_width if config.pad_width is None else config.pad_width,
+    )
+    if in_channels != pretrained_config.in_channels:
+        weights = with_input_channels(weights, model_config)
+        if model_config.colour:
+            say(f"input: RGB lines; the first conv of {config.weights_file} widened to three channels")
+        else:
+            say(f"input: gray lines; the first conv of {config.weights_file} summed over its channels")
+    if alphabet.chars == pretrained_config.alphabet:
+        return build_model(model_config, weights, config.weights_file)
+    model, kept = with_head_fitted(model_config, weights, pretrained_config.alphabet, config.weights_file)
+    say(
+        f"output layer: {kept} characters kept from {config.weights_file}, "
+        f"{len(alphabet.chars) - kept} new ({len(alphabet.chars)} in all)"
+    )
+    return model
+
+
+def _fresh_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
+    model = CRNN(
+        ModelConfig(
+            alphabet=alphabet.chars,
+            size=config.model_size,
+            max_width=config.max_width,
+            in_channels=3 if config.colour else 1,
+            pad_width=config.pad_width or 0,
+        )
+    )
+    if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
+        from pwocr.model import pretrained
+
+        pretrained.load_pretrained_features(lcnet_of(model))
+        if config.model_size == "crnn-svtr":
+            pretrained.load_pretrained_mixer_and_head(model)
+        say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
+    return model
+
+
+def run_model(
+    config: TrainConfig, state: TrainingState | None, state_path: Path, device: torch.device, say: Say
+) -> tuple[CRNN, list[LabelledImage], list[LabelledImage]]:
+    """The model to train (the resumed one, or ``initial_model``) on ``device``, and the label rows."""
+    if state is not None:
+        train_items = label_rows(config, config.train_file, say)
+        val_items = label_rows(config, config.val_file, say)
+        model = build_model(ModelConfig.from_dict(state.model_config), state.model, str(state_path))
+    else:
+        train_items, val_items, alphabet, _ = read_items(config, say)
+        model = initial_model(config, alphabet, say)
+    model.to(device).train()
+    if device.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    return model, train_items, val_items
+
+
+def teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> torch.nn.Module:
+    """The --weights_file model as training starts from it, frozen: what distillation keeps the student close to.
+
+    Its alphabet must be the run's: a character it never had would get a random output row to copy.
+    """
+    teacher_config, _ = load_state(config.weights_file)
+    if teacher_config.alphabet != alphabet.chars:
+        raise PwocrError(
+            f"--distill: {config.weights_file} reads another alphabet than this run; distil without new characters"
+        )
+    model = initial_model(config, alphabet, lambda message: None).to(device).eval().requires_grad_(False)
+    return model.to(memory_format=torch.channels_last) if device.type == "cpu" else model
+
+
+def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device, say: Say) -> torch.nn.Module | None:
+    """Freeze what ``--freeze_blocks`` fixes; the distillation teacher, with ``--distill``."""
+    if config.freeze_blocks >= 0:
+        freeze_conv_stack(model, config.freeze_blocks)
+        say(f"conv stack: stem and first {config.freeze_blocks} blocks frozen")
+    if config.distill <= 0:
+        return None
+    frozen = teacher(config, Alphabet(model.config.alphabet), device)
+    say(f"distilling from {config.weights_file} (weight {config.distill})")
+    return frozen
+
+
+# ----------------------------------------------------------------------------------------------
+# Data.
+
+
+def run_data(
+    config: TrainConfig,
+    model_config: ModelConfig,
+    train_items: list[LabelledImage],
+    val_items: list[LabelledImage],
+    ranks: Ranks,
+    say: Say,
+) -> RunData:
+    """The usable rows, steps per epoch, the synthetic stream's settings and the validation loaders."""
+    alphabet = Alphabet(model_config.alphabet)
+    train_items = _usable(config, config.train_file, train_items, alphabet, model_config, say)
+    val_items = _usable(config, config.val_file, val_items, alphabet, model_config, say)
+    collate = Collate(alphabet, model_config)
+    synth_ratio = config.effective_synth_ratio()
+    if config.train_file and synth_ratio > 0:
+        say(
+            f"training on {synth_ratio:.0%} fresh synthetic passwords and {1 - synth_ratio:.0%} of your images (--synth)"
+        )
+    steps = steps_per_epoch(config, len(train_items), synth_ratio, ranks)
+    synth = fonts = None
+    if synth_ratio > 0:
+        fonts = training_fonts(config.fonts_folder, alphabet.chars)
+        synth = SynthConfig(
+            alphabet=model_config.alphabet,
+            min_length=config.synth_min_length,
+            max_length=config.synth_max_length,
+            colour=model_config.colour,
+        )
+    loaders = validation_loaders(config, model_config, val_items, synth, collate, ranks)
+    return RunData(train_items, val_items, steps, synth_ratio, synth, fonts, loaders, collate)
+
+
+def steps_per_epoch(config: TrainConfig, train_lines: int, synth_ratio: float, ranks: Ranks) -> int:
+    """``--steps_per_epoch``, else about one pass over the real images, else 1000 synthetic batches."""
+    if config.steps_per_epoch:
+        return config.steps_per_epoch
+    if train_lines and synth_ratio == 0:
+        # One pass over this rank's shard, as EpochBatches cuts it (a partial last batch dropped).
+        shard = math.ceil(train_lines / ranks.world)
+        return 1 if shard <= config.batch_size else shard // config.batch_size
+    if train_lines:
+        # About one pass over the real images, whatever share of each batch they take.
+        effective_batch = config.batch_size * ranks.world
+        return max(1, math.ceil(train_lines / (effective_batch * max(1.0 - synth_ratio, 0.5))))
+    return 1000
+
+
+def validation_loaders(
+    config: TrainConfig,
+    model_config: ModelConfig,
+    val_items: list[LabelledImage],
+    synth: SynthConfig | None,
+    collate: Collate,
+    ranks: Ranks,
+) -> dict[str, DataLoader]:
+    """Validation sets by name, each rank's share of them.
+
+    The user's real images when given, and fixed synthetic lines when training on the synthetic
+    stream. The best checkpoint is chosen on the real set when there is one.
+    """
+    val_sets: dict[str, torch.utils.data.Dataset] = {}
+    if val_items:
+        val_sets["real"] = LabelledImages(val_items, model_config)
+    if synth is not None:
+        assert config.seed is not None
+        lines = render_set(config.effective_synth_val_count(), seed=config.seed + 7919, config=synth)
+        val_sets["synthetic"] = PreparedLines(lines, model_config)
+    return {
+        name: DataLoader(
+            Subset(data, range(ranks.rank, len(data), ranks.world)), batch_size=config.batch_size, collate_fn=collate
+        )
+        for name, data in val_sets.items()
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Optimiser, schedule, and where a resumed run stopped.
+
+
+def _one_cycle(
+    optimizer: torch.optim.Optimizer, lr: float | list[float], total_steps: int
+) -> torch.optim.lr_scheduler.OneCycleLR:
+    """Warm up over the first tenth of the run (at most ~1000 steps), then anneal by cosine."""
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=lr,
+        total_steps=total_steps,
+        # Each phase must span more than one step (OneCycleLR divides by its length), even in a tiny run.
+        pct_start=min(0.9, max(min(0.1, 1000 / total_steps + 0.02), 1.5 / total_steps)),
+        anneal_strategy="cos",
+    )
+
+
+def optimiser(
+    config: TrainConfig, model: CRNN, steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.OneCycleLR]:
+    """AdamW with the conv stack at ``--backbone_lr_scale`` of the rate, on a one-cycle schedule; frozen weights left out."""
+    conv_params = [p for p in model.cnn.parameters() if p.requires_grad]
+    conv_ids = {id(p) for p in conv_params}
+    groups = [
+        {"params": conv_params, "lr": config.lr * config.backbone_lr_scale},
+        {"params": [p for p in model.parameters() if id(p) not in conv_ids and p.requires_grad], "lr": config.lr},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    return optimizer, _one_cycle(optimizer, _peak_lrs(config), steps * config.epochs)
+
+
+def _peak_lrs(config: TrainConfig) -> list[float]:
+    return [config.lr * config.backbone_lr_scale, config.lr]
+
+
+def resume(
+    state: TrainingState,
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.OneCycleLR,
+    steps: int,
+    ranks: Ranks,
+    say: Say,
+) -> tuple[Position, torch.optim.lr_scheduler.OneCycleLR]:
+    """Restore optimiser, schedule and random states from ``state``; returns where the run stopped and its schedule."""
+    optimizer.load_state_dict(state.optimizer)
+    position = state.position
+    total_steps = steps * config.epochs
+    if state.scheduler.get("total_steps") == total_steps:
+        scheduler.load_state_dict(state.scheduler)
+    else:
+        # A longer or shorter run: the same one-cycle shape over the new length, at the step reached.
+        scheduler = _one_cycle(optimizer, _peak_lrs(config), max(total_steps, position.step + 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fast-forwarding the schedule, not skipping an optimizer step
+            for _ in range(position.step):
+                scheduler.step()
+    restore_rng_states(state.rng)
+    if state.world != ranks.world and position.batch:
+        say(f"resumed with {ranks.world} processes where the run had {state.world}: this epoch's data order changes")
+    return position, scheduler

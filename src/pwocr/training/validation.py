@@ -1,0 +1,132 @@
+"""Validation: the run's model reads its validation sets as ``Recognizer`` would, and is scored; at
+the end of a run, the best weights' confidence temperature is re-fitted on the real set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from pwocr.alphabet import Alphabet
+from pwocr.checkpoints import load_model
+from pwocr.data.labels import LabelledImage
+from pwocr.data.preprocess import padded_width
+from pwocr.decoding.ctc import greedy_decode
+from pwocr.evaluation.calibration import TemperatureFit, greedy_correctness, refit_temperature, save_with_temperature
+from pwocr.evaluation.metrics import compute_metrics
+from pwocr.model.crnn import CRNN
+from pwocr.training import distributed
+from pwocr.training.config import TrainConfig
+from pwocr.training.datasets import Collate, LabelledImages
+from pwocr.training.distributed import Ranks
+from pwocr.training.loss import ctc_per_character, model_input
+
+#: (mean per-character loss, word accuracy, character accuracy) of one validation set.
+Scores = tuple[float, float, float]
+
+
+@torch.inference_mode()
+def validation_readings(
+    model: CRNN, loader: DataLoader, device: torch.device, tables: list[np.ndarray] | None = None
+) -> tuple[list[float], list[str], list[str], list[str]]:
+    """Per-line loss, truth, reading and raw path of every line in ``loader``.
+
+    The reading is what ``Recognizer.decode`` returns without constraints: the greedy path.
+    ``tables``, when given, receives each line's log-probability table (time x classes), in order.
+    """
+    model.eval()
+    alphabet = Alphabet(model.config.alphabet)
+    losses, truths, predictions, raws = [], [], [], []
+    for batch in loader:
+        # Each width on its own, padded only to its bucket, as Recognizer reads it: validation reads
+        # what recognize reads (every frame, the padding's too).
+        for width in batch.widths.unique().tolist():
+            index = (batch.widths == width).nonzero().flatten()
+            padded = padded_width(width, model.config.pad_width, model.config.pad_multiple)
+            log_probs = model(model_input(batch.images[index, :, :, :padded], device)).float()
+            encoded = [batch.targets_of(int(i)) for i in index]
+            lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
+            steps = torch.full((len(index),), log_probs.shape[0], dtype=torch.long)
+            losses.extend(ctc_per_character(log_probs, torch.cat(encoded).to(device), steps, lengths).cpu().tolist())
+            table = log_probs.cpu().numpy()
+            for j, i in enumerate(index.tolist()):
+                if tables is not None:
+                    tables.append(table[:, j])
+                result = greedy_decode(table[:, j], alphabet)
+                truths.append(batch.labels[i])
+                predictions.append(result.text)
+                raws.append(result.raw)
+    model.train()
+    return losses, truths, predictions, raws
+
+
+def validate(
+    model: CRNN,
+    loader: DataLoader,
+    device: torch.device,
+    display: int = 0,
+    say: Callable[[str], None] = print,
+    ignore_case: bool = False,
+    ignore_symbols: bool = False,
+    ranks: Ranks | None = None,
+) -> Scores:
+    """Mean per-character CTC loss, word and character accuracy; prints ``display`` examples.
+
+    Under torchrun each rank reads its share of the set and the readings are gathered, so every
+    rank computes the same metrics as one process would.
+    """
+    ranks = ranks or Ranks()
+    losses, truths, predictions, raws = validation_readings(model, loader, device)
+    rows = distributed.gather_lists(ranks, list(zip(losses, truths, predictions, raws)))
+    for _, truth, prediction, raw in rows[:display]:
+        say(f"{raw} => {prediction} => {truth}")
+    metrics = compute_metrics(
+        [r[1] for r in rows], [r[2] for r in rows], ignore_case=ignore_case, ignore_symbols=ignore_symbols
+    )
+    return sum(r[0] for r in rows) / max(len(rows), 1), metrics.word_accuracy, metrics.char_accuracy
+
+
+def refit_best_temperature(
+    config: TrainConfig, out: Path, val_items: list[LabelledImage], say: Callable[[str], None]
+) -> tuple[float | None, TemperatureFit | None]:
+    """Fit the confidence temperature of ``best.safetensors`` on the real validation set, in place.
+
+    Returns the temperature the run ends with (``None`` when none was considered) and the fit, if
+    one was made. New weights make the old temperature wrong; the fit needs both right and wrong
+    readings (and a few dozen lines) to mean anything, otherwise the starting model's is kept.
+    """
+    best_path = out / "best.safetensors"
+    if not val_items or not best_path.is_file():
+        return None, None
+    if config.ignore_case or config.ignore_symbols:
+        # Confidence is the probability of the exact string; labels that do not give the exact
+        # string (upper-case scene-text sets) cannot say whether it was right.
+        say("temperature kept: a validation set scored ignoring case or symbols cannot calibrate exact readings")
+        return None, None
+    model = load_model(best_path).to(memory_format=torch.channels_last)
+    alphabet = Alphabet(model.config.alphabet)
+    loader = DataLoader(
+        LabelledImages(val_items, model.config), batch_size=32, collate_fn=Collate(alphabet, model.config)
+    )
+    tables: list[np.ndarray] = []
+    _, truths, _, _ = validation_readings(model, loader, torch.device("cpu"), tables)
+    labels, correct = greedy_correctness(tables, truths, alphabet)
+    right = sum(correct)
+    if len(correct) < 20 or right in (0, len(correct)):
+        say(
+            f"temperature kept at {model.config.temperature:.3f}: re-fitting needs 20 or more validation lines "
+            f"with right and wrong readings ({right} of {len(correct)} right)"
+        )
+        return model.config.temperature, None
+    # The starting temperature is a candidate too: the fit never ends worse than no fit, by its measure.
+    grid = [*np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist(), model.config.temperature]
+    fit = refit_temperature(tables, labels, correct, model.config.temperature, grid=grid)
+    save_with_temperature(model, fit.temperature, best_path)
+    say(
+        f"confidence temperature re-fitted on {len(correct)} validation lines: {fit.temperature:.3f} "
+        f"(ECE {fit.before.ece:.3f} -> {fit.after.ece:.3f})"
+    )
+    return fit.temperature, fit
