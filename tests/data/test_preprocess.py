@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from pwocr.alphabet import Alphabet
-from pwocr.data.datasets import Collate
 from pwocr.data.preprocess import LinePreprocessor, normalise, padded_width
 from pwocr.model.config import ModelConfig
+from pwocr.training.datasets import Collate
 
 
 @pytest.mark.parametrize(
