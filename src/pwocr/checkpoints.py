@@ -7,11 +7,12 @@ schedule state; it is read with ``torch.load(weights_only=True)``, which never r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -208,3 +209,32 @@ def load_model(path: str | os.PathLike[str] | None = None) -> CRNN:
     """Rebuild a model from a checkpoint alone, in eval mode."""
     config, weights = load_state(path)
     return build_model(config, weights, str(resolve_checkpoint(path))).eval()
+
+
+def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: Sequence[float]) -> CRNN:
+    """The weight-space average ``sum(share_i * weights_i)`` of checkpoints of one model, in eval mode.
+
+    Averaging a fine-tuned model with the one it started from (WiSE-FT, Wortsman et al. 2022)
+    keeps much of what the fine-tuning learnt while giving back little of what the start knew:
+    pwocr's look-alike stage trades real-word accuracy for look-alikes, and the average gets most
+    of the look-alikes back at a fraction of the cost. The checkpoints must share everything but
+    their temperature (the average keeps the first's; run ``pwocr calibrate`` on it).
+    """
+    if len(paths) != len(shares) or len(paths) < 2:
+        raise PwocrError(f"averaging needs two or more checkpoints and one share each ({len(paths)} and {len(shares)})")
+    if abs(sum(shares) - 1) > 1e-6 or min(shares) < 0:
+        raise PwocrError(f"the shares {', '.join(f'{s:g}' for s in shares)} must be non-negative and sum to 1")
+    first_config, total = load_state(paths[0])
+    total = {k: v * shares[0] if v.is_floating_point() else v for k, v in total.items()}
+    for path, share in zip(paths[1:], shares[1:]):
+        config, weights = load_state(path)
+        if dataclasses.replace(config, temperature=first_config.temperature) != first_config:
+            raise PwocrError(
+                f"{resolve_checkpoint(path)}: another model than {resolve_checkpoint(paths[0])} (config differs)"
+            )
+        if weights.keys() != total.keys():
+            raise PwocrError(f"{resolve_checkpoint(path)}: its weights do not match {resolve_checkpoint(paths[0])}'s")
+        for k, v in weights.items():
+            if v.is_floating_point():
+                total[k] = total[k] + v * share
+    return build_model(first_config, total, str(resolve_checkpoint(paths[0]))).eval()

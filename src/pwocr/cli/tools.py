@@ -1,4 +1,4 @@
-"""The smaller commands: ``synth``, ``split``, ``calibrate`` and ``export``."""
+"""The smaller commands: ``synth``, ``split``, ``calibrate``, ``average`` and ``export``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_synth(sub)
     _register_split(sub)
     _register_calibrate(sub)
+    _register_average(sub)
     _register_export(sub)
 
 
@@ -112,6 +113,32 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_calibrate)
 
 
+def _register_average(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "average",
+        needs_extra="train",
+        help="average the weights of checkpoints of one model",
+        description="Average the weights of checkpoints of one model (WiSE-FT): a fine-tuned model averaged "
+        "with its start keeps much of what it learnt and gives back little of what the start knew.",
+        epilog=examples(
+            "pwocr average default runs/stage4/last.safetensors --out averaged.safetensors",
+            "pwocr average a.safetensors b.safetensors --shares 0.3 0.7 --out averaged.safetensors",
+        ),
+    )
+    p.add_argument(
+        "checkpoints", nargs="+", metavar="CHECKPOINT", help="two or more checkpoints ('default': the shipped one)"
+    )
+    p.add_argument(
+        "--shares",
+        nargs="+",
+        type=float,
+        metavar="SHARE",
+        help="each checkpoint's share, summing to 1 (default: equal)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the averaged .safetensors file to write (fp32)")
+    p.set_defaults(handler=run_average)
+
+
 def _register_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
@@ -172,6 +199,15 @@ def run_calibrate(args: argparse.Namespace) -> int:
     print(
         f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"
     )
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    from pwocr.checkpoints import average_checkpoints, save_weights
+
+    shares = args.shares or [1 / len(args.checkpoints)] * len(args.checkpoints)
+    save_weights(average_checkpoints(args.checkpoints, shares), args.out)
+    print(f"wrote {args.out}: the average of {len(args.checkpoints)} checkpoints")
     return 0
 
 
