@@ -40,7 +40,7 @@ from pwocr.inference.recognizer import Recognizer
 from pwocr.io import atomic_write
 from pwocr.layout import LineFacts, TextDetector, draw_reading, rank_passwords, read_photo
 from pwocr.layout.detector import TextBox
-from pwocr.layout.photo import reading_order
+from pwocr.layout.geometry import reading_order
 from pwocr.synth.scenes import compose_scenes
 
 #: Far from every seed training and the line benchmarks use.

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pwocr.layout.photo import spaced_text
+from pwocr.layout.ink import spaced_text
 
 
 def table(frames: int, onsets: dict[int, int], classes: int = 6) -> np.ndarray:
@@ -43,10 +43,10 @@ def test_a_last_character_read_over_the_padding_is_no_word_gap():
     """With a model that pads lines, the table runs on past the crop (here 50 frames over 200 px,
     10 more over the padding); a last letter read there must not turn the crop's right margin into
     a space, nor be taken for a phantom after a label."""
-    from pwocr.layout.photo import _phantoms_at
+    from pwocr.layout.ink import phantoms_at
 
     probs = table(60, {5: 1, 10: 2, 30: 3, 52: 4})
     crop = line(200, [(24, 27), (64, 116), (160, 200)])  # a word gap, then the crop's blank margin
     assert spaced_text(crop, probs, "abcd", frames=50) == "ab cd"
     # Read from the 4th character on: it lies over the padding, so it is real, not a phantom.
-    assert _phantoms_at(crop, probs, 3, frames=50) == 0
+    assert phantoms_at(crop, probs, 3, frames=50) == 0
