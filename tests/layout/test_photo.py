@@ -83,8 +83,9 @@ def test_picks_the_password_with_its_label_stripped(recognizer, kind, seed):
     assert reading.password is not None
     assert reading.password.reading.text == s.password, reading.password.why
     d = reading.as_dict()
-    assert set(d) == {"image", "lines", "password"}
-    assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why"}
+    assert set(d) == {"image", "lines", "password", "pairs"}
+    assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why", "network"}
+    assert d["pairs"][0] == d["password"]
     assert all(set(line) == {"box", "text", "confidence", "candidates", "chars"} for line in d["lines"])
     assert len(d["password"]["candidates"]) <= 3 and d["password"]["candidates"][0]["text"] == s.password
     # The value is the end of its line: a label before it on the same line is cut off.
