@@ -46,8 +46,10 @@ _PREFACE = ("wifi", "wlan", "guest", "gast", "wireless", "network", "wpa2", "wpa
 #: What separates a label from its value: one colon (also full-width) or equals sign, or a dash or
 #: arrow between spaces. Only one is taken, so a password may itself start with ``:`` or ``;``.
 _SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|→⇒]\s+|^\s+")
-#: What may stand between a value and a label after it: arrows, a colon, an opening bracket.
-_SUFFIX_SEPARATOR = set(" \t-–—=<>→⇒➔➜⟶←⇐⟵:：([（【")
+#: What may stand between a value and a label after it: a space and maybe an arrow (also as pwocr
+#: misreads ``→``: ``~``, ``-``), or an opening bracket. An arrow counts only after a space, so a
+#: value's own last character (``abc~``) is never taken for one.
+_SUFFIX_GAP = re.compile(r"(\s+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—-]{1,2})?\s*|\s*[(\[（【]\s*|[:：]\s*)$")
 _URL = re.compile(
     r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
 )
@@ -190,20 +192,18 @@ def split_suffix_label(text: str) -> LabelSplit:
     value must not be a plain word (``Enter password`` is a phrase, ``k3!Qz8 password`` a pair).
     """
     for p in range(len(text) - 1, 0, -1):
-        if text[p - 1] not in _SUFFIX_SEPARATOR or text[p] in _SUFFIX_SEPARATOR:
+        if text[p].isspace() or not (text[p - 1].isspace() or text[p - 1] in "([（【:：>"):
             continue
         found = whole_label(text[p:])
-        if found is None:
+        gap = _SUFFIX_GAP.search(text[:p]) if found else None
+        if found is None or gap is None:
             continue
-        end = p
-        while end > 0 and text[end - 1] in _SUFFIX_SEPARATOR:
-            end -= 1
-        value = text[:end]
-        arrow = bool(text[end:p].strip())
+        value = text[: gap.start()]
+        arrow = bool(gap.group().strip())
         if not value.strip() or (not arrow and _plain_word(value)):
             continue
         kind, label = found
-        return LabelSplit(text[p:].strip(" \t:：)]）】"), kind, _weight(kind, label), 0, end, after=True)
+        return LabelSplit(text[p:].strip(" \t:：)]）】"), kind, _weight(kind, label), 0, gap.start(), after=True)
     return LabelSplit(None, "", 0.0, 0, len(text))
 
 

@@ -94,6 +94,24 @@ def phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) ->
     return count if count < len(spans) - start else 0
 
 
+def trailing_phantoms(crop: np.ndarray, table: np.ndarray, end: int, frames: int) -> int:
+    """How many characters before ``end`` (the value's end) were read where the crop has no ink.
+
+    A word gap or the crop's right margin is sometimes read as ``_`` or ``.``; after the value such a
+    character is no part of it. One read over the padding is the line's last, read late: real.
+    """
+    spans = greedy_spans(table)[:end]
+    w = crop.shape[1]
+    inked = inked_columns(crop)
+    count = 0
+    for first, last in reversed(spans):
+        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
+            break
+        count += 1
+    return count if count < len(spans) else 0
+
+
 def value_table(probs: np.ndarray, start: int, end: int | None = None) -> np.ndarray:
     """The frames of a line's table that read characters ``start`` to ``end`` (the value, without its label).
 

@@ -11,6 +11,7 @@ the one it did; ``pick_pairs`` returns every network's password when a sign list
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,19 +106,20 @@ class _Parsed:
 
 
 def _parse_pair(text: str, spans: list[tuple[int, int]]) -> _Parsed | None:
-    """The value of a ``NAME / value`` line: the last segment with a password label, else the last unlabelled one."""
-    labels = [find_label(text[a:b]) for a, b in spans]
-    for k in range(len(spans) - 1, 0, -1):
-        (a, b), label = spans[k], labels[k]
-        before = labels[k - 1]
-        name = text[spans[k - 1][0] + before.start : spans[k - 1][0] + before.end].strip() or None
-        if label.kind == "password" and not label.alone:
-            shifted = LabelSplit(label.label, label.kind, label.weight, a + label.start, a + label.end, label.after)
-            return _Parsed(shifted, shifted.start, shifted.end, name, tuple(spans))
-        value = text[a:b].strip()
-        if not label.kind and len(value) >= 4 and " " not in value and name and before.kind != "password":
-            return _Parsed(LabelSplit(None, "", 0.0, a, b), a, b, name, tuple(spans))
-    return None
+    """The value of a ``NAME / value`` line: all after the first separator (a password may hold ``/``,
+    ``,`` or ``|`` itself, read with gaps around them), unless that part has its own password label."""
+    (a, b), (start, _) = spans[0], spans[1]
+    head, rest = find_label(text[a:b]), find_label(text[start:])
+    name = text[a + head.start : a + head.end].strip() or None
+    if rest.kind == "password" and not rest.alone:  # SSID: NAME / PW: value
+        shifted = LabelSplit(rest.label, rest.kind, rest.weight, start + rest.start, start + rest.end, rest.after)
+        return _Parsed(shifted, shifted.start, shifted.end, name, tuple(spans))
+    value = text[start:].strip()
+    if rest.kind or head.kind == "password" or not name or len(value.replace(" ", "")) < 4:
+        return None
+    if re.fullmatch(r"[^\W\d_]+( [^\W\d_]+)*[.!?]?", value):
+        return None  # words after a comma or a dash: a phrase, not a password
+    return _Parsed(LabelSplit(None, "", 0.0, start, len(text)), start, len(text), name, tuple(spans))
 
 
 def parse_line(text: str) -> _Parsed:

@@ -22,7 +22,7 @@ from pwocr.inference.recognizer import Reading, Recognizer, Skipped
 from pwocr.layout.clues import find_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with_margins
-from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, value_table
+from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, trailing_phantoms, value_table
 from pwocr.layout.labels import LabelReader, default_label_reader
 from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
 
@@ -247,6 +247,7 @@ def _password_of(
     start, end = to_reading(pick.start), to_reading(pick.end)
     if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
         start += phantoms_at(read.crops[k], read.tables[k], start, read.frames[k])
+    end -= trailing_phantoms(read.crops[k], read.tables[k], end, read.frames[k])
     end = None if end >= len(read.readings[k].text) else max(end, start + 1)
     value = recognizer.decode(value_table(read.tables[k], start, end), name, candidates, constraints)
     return PhotoPassword(plausible_candidates(value), k, pick.why, pick.label, pick.network)
