@@ -184,3 +184,10 @@ def test_weights_are_named_and_change_the_pick():
     facts = lines("SSID: Xq7!mZ2#pL", "hello2024")
     assert pick_password(facts).value == "hello2024"
     assert pick_password(facts, PickerWeights(other_label=0.0)).value == "Xq7!mZ2#pL"
+
+
+def test_a_labelled_password_belongs_to_the_network_named_before_it():
+    assert pick_password(lines("SSID: CafeLuna", "Password: k3!Qz8Lp")).network == "CafeLuna"
+    assert pick_password(lines("CafeLuna → ID", "k3!Qz8Lp → PW")).network == "CafeLuna"
+    assert pick_password(lines("Network name", "CafeLuna", "Passwort", "k3!Qz8Lp")).network == "CafeLuna"
+    assert pick_password(lines("Welcome", "Password: k3!Qz8Lp")).network is None

@@ -41,6 +41,13 @@ OTHER_LABELS = (
     "loginid", "wifiid", "nombre", "nom", "nome", "名称", "网络", "ネットワーク", "ネットワーク名", "账号", "帐号",
 )  # fmt: skip
 
+#: The labels among ``OTHER_LABELS`` that name a network: its value is the network a password belongs to.
+NETWORK_LABELS = frozenset(
+    ("networkname", "network", "netzwerk", "netzwerkname", "reseau", "rede", "rete", "red", "ssid", "wifiname",
+     "wlanname", "wifi", "wlan", "name", "id", "wifiid", "nombre", "nom", "nome", "名称", "网络", "ネットワーク",
+     "ネットワーク名")
+)  # fmt: skip
+
 #: Words that may precede a password label in one phrase (``Wi-Fi Password``, ``Guest network key``).
 _PREFACE = ("wifi", "wlan", "guest", "gast", "wireless", "network", "wpa2", "wpa3", "wpa", "your", "admin", "router", "the")  # fmt: skip
 #: What separates a label from its value: one colon (also full-width) or equals sign, or a dash or
@@ -181,6 +188,12 @@ def whole_label(text: str) -> tuple[str, str] | None:
     return None
 
 
+def names_network(label: str | None) -> bool:
+    """Whether a found label (``SSID:``, ``Network name``, ``ID``) names a network."""
+    found = whole_label(label) if label else None
+    return found is not None and found[1] in NETWORK_LABELS
+
+
 def _plain_word(value: str) -> bool:
     return bool(re.fullmatch(r"[^\W\d_]+", value.strip()))
 
@@ -191,8 +204,8 @@ def split_suffix_label(text: str) -> LabelSplit:
     The label must be the line's last word(s), after a separator; when that is only a space the
     value must not be a plain word (``Enter password`` is a phrase, ``k3!Qz8 password`` a pair).
     """
-    for p in range(len(text) - 1, 0, -1):
-        if text[p].isspace() or not (text[p - 1].isspace() or text[p - 1] in "([（【:：>"):
+    for p in range(1, len(text)):  # the longest tail first: "Wi-Fi Password", not "Password"
+        if not text[p].isalnum() or not (text[p - 1].isspace() or text[p - 1] in "([（【:：>"):
             continue
         found = whole_label(text[p:])
         gap = _SUFFIX_GAP.search(text[:p]) if found else None

@@ -19,6 +19,7 @@ from pwocr.layout.clues import (
     LabelSplit,
     find_label,
     header_kinds,
+    names_network,
     pair_segments,
     password_likeness,
     split_label,
@@ -197,6 +198,20 @@ def _second_of_pair(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed
     return i == 1 or parsed[i - 2].label.kind != "" or lines[i - 2].row != prev.row - 1
 
 
+def _network_before(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed]) -> str | None:
+    """The network a labelled password belongs to: the value of the nearest ``SSID``-like label before it."""
+    for j in range(i - 1, max(-1, i - 4), -1):
+        label = parsed[j].label
+        if label.kind == "password" and not label.alone:
+            return None  # another pair's password: this one's network is not further up
+        if names_network(label.label):
+            value = lines[j].text[label.start : label.end].strip()
+            if value:
+                return value
+            return lines[j + 1].text.strip() if j + 1 < i and not parsed[j + 1].label.kind else None
+    return None
+
+
 @dataclass
 class _Evidence:
     """The score and reasons of one line being built up; ``structural`` once a label, pair or column backs it."""
@@ -272,6 +287,8 @@ def _score_line(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed], w
     value = lines[i].text[start:end].strip()
     if not value or p.header is not None:
         return None
+    if e.structural and e.network is None:
+        e.network = _network_before(i, lines, parsed)
     likeness = password_likeness(value)
     if e.labelled and likeness > -3.0:
         likeness = max(likeness, w.labelled_looks_floor)

@@ -1,0 +1,32 @@
+"""A photo's password candidates: distinct plausible strings, never a beam's deletions at 0.0%."""
+
+import numpy as np
+
+from pwocr.decoding.beam import Candidate
+from pwocr.inference.recognizer import Reading
+from pwocr.layout.detector import TextBox, crop_line
+from pwocr.layout.photo import PLAUSIBLE, plausible_candidates
+
+
+def reading(*candidates: tuple[str, float]) -> Reading:
+    found = tuple(Candidate(text, p) for text, p in candidates)
+    return Reading("card.jpg", found[0].text, found[0].text, found[0].confidence, found, ())
+
+
+def test_deletions_at_nothing_are_dropped_swaps_and_likely_strings_kept():
+    r = plausible_candidates(reading(("k3lQz8", 0.6), ("k3IQz8", 1e-5), ("k3Qz8", 1e-7), ("k3lQz", 0.01)))
+    assert [c.text for c in r.candidates] == ["k3lQz8", "k3IQz8", "k3lQz"]
+    assert r.text == "k3lQz8" and r.confidence == 0.6
+
+
+def test_a_lone_reading_is_left_alone():
+    assert plausible_candidates(reading(("abc", 0.2))).candidates[0].text == "abc"
+    assert PLAUSIBLE < 0.001  # anything that prints as 0.1% or more is offered
+
+
+def test_a_small_line_is_straightened_at_the_reading_height():
+    photo = np.zeros((100, 200), np.uint8)
+    photo[40:52, 20:120] = 255
+    box = TextBox(np.float32([[20, 40], [120, 40], [120, 52], [20, 52]]), 1.0)
+    assert crop_line(photo, box).shape == (12, 100)
+    assert crop_line(photo, box, min_height=48).shape == (48, 400)
