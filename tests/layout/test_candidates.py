@@ -30,3 +30,12 @@ def test_a_small_line_is_straightened_at_the_reading_height():
     box = TextBox(np.float32([[20, 40], [120, 40], [120, 52], [20, 52]]), 1.0)
     assert crop_line(photo, box).shape == (12, 100)
     assert crop_line(photo, box, min_height=48).shape == (48, 400)
+
+
+def test_a_number_with_a_look_alike_letter_is_nearly_a_number():
+    from pwocr.layout.photo import nearly_a_number
+
+    assert nearly_a_number("40187O5629") and nearly_a_number("4018l05629")
+    assert not nearly_a_number("4018705629")  # already a number
+    assert not nearly_a_number("40187X5629")  # X looks like no digit
+    assert not nearly_a_number("nep07092") and not nearly_a_number("O1l")

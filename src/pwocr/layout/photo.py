@@ -8,6 +8,7 @@ the benchmark all call it. ``looks_like_line`` tells a line crop from a whole ph
 from __future__ import annotations
 
 import dataclasses
+import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with
 from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, trailing_phantoms, value_table
 from pwocr.layout.labels import LabelReader, default_label_reader
 from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
+from pwocr.lookalikes import lookalikes_of
 
 Layout = Literal["auto", "line", "photo"]
 
@@ -249,8 +251,27 @@ def _password_of(
         start += phantoms_at(read.crops[k], read.tables[k], start, read.frames[k])
     end -= trailing_phantoms(read.crops[k], read.tables[k], end, read.frames[k])
     end = None if end >= len(read.readings[k].text) else max(end, start + 1)
-    value = recognizer.decode(value_table(read.tables[k], start, end), name, candidates, constraints)
+    table = value_table(read.tables[k], start, end)
+    value = recognizer.decode(table, name, candidates, constraints)
+    if pick.label is not None and constraints is None and nearly_a_number(value.text):
+        digits = recognizer.decode(table, name, candidates, Constraints(allowed=string.digits))
+        if digits.text and digits.confidence >= NUMBER_PRIOR * value.confidence:
+            value = digits
     return PhotoPassword(plausible_candidates(value), k, pick.why, pick.label, pick.network)
+
+
+#: A labelled value read as digits but for one or two look-alike letters is read as a number when
+#: the model finds the all-digit string at least this share as likely: ISP routers print 10 to 20
+#: digit passwords, while a random password almost never has one letter among 8 digits.
+NUMBER_PRIOR = 0.02
+#: Letters that fonts draw like a digit (``O`` and ``0``, ``l`` and ``1``, ``S`` and ``5``...).
+_DIGIT_LOOKALIKES = frozenset(c for d in string.digits for c in lookalikes_of(d) if c.isalpha())
+
+
+def nearly_a_number(text: str) -> bool:
+    """At least 8 characters, all digits but one or two letters that fonts draw like digits (``O`` for ``0``)."""
+    others = [c for c in text if not c.isdigit()]
+    return len(text) >= 8 and 1 <= len(others) <= 2 and all(c in _DIGIT_LOOKALIKES for c in others)
 
 
 #: A candidate the model gives less than this probability is not offered (it would print as 0.0%),
