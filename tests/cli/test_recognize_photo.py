@@ -70,6 +70,7 @@ def test_synth_scenes_writes_photos_and_their_truth(capsys, tmp_path):
         assert Image.open(tmp_path / "s" / name).format == "JPEG"
         assert any(line["role"] == "password" and scene["password"] in line["text"] for line in scene["lines"])
         assert all(np.array(line["points"]).shape == (4, 2) for line in scene["lines"])
+        assert scene["condition"] in ("plain", "small", "glare") and isinstance(scene["others"], list)
     rows = list(csv.DictReader(open(tmp_path / "s" / "labels.csv")))
     assert [r["label"] for r in rows] == [truth[r["filename"]]["password"] for r in rows]
 
