@@ -16,7 +16,7 @@ from pwocr.synth.scenes import compose_scene
 def scene(tmp_path_factory):
     """A composed phone-settings screen whose password line sits below its label."""
     folder = tmp_path_factory.mktemp("scene")
-    composed = compose_scene(np.random.default_rng(3))
+    composed = compose_scene(np.random.default_rng(3), kind="phone_settings")
     Image.fromarray(np.asarray(composed.image)).save(folder / "settings.png")
     return folder / "settings.png", composed
 
