@@ -191,3 +191,27 @@ def test_a_labelled_password_belongs_to_the_network_named_before_it():
     assert pick_password(lines("CafeLuna → ID", "k3!Qz8Lp → PW")).network == "CafeLuna"
     assert pick_password(lines("Network name", "CafeLuna", "Passwort", "k3!Qz8Lp")).network == "CafeLuna"
     assert pick_password(lines("Welcome", "Password: k3!Qz8Lp")).network is None
+
+
+@pytest.mark.parametrize(
+    ("row", "network", "value"),
+    [
+        ("1F : HotelAzur_5G - 1F / dizofuj5693", "1F : HotelAzur_5G - 1F", "dizofuj5693"),  # dashes are the name's
+        ("1F : ASUS_C7 : * : 0{6 | Kjv;CA2NN", "1F : ASUS_C7", "* : 0{6 | Kjv;CA2NN"),  # separators in the password
+        ("Wi-Fi : Guest : n]82ChHghxAD$kG", "Guest", "n]82ChHghxAD$kG"),
+        ("Wi-Fi: Livebox-4E | Bef&5621", "Livebox-4E", "Bef&5621"),
+    ],
+)
+def test_the_name_ends_at_the_last_separator_with_only_a_name_before_it(row, network, value):
+    pick = pick_password(lines("FREE WIFI", row, "Latte 3.90"))
+    assert (pick.value, pick.network) == (value, network), pick.why
+
+
+def test_a_label_and_its_value_are_no_pair():
+    ranked = rank_passwords(lines("WPS PIN: 12345670", "SSID: Casa-Gast", "Xq7!mZ2#pL"))
+    assert ranked[0].value == "Xq7!mZ2#pL" and all(p.score < 0 for p in ranked[1:])
+
+
+def test_a_value_under_its_label_is_whole_even_with_separators_in_it():
+    assert pick_password(lines("Rede: FRITZ!Box", "Parola:", "%LqW50g@ | ~#~nA)")).value == "%LqW50g@ | ~#~nA)"
+    assert pick_password(lines("SSID: FRITZ!Box", "Passwort:", "#=e\\e, 9T$o_>]")).value == "#=e\\e, 9T$o_>]"

@@ -66,10 +66,16 @@ _MAC = re.compile(r"^([0-9a-f]{2}[:\-]){5}[0-9a-f]{2}$", re.I)
 _DATE_TIME = re.compile(
     r"^\d{1,2}[./:]\d{2}([./]\d{2,4})?$|\b\d{1,2}(:\d{2})?\s?(am|pm)\b|\b\d{1,2}\.\d{1,2}\.(19|20)\d{2}\b", re.I
 )
-#: Name/password pairs on one line: a slash or bar with a space on a side, a comma before a space.
-_PAIR_SEPARATOR = re.compile(r"\s+[/|｜]\s*|\s*[/|｜]\s+|[,、]\s+|\s+[-–—]\s+|\s{2,}")
+#: Name/password pairs on one line: a slash or bar with a space on a side, a comma before a space,
+#: a wide gap (no dash: network names are full of them, ``Cafe-Gast-1F``).
+_PAIR_SEPARATOR = re.compile(r"\s+[/|｜]\s*|\s*[/|｜]\s+|[,、]\s+|\s{2,}")
 #: A weaker separator, tried when there is no other: a colon after a name that is no known label.
 _PAIR_COLON = re.compile(r"[:：]\s+")
+#: Any of them, for ``pair_split``.
+_ANY_PAIR_SEPARATOR = re.compile(_PAIR_SEPARATOR.pattern + r"|[:：]\s+")
+#: What a network name looks like (letters, digits, spaces, ``_-.!&'+#``), maybe after a short
+#: ``1F:`` or ``Wi-Fi:`` prefix. A password's symbols (``*{%@/``) are not in it.
+_NETWORK_NAME = re.compile(r"([\w .\-]{1,8}[:：]\s*)?[\w .\-!&'+#]+")
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,24 @@ def pair_segments(text: str, colon: bool = True) -> list[tuple[int, int]]:
         if len(spans) >= 2:
             return spans
     return [(0, len(text))]
+
+
+def pair_split(text: str) -> tuple[int, int] | None:
+    """Where a ``NAME / password`` line's name ends and its password starts, or ``None``.
+
+    The split is at the last separator with only a network-name-like text before it: a password
+    may hold ``/``, ``|``, ``,`` or ``:`` itself, read with gaps around them (``1F: NAME / ab|cd``
+    splits before ``ab``), and a name never holds a password's symbols. A known label alone before
+    it (``WPS PIN: 1234``) is a label, not a name.
+    """
+    for match in reversed(list(_ANY_PAIR_SEPARATOR.finditer(text))):
+        name = text[: match.start()].strip()
+        value = text[match.end() :]
+        if not name or len(value.replace(" ", "")) < 4 or not _NETWORK_NAME.fullmatch(name):
+            continue
+        if whole_label(name) is None:
+            return match.start(), match.end()
+    return None
 
 
 def header_kinds(text: str) -> tuple[str, ...] | None:

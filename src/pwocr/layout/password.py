@@ -21,6 +21,7 @@ from pwocr.layout.clues import (
     header_kinds,
     names_network,
     pair_segments,
+    pair_split,
     password_likeness,
     split_label,
 )
@@ -106,21 +107,23 @@ class _Parsed:
     header: tuple[str, ...] | None = None
 
 
-def _parse_pair(text: str, spans: list[tuple[int, int]]) -> _Parsed | None:
-    """The value of a ``NAME / value`` line: all after the first separator (a password may hold ``/``,
-    ``,`` or ``|`` itself, read with gaps around them), unless that part has its own password label."""
-    (a, b), (start, _) = spans[0], spans[1]
-    head, rest = find_label(text[a:b]), find_label(text[start:])
-    name = text[a + head.start : a + head.end].strip() or None
+def _parse_pair(text: str) -> _Parsed | None:
+    """The value of a ``NAME / value`` line (``pair_split``), unless that value has its own password label."""
+    split = pair_split(text)
+    if split is None:
+        return None
+    head, rest = find_label(text[: split[0]]), find_label(text[split[1] :])
+    name = text[head.start : head.end].strip() or None
+    start = split[1]
     if rest.kind == "password" and not rest.alone:  # SSID: NAME / PW: value
         shifted = LabelSplit(rest.label, rest.kind, rest.weight, start + rest.start, start + rest.end, rest.after)
-        return _Parsed(shifted, shifted.start, shifted.end, name, tuple(spans))
+        return _Parsed(shifted, shifted.start, shifted.end, name)
     value = text[start:].strip()
-    if rest.kind or head.kind == "password" or not name or len(value.replace(" ", "")) < 4:
+    if rest.kind or head.kind == "password" or not name:
         return None
     if re.fullmatch(r"[^\W\d_]+( [^\W\d_]+)*[.!?]?", value):
-        return None  # words after a comma or a dash: a phrase, not a password
-    return _Parsed(LabelSplit(None, "", 0.0, start, len(text)), start, len(text), name, tuple(spans))
+        return None  # words after a comma: a phrase, not a password
+    return _Parsed(LabelSplit(None, "", 0.0, start, len(text)), start, len(text), name)
 
 
 def parse_line(text: str) -> _Parsed:
@@ -129,12 +132,25 @@ def parse_line(text: str) -> _Parsed:
     if whole.kind == "password":
         return _Parsed(whole, whole.start, whole.end)
     header = header_kinds(text)
-    spans = pair_segments(text, colon=not whole.kind)
-    if header is None and len(spans) >= 2:
-        pair = _parse_pair(text, spans)
+    if header is None and (whole.kind == "" or names_network(whole.label)):
+        pair = _parse_pair(text)
         if pair is not None:
             return pair
+    spans = pair_segments(text, colon=not whole.kind)
     return _Parsed(whole, whole.start, whole.end, spans=tuple(spans), header=header)
+
+
+def _whole_lines_under_labels(lines: Sequence[LineFacts], parsed: list[_Parsed]) -> list[_Parsed]:
+    """A ``NAME / value``-looking line right of or below a lone password label is all value (``ab, cd``)."""
+    out = list(parsed)
+    for i, p in enumerate(parsed):
+        if p.name is None or p.label.kind:
+            continue
+        left = _left_neighbour(i, lines)
+        source = left if left is not None else _label_above(i, lines, parsed)
+        if source is not None and parsed[source].label.alone and parsed[source].label.kind == "password":
+            out[i] = _Parsed(LabelSplit(None, "", 0.0, 0, len(lines[i].text)), 0, len(lines[i].text))
+    return out
 
 
 def _row_of(lines: Sequence[LineFacts], row: int) -> list[int]:
@@ -300,7 +316,7 @@ def _score_line(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed], w
 
 def rank_passwords(lines: Sequence[LineFacts], weights: PickerWeights = DEFAULT_WEIGHTS) -> list[PasswordPick]:
     """Every line holding a value, scored as the password, best first (for top-k evaluation)."""
-    parsed = [parse_line(line.text) for line in lines]
+    parsed = _whole_lines_under_labels(lines, [parse_line(line.text) for line in lines])
     scored = [_score_line(i, lines, parsed, weights) for i in range(len(lines))]
     return sorted((p for p in scored if p is not None), key=lambda p: p.score, reverse=True)
 

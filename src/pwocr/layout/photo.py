@@ -8,6 +8,7 @@ the benchmark all call it. ``looks_like_line`` tells a line crop from a whole ph
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -251,7 +252,8 @@ def _password_of(
     start, end = to_reading(pick.start), to_reading(pick.end)
     if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
         start += phantoms_at(read.crops[k], read.tables[k], start, read.frames[k])
-    end -= trailing_phantoms(read.crops[k], read.tables[k], end, read.frames[k])
+    if GAP_MARK.search(pick.value):  # a lone mark after a word gap, maybe the gap read as "_" or "."
+        end -= min(1, trailing_phantoms(read.crops[k], read.tables[k], end, read.frames[k]))
     end = None if end >= len(read.readings[k].text) else max(end, start + 1)
     table = value_table(read.tables[k], start, end)
     value = recognizer.decode(table, name, candidates, constraints)
@@ -275,6 +277,9 @@ def nearly_a_number(text: str) -> bool:
     others = [c for c in text if not c.isdigit()]
     return len(text) >= 8 and 1 <= len(others) <= 2 and all(c in _DIGIT_LOOKALIKES for c in others)
 
+
+#: What the model spells a word gap with, alone after a gap at the end of a value: dropped if inkless.
+GAP_MARK = re.compile(r" [_~.,'`-]$")
 
 #: A candidate the model gives less than this probability is not offered (it would print as 0.0%),
 #: unless it swaps look-alikes of the reading (same length), which a font can make likely.
