@@ -102,3 +102,22 @@ def test_read_images_keeps_input_order_and_reads_crops_without_the_detector(scen
     results = list(read_images(recognizer, [tmp_path / "crop.png", path, tmp_path / "junk.png"]))
     assert [type(r) for r in results] == [Reading, PhotoReading, Skipped]
     assert results[1].password.reading.text == composed.password
+
+
+def test_the_text_listing_shows_every_network_and_numbers_lines_from_0():
+    from pwocr.cli.output import format_photo
+    from pwocr.decoding.beam import Candidate
+    from pwocr.inference.recognizer import Reading
+    from pwocr.layout import PhotoLine, PhotoPassword, PhotoReading, TextBox
+
+    def reading(text: str) -> Reading:
+        return Reading("sign.jpg", text, text, 0.9, (Candidate(text, 0.9),), ())
+
+    box = TextBox(np.float32([[0, 0], [9, 0], [9, 9], [0, 9]]), 1.0)
+    texts = ["FREEWIFI", "1F:Luna/k3!Qz8Lp", "2F:Sol/9Xw#e2Rt"]
+    first = PhotoPassword(reading("k3!Qz8Lp"), 1, "after 'Luna'", None, "Luna")
+    second = PhotoPassword(reading("9Xw#e2Rt"), 2, "after 'Sol'", None, "Sol")
+    photo = PhotoReading("sign.jpg", (9, 9), tuple(PhotoLine(box, reading(t)) for t in texts), first, (first, second))
+    out = format_photo(photo)
+    assert "picked line 1" in out and "also line 2 (Sol): 9Xw#e2Rt" in out
+    assert "[0] FREEWIFI" in out and "[2] 2F:Sol/9Xw#e2Rt" in out and "another network's password" in out
