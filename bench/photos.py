@@ -14,9 +14,14 @@ seed's whole photo and the domain line crops, read as photos). For each tool:
 - password top-3: the password among the 3 best strings of pwocr's pick (its n-best), and among
   the values of the 3 lines pwocr's picker ranks highest of rapidocr's readings;
 - seconds per photo: the median and mean wall time of one call, decoding the file included,
-  after one warm-up call; both on the same threads.
+  after one warm-up call; both on the same threads;
+- each figure per layout (the scene kinds, among them ``pair_line``, ``label_after`` and
+  ``several_networks``, where any listed network's password is a right pick and ``every_pair``
+  says all of them were returned) and per photo condition (``plain``, ``small``, ``glare``).
 
-    OMP_NUM_THREADS=2 python bench/photos.py --count 200 --out bench/results/photos.json
+    OMP_NUM_THREADS=2 python bench/photos.py --count 300 --out bench/results/photos.json
+
+``--condition small --read_height 0 --no_rapidocr`` is the ablation behind ``LINE_READ_HEIGHT``.
 """
 
 from __future__ import annotations
