@@ -39,3 +39,33 @@ def test_a_number_with_a_look_alike_letter_is_nearly_a_number():
     assert not nearly_a_number("4018705629")  # already a number
     assert not nearly_a_number("40187X5629")  # X looks like no digit
     assert not nearly_a_number("nep07092") and not nearly_a_number("O1l")
+
+
+def test_a_label_after_the_value_in_a_script_pwocr_cannot_spell():
+    """``12345678 → 密码``: PP-OCRv6 reads the label, pwocr's characters before the arrow are the value."""
+    from pwocr.layout.labels import LabelReading
+    from pwocr.layout.photo import _label_text
+
+    frames, text = 60, "40187256~?"
+    onsets = {3 + 4 * k: 1 for k in range(8)} | {42: 2, 50: 3}  # eight digits, then two unsure symbols
+    probs = np.full((frames, 4), 0.01, np.float32)
+    probs[:, 0] = 0.97
+    for t, label in onsets.items():
+        probs[t, 0], probs[t, label] = 0.01, 0.97
+    crop = np.full((40, 240), 255, np.uint8)
+    crop[10:30, 5:130] = 0
+    other = "40187256 → 密码"
+    starts = tuple(k / len(other) * 0.9 for k in range(len(other)))
+
+    def label_reader(_: np.ndarray) -> LabelReading:
+        return LabelReading(other, starts)
+
+    found = Reading("sign.jpg", text, text, 0.3, (Candidate(text, 0.3),), ())
+    seen, to_reading = _label_text(crop, probs, found, label_reader, frames)
+    assert seen.endswith("→ 密码") and seen.startswith("40187256")
+    assert to_reading(len(seen)) <= 8 and to_reading(0) == 0
+    from pwocr.layout.password import LineFacts, pick_password
+
+    brand = LineFacts("FRITZ!Box 7590 AB", 0.9, 0, 0.0, 200.0)
+    pick = pick_password([brand, LineFacts(seen, 0.3, 1, 0.0, 200.0)])
+    assert pick.value == "40187256" and to_reading(pick.end) == 8  # the digits beat the brand name
