@@ -24,7 +24,7 @@ PASSWORD_LABELS: dict[str, float] = {
             "netzwerkschlussel", "schlussel", "motdepasse", "contrasena", "contrasenya", "senha", "parola",
             "haslo", "heslo", "wachtwoord", "salasana", "losenord", "adgangskode", "jelszo", "sifre", "пароль",
             "密码", "密碼", "パスワード", "비밀번호", "clave", "cle", "kennwort", "pass", "pwd", "psk", "pw", "key",
-            "mdp", "pword", "passw", "matkhau", "kata sandi", "katasandi", "ps", "пароль",
+            "mdp", "pword", "passw", "matkhau", "katasandi",
         )),
         (1.5, ("pincode", "pin", "code", "codigo", "accesscode")),
     )
