@@ -16,7 +16,7 @@ from pwocr.synth.scenes import compose_scene
 def scene(tmp_path_factory):
     """A composed phone-settings screen whose password line sits below its label."""
     folder = tmp_path_factory.mktemp("scene")
-    composed = compose_scene(np.random.default_rng(3))
+    composed = compose_scene(np.random.default_rng(3), kind="phone_settings")
     Image.fromarray(np.asarray(composed.image)).save(folder / "settings.png")
     return folder / "settings.png", composed
 
@@ -33,7 +33,8 @@ def test_a_whole_photo_gives_its_lines_and_the_password(capsys, scene, tmp_path)
     code, out, err = run(capsys, "recognize", path, "--format", "jsonl", "--draw", drawn, "--candidates", "2")
     assert code == 0
     obj = json.loads(out)
-    assert set(obj) == {"image", "lines", "password"}
+    assert set(obj) == {"image", "lines", "password", "pairs"}
+    assert obj["pairs"][0] == obj["password"]
     assert obj["password"]["text"] == composed.password
     assert obj["lines"][obj["password"]["line"]]["text"] == composed.password
     assert "Password" in obj["password"]["why"] or "label" in obj["password"]["why"]
@@ -69,6 +70,7 @@ def test_synth_scenes_writes_photos_and_their_truth(capsys, tmp_path):
         assert Image.open(tmp_path / "s" / name).format == "JPEG"
         assert any(line["role"] == "password" and scene["password"] in line["text"] for line in scene["lines"])
         assert all(np.array(line["points"]).shape == (4, 2) for line in scene["lines"])
+        assert scene["condition"] in ("plain", "small", "glare") and isinstance(scene["others"], list)
     rows = list(csv.DictReader(open(tmp_path / "s" / "labels.csv")))
     assert [r["label"] for r in rows] == [truth[r["filename"]]["password"] for r in rows]
 
@@ -100,3 +102,22 @@ def test_read_images_keeps_input_order_and_reads_crops_without_the_detector(scen
     results = list(read_images(recognizer, [tmp_path / "crop.png", path, tmp_path / "junk.png"]))
     assert [type(r) for r in results] == [Reading, PhotoReading, Skipped]
     assert results[1].password.reading.text == composed.password
+
+
+def test_the_text_listing_shows_every_network_and_numbers_lines_from_0():
+    from pwocr.cli.output import format_photo
+    from pwocr.decoding.beam import Candidate
+    from pwocr.inference.recognizer import Reading
+    from pwocr.layout import PhotoLine, PhotoPassword, PhotoReading, TextBox
+
+    def reading(text: str) -> Reading:
+        return Reading("sign.jpg", text, text, 0.9, (Candidate(text, 0.9),), ())
+
+    box = TextBox(np.float32([[0, 0], [9, 0], [9, 9], [0, 9]]), 1.0)
+    texts = ["FREEWIFI", "1F:Luna/k3!Qz8Lp", "2F:Sol/9Xw#e2Rt"]
+    first = PhotoPassword(reading("k3!Qz8Lp"), 1, "after 'Luna'", None, "Luna")
+    second = PhotoPassword(reading("9Xw#e2Rt"), 2, "after 'Sol'", None, "Sol")
+    photo = PhotoReading("sign.jpg", (9, 9), tuple(PhotoLine(box, reading(t)) for t in texts), first, (first, second))
+    out = format_photo(photo)
+    assert "picked line 1" in out and "also line 2 (Sol): 9Xw#e2Rt" in out
+    assert "[0] FREEWIFI" in out and "[2] 2F:Sol/9Xw#e2Rt" in out and "another network's password" in out

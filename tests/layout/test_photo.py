@@ -83,8 +83,9 @@ def test_picks_the_password_with_its_label_stripped(recognizer, kind, seed):
     assert reading.password is not None
     assert reading.password.reading.text == s.password, reading.password.why
     d = reading.as_dict()
-    assert set(d) == {"image", "lines", "password"}
-    assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why"}
+    assert set(d) == {"image", "lines", "password", "pairs"}
+    assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why", "network"}
+    assert d["pairs"][0] == d["password"]
     assert all(set(line) == {"box", "text", "confidence", "candidates", "chars"} for line in d["lines"])
     assert len(d["password"]["candidates"]) <= 3 and d["password"]["candidates"][0]["text"] == s.password
     # The value is the end of its line: a label before it on the same line is cut off.
@@ -175,6 +176,18 @@ def test_bytes_and_every_kind_compose():
     rng = np.random.default_rng(18)
     for kind in SCENE_KINDS:
         assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(640, 480)).image.shape == (480, 640, 3)
+    small = compose_scene(rng, fonts_for("eval"), kind="wifi_card", condition="small")
+    assert max(small.image.shape) < 1000
+    heights = [np.linalg.norm(line.points[3] - line.points[0]) for line in small.lines]
+    assert 6 < np.median(heights) < 20  # the text about 8 to 14 pixels tall, as in a low-resolution photo
+    glared = compose_scene(rng, fonts_for("eval"), kind="label_after", condition="glare")
+    assert glared.image.max() == 255
+
+
+def test_several_networks_scene_lists_every_password():
+    s = compose_scene(np.random.default_rng(3), fonts_for("eval"), kind="several_networks")
+    assert len(s.others) >= 1 and s.password not in s.others
+    assert sum(line.role == "other_password" for line in s.lines) == len(s.others)
 
 
 def test_read_image_chooses_the_layout(recognizer):
@@ -214,3 +227,15 @@ def test_the_detector_gives_its_memory_back_after_a_large_photo():
     # onnxruntime's arena kept a 1280-pixel photo's feature maps (over 300 MB) for good: a server
     # held them after every large upload (bench/server_memory.py measures the process).
     assert default_detector().session.get_session_options().enable_cpu_mem_arena is False
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("pair_line", 21), ("label_after", 21), ("several_networks", 20)])
+def test_pairs_on_one_line_labels_after_values_and_several_networks(recognizer, kind, seed):
+    s = scene(kind, seed)
+    reading = read_photo(recognizer, s.image, candidates=3)
+    assert reading.password.reading.text in {s.password, *s.others}, reading.password.why
+    assert {p.reading.text for p in reading.pairs} >= {s.password, *s.others}
+    assert reading.pairs[0] == reading.password and all(p.network for p in reading.pairs)
+    # Candidates are distinct and plausible: no beam deletion offered at 0.0%.
+    texts = [c.text for c in reading.password.reading.candidates]
+    assert len(set(texts)) == len(texts)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pwocr.layout.photo import spaced_text
+from pwocr.layout.ink import spaced_text
 
 
 def table(frames: int, onsets: dict[int, int], classes: int = 6) -> np.ndarray:
@@ -43,10 +43,28 @@ def test_a_last_character_read_over_the_padding_is_no_word_gap():
     """With a model that pads lines, the table runs on past the crop (here 50 frames over 200 px,
     10 more over the padding); a last letter read there must not turn the crop's right margin into
     a space, nor be taken for a phantom after a label."""
-    from pwocr.layout.photo import _phantoms_at
+    from pwocr.layout.ink import phantoms_at
 
     probs = table(60, {5: 1, 10: 2, 30: 3, 52: 4})
     crop = line(200, [(24, 27), (64, 116), (160, 200)])  # a word gap, then the crop's blank margin
     assert spaced_text(crop, probs, "abcd", frames=50) == "ab cd"
     # Read from the 4th character on: it lies over the padding, so it is real, not a phantom.
-    assert _phantoms_at(crop, probs, 3, frames=50) == 0
+    assert phantoms_at(crop, probs, 3, frames=50) == 0
+
+
+def test_an_inkless_character_after_the_value_is_a_phantom_one_over_ink_is_not():
+    from pwocr.layout.ink import trailing_phantoms
+
+    probs = table(50, {5: 1, 10: 2, 15: 3, 40: 4})  # the 4th character read at x = 160, where there is no ink
+    crop = line(200, [(70, 200)])
+    assert trailing_phantoms(crop, probs, 4, frames=50) == 1
+    assert trailing_phantoms(line(200, []), probs, 4, frames=50) == 0
+
+
+def test_value_table_keeps_the_value_frames_only():
+    from pwocr.layout.ink import value_table
+
+    probs = table(50, {5: 1, 10: 2, 30: 3, 35: 4})
+    assert value_table(probs, 2, 3).argmax(-1).tolist().count(3) == 1
+    assert 4 not in value_table(probs, 2, 3).argmax(-1).tolist()
+    assert value_table(probs, 0).shape == probs.shape

@@ -16,7 +16,7 @@ from pwocr.synth.scenes import compose_scene
 
 @pytest.fixture(scope="module")
 def photo():
-    composed = compose_scene(np.random.default_rng(3))
+    composed = compose_scene(np.random.default_rng(3), kind="phone_settings")
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(composed.image)).save(buffer, "JPEG", quality=92)
     return buffer.getvalue(), composed.password

@@ -60,8 +60,13 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     else:
         out.append(format_text(photo.password.reading, show_raw))  # the password's reading is named as the photo
         out.append(f"  picked line {photo.password.line}: {photo.password.why}")
-    for i, line in enumerate(photo.lines):  # numbered from 0, as in --draw and the JSON's "line"
+    for pair in photo.pairs[1:]:  # a sign listing several networks: each one's password
+        network = f" ({pair.network})" if pair.network else ""
+        out.append(f"  also line {pair.line}{network}: {pair.reading.text}  ({pair.reading.confidence:.0%})")
+    others = {pair.line for pair in photo.pairs[1:]}
+    for i, line in enumerate(photo.lines):  # numbered from 0 everywhere: here, --draw, the JSON's "line", the page
         mark = "  <- the password" if photo.password is not None and i == photo.password.line else ""
+        mark = mark or ("  <- another network's password" if i in others else "")
         out.append(f"  [{i}] {line.reading.text}  ({line.reading.confidence:.0%}){mark}")
     return "\n".join(out)
 

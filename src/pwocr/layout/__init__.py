@@ -1,8 +1,10 @@
 """Whole-photo reading: text-line detection, straightening, reading order, and the password pick."""
 
+from pwocr.layout.clues import LabelSplit, find_label, split_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.draw import draw_reading, render
-from pwocr.layout.password import LineFacts, PasswordPick, pick_password, rank_passwords, split_label
+from pwocr.layout.geometry import LinePlace, reading_order
+from pwocr.layout.password import LineFacts, PasswordPick, PickerWeights, pick_pairs, pick_password, rank_passwords
 from pwocr.layout.photo import (
     Layout,
     PhotoLine,
@@ -16,24 +18,30 @@ from pwocr.layout.photo import (
 )
 
 __all__ = [
+    "LabelSplit",
     "Layout",
     "LineFacts",
+    "LinePlace",
     "PasswordPick",
     "PhotoLine",
     "PhotoPassword",
     "PhotoReading",
+    "PickerWeights",
     "TextBox",
     "TextDetector",
     "crop_line",
     "default_detector",
     "draw_reading",
+    "find_label",
     "load_photo",
     "looks_like_line",
+    "pick_pairs",
     "pick_password",
     "rank_passwords",
     "read_image",
     "read_images",
     "read_photo",
+    "reading_order",
     "render",
     "split_label",
 ]

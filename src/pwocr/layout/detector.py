@@ -177,16 +177,21 @@ def default_detector() -> TextDetector:
     return TextDetector()
 
 
-def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96) -> np.ndarray:
+def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96, min_height: int = 0) -> np.ndarray:
     """The line under ``box``, warped upright and flat (rotation and perspective undone), gray or colour as given.
 
     The crop is resampled to at most ``max_height`` rows: the recognizer reads 48-row lines, so a
-    line photographed 300 px tall would only cost time at full size.
+    line photographed 300 px tall would only cost time at full size. A line under ``min_height``
+    rows is warped straight to that height with cubic interpolation, from the photo's own pixels:
+    a small line is then resampled once, not twice (a warp, then the model's linear resize).
     """
     w, h = max(8, round(box.width)), max(8, round(box.height))
+    scale = max(1.0, min_height / h)
+    w, h = round(w * scale), round(h * scale)
     target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     matrix = cv2.getPerspectiveTransform(box.points.astype(np.float32), target)
-    crop = cv2.warpPerspective(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flags = cv2.INTER_CUBIC if scale > 1.0 else cv2.INTER_LINEAR
+    crop = cv2.warpPerspective(gray, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     if h > max_height:  # warpPerspective cannot average when shrinking; resize does
         out_w = max(8, round(w * max_height / h))
         crop = cv2.resize(crop, (out_w, max_height), interpolation=cv2.INTER_AREA)

@@ -2,59 +2,40 @@
 
 A photo of a Wi-Fi card, a router sticker or a login page shows the password among other lines:
 a title, the network name, a URL, a restroom code. People find it by its label (``Password:``,
-``WPA Key``, ``Passwort``, ``密码``...) before it on the same line or above it, by its place as the
-second of a name/password pair, and by its look (a random mix of cases, digits and symbols).
-``pick_password`` scores every line on that evidence and says why it chose the one it did; the
-label is cut off the value (``PW : abc`` gives ``abc``).
+``WPA Key``, ``Passwort``, ``密码``...) before it, after it (``12345678 → password``), beside it
+or above it; by its place after a network name (``1F: NAME / password``, or the line below the
+name); under a ``PW`` column header; and by its look (a random mix of cases, digits and symbols).
+``pick_password`` scores every line on that evidence (``PickerWeights``) and says why it chose
+the one it did; ``pick_pairs`` returns every network's password when a sign lists several.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: Labels that announce a password, normalised (lower case, no accents, no spaces, dashes or dots).
-#: Longer first, so ``wpa2psk`` wins over ``wpa``; the value is its weight as evidence.
-PASSWORD_LABELS: dict[str, float] = {
-    label: weight
-    for weight, labels in (
-        (3.0, (
-            "password", "passwort", "passwd", "passphrase", "presharedkey", "wirelesskey", "networkkey",
-            "securitykey", "wpa2psk", "wpapsk", "wpa2key", "wpakey", "wpa3key", "wifikey", "wlanschlussel",
-            "netzwerkschlussel", "schlussel", "motdepasse", "contrasena", "contrasenya", "senha", "parola",
-            "haslo", "heslo", "wachtwoord", "salasana", "losenord", "adgangskode", "jelszo", "sifre", "пароль",
-            "密码", "密碼", "パスワード", "비밀번호", "clave", "cle", "kennwort", "pass", "pwd", "psk", "pw", "key",
-        )),
-        (1.5, ("pincode", "pin", "code", "codigo", "accesscode")),
-    )
-    for label in labels
-}  # fmt: skip
-
-#: Labels of lines that are not the password: network names, user names, addresses and device data.
-OTHER_LABELS = (
-    "networkname", "network", "netzwerk", "netzwerkname", "reseau", "rede", "rete", "red", "ssid", "wifiname",
-    "wlanname", "wifi", "wlan", "name", "username", "user", "login", "benutzer", "usuario", "utilisateur",
-    "email", "mail", "host", "server", "url", "security", "securitytype", "sicherheit", "channel", "kanal",
-    "model", "modell", "sn", "serial", "mac", "ip", "wpspin", "wps", "imei", "room", "zimmer", "valid",
-    "gultig", "restroomcode", "restroom", "toilet", "wc", "door", "gate", "bathroom",
-)  # fmt: skip
-
-#: Words that may precede a password label in one phrase (``Wi-Fi Password``, ``Guest network key``).
-_PREFACE = ("wifi", "wlan", "guest", "gast", "wireless", "network", "wpa2", "wpa3", "wpa", "your", "admin", "router", "the")  # fmt: skip
-#: What separates a label from its value: one colon (also full-width) or equals sign, or a dash or
-#: arrow between spaces. Only one is taken, so a password may itself start with ``:`` or ``;``.
-_SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|]\s+|^\s+")
-_URL = re.compile(
-    r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
+from pwocr.layout.clues import (
+    LabelSplit,
+    find_label,
+    header_kinds,
+    names_network,
+    pair_segments,
+    pair_split,
+    password_likeness,
+    split_label,
 )
-#: A menu or price-list line: a word and a price (``Latte 3.50``, ``Tea €2,80``).
-_PRICE = re.compile(r"^[A-Za-z][A-Za-z ]*\s?[$€£]?\d{1,3}[.,]\d{2}\s?[$€£]?$")
-_MAC = re.compile(r"^([0-9a-f]{2}[:\-]){5}[0-9a-f]{2}$", re.I)
-_DATE_TIME = re.compile(
-    r"^\d{1,2}[./:]\d{2}([./]\d{2,4})?$|\b\d{1,2}(:\d{2})?\s?(am|pm)\b|\b\d{1,2}\.\d{1,2}\.(19|20)\d{2}\b", re.I
-)
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "LineFacts",
+    "PasswordPick",
+    "PickerWeights",
+    "pick_pairs",
+    "pick_password",
+    "rank_passwords",
+    "split_label",
+]
 
 
 @dataclass(frozen=True)
@@ -73,208 +54,296 @@ class LineFacts:
 
 
 @dataclass(frozen=True)
+class PickerWeights:
+    """How much each piece of evidence adds to a line's score (a password label adds its own weight,
+    ``clues.PASSWORD_LABELS``: 3 for ``Password``/``PW``/``Key``..., 1.5 for ``PIN``/``Code``).
+
+    Set on the composed scenes of ``bench/photos.py``: a label outweighs looks (a plain
+    ``purplecat512`` under ``Key`` beats a random-looking serial number), a name/password pair on
+    one line nearly does, and looks decide among unlabelled lines.
+    """
+
+    #: A line labelled as something else (``SSID``, ``User``, ``WPS PIN``, ``Room``).
+    other_label: float = -3.0
+    #: The value after the separator of ``NAME / value`` (or ``NAME: value``) on one line.
+    pair_on_line: float = 2.0
+    #: An unlabelled line right of an unlabelled name in its row (a wide gap between them).
+    beside_name: float = 1.5
+    #: The second of two unlabelled lines, a network name then its password.
+    second_of_pair: float = 1.5
+    #: Times the recognizer's confidence (0 to 1): breaks ties between equally labelled lines.
+    confidence: float = 0.5
+    #: With a password label, looks count at least this much: ISP routers print 10 to 20 digits.
+    labelled_looks_floor: float = 1.0
+
+
+DEFAULT_WEIGHTS = PickerWeights()
+
+
+@dataclass(frozen=True)
 class PasswordPick:
-    """The chosen line, where its value starts in the text (after the label), and the evidence."""
+    """A scored value: its line, where it is in the line's text, the evidence and the network it belongs to."""
 
     line: int
     start: int
+    end: int
     value: str
     label: str | None
     why: str
     score: float
+    network: str | None = None
+    structural: bool = False  # a label, a pair or a column says it is a password (not looks alone)
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
-    """Lower case, accents and spacing removed; and for each kept character its index in ``text``.
+@dataclass(frozen=True)
+class _Parsed:
+    """One line's text read for clues: its label, its value's span, a name before it on the line."""
 
-    OCR of a label is compared in this form, so ``Mot de passe :`` and ``Contraseña`` match
-    readings without spaces or accents (``Motdepasse:``, ``Contrasena``).
-    """
-    out, index = [], []
-    for i, c in enumerate(text):
-        if c in " \t-_./'’":
+    label: LabelSplit
+    start: int
+    end: int
+    name: str | None = None  # ``NAME`` of ``NAME / value``
+    spans: tuple[tuple[int, int], ...] = ()
+    header: tuple[str, ...] | None = None
+
+
+def _parse_pair(text: str) -> _Parsed | None:
+    """The value of a ``NAME / value`` line (``pair_split``), unless that value has its own password label."""
+    split = pair_split(text)
+    if split is None:
+        return None
+    head, rest = find_label(text[: split[0]]), find_label(text[split[1] :])
+    name = text[head.start : head.end].strip() or None
+    start = split[1]
+    if rest.kind == "password" and not rest.alone:  # SSID: NAME / PW: value
+        shifted = LabelSplit(rest.label, rest.kind, rest.weight, start + rest.start, start + rest.end, rest.after)
+        return _Parsed(shifted, shifted.start, shifted.end, name)
+    value = text[start:].strip()
+    if rest.kind or head.kind == "password" or not name:
+        return None
+    if re.fullmatch(r"[^\W\d_]+( [^\W\d_]+)*[.!?]?", value):
+        return None  # words after a comma: a phrase, not a password
+    return _Parsed(LabelSplit(None, "", 0.0, start, len(text)), start, len(text), name)
+
+
+def parse_line(text: str) -> _Parsed:
+    """The clues of one line: a password label wins, then a name/password pair, then any other label."""
+    whole = find_label(text)
+    if whole.kind == "password":
+        return _Parsed(whole, whole.start, whole.end)
+    header = header_kinds(text)
+    if header is None and (whole.kind == "" or names_network(whole.label)):
+        pair = _parse_pair(text)
+        if pair is not None:
+            return pair
+    spans = pair_segments(text, colon=not whole.kind)
+    return _Parsed(whole, whole.start, whole.end, spans=tuple(spans), header=header)
+
+
+def _whole_lines_under_labels(lines: Sequence[LineFacts], parsed: list[_Parsed]) -> list[_Parsed]:
+    """A ``NAME / value``-looking line right of or below a lone password label is all value (``ab, cd``)."""
+    out = list(parsed)
+    for i, p in enumerate(parsed):
+        if p.name is None or p.label.kind:
             continue
-        # Latin letters lose their accents (ñ is n); kana and hangul keep theirs (パ is not ハ).
-        base = unicodedata.normalize("NFKD", c)[0]
-        out.append({"ł": "l", "Ł": "l"}.get(c, base if base.isascii() else unicodedata.normalize("NFKC", c)).lower())
-        index.append(i)
-    return "".join(out).replace("ß", "ss"), index
+        left = _left_neighbour(i, lines)
+        source = left if left is not None else _label_above(i, lines, parsed)
+        if source is not None and parsed[source].label.alone and parsed[source].label.kind == "password":
+            out[i] = _Parsed(LabelSplit(None, "", 0.0, 0, len(lines[i].text)), 0, len(lines[i].text))
+    return out
 
 
-def _close(a: str, b: str) -> bool:
-    """Equal, or one edit apart for labels of five letters or more (OCR of a label misreads a letter)."""
-    if a == b:
-        return True
-    if len(b) < 5 or abs(len(a) - len(b)) > 1:
-        return False
-    # One substitution, insertion or deletion.
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]
+def _row_of(lines: Sequence[LineFacts], row: int) -> list[int]:
+    return [j for j, line in enumerate(lines) if line.row == row]
 
 
-def split_label(text: str) -> tuple[str | None, str, float, int]:
-    """``(label, kind, weight, start)``: a known label at the start of ``text`` and where the value begins.
-
-    ``kind`` is ``"password"``, ``"other"`` or ``""`` (no label); ``start`` is the index in ``text``
-    of the value after the label and its separator (``len(text)`` for a label alone on its line).
-    A label only counts when a separator or the end of the line follows it, so a password that
-    happens to start with ``pw`` or ``key`` keeps its first letters.
-    """
-    norm, index = normalise(text)
-    pos = 0
-    while True:  # skip preface words: "Wi-Fi", "Guest", "Wireless" before the label itself
-        for word in _PREFACE:
-            if norm.startswith(word, pos) and len(norm) > pos + len(word):
-                rest = norm[pos + len(word) :]
-                if any(rest.startswith(label) or _close(rest[: len(label)], label) for label in PASSWORD_LABELS):
-                    pos += len(word)
-                    break
-        else:
-            break
-    for kind, labels in (("password", tuple(PASSWORD_LABELS)), ("other", OTHER_LABELS)):
-        for label in sorted(labels, key=len, reverse=True):
-            for size in (len(label), len(label) + 1, len(label) - 1):  # the exact length first
-                candidate = norm[pos : pos + size]
-                if (
-                    size < 1
-                    or len(candidate) != size
-                    or not _close(candidate, label)
-                    or (size != len(label) and len(label) < 5)
-                ):
-                    continue
-                end = pos + size  # in norm; map back to text
-                text_end = index[end - 1] + 1
-                rest = text[text_end:]
-                if re.fullmatch(r"\s*[:;：.,=]?\s*", rest):
-                    # A label alone on its line; its colon may be misread (``PW;``).
-                    weight = PASSWORD_LABELS.get(label, 0.0) if kind == "password" else 0.0
-                    return text[:text_end].strip(), kind, weight, len(text)
-                separator = _SEPARATOR.match(rest)
-                if rest and separator is None:
-                    continue  # no separator: "pwX7q..." is a password, not a label
-                weight = PASSWORD_LABELS.get(label, 0.0) if kind == "password" else 0.0
-                start = text_end + (separator.end() if separator else 0)
-                return text[:text_end].strip(), kind, weight, start
-    return None, "", 0.0, 0
+def _lone_label(parsed: _Parsed) -> bool:
+    return parsed.label.alone or parsed.header is not None
 
 
-def password_likeness(text: str) -> float:
-    """How much ``text`` looks like a password rather than a name, word, number or address (-3 to 2)."""
-    t = text.strip()
-    if len(t) < 4:
-        return -2.0
-    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t) or _PRICE.match(t):
-        return -3.0
-    classes = sum(
-        bool(re.search(p, t)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9\s]")
-    )  # lower, upper, digit, symbol
-    score = 0.5 * (classes - 1)
-    if " " in t:
-        score -= 0.5 * t.count(" ")  # phrases and sentences; passwords rarely hold spaces
-    if t.isdigit():
-        score -= 0.5 if len(t) >= 8 else 1.5  # room numbers, restroom and door codes
-    if re.fullmatch(r"[A-Z]?[a-z]+[!?.]?", t):
-        score -= 1.0  # one plain word: a title or a button
-    if t.endswith("?"):
-        score -= 1.0
-    if 8 <= len(t) <= 64:
-        score += 0.5
-    return max(-3.0, min(2.0, score))
-
-
-def pick_password(lines: Sequence[LineFacts]) -> PasswordPick | None:
-    """The line most likely to hold the password, with the label stripped and the reason, or ``None``.
-
-    Evidence, strongest first: a password label on the same line (``Key: value``), to its left in
-    the same row, or alone on the line above; being the second of two unlabelled lines (a network
-    name, then its password); how password-like the string is; the recognizer's confidence. A
-    line labelled as something else (SSID, user, URL, PIN of WPS) loses.
-    """
-    parsed = [split_label(line.text) for line in lines]
-    ranked: list[PasswordPick] = []
-    for i, line in enumerate(lines):
-        label, kind, weight, start = parsed[i]
-        value = line.text[start:].strip()
-        if not value:
-            continue  # a label alone: its value is elsewhere
-        score, reasons = 0.0, []
-        if kind == "password":
-            score += weight
-            reasons.append(f"labelled {label!r} on the same line")
-        elif kind == "other":
-            score -= 3.0
-            reasons.append(f"labelled {label!r}, not a password label")
-        else:
-            source = _label_for(i, lines, parsed)
-            if source is not None:
-                j, where = source
-                label_j, kind_j, weight_j, _ = parsed[j]
-                if kind_j == "password":
-                    score += weight_j
-                    reasons.append(f"{where} the label {label_j!r}")
-                else:
-                    score -= 3.0
-                    reasons.append(f"{where} the label {label_j!r}, not a password label")
-            elif _second_of_pair(i, lines, parsed) and password_likeness(lines[i - 1].text) > -2:
-                score += 1.5
-                reasons.append("second of a name/password pair")
-        likeness = password_likeness(value)
-        score += likeness + 0.5 * line.confidence
-        if not reasons:
-            reasons.append("the most password-like line, without a label")
-        reasons.append(f"password-likeness {likeness:+.1f}")
-        ranked.append(PasswordPick(i, start, value, label if kind == "password" else None, "; ".join(reasons), score))
-    if not ranked:
-        return None
-    return max(ranked, key=lambda p: p.score)
-
-
-def rank_passwords(lines: Sequence[LineFacts]) -> list[PasswordPick]:
-    """Every candidate line as ``pick_password`` scores it, best first (for top-k evaluation)."""
-    out: list[PasswordPick] = []
-    remaining = list(lines)
-    taken: set[int] = set()
-    while True:
-        masked = [
-            LineFacts(line.text if k not in taken else "", line.confidence, line.row, line.left, line.right)
-            for k, line in enumerate(remaining)
-        ]
-        pick = pick_password(masked)
-        if pick is None:
-            return out
-        out.append(pick)
-        taken.add(pick.line)
-
-
-def _label_for(i: int, lines: Sequence[LineFacts], parsed: Sequence[tuple]) -> tuple[int, str] | None:
-    """A label alone on its line, left of line ``i`` in its row or in the row just above it."""
+def _left_neighbour(i: int, lines: Sequence[LineFacts]) -> int | None:
+    """The nearest line left of line ``i`` in its row (centred left of its start: boxes may overlap a little)."""
     line = lines[i]
-    # Boxes of one row may overlap a little (a widened box, a colon): left means centred left of this one's start.
-    left = [j for j, other in enumerate(lines) if other.row == line.row and (other.left + other.right) / 2 < line.left]
-    if left:
-        j = max(left, key=lambda k: lines[k].right)
-        if parsed[j][1] and not lines[j].text[parsed[j][3] :].strip():
-            return j, "right of"
-        return None
-    above = [j for j, other in enumerate(lines) if other.row == line.row - 1]
-    if not above:
-        return None
-    # The nearest line above that overlaps this one horizontally (a label over its field).
+    left = [j for j in _row_of(lines, line.row) if (lines[j].left + lines[j].right) / 2 < line.left]
+    return max(left, key=lambda k: lines[k].right) if left else None
+
+
+def _label_above(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed]) -> int | None:
+    """A lone label over line ``i``: in the row just above, or at the head of its table column."""
+    line = lines[i]
     width = max(line.right - line.left, 1.0)
-    overlapping = [j for j in above if min(lines[j].right, line.right) - max(lines[j].left, line.left) > -0.5 * width]
-    for j in sorted(overlapping, key=lambda k: abs(lines[k].left - line.left)):
-        if parsed[j][1] and not lines[j].text[parsed[j][3] :].strip():
-            return j, "below"
+    in_table = len(_row_of(lines, line.row)) > 1
+    for row in range(line.row - 1, -1, -1):
+        above = [
+            j
+            for j in _row_of(lines, row)
+            if min(lines[j].right, line.right) - max(lines[j].left, line.left) > -0.5 * width
+        ]
+        if not above:
+            return None
+        j = min(above, key=lambda k: abs(lines[k].left - line.left))
+        if parsed[j].label.alone:
+            return j
+        # Only a table (several boxes a row) is read up its column; a list's label is right above.
+        if parsed[j].label.kind or not in_table or len(_row_of(lines, row)) < 2:
+            return None
     return None
 
 
-def _second_of_pair(i: int, lines: Sequence[LineFacts], parsed: Sequence[tuple]) -> bool:
+def _header_column(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed]) -> tuple[int, str] | None:
+    """For a ``NAME / value`` line under an ``ID / PW`` header: the password column's span and the header."""
+    spans = parsed[i].spans
+    if len(spans) < 2:
+        return None
+    for j in range(i - 1, -1, -1):
+        header = parsed[j].header
+        if header is not None and len(header) == len(spans) and "password" in header:
+            return header.index("password"), lines[j].text.strip()
+        if len(parsed[j].spans) != len(spans) or parsed[j].label.kind:
+            return None
+    return None
+
+
+def _second_of_pair(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed]) -> bool:
     """Line ``i`` follows exactly one other unlabelled line, as a network name followed by its password."""
     if i == 0:
         return False
     prev = lines[i - 1]
-    if parsed[i - 1][1] or prev.row != lines[i].row - 1:
-        return False
-    return i == 1 or parsed[i - 2][1] != "" or lines[i - 2].row != prev.row - 1
+    if parsed[i - 1].label.kind or prev.row != lines[i].row - 1 or len(_row_of(lines, lines[i].row)) > 1:
+        return False  # a line with a neighbour in its row is a name beside its value, not a value
+    return i == 1 or parsed[i - 2].label.kind != "" or lines[i - 2].row != prev.row - 1
+
+
+def _network_before(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed]) -> str | None:
+    """The network a labelled password belongs to: the value of the nearest ``SSID``-like label before it."""
+    for j in range(i - 1, max(-1, i - 4), -1):
+        label = parsed[j].label
+        if label.kind == "password" and not label.alone:
+            return None  # another pair's password: this one's network is not further up
+        if names_network(label.label):
+            value = lines[j].text[label.start : label.end].strip()
+            if value:
+                return value
+            return lines[j + 1].text.strip() if j + 1 < i and not parsed[j + 1].label.kind else None
+    return None
+
+
+@dataclass
+class _Evidence:
+    """The score and reasons of one line being built up; ``structural`` once a label, pair or column backs it."""
+
+    score: float = 0.0
+    reasons: list[str] | None = None
+    label: str | None = None
+    network: str | None = None
+    structural: bool = False
+    labelled: bool = False
+
+    def add(self, score: float, reason: str, structural: bool = False) -> None:
+        self.score += score
+        self.reasons = [*(self.reasons or []), reason]
+        self.structural = self.structural or structural
+
+
+def _evidence_on_line(parsed: _Parsed, w: PickerWeights) -> _Evidence | None:
+    """What the line itself says: a password or other label before or after the value, a pair."""
+    e = _Evidence(network=parsed.name)
+    label = parsed.label
+    where = "after it" if label.after else "on the same line"
+    if label.kind == "password":
+        e.add(label.weight, f"labelled {label.label!r} {where}", structural=True)
+        e.label, e.labelled = label.label, True
+    elif label.kind == "other":
+        e.add(w.other_label, f"labelled {label.label!r}, not a password label")
+    elif parsed.name is not None:
+        e.add(w.pair_on_line, f"after {parsed.name!r} on a name/password line", structural=True)
+    return e if e.reasons else None
+
+
+def _evidence_around(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed], w: PickerWeights) -> _Evidence:
+    """What the lines around an unlabelled line say: a label left of it or above it, a name before it."""
+    e = _Evidence()
+    left = _left_neighbour(i, lines)
+    if left is not None and parsed[left].label.kind:
+        source, where = left, "right of"
+    elif left is not None:
+        e.add(w.beside_name, f"right of {lines[left].text.strip()!r} in its row", structural=True)
+        e.network = lines[left].text.strip()
+        return e
+    else:
+        source, where = _label_above(i, lines, parsed), "below"
+    if source is not None and _lone_label(parsed[source]):
+        label = parsed[source].label
+        if label.kind == "password":
+            e.add(label.weight, f"{where} the label {label.label!r}", structural=True)
+            e.label, e.labelled = label.label, True
+        else:
+            e.add(w.other_label, f"{where} the label {label.label!r}, not a password label")
+    elif source is None and _second_of_pair(i, lines, parsed) and password_likeness(lines[i - 1].text) > -2:
+        e.add(w.second_of_pair, "second of a name/password pair", structural=True)
+        e.network = lines[i - 1].text.strip()
+    return e
+
+
+def _score_line(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed], w: PickerWeights) -> PasswordPick | None:
+    """Line ``i`` scored as the password, or ``None`` when it holds no value (a label alone)."""
+    p = parsed[i]
+    start, end = p.start, p.end
+    e = _evidence_on_line(p, w)
+    if e is None:
+        column = _header_column(i, lines, parsed)
+        if column is not None:
+            (start, end), e = p.spans[column[0]], _Evidence()
+            e.add(3.0, f"under the {column[1]!r} header", structural=True)
+            e.labelled = True
+            if column[0] > 0:
+                e.network = lines[i].text[p.spans[column[0] - 1][0] : p.spans[column[0] - 1][1]].strip()
+        else:
+            e = _evidence_around(i, lines, parsed, w)
+    value = lines[i].text[start:end].strip()
+    if not value or p.header is not None:
+        return None
+    if e.structural and e.network is None:
+        e.network = _network_before(i, lines, parsed)
+    likeness = password_likeness(value)
+    if e.labelled and likeness > -3.0:
+        likeness = max(likeness, w.labelled_looks_floor)
+    score = e.score + likeness + w.confidence * lines[i].confidence
+    reasons = e.reasons or ["the most password-like line, without a label"]
+    why = "; ".join([*reasons, f"password-likeness {likeness:+.1f}"])
+    return PasswordPick(i, start, end, value, e.label, why, score, e.network, e.structural)
+
+
+def rank_passwords(lines: Sequence[LineFacts], weights: PickerWeights = DEFAULT_WEIGHTS) -> list[PasswordPick]:
+    """Every line holding a value, scored as the password, best first (for top-k evaluation)."""
+    parsed = _whole_lines_under_labels(lines, [parse_line(line.text) for line in lines])
+    scored = [_score_line(i, lines, parsed, weights) for i in range(len(lines))]
+    return sorted((p for p in scored if p is not None), key=lambda p: p.score, reverse=True)
+
+
+def pick_password(lines: Sequence[LineFacts], weights: PickerWeights = DEFAULT_WEIGHTS) -> PasswordPick | None:
+    """The line most likely to hold the password, with the label stripped and the reason, or ``None``.
+
+    Evidence, strongest first: a password label on the same line (before or after the value), to
+    its left in the row, above it or over its table column; being the value of a name/password
+    pair (on one line, side by side, or one line under the other); how password-like the string
+    is; the recognizer's confidence. A line labelled as something else (SSID, user, WPS PIN) loses.
+    """
+    ranked = rank_passwords(lines, weights)
+    return ranked[0] if ranked else None
+
+
+def pick_pairs(lines: Sequence[LineFacts], weights: PickerWeights = DEFAULT_WEIGHTS) -> list[PasswordPick]:
+    """Every network's password on a sign that lists several, the pick first, then in reading order.
+
+    Besides the pick, a value counts when a label, a pair or a column says it is a password and it
+    scores above zero; a pick on looks alone stands by itself.
+    """
+    ranked = rank_passwords(lines, weights)
+    if not ranked:
+        return []
+    best = ranked[0]
+    if not best.structural:
+        return [best]
+    others = sorted((p for p in ranked[1:] if p.structural and p.score > 0), key=lambda p: p.line)
+    return [best, *others]

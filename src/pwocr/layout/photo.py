@@ -8,6 +8,8 @@ the benchmark all call it. ``looks_like_line`` tells a line crop from a whole ph
 from __future__ import annotations
 
 import dataclasses
+import re
+import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,20 +17,28 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from pwocr.data.images import ImageSource, colour_to_gray, describe, load, probe
+from pwocr.data.images import ImageSource, describe, load, probe
 from pwocr.decoding.constraints import Constraints
-from pwocr.decoding.ctc import character_spans
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer, Skipped
-from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector, order_corners
+from pwocr.layout.clues import find_label
+from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
+from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with_margins
+from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, trailing_phantoms, value_table
 from pwocr.layout.labels import LabelReader, default_label_reader
-from pwocr.layout.password import LineFacts, pick_password, split_label
+from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
+from pwocr.lookalikes import lookalikes_of
 
 Layout = Literal["auto", "line", "photo"]
 
 #: Photos are decoded at no more than this long side: enough for any line a phone photographs
 #: legibly, and it bounds memory and time however many megapixels the camera had.
 DECODE_SIDE = 3200
+#: Lines are straightened at no fewer rows than this, the model's height: a line photographed
+#: 12 px tall is resampled once, by cubic interpolation from the photo, not twice (a warp, then the
+#: model's linear resize). On 60 small photos (``bench/photos.py --condition small --read_height``)
+#: the pick was 76.7% at 0 (as photographed), 80.0% at 48 and 81.7% at 72.
+LINE_READ_HEIGHT = 48
 
 
 @dataclass(frozen=True)
@@ -51,12 +61,13 @@ class PhotoLine:
 
 @dataclass(frozen=True)
 class PhotoPassword:
-    """The value judged to be the password: its reading (label stripped), its line and the evidence."""
+    """A value judged to be a password: its reading (label stripped), its line, the evidence and its network."""
 
     reading: Reading
     line: int
     why: str
     label: str | None
+    network: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self.reading.as_dict()
@@ -67,6 +78,7 @@ class PhotoPassword:
             "chars": d["chars"],
             "line": self.line,
             "why": self.why,
+            "network": self.network,
         }
 
 
@@ -78,13 +90,16 @@ class PhotoReading:
     size: tuple[int, int]  # width, height of the upright photo
     lines: tuple[PhotoLine, ...]
     password: PhotoPassword | None
+    #: Every network's password on a sign that lists several, the pick (``password``) first.
+    pairs: tuple[PhotoPassword, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"image", "lines": [{"box", "text", "confidence", "candidates", "chars"}], "password": {...} | None}``."""
+        """``{"image", "lines": [{"box", "text", ...}], "password": {...} | None, "pairs": [{...}]}``; lines number from 0."""
         return {
             "image": self.image,
             "lines": [line.as_dict() for line in self.lines],
             "password": self.password.as_dict() if self.password else None,
+            "pairs": [pair.as_dict() for pair in self.pairs],
         }
 
 
@@ -103,131 +118,6 @@ def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
 def luminance(photo: np.ndarray) -> np.ndarray:
     """The gray the detector sees: luminance of a colour photo, the photo itself if gray."""
     return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY) if photo.ndim == 3 else photo
-
-
-def reading_order(boxes: list[TextBox]) -> tuple[list[int], list[LineFacts]]:
-    """Boxes in reading order (rows top to bottom, left to right in a row) and each one's row and extent.
-
-    Rows are found in the frame turned by the lines' median slope, so a photo taken at 25 degrees
-    still reads row by row: two boxes share a row when their centres are closer, across the row,
-    than half the smaller box's height.
-    """
-    if not boxes:
-        return [], []
-    angle = np.deg2rad(float(np.median([b.angle for b in boxes])))
-    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
-    centres = np.array([b.centre for b in boxes]) @ turn.T
-    extents = [(b.points @ turn.T)[:, 0] for b in boxes]
-    by_y = sorted(range(len(boxes)), key=lambda k: centres[k, 1])
-    rows: list[list[int]] = []
-    for k in by_y:
-        if rows:
-            last = rows[-1]
-            height = min(min(boxes[j].height for j in last), boxes[k].height)
-            if abs(centres[k, 1] - np.mean([centres[j, 1] for j in last])) < 0.5 * height:
-                last.append(k)
-                continue
-        rows.append([k])
-    order: list[int] = []
-    row_of: dict[int, int] = {}
-    for r, row in enumerate(rows):
-        for k in sorted(row, key=lambda j: centres[j, 0]):
-            order.append(k)
-            row_of[k] = r
-    facts = [LineFacts("", 0.0, row_of[k], float(extents[k].min()), float(extents[k].max())) for k in order]
-    return order, facts
-
-
-#: Boxes of one row closer than this many line heights are one line. DB sometimes cuts a line
-#: inside a word (``PW: E`` | ``itFR@i7%w()``); a word space is well under half a box height,
-#: and a label printed far from its value stays apart (the picker links it by position).
-JOIN_GAP = 0.5
-
-
-def _join_fragments(boxes: list[TextBox], facts: list[LineFacts]) -> tuple[list[TextBox], list[LineFacts]]:
-    """Neighbours in a row (boxes in reading order) with a small gap and similar heights, joined into one box."""
-    out_boxes: list[TextBox] = []
-    out_facts: list[LineFacts] = []
-    for box, fact in zip(boxes, facts):
-        if out_boxes and out_facts[-1].row == fact.row:
-            last, last_fact = out_boxes[-1], out_facts[-1]
-            low, high = sorted((last.height, box.height))
-            if fact.left - last_fact.right < JOIN_GAP * low and high < 1.6 * low:
-                rect = cv2.minAreaRect(np.vstack([last.points, box.points]).astype(np.float32))
-                out_boxes[-1] = TextBox(order_corners(cv2.boxPoints(rect)), min(last.score, box.score))
-                out_facts[-1] = LineFacts("", 0.0, fact.row, last_fact.left, max(last_fact.right, fact.right))
-                continue
-        out_boxes.append(box)
-        out_facts.append(fact)
-    return out_boxes, out_facts
-
-
-#: Side margin added to every box, in line heights. DB's boxes hug the ink and drop thin end
-#: glyphs (``|``, ``!``, ``'``) that passwords are full of; the recognizer was trained on loose crops.
-SIDE_MARGIN = 0.3
-
-
-def _with_margins(boxes: list[TextBox], facts: list[LineFacts], shape: tuple[int, ...]) -> list[TextBox]:
-    """Each box widened by ``SIDE_MARGIN`` heights, but never past half the gap to its neighbour in the row."""
-    out = []
-    for k, (box, fact) in enumerate(zip(boxes, facts)):
-        room = [SIDE_MARGIN * box.height, SIDE_MARGIN * box.height]
-        for j, other in enumerate(facts):
-            if j == k or other.row != fact.row:
-                continue
-            if other.right <= fact.left + 1:
-                room[0] = min(room[0], max(0.0, (fact.left - other.right) / 2))
-            elif other.left >= fact.right - 1:
-                room[1] = min(room[1], max(0.0, (other.left - fact.right) / 2))
-        out.append(box.widened(room[0], room[1], shape[1], shape[0]))
-    return out
-
-
-#: A blank run of at least this many crop heights between two characters is a word space. Letters
-#: sit about 0.05 crop heights apart, a space about 0.2 (the crop is about 1.5 text heights tall).
-SPACE_GAP = 0.13
-
-
-def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | None = None) -> str:
-    """``text`` with a space wherever the crop shows a word gap between two characters.
-
-    ``frames``: how many of the table's frames span the crop (``Recognizer.line_frames``; the rest
-    read the model's padding); all of them by default.
-
-    The model's alphabet has no space, so ``Password GeyDoh6105`` reads ``PasswordGeyDoh6105``;
-    whether a label ends there is seen in the pixels: a run of ink-free columns, found between the
-    CTC frames of the two characters. The picker reads labels from this text.
-    """
-    spans = _character_spans(probs)
-    if len(spans) != len(text) or len(text) < 2:
-        return text
-    h, w = crop.shape
-    inked = _inked_columns(crop)
-    frames = frames or len(probs)
-    gaps = []
-    for k in range(1, len(text)):
-        if spans[k][0] >= frames:
-            # Read over the padding after the line: the crop's right margin is no word gap.
-            gaps.append(False)
-            continue
-        x0 = int((spans[k - 1][1] + 1) / frames * w)
-        x1 = int(spans[k][0] / frames * w)
-        run = best = 0
-        for x in range(max(0, x0), min(w, x1 + 1)):
-            run = 0 if inked[x] else run + 1
-            best = max(best, run)
-        gaps.append(best >= SPACE_GAP * h)
-    if sum(gaps) > len(gaps) / 2:
-        return text  # wide gaps everywhere: a letter-spaced field (a password shown spaced out), not words
-    return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))
-
-
-def _value_table(probs: np.ndarray, start: int) -> np.ndarray:
-    """The part of a line's probability table after its first ``start`` characters (the label)."""
-    if start <= 0:
-        return probs
-    spans = _character_spans(probs)
-    return probs[spans[start][0] :] if start < len(spans) else probs[len(probs) :]
 
 
 def read_photo(
@@ -291,6 +181,33 @@ def read_image(
     return _read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader)
 
 
+@dataclass(frozen=True)
+class _ReadLines:
+    """A photo's lines, straightened and read: what the picker and the value decoder need of each."""
+
+    boxes: list[TextBox]
+    places: list[LinePlace]
+    crops: list[np.ndarray]  # gray, for the ink tests and the label reader
+    tables: list[np.ndarray]
+    frames: list[int]
+    readings: list[Reading]
+
+
+def _read_lines(
+    recognizer: Recognizer, photo: np.ndarray, name: str, boxes: list[TextBox], candidates: int
+) -> _ReadLines:
+    """Order, join, widen, straighten and read the detected boxes of a loaded photo."""
+    order, places = reading_order(boxes)
+    boxes, places = join_fragments([boxes[k] for k in order], places)
+    boxes = with_margins(boxes, places, photo.shape)
+    straight = [crop_line(photo, box, min_height=LINE_READ_HEIGHT) for box in boxes]
+    crops = [gray_crop(crop) for crop in straight]
+    tables = recognizer.probabilities(straight if recognizer.preprocess.colour else crops) if crops else []
+    readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
+    frames = [recognizer.line_frames(crop.shape) for crop in crops]
+    return _ReadLines(boxes, places, crops, tables, frames, readings)
+
+
 def _read_boxes(
     recognizer: Recognizer,
     photo: np.ndarray,
@@ -300,33 +217,82 @@ def _read_boxes(
     constraints: Constraints | None,
     label_reader: LabelReader | Literal["default"] | None,
 ) -> PhotoReading:
-    """Straighten, read and order the detected lines of a loaded photo, then pick the password."""
+    """Read the detected lines of a loaded photo, then pick the password (and every network's)."""
     if label_reader == "default":
         label_reader = default_label_reader()
-    order, facts = reading_order(boxes)
-    boxes, facts = _join_fragments([boxes[k] for k in order], facts)
-    boxes = _with_margins(boxes, facts, photo.shape)
-    straight = [crop_line(photo, box) for box in boxes]
-    crops = [_gray_crop(crop) for crop in straight]  # for the ink tests and the label reader
-    tables = recognizer.probabilities(straight if recognizer.preprocess.colour else crops) if crops else []
-    readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
-    lines = tuple(PhotoLine(b, r) for b, r in zip(boxes, readings))
-    texts, offsets = [], []
-    frames = [recognizer.line_frames(crop.shape) for crop in crops]
-    for crop, table, reading, n in zip(crops, tables, readings, frames):
-        text, offset = _label_text(crop, table, reading, label_reader, n)
-        texts.append(text)
-        offsets.append(offset)
-    facts = [LineFacts(text, r.confidence, f.row, f.left, f.right) for text, r, f in zip(texts, readings, facts)]
-    pick = pick_password(_admissible(facts, constraints))
-    password = None
-    if pick is not None:
-        start = offsets[pick.line](pick.start)
-        if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
-            start += _phantoms_at(crops[pick.line], tables[pick.line], start, frames[pick.line])
-        value = recognizer.decode(_value_table(tables[pick.line], start), name, candidates, constraints)
-        password = PhotoPassword(value, pick.line, pick.why, pick.label)
-    return PhotoReading(name, (photo.shape[1], photo.shape[0]), lines, password)
+    read = _read_lines(recognizer, photo, name, boxes, candidates)
+    seen = [
+        _label_text(crop, table, reading, label_reader, n)
+        for crop, table, reading, n in zip(read.crops, read.tables, read.readings, read.frames)
+    ]
+    facts = [
+        LineFacts(text, r.confidence, p.row, p.left, p.right)
+        for (text, _), r, p in zip(seen, read.readings, read.places)
+    ]
+    picks = pick_pairs(_admissible(facts, constraints))
+    found = tuple(
+        _password_of(pick, read, seen[pick.line][1], recognizer, name, candidates, constraints) for pick in picks
+    )
+    lines = tuple(PhotoLine(b, r) for b, r in zip(read.boxes, read.readings))
+    size = (photo.shape[1], photo.shape[0])
+    return PhotoReading(name, size, lines, found[0] if found else None, found)
+
+
+def _password_of(
+    pick: PasswordPick,
+    read: _ReadLines,
+    to_reading: Callable[[int], int],
+    recognizer: Recognizer,
+    name: str,
+    candidates: int,
+    constraints: Constraints | None,
+) -> PhotoPassword:
+    """The picked value decoded from its own frames of the line's table (label and name cut off)."""
+    k = pick.line
+    start, end = to_reading(pick.start), to_reading(pick.end)
+    if start > 0:  # after a label: skip what the model read in the blank gap (a space read as "_")
+        start += phantoms_at(read.crops[k], read.tables[k], start, read.frames[k])
+    if GAP_MARK.search(pick.value):  # a lone mark after a word gap, maybe the gap read as "_" or "."
+        end -= min(1, trailing_phantoms(read.crops[k], read.tables[k], end, read.frames[k]))
+    end = None if end >= len(read.readings[k].text) else max(end, start + 1)
+    table = value_table(read.tables[k], start, end)
+    value = recognizer.decode(table, name, candidates, constraints)
+    if pick.label is not None and constraints is None and nearly_a_number(value.text):
+        digits = recognizer.decode(table, name, candidates, Constraints(allowed=string.digits))
+        if digits.text and digits.confidence >= NUMBER_PRIOR * value.confidence:
+            value = digits
+    return PhotoPassword(plausible_candidates(value), k, pick.why, pick.label, pick.network)
+
+
+#: A labelled value read as digits but for one or two look-alike letters is read as a number when
+#: the model finds the all-digit string at least this share as likely: ISP routers print 10 to 20
+#: digit passwords, while a random password almost never has one letter among 8 digits.
+NUMBER_PRIOR = 0.02
+#: Letters that fonts draw like a digit (``O`` and ``0``, ``l`` and ``1``, ``S`` and ``5``...).
+_DIGIT_LOOKALIKES = frozenset(c for d in string.digits for c in lookalikes_of(d) if c.isalpha())
+
+
+def nearly_a_number(text: str) -> bool:
+    """At least 8 characters, all digits but one or two letters that fonts draw like digits (``O`` for ``0``)."""
+    others = [c for c in text if not c.isdigit()]
+    return len(text) >= 8 and 1 <= len(others) <= 2 and all(c in _DIGIT_LOOKALIKES for c in others)
+
+
+#: What the model spells a word gap with, alone after a gap at the end of a value: dropped if inkless.
+GAP_MARK = re.compile(r" [_~.,'`-]$")
+
+#: A candidate the model gives less than this probability is not offered (it would print as 0.0%),
+#: unless it swaps look-alikes of the reading (same length), which a font can make likely.
+PLAUSIBLE = 0.0005
+
+
+def plausible_candidates(reading: Reading) -> Reading:
+    """``reading`` with its unlikely alternatives dropped: a beam's deletions at 0.0% help nobody."""
+    best, *rest = reading.candidates or (None,)
+    if best is None:
+        return reading
+    kept = [c for c in rest if c.confidence >= PLAUSIBLE or len(c.text) == len(best.text)]
+    return dataclasses.replace(reading, candidates=(best, *kept))
 
 
 #: Below this confidence, a line pwocr finds no label in is read again by PP-OCRv6 for a label
@@ -340,66 +306,29 @@ def _label_text(
     """The text the picker sees for one line, and how an index into it maps to an index into ``reading.text``.
 
     Normally pwocr's reading with word gaps as spaces. When that has no label, pwocr was unsure,
-    and PP-OCRv6 finds a label there, the label is PP-OCRv6's and the value after it pwocr's
-    (matched by position across the line).
+    and PP-OCRv6 finds a label there (before the value or after it), the label is PP-OCRv6's and
+    the value pwocr's, matched by position across the line.
     """
     spaced = spaced_text(crop, table, reading.text, frames)
     plain = (spaced, lambda i: i - spaced[:i].count(" "))
-    if label_reader is None or reading.confidence >= LABEL_READER_BELOW or split_label(spaced)[1]:
+    if label_reader is None or reading.confidence >= LABEL_READER_BELOW or find_label(spaced).kind:
         return plain
     other = label_reader(crop)
-    label, kind, _, start = split_label(other.text)
-    if not kind:
+    found = find_label(other.text)
+    if not found.kind:
         return plain
-    prefix = f"{label}: "
-    if start >= len(other.text):
+    onsets = char_onsets(table, frames)
+    if found.after:
+        # The value ends where the separator before the label starts; pwocr's characters before it.
+        x = other.starts[found.end] if found.end < len(other.starts) else 1.0
+        cut = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
+        return f"{reading.text[:cut]} → {found.label}", lambda i: min(i, cut)
+    prefix = f"{found.label}: "
+    if found.start >= len(other.text):
         return prefix.strip(), lambda i: len(reading.text)
-    # Where the value starts across the line, and pwocr's first character from there on.
-    x = other.starts[start] - 0.5 / max(len(other.text), 1) if other.starts else 0.0
-    onsets = _char_onsets(table, frames)
+    x = other.starts[found.start] - 0.5 / max(len(other.text), 1) if other.starts else 0.0
     first = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
     return prefix + reading.text[first:], lambda i: first + max(0, i - len(prefix))
-
-
-def _phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) -> int:
-    """How many characters from ``start`` on were read where the crop has no ink at all.
-
-    The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
-    label and its value such a character is a gap, not the password's first character.
-    """
-    spans = _character_spans(table)
-    w = crop.shape[1]
-    inked = _inked_columns(crop)
-    count = 0
-    for first, last in spans[start:]:
-        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
-        # A character read over the padding is the line's last one, read late: real, not a gap.
-        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
-            break
-        count += 1
-    return count if count < len(spans) - start else 0
-
-
-def _char_onsets(table: np.ndarray, frames: int) -> list[float]:
-    """Where each character of the greedy reading starts across the line (0 to 1) whose first ``frames`` frames span it."""
-    return [min(1.0, first / frames) for first, _ in _character_spans(table)]
-
-
-def _character_spans(probs: np.ndarray) -> list[tuple[int, int]]:
-    """The first and last frame of each character of the greedy CTC reading."""
-    return character_spans(probs.argmax(-1).tolist())
-
-
-def _inked_columns(crop: np.ndarray) -> np.ndarray:
-    """Which columns of a gray line crop hold ink (Otsu's threshold; ink is the minority of pixels)."""
-    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
-    return ink.sum(0) > max(1, 0.03 * crop.shape[0])
-
-
-def _gray_crop(crop: np.ndarray) -> np.ndarray:
-    """A line crop in gray along its own main colour axis (coloured ink keeps its contrast)."""
-    return colour_to_gray(crop) if crop.ndim == 3 else crop
 
 
 def _admissible(facts: list[LineFacts], constraints: Constraints | None) -> list[LineFacts]:
@@ -412,10 +341,10 @@ def _admissible(facts: list[LineFacts], constraints: Constraints | None) -> list
         return facts
     out = []
     for f in facts:
-        _, kind, _, start = split_label(f.text)
-        value = f.text[start:].strip()
+        found = find_label(f.text)
+        value = f.text[found.start : found.end].strip()
         ok = not value or constraints.admits(value)
-        out.append(f if ok or kind else LineFacts(f.text, f.confidence - 2.0, f.row, f.left, f.right))
+        out.append(f if ok or found.kind else LineFacts(f.text, f.confidence - 2.0, f.row, f.left, f.right))
     return out
 
 

@@ -93,8 +93,9 @@ class PhotoPasswordOut(BaseModel):
     confidence: float
     candidates: list[CandidateOut]
     chars: list[CharOut]
-    line: int = Field(description="index in lines of the line it was read from")
-    why: str = Field(description="the evidence: a label before or above it, a name/password pair, its looks")
+    line: int = Field(description="index in lines (from 0, as the CLI and the page number them) of its line")
+    why: str = Field(description="the evidence: a label before, after or above it, a name/password pair, its looks")
+    network: str | None = Field(default=None, description="the network name paired with it, when the photo shows one")
 
 
 class PhotoReadingOut(BaseModel):
@@ -103,6 +104,9 @@ class PhotoReadingOut(BaseModel):
     image: str = Field(description="the uploaded file's name, or <request body>")
     lines: list[PhotoLineOut]
     password: PhotoPasswordOut | None = Field(description="null when the photo shows no text")
+    pairs: list[PhotoPasswordOut] = Field(
+        default_factory=list, description="every network's password on a sign that lists several, the pick first"
+    )
 
 
 class ErrorOut(BaseModel):

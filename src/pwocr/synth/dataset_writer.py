@@ -51,8 +51,9 @@ def write_scene_set(out: str | os.PathLike[str], count: int, seed: int, fonts_sp
     """Compose ``count`` whole-photo scenes into ``out`` as JPEGs (as phones save them), with their truth.
 
     ``labels.csv`` gives each photo's password (``image,label``); ``scenes.json`` every line's four
-    corners, text and role (password, label, decoy, other) and the scene's kind, for evaluating line
-    detection and the pick. Returns the count.
+    corners, text and role (password, label, decoy, other, other_password), the scene's kind and
+    condition (plain, small, glare) and other networks' passwords, for evaluating line detection and
+    the pick. Returns the count.
     """
     import json
 
@@ -70,7 +71,9 @@ def write_scene_set(out: str | os.PathLike[str], count: int, seed: int, fonts_sp
         rows.append((name, scene.password))
         truth[name] = {
             "kind": scene.kind,
+            "condition": scene.condition,
             "password": scene.password,
+            "others": list(scene.others),
             "lines": [
                 {"points": line.points.round(1).tolist(), "text": line.text, "role": line.role} for line in scene.lines
             ],

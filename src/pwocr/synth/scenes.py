@@ -29,7 +29,16 @@ PASSWORD_LABELS = (
     "Wi-Fi Password", "Clave:",
 )  # fmt: skip
 NETWORK_LABELS = ("SSID:", "Network:", "Wi-Fi:", "WiFi:", "Network name:", "Netzwerk:", "Réseau :", "Red:", "Rede:")
-SCENE_KINDS = ("wifi_card", "cafe_sign", "router_sticker", "login_page", "router_admin", "terminal", "phone_settings", "printout")  # fmt: skip
+SCENE_KINDS = (
+    "wifi_card", "cafe_sign", "router_sticker", "login_page", "router_admin", "terminal", "phone_settings", "printout",
+    "pair_line", "label_after", "several_networks",
+)  # fmt: skip
+#: How the photo was taken: ``small`` is a low-resolution photo (text about 8 to 14 px tall),
+#: ``glare`` a laminated card catching a lamp's reflection over its text.
+CONDITIONS = ("plain", "small", "glare")
+#: Labels printed after their value (``12345678 → password``), with the value's network (``NAME → ID``).
+AFTER_LABELS = ("password", "Password", "PW", "pw", "PASS", "Passwort", "Key", "WPA Key")
+AFTER_NETWORK_LABELS = ("ID", "SSID", "Wi-Fi", "Network")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class Scene:
     lines: tuple[SceneLine, ...]
     password: str
     kind: str
+    condition: str = "plain"
+    #: Other networks' passwords on a sign that lists several (``several_networks``), in reading order.
+    others: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- strings
@@ -182,6 +194,8 @@ def _layout(kind: str, rng: np.random.Generator, font: FontSpec, password: str) 
             _Block(["Password", "Passwort", "Contraseña"][rng.integers(3)], "label", 0.8),
             _Block(password, "password"),
         ]
+    if kind in _NEW_LAYOUTS:
+        return _NEW_LAYOUTS[kind](rng, font, ssid, password, decoys)
     # printout: a hotel or conference voucher
     return [
         _Block(["Guest access", "Internet voucher", "Conference Wi-Fi"][rng.integers(3)], "other", 1.3),
@@ -189,6 +203,86 @@ def _layout(kind: str, rng: np.random.Generator, font: FontSpec, password: str) 
         *pw,
         *decoys[:2],
     ]
+
+
+def _arrow(rng: np.random.Generator, font: FontSpec) -> str:
+    arrow = ["→", "->", "=>", ":", ""][rng.integers(5)]
+    return "->" if arrow == "→" and not covers(font.path, "→") else arrow
+
+
+def _pair_line(
+    rng: np.random.Generator, font: FontSpec, ssid: str, password: str, decoys: list[_Block]
+) -> list[_Block]:
+    """``NAME / password`` on one line (slash, bar, comma or colon), maybe after a floor or ``Wi-Fi:``."""
+    title = ["FREE WIFI", "Wi-Fi", "Guest Wi-Fi", "WELCOME"][rng.integers(4)]
+    prefix = ["", "", "1F: ", "Wi-Fi: ", "WiFi "][rng.integers(5)]
+    separator = [" / ", " | ", ", ", ": ", " / "][rng.integers(5)]
+    return [_Block(title, "other", 1.5), _Block(f"{prefix}{ssid}{separator}{password}", "password"), *decoys[:1]]
+
+
+def _label_after(
+    rng: np.random.Generator, font: FontSpec, ssid: str, password: str, decoys: list[_Block]
+) -> list[_Block]:
+    """The labels after their values, with or without arrows: ``NAME → ID``, ``password → PW``, ``abc (PW)``."""
+    arrow = _arrow(rng, font)
+    label = AFTER_LABELS[rng.integers(len(AFTER_LABELS))]
+    net_label = AFTER_NETWORK_LABELS[rng.integers(len(AFTER_NETWORK_LABELS))]
+    if arrow == "" and rng.random() < 0.5:
+        net, pw = f"{ssid} ({net_label})", f"{password} ({label})"
+    else:
+        net, pw = f"{ssid} {arrow} {net_label}".replace("  ", " "), f"{password} {arrow} {label}".replace("  ", " ")
+    title = ["FREE WIFI", "Wi-Fi", "Café Luna", "WLAN"][rng.integers(4)]
+    return [_Block(title, "other", 1.5), _Block(net, "decoy"), _Block(pw, "password"), *decoys[:1]]
+
+
+def _several_networks(
+    rng: np.random.Generator, font: FontSpec, ssid: str, password: str, decoys: list[_Block]
+) -> list[_Block]:
+    """Two or three networks: ``1F: NAME / pw`` lines, labelled pairs, or an ``ID / PW`` table."""
+    n = int(rng.integers(2, 4))
+    names = [f"{ssid}-{floor}F" for floor in range(1, n + 1)]
+    passwords = [password, *(_password(rng) for _ in range(n - 1))]
+    roles = ["password", *["other_password"] * (n - 1)]
+    style = rng.integers(3)
+    blocks = [_Block(["FREE WIFI", "Wi-Fi", "Guest networks"][rng.integers(3)], "other", 1.5)]
+    if style == 0:
+        blocks += [
+            _Block(f"{k + 1}F: {name} / {pw}", role) for k, (name, pw, role) in enumerate(zip(names, passwords, roles))
+        ]
+    elif style == 1:
+        for name, pw, role in zip(names, passwords, roles):
+            blocks += [_Block(f"SSID: {name}", "decoy"), _Block(f"Password: {pw}", role)]
+    else:
+        blocks.append(_Block(["ID / PW", "SSID / Password", "ID | PW"][rng.integers(3)], "label"))
+        blocks += [_Block(f"{name} / {pw}", role) for name, pw, role in zip(names, passwords, roles)]
+    return [*blocks, *decoys[:1]]
+
+
+_NEW_LAYOUTS = {"pair_line": _pair_line, "label_after": _label_after, "several_networks": _several_networks}
+
+
+def _small(photo: np.ndarray, lines: tuple[SceneLine, ...], rng: np.random.Generator):
+    """A low-resolution photo: the whole frame shrunk (text about 8 to 14 px tall), lines scaled with it."""
+    text = float(np.median([np.linalg.norm(line.points[3] - line.points[0]) for line in lines]))
+    scale = min(1.0, rng.uniform(9.0, 15.0) / max(text, 1.0))
+    h, w = photo.shape[:2]
+    size = (max(64, round(w * scale)), max(64, round(h * scale)))
+    small = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+    factor = np.float32([size[0] / w, size[1] / h])
+    return small, tuple(SceneLine(line.points * factor, line.text, line.role) for line in lines)
+
+
+def _glare(photo: np.ndarray, lines: tuple[SceneLine, ...], rng: np.random.Generator) -> np.ndarray:
+    """A lamp's reflection on a laminated card: a bright, soft patch over one of the lines washing its ink out."""
+    h, w = photo.shape[:2]
+    line = lines[int(rng.integers(len(lines)))]
+    cx, cy = line.points.mean(0) + rng.normal(0, 0.5, 2) * (line.points[2] - line.points[0])
+    height = float(np.linalg.norm(line.points[3] - line.points[0]))
+    rx, ry = rng.uniform(2.0, 6.0) * height, rng.uniform(0.8, 2.0) * height
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    blob = np.exp(-(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2))[..., None]
+    strength = rng.uniform(0.35, 0.7)
+    return photo * (1 - strength * blob) + strength * blob
 
 
 # ---------------------------------------------------------------- drawing
@@ -359,6 +453,7 @@ def compose_scene(
     password: str | None = None,
     size: tuple[int, int] | None = None,
     max_angle: float = 30.0,
+    condition: str = "plain",
 ) -> Scene:
     """One photographed scene of ``kind`` (random if ``None``) showing ``password`` (random if ``None``).
 
@@ -367,7 +462,10 @@ def compose_scene(
         fonts: fonts to draw in (default: the training split; benchmarks pass ``fonts_for("eval")``).
         size: photo ``(width, height)``; default about 2 MP, landscape or portrait.
         max_angle: the largest in-plane rotation of the surface, in degrees.
+        condition: ``CONDITIONS``: a plain photo, a small low-resolution one, or glare over the text.
     """
+    if condition not in CONDITIONS:
+        raise ValueError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
     fonts = tuple(fonts) if fonts is not None else fonts_for("train")
     kind = kind or SCENE_KINDS[rng.integers(len(SCENE_KINDS))]
     if kind not in SCENE_KINDS:
@@ -398,8 +496,13 @@ def compose_scene(
     )
     cap = float(np.median([np.linalg.norm(line.points[3] - line.points[0]) for line in scene_lines])) * 0.7
     photo = _camera(np.ascontiguousarray(photo, dtype=np.float32), cap, rng)
+    if condition == "glare":
+        photo = _glare(photo, scene_lines, rng)
+    elif condition == "small":
+        photo, scene_lines = _small(photo, scene_lines, rng)
     photo = _finish_colour(photo, rng)
-    return Scene(photo, scene_lines, password, kind)
+    others = tuple(line.text.split()[-1] for line in scene_lines if line.role == "other_password")
+    return Scene(photo, scene_lines, password, kind, condition, others)
 
 
 def _finish_colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -417,5 +520,8 @@ def compose_scenes(count: int, seed: int, split: Split = "eval", **kwargs: objec
     """
     rng = np.random.default_rng(seed)
     fonts = fonts_for(split)
+    fixed = kwargs.pop("condition", None)
     for _ in range(count):
-        yield compose_scene(rng, fonts, **kwargs)  # type: ignore[arg-type]
+        # Three photos in ten are small or glared, so every layout is also seen in those conditions.
+        condition = fixed or CONDITIONS[rng.choice(3, p=[0.7, 0.15, 0.15])]
+        yield compose_scene(rng, fonts, condition=condition, **kwargs)  # type: ignore[arg-type]

@@ -414,17 +414,20 @@ function renderCandidates(reading, text) {
   $("candidates-box").hidden = others.length === 0;
 }
 
-// A whole photo's answer ({lines, password: {..., line, why}}): every line found, the pick marked.
+// A whole photo's answer ({lines, password: {..., line, why}, pairs}): every line found, numbered
+// from 0 as the CLI and the JSON number them, the pick marked, and other networks' passwords too.
 function renderLines(data, text, pickIndex) {
   const list = $("lines");
   list.replaceChildren();
   const lines = Array.isArray(data && data.lines) ? data.lines : [];
+  const pairs = new Set((Array.isArray(data && data.pairs) ? data.pairs : []).slice(1).map((p) => p.line));
   lines.forEach((line, index) => {
     const lineText = typeof line === "string" ? line : (line.text ?? line.reading?.text ?? "");
     const li = document.createElement("li");
     const isPick = pickIndex >= 0 ? index === pickIndex
       : line.pick === true || line.password === true || (lineText !== "" && lineText === text);
     if (isPick) li.className = "picked";
+    else if (pairs.has(index)) li.className = "pair";
     const span = document.createElement("span");
     span.className = "text";
     span.textContent = lineText;

@@ -1,0 +1,126 @@
+"""What a line crop's pixels say beyond the model's reading: word gaps, and characters read over no ink.
+
+The model's alphabet has no space, so where a label ends and its value begins is seen in the
+pixels: a run of ink-free columns between the CTC frames of two characters. These helpers take a
+gray line crop and its probability table (``T x classes``, blank at 0) and nothing else.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pwocr.data.images import colour_to_gray
+from pwocr.decoding.ctc import character_spans
+
+#: A blank run of at least this many crop heights between two characters is a word space. Letters
+#: sit about 0.05 crop heights apart, a space about 0.2 (the crop is about 1.5 text heights tall).
+SPACE_GAP = 0.13
+
+
+def gray_crop(crop: np.ndarray) -> np.ndarray:
+    """A line crop in gray along its own main colour axis (coloured ink keeps its contrast)."""
+    return colour_to_gray(crop) if crop.ndim == 3 else crop
+
+
+def inked_columns(crop: np.ndarray) -> np.ndarray:
+    """Which columns of a gray line crop hold ink (Otsu's threshold; ink is the minority of pixels)."""
+    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
+    return ink.sum(0) > max(1, 0.03 * crop.shape[0])
+
+
+def greedy_spans(probs: np.ndarray) -> list[tuple[int, int]]:
+    """The first and last frame of each character of the greedy CTC reading."""
+    return character_spans(probs.argmax(-1).tolist())
+
+
+def char_onsets(table: np.ndarray, frames: int) -> list[float]:
+    """Where each character of the greedy reading starts across the line (0 to 1) whose first ``frames`` frames span it."""
+    return [min(1.0, first / frames) for first, _ in greedy_spans(table)]
+
+
+def _longest_blank(inked: np.ndarray, x0: int, x1: int) -> int:
+    """The longest run of ink-free columns in ``[x0, x1]``."""
+    run = best = 0
+    for x in range(max(0, x0), min(len(inked), x1 + 1)):
+        run = 0 if inked[x] else run + 1
+        best = max(best, run)
+    return best
+
+
+def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | None = None) -> str:
+    """``text`` with a space wherever the crop shows a word gap between two characters.
+
+    ``frames``: how many of the table's frames span the crop (``Recognizer.line_frames``; the rest
+    read the model's padding); all of them by default. ``Password GeyDoh6105`` reads
+    ``PasswordGeyDoh6105``; the picker reads labels from the spaced text.
+    """
+    spans = greedy_spans(probs)
+    if len(spans) != len(text) or len(text) < 2:
+        return text
+    h, w = crop.shape
+    inked = inked_columns(crop)
+    frames = frames or len(probs)
+    gaps = []
+    for k in range(1, len(text)):
+        if spans[k][0] >= frames:
+            # Read over the padding after the line: the crop's right margin is no word gap.
+            gaps.append(False)
+            continue
+        x0, x1 = int((spans[k - 1][1] + 1) / frames * w), int(spans[k][0] / frames * w)
+        gaps.append(_longest_blank(inked, x0, x1) >= SPACE_GAP * h)
+    if sum(gaps) > len(gaps) / 2:
+        return text  # wide gaps everywhere: a letter-spaced field (a password shown spaced out), not words
+    return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))
+
+
+def phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) -> int:
+    """How many characters from ``start`` on were read where the crop has no ink at all.
+
+    The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
+    label and its value such a character is a gap, not the password's first character.
+    """
+    spans = greedy_spans(table)
+    w = crop.shape[1]
+    inked = inked_columns(crop)
+    count = 0
+    for first, last in spans[start:]:
+        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        # A character read over the padding is the line's last one, read late: real, not a gap.
+        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
+            break
+        count += 1
+    return count if count < len(spans) - start else 0
+
+
+def trailing_phantoms(crop: np.ndarray, table: np.ndarray, end: int, frames: int) -> int:
+    """How many characters before ``end`` (the value's end) were read where the crop has no ink.
+
+    A word gap or the crop's right margin is sometimes read as ``_`` or ``.``; after the value such a
+    character is no part of it. One read over the padding is the line's last, read late: real.
+    """
+    spans = greedy_spans(table)[:end]
+    w = crop.shape[1]
+    inked = inked_columns(crop)
+    count = 0
+    for first, last in reversed(spans):
+        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
+            break
+        count += 1
+    return count if count < len(spans) else 0
+
+
+def value_table(probs: np.ndarray, start: int, end: int | None = None) -> np.ndarray:
+    """The frames of a line's table that read characters ``start`` to ``end`` (the value, without its label).
+
+    The value runs from its first character's first frame to the frame before the next character
+    (or the table's end), so the decoder sees the value's own blanks and nothing of the label.
+    """
+    spans = greedy_spans(probs)
+    if start >= len(spans):
+        return probs[len(probs) :]
+    first = spans[start][0] if start > 0 else 0
+    last = spans[end][0] if end is not None and end < len(spans) else len(probs)
+    return probs[first:last]

@@ -1,0 +1,68 @@
+"""Text clues of one line, on strings: labels after values, pair separators, column headers."""
+
+import pytest
+
+from pwocr.layout.clues import find_label, header_kinds, pair_segments, split_suffix_label
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "label"),
+    [
+        ("12345678 → password", "12345678", "password"),
+        ("12345678 -> PW", "12345678", "PW"),
+        ("x7#Lq9!p ->PW", "x7#Lq9!p", "PW"),
+        ("abc12 (PW)", "abc12", "PW"),
+        ("abc12 ~ PW", "abc12", "PW"),  # an arrow as pwocr misreads it
+        ("abc~ PW", "abc~", "PW"),  # no space before it: the value's own last character
+        ("40187256 パスワード", "40187256", "パスワード"),
+        ("40187256 Wi-Fi Password", "40187256", "Wi-Fi Password"),
+    ],
+)
+def test_a_label_after_its_value(text, value, label):
+    found = split_suffix_label(text)
+    assert found.kind == "password" and found.after
+    assert (text[found.start : found.end], found.label) == (value, label)
+
+
+@pytest.mark.parametrize("text", ["Enter password", "Forgot password?", "keyboard", "abcPW"])
+def test_no_label_after_a_phrase_or_inside_a_word(text):
+    assert split_suffix_label(text).kind == ""
+
+
+def test_a_label_before_the_value_is_found_first():
+    found = find_label("PW: abc → key")
+    assert (found.kind, found.after, found.label) == ("password", False, "PW")
+    assert find_label("CafeLuna → SSID").kind == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("1F: Luna / k3!Qz8", ["1F: Luna", "k3!Qz8"]),
+        ("Luna | k3!Qz8", ["Luna", "k3!Qz8"]),
+        ("Luna|k3!Qz8", ["Luna|k3!Qz8"]),  # a bar without a space is a password's character
+        ("Luna, k3!Qz8", ["Luna", "k3!Qz8"]),
+        ("Luna,k3", ["Luna,k3"]),
+        ("Luna: k3!Qz8", ["Luna", "k3!Qz8"]),
+        ("Luna    k3!Qz8", ["Luna", "k3!Qz8"]),  # a wide gap
+    ],
+)
+def test_pair_segments(text, parts):
+    assert [text[a:b] for a, b in pair_segments(text)] == parts
+
+
+def test_a_colon_splits_only_where_asked():
+    assert pair_segments("WPS PIN: 1234", colon=False) == [(0, 13)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [("ID / PW", ("other", "password")), ("SSID  Password", ("other", "password")), ("ID | PW", ("other", "password"))],
+)
+def test_column_headers(text, kinds):
+    assert header_kinds(text) == kinds
+
+
+@pytest.mark.parametrize("text", ["Password", "Luna / k3!Qz8", "FREE WIFI here"])
+def test_no_header(text):
+    assert header_kinds(text) is None
