@@ -42,9 +42,8 @@ LAYERS = [
 
 MAX_FUNCTION_LINES = 80
 
-#: Known exceptions, to shrink to nothing: photo mode is being rewritten (issues 20 and 22), and the
-#: server's app factory is next in issue 20. Each entry is ``path:function``.
-LONG_FUNCTIONS: set[str] = {"pwocr/serving/app.py:create_app"}
+#: Known exceptions, to shrink to nothing. Each entry is ``path:function``.
+LONG_FUNCTIONS: set[str] = set()
 LAYER_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
