@@ -1,6 +1,7 @@
 """Colour (RGB) input and PP-OCRv6-style padding: config, preprocessing, weights, training and reading."""
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -128,10 +129,10 @@ def test_ppocr_first_conv_is_recovered_exactly_from_its_gray_sum():
     assert torch.allclose(colour_first_conv(other), other.repeat(1, 3, 1, 1) / 3)
 
 
-def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint, tmp_path):
+def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint, tmp_path, caplog):
     csv = make_labelled_folder(tmp_path / "d", TINY_LABELS)
     out = tmp_path / "c"
-    messages = []
+    caplog.set_level(logging.INFO, logger="pwocr")
     train(
         TrainConfig(
             imgs_folder=str(csv.parent),
@@ -149,10 +150,9 @@ def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint
             seed=0,
             calibrate=False,
         ),
-        say=messages.append,
         progress=False,
     )
-    assert any("widened to three channels" in m for m in messages)
+    assert any("widened to three channels" in m for m in caplog.messages)
     config, weights = load_state(out / "last.safetensors")
     assert config.in_channels == 3 and config.pad_width == 96
     assert weights["cnn.0.weight"].shape[1] == 3
