@@ -59,7 +59,7 @@ def test_run_writes_checkpoints_with_config_and_tensorboard_logs(tiny_run):
     assert summary["best_epoch"] in (1, 2) and summary["epochs_run"] == [1, 2]
     with safe_open(str(checkpoints / "best.safetensors"), "pt") as f:
         config = json.loads(f.metadata()["pwocr_model_config"])
-    assert config["size"] == "crnn-tiny" and len(config["alphabet"]) == 94
+    assert config["arch"] == "crnn-tiny" and len(config["alphabet"]) == 94
     state = load_training_state(checkpoints / "last.pt")
     assert state["epoch"] == 2 and state["train_config"]["model_size"] == "crnn-tiny"
     assert list((tiny_run / "logs").glob("events.out.tfevents.*"))

@@ -240,7 +240,7 @@ class ReadService:
         return {
             "status": "ok",
             "version": __version__,
-            "model": config.size,
+            "model": config.arch,
             "alphabet": config.alphabet,
             "checkpoint": self.recognizer.checkpoint.name,
             "limits": {

@@ -199,7 +199,7 @@ def _fresh_model(config: TrainConfig, alphabet: Alphabet) -> CRNN:
     model = CRNN(
         ModelConfig(
             alphabet=alphabet.chars,
-            size=config.model_size,
+            arch=config.model_size,
             max_width=config.max_width,
             in_channels=3 if config.colour else 1,
             pad_width=config.pad_width or 0,
