@@ -95,7 +95,7 @@ def tiny_run(tiny_set: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         val_each=1,
         augment=False,
     )
-    train(config, say=lambda _: None, progress=False)
+    train(config, progress=False)
     return out
 
 

@@ -5,7 +5,8 @@ same). The layers, lowest first; a module may import its own package and any low
 higher one nor another package of its own layer:
 
  0. errors
- 1. alphabet, lookalikes, io, extras, rapidocr_models     shared vocabulary and file helpers
+ 1. alphabet, lookalikes, io, extras, rapidocr_models,   shared vocabulary, file helpers, and how
+    messages                                               pwocr's log messages are printed
  2. data, decoding, model                                  images and labels; CTC decoding; the nn.Module
  3. synth                                                  rendering lines (writes label files with data/)
  4. checkpoints                                            model files: weights, config, metadata keys
@@ -27,7 +28,7 @@ SRC = Path(__file__).parents[1] / "src"
 
 LAYERS = [
     {"pwocr.errors"},
-    {"pwocr.alphabet", "pwocr.lookalikes", "pwocr.io", "pwocr.extras", "pwocr.rapidocr_models"},
+    {"pwocr.alphabet", "pwocr.lookalikes", "pwocr.io", "pwocr.extras", "pwocr.rapidocr_models", "pwocr.messages"},
     {"pwocr.data", "pwocr.decoding", "pwocr.model"},
     {"pwocr.synth"},
     {"pwocr.checkpoints"},
@@ -42,9 +43,8 @@ LAYERS = [
 
 MAX_FUNCTION_LINES = 80
 
-#: Known exceptions, to shrink to nothing: photo mode is being rewritten (issues 20 and 22), and the
-#: server's app factory is next in issue 20. Each entry is ``path:function``.
-LONG_FUNCTIONS: set[str] = {"pwocr/serving/app.py:create_app"}
+#: Known exceptions, to shrink to nothing. Each entry is ``path:function``.
+LONG_FUNCTIONS: set[str] = set()
 LAYER_EXCEPTIONS: set[tuple[str, str]] = set()
 
 

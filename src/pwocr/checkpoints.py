@@ -199,7 +199,7 @@ def build_model(
             model.load_state_dict(weights)
         except RuntimeError:
             raise PwocrError(
-                f"{source}: its weights do not fit a {config.size} CRNN with {len(config.alphabet)} characters "
+                f"{source}: its weights do not fit a {config.arch} CRNN with {len(config.alphabet)} characters "
                 "(a checkpoint of another architecture?)"
             ) from None
     return model

@@ -43,7 +43,7 @@ def test_gray_lines_normalise_to_one_channel():
 
 
 def test_training_batches_give_each_line_the_frames_of_its_bucket():
-    config = ModelConfig("ab", size="crnn-svtr", pad_width=128, pad_multiple=32)
+    config = ModelConfig("ab", arch="crnn-svtr", pad_width=128, pad_multiple=32)
     lines = [(torch.zeros(3, 48, w), "ab", f"{w}.png") for w in (136, 48)]
     batch = Collate(Alphabet("ab"), config)(lines)
     assert batch.images.shape[-1] == 160

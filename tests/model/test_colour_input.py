@@ -1,6 +1,7 @@
 """Colour (RGB) input and PP-OCRv6-style padding: config, preprocessing, weights, training and reading."""
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -73,14 +74,14 @@ def test_preprocessor_turns_any_image_into_the_models_channels_and_pads_with_mid
 
 
 def test_training_batches_pad_like_inference_and_ctc_reads_the_padding():
-    config = ModelConfig("abc", size="crnn-tiny", in_channels=3, pad_width=96)
+    config = ModelConfig("abc", arch="crnn-tiny", in_channels=3, pad_width=96)
     lines = [prepare_line(np.full((20, w), 200, np.uint8), "ab", config) for w in (20, 40)]
     images, widths = pad_batch(lines, config.pad_width)
     assert images.shape[1:] == (3, 32, 96) and torch.all(images[0, :, :, widths[0] :] == 0)
     batch = Collate(Alphabet("abc"), config)([(line, "ab", "x") for line in lines])
     assert batch.output_lengths.tolist() == [config.output_length(96)] * 2
     # Without a pad_width, a short line is stretched by its last column, as before.
-    gray = [prepare_line(np.full((20, w), 200, np.uint8), "ab", ModelConfig("abc", size="crnn-tiny")) for w in (20, 40)]
+    gray = [prepare_line(np.full((20, w), 200, np.uint8), "ab", ModelConfig("abc", arch="crnn-tiny")) for w in (20, 40)]
     images, widths = pad_batch(gray)
     last_column = images[0, :, :, widths[0] - 1 : widths[0]]
     assert torch.equal(images[0, :, :, widths[0] :], last_column.expand(-1, -1, images.shape[-1] - widths[0]))
@@ -104,7 +105,7 @@ def test_synthetic_lines_render_in_colour_for_a_colour_model():
 
 @pytest.mark.parametrize("size", ["crnn-tiny", "crnn-svtr"])
 def test_a_gray_model_widened_to_colour_reads_gray_lines_as_before(size):
-    gray_config = ModelConfig("ab1", size=size)
+    gray_config = ModelConfig("ab1", arch=size)
     model = build_model(gray_config).eval()
     colour_config = dataclasses.replace(gray_config, in_channels=3)
     weights = with_input_channels(model.state_dict(), colour_config)
@@ -128,10 +129,10 @@ def test_ppocr_first_conv_is_recovered_exactly_from_its_gray_sum():
     assert torch.allclose(colour_first_conv(other), other.repeat(1, 3, 1, 1) / 3)
 
 
-def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint, tmp_path):
+def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint, tmp_path, caplog):
     csv = make_labelled_folder(tmp_path / "d", TINY_LABELS)
     out = tmp_path / "c"
-    messages = []
+    caplog.set_level(logging.INFO, logger="pwocr")
     train(
         TrainConfig(
             imgs_folder=str(csv.parent),
@@ -149,10 +150,9 @@ def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint
             seed=0,
             calibrate=False,
         ),
-        say=messages.append,
         progress=False,
     )
-    assert any("widened to three channels" in m for m in messages)
+    assert any("widened to three channels" in m for m in caplog.messages)
     config, weights = load_state(out / "last.safetensors")
     assert config.in_channels == 3 and config.pad_width == 96
     assert weights["cnn.0.weight"].shape[1] == 3

@@ -33,6 +33,9 @@ def test_smaller_sizes_have_fewer_parameters():
 def test_config_round_trips_and_rejects_unknown_size():
     config = ModelConfig("abc", "crnn-tiny")
     assert ModelConfig.from_dict(config.to_dict()) == config
+    # Checkpoints saved before the architecture field was named ``arch`` still read.
+    legacy = {("size" if k == "arch" else k): v for k, v in config.to_dict().items()}
+    assert ModelConfig.from_dict(legacy) == config
     with pytest.raises(PwocrError):
         ModelConfig("abc", "resnet")
 

@@ -27,7 +27,6 @@ def test_two_process_gloo_run_finishes_and_writes_one_checkpoint(tiny_set, tmp_p
             out=str(out),
             logs=str(tmp_path / "l"),
         ),
-        say=lambda _: None,
         progress=False,
     )
     assert [r.epoch for r in reports] == [1]

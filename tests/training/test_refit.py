@@ -1,5 +1,6 @@
 """The temperature re-fit at the end of a run: on exact labels only, and never ending worse."""
 
+import logging
 import shutil
 
 from conftest import TINY_LABELS, make_labelled_folder
@@ -24,16 +25,16 @@ def _run_folder(tmp_path, tiny_checkpoint):
 
 def test_refit_on_exact_labels_writes_a_temperature_that_is_no_worse(tmp_path, tiny_checkpoint):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
-    temperature, fit = refit_best_temperature(TrainConfig(), out, items, lambda _: None)
+    temperature, fit = refit_best_temperature(TrainConfig(), out, items)
     assert fit is not None and temperature == fit.temperature
     assert load_model(out / "best.safetensors").config.temperature == temperature
     assert fit.after.ece <= fit.before.ece
 
 
-def test_refit_is_skipped_when_validation_ignores_case_or_symbols(tmp_path, tiny_checkpoint):
+def test_refit_is_skipped_when_validation_ignores_case_or_symbols(tmp_path, tiny_checkpoint, caplog):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
-    said = []
+    caplog.set_level(logging.INFO, logger="pwocr")
     original = load_model(out / "best.safetensors").config.temperature
-    assert refit_best_temperature(TrainConfig(ignore_case=True), out, items, said.append) == (None, None)
-    assert "temperature kept" in said[-1]
+    assert refit_best_temperature(TrainConfig(ignore_case=True), out, items) == (None, None)
+    assert "temperature kept" in caplog.messages[-1]
     assert load_model(out / "best.safetensors").config.temperature == original

@@ -1,6 +1,7 @@
 """Runs that are killed or stopped lose no work: a resumed run ends exactly where an uninterrupted one does."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -37,7 +38,7 @@ RUNNER = textwrap.dedent(
         real_save(state, path)
 
     run_folder.save_training_state = save_then_die
-    train(TrainConfig(**config), say=lambda _: None, progress=False)
+    train(TrainConfig(**config), progress=False)
     """
 )
 
@@ -81,7 +82,7 @@ def test_run_killed_inside_an_epoch_resumes_to_the_same_weights(tiny_set, tmp_pa
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monkeypatch):
+def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monkeypatch, caplog):
     from pwocr.training import loop
 
     calls = []
@@ -94,7 +95,7 @@ def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monke
         return real_loss(*args)
 
     monkeypatch.setattr(loop, "ctc_loss", loss_then_signal)
-    messages = []
+    caplog.set_level(logging.INFO, logger="pwocr")
     handler = signal.getsignal(signal.SIGINT)
     config = TrainConfig(
         imgs_folder=str(tiny_set.parent),
@@ -111,8 +112,8 @@ def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monke
         logs=str(tmp_path / "l"),
     )
     with pytest.raises(KeyboardInterrupt):
-        train(config, say=messages.append, progress=False)
+        train(config, progress=False)
     state = load_training_state(tmp_path / "c" / "last.pt")
     assert (state["epoch"], state["batch"], state["step"]) == (0, 3, 3)
-    assert "stopped by SIGINT at epoch 1, batch 3 of 6" in messages[-1] and "--resume" in messages[-1]
+    assert "stopped by SIGINT at epoch 1, batch 3 of 6" in caplog.messages[-1] and "--resume" in caplog.messages[-1]
     assert signal.getsignal(signal.SIGINT) is handler

@@ -1,4 +1,5 @@
 import json
+import logging
 
 import pytest
 import torch
@@ -37,7 +38,6 @@ def test_training_lowers_the_loss(tiny_set, tmp_path):
             out=str(tmp_path / "c"),
             logs=str(tmp_path / "l"),
         ),
-        say=lambda _: None,
         progress=False,
     )
     assert reports[-1].train_loss < 0.7 * reports[0].train_loss
@@ -59,13 +59,13 @@ def test_run_writes_checkpoints_with_config_and_tensorboard_logs(tiny_run):
     assert summary["best_epoch"] in (1, 2) and summary["epochs_run"] == [1, 2]
     with safe_open(str(checkpoints / "best.safetensors"), "pt") as f:
         config = json.loads(f.metadata()["pwocr_model_config"])
-    assert config["size"] == "crnn-tiny" and len(config["alphabet"]) == 94
+    assert config["arch"] == "crnn-tiny" and len(config["alphabet"]) == 94
     state = load_training_state(checkpoints / "last.pt")
     assert state["epoch"] == 2 and state["train_config"]["model_size"] == "crnn-tiny"
     assert list((tiny_run / "logs").glob("events.out.tfevents.*"))
 
 
-def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
+def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path, caplog):
     base = dict(
         imgs_folder=str(tiny_set.parent),
         train_file=str(tiny_set),
@@ -80,34 +80,37 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tiny_set, tmp_path):
         epochs=3,
     )
 
-    def interrupt_after_first_epoch(message: str) -> None:
-        if message.startswith("epoch 1/3"):
-            raise KeyboardInterrupt
+    class InterruptAfterFirstEpoch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("epoch 1/3"):
+                raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(**base), say=interrupt_after_first_epoch, progress=False)
+    caplog.set_level(logging.INFO, logger="pwocr")
+    interrupt = InterruptAfterFirstEpoch()
+    logging.getLogger("pwocr").addHandler(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(TrainConfig(**base), progress=False)
+    finally:
+        logging.getLogger("pwocr").removeHandler(interrupt)
     assert load_training_state(tmp_path / "c" / "last.pt")["epoch"] == 1
-    messages = []
+    caplog.clear()
     # No --epochs_num given: the saved plan (3 epochs) is kept, not the default 10.
-    resumed = train(TrainConfig(resume=True, out=base["out"]), say=messages.append, progress=False)
+    resumed = train(TrainConfig(resume=True, out=base["out"]), progress=False)
     assert [r.epoch for r in resumed] == [2, 3]
-    assert "resuming from" in messages[0]
+    assert "resuming from" in caplog.messages[0]
     state = load_training_state(tmp_path / "c" / "last.pt")
     assert state["step"] == 6 and state["train_config"]["model_size"] == "crnn-tiny"
-    assert train(TrainConfig(resume=True, out=base["out"]), say=messages.append, progress=False) == []
-    assert "has finished its 3 epochs" in messages[-1]
-    longer = train(
-        TrainConfig(resume=True, out=base["out"], epochs=4, resume_overrides=("epochs",)),
-        say=messages.append,
-        progress=False,
-    )
+    assert train(TrainConfig(resume=True, out=base["out"]), progress=False) == []
+    assert "has finished its 3 epochs" in caplog.messages[-1]
+    longer = train(TrainConfig(resume=True, out=base["out"], epochs=4, resume_overrides=("epochs",)), progress=False)
     assert [r.epoch for r in longer] == [4]
-    assert any("re-planned for 4" in m for m in messages)
+    assert any("re-planned for 4" in m for m in caplog.messages)
     with pytest.raises(PwocrError, match=r"--lr 0.5: --resume continues the run .* started with --lr 0.001"):
         train(TrainConfig(resume=True, out=base["out"], lr=0.5, resume_overrides=("lr",)), progress=False)
 
 
-def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_asked(tiny_checkpoint, tmp_path):
+def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_asked(tiny_checkpoint, tmp_path, caplog):
     csv = make_labelled_folder(tmp_path / "d", ["é1", "1é"])
     base = dict(
         imgs_folder=str(csv.parent),
@@ -122,10 +125,10 @@ def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_aske
     )
     # Never a silently shrunk alphabet: the label is an error naming its file and line.
     with pytest.raises(PwocrError, match=r"labels.csv:2: label 'é1' has character 'é' .*--extend_alphabet"):
-        train(TrainConfig(**base), say=lambda _: None, progress=False)
-    messages = []
-    train(TrainConfig(**base, extend_alphabet=True, lr=1e-9, seed=0), say=messages.append, progress=False)
-    assert any("94 characters kept" in m and "1 new" in m for m in messages)
+        train(TrainConfig(**base), progress=False)
+    caplog.set_level(logging.INFO, logger="pwocr")
+    train(TrainConfig(**base, extend_alphabet=True, lr=1e-9, seed=0), progress=False)
+    assert any("94 characters kept" in m and "1 new" in m for m in caplog.messages)
     _, before = load_state(tiny_checkpoint)
     config, after = load_state(tmp_path / "c" / "last.safetensors")
     assert config.alphabet == PRINTABLE_94 + "é"
@@ -135,13 +138,12 @@ def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_aske
     assert torch.allclose(before["cnn.0.weight"], after["cnn.0.weight"], atol=1e-5)
 
 
-def test_bad_training_images_are_reported_and_skipped(tmp_path):
+def test_bad_training_images_are_reported_and_skipped(tmp_path, caplog):
     csv = make_labelled_folder(tmp_path / "d", ["abc", "abd"])
     (tmp_path / "d" / "broken.png").write_bytes(b"junk")
     (tmp_path / "d" / "long.png").write_bytes((tmp_path / "d" / "img00.png").read_bytes())
     with csv.open("a") as f:
         f.write("broken.png,xyz\nmissing.png,xyz\nlong.png," + "a" * 60 + "\n")
-    messages = []
     train(
         TrainConfig(
             imgs_folder=str(csv.parent),
@@ -154,13 +156,13 @@ def test_bad_training_images_are_reported_and_skipped(tmp_path):
             n_workers=0,
             max_width=64,
         ),
-        say=messages.append,
         progress=False,
     )
-    joined = "\n".join(messages)
+    joined = "\n".join(caplog.messages)
     assert "broken.png: not an image pwocr reads" in joined
     assert "missing.png: file not found" in joined
-    assert "too long for CTC" in joined
+    assert "long.png: its 60-character label is too long for CTC" in joined
+    assert "a" * 60 not in joined  # a label is a password: never in a message
 
 
 def test_ctc_width_arithmetic():
@@ -192,7 +194,6 @@ def test_synthetic_stream_training_runs(tmp_path):
             out=str(tmp_path / "c"),
             logs=str(tmp_path / "l"),
         ),
-        say=lambda _: None,
         progress=False,
     )
     assert reports[0].val_loss is not None and reports[0].images_per_second > 0
@@ -215,7 +216,6 @@ def test_val_each_zero_validates_after_the_last_epoch_only(tiny_set, tmp_path):
             out=str(tmp_path / "c"),
             logs=str(tmp_path / "l"),
         ),
-        say=lambda _: None,
         progress=False,
     )
     assert [r.val_loss is None for r in reports] == [True, False]
@@ -274,8 +274,8 @@ def test_distillation_keeps_a_fine_tune_close_to_the_model_it_started_from(tiny_
         augment=False,
         calibrate=False,
     )
-    train(TrainConfig(**base, out=str(tmp_path / "plain")), say=lambda _: None, progress=False)
-    train(TrainConfig(**base, out=str(tmp_path / "kept"), distill=50.0), say=lambda _: None, progress=False)
+    train(TrainConfig(**base, out=str(tmp_path / "plain")), progress=False)
+    train(TrainConfig(**base, out=str(tmp_path / "kept"), distill=50.0), progress=False)
     teacher = Recognizer(tiny_checkpoint, backend="torch")
     images = [load_image(p) for p in sorted(tmp_path.glob("d/*.png"))]
     plain = _drift_from(teacher, tmp_path / "plain" / "last.safetensors", images)

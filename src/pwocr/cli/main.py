@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pwocr.cli import read, serve, tools, train
 from pwocr.cli.common import Parser, examples
 from pwocr.errors import PwocrError
+from pwocr.messages import print_messages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
         args = build_parser().parse_args(argv)  # a command whose extra is missing stops here, in one line
+        # pwocr's log messages, one line each on stderr, as each command has always printed them:
+        # after "pwocr: ", or bare where the command says so (train, serve).
+        print_messages(getattr(args, "message_prefix", "pwocr: "))
         return int(args.handler(args))
     except PwocrError as e:
         print(f"pwocr: error: {e}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -29,6 +30,8 @@ FORMATS = ("text", "json", "jsonl", "csv", "tsv")
 
 #: CSV/TSV columns: the seed's ``img,password``, then the reading's probability and what happened.
 COLUMNS = ("img", "password", "confidence", "status")
+
+logger = logging.getLogger(__name__)
 
 
 def format_text(reading: Reading, show_raw: bool = False) -> str:
@@ -232,7 +235,7 @@ class RunOutputs:
     """Where a run writes each result as it comes: the terminal, a file (``PartialFile``), or both.
 
     A file that cannot be written, when opened or at any write (a full disk, a removed drive), is
-    given up in one line through ``say``, its target left as it was, and the run goes on. When the
+    given up in one line (logged as an error), its target left as it was, and the run goes on. When the
     readings also go to the terminal, the partial file is deleted; when the file alone had them,
     it is kept with what was written before the failure, and the terminal takes the rest.
     ``failed`` tells the caller to end with an error.
@@ -243,10 +246,9 @@ class RunOutputs:
         terminal: Callable[[], ResultWriter] | None,
         target: Path | None,
         file_writer: Callable[[TextIO], ResultWriter],
-        say: Callable[[str], None],
         fallback: Callable[[], ResultWriter],
     ) -> None:
-        self.say, self.fallback = say, fallback
+        self.fallback = fallback
         self.terminal = terminal() if terminal is not None else None
         self.file: PartialFile | None = None
         self.failed = False
@@ -293,13 +295,16 @@ class RunOutputs:
         self.failed = True
         if self.file is not None and self.terminal is None and self._in_file:
             self.file.discard(keep=True)
-            self.say(
-                f"error: {reason}; the {self._in_file} readings before are in {self.file.partial}, the rest follow here"
+            logger.error(
+                "error: %s; the %d readings before are in %s, the rest follow here",
+                reason,
+                self._in_file,
+                self.file.partial,
             )
         else:
             if self.file is not None:
                 self.file.discard()
-            self.say(f"error: {reason}; printing the readings only")
+            logger.error("error: %s; printing the readings only", reason)
         self.file = None
         if self.terminal is None:
             self.terminal = self.fallback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -13,6 +14,8 @@ from pwocr.errors import PwocrError
 if TYPE_CHECKING:
     from pwocr.decoding.constraints import Constraints
     from pwocr.inference.recognizer import Recognizer
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -278,14 +281,11 @@ def run_recognize(args: argparse.Namespace) -> int:
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
 
-    def say(message: str) -> None:
-        print(f"pwocr: {message}", file=sys.stderr, flush=True)
-
     unnamed: dict[str, NamedBytes] = {}  # images with no file to reopen for --draw (stdin)
 
     def sources():
         if args.images:
-            for source in expand_inputs(args.images, args.recursive, warn=say):
+            for source in expand_inputs(args.images, args.recursive):
                 if isinstance(source, NamedBytes):
                     unnamed[source.name] = source
                 yield source
@@ -302,7 +302,7 @@ def run_recognize(args: argparse.Namespace) -> int:
         fmt = args.format if args.out else "csv"
         return ResultWriter(stream, fmt, show_raw=args.show_raw, names_relative_to=relative)
 
-    outputs = RunOutputs(terminal if args.out is None or args.quiet else None, target, file_writer, say, terminal)
+    outputs = RunOutputs(terminal if args.out is None or args.quiet else None, target, file_writer, terminal)
 
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
@@ -315,7 +315,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     for result in results:
         if isinstance(result, Skipped):
             skipped += 1
-            say(f"{result.reason}; skipped")
+            logger.warning("%s; skipped", result.reason)
         else:
             read += 1
             if isinstance(result, PhotoReading):
@@ -323,16 +323,16 @@ def run_recognize(args: argparse.Namespace) -> int:
                     draw(unnamed.get(result.image, result.image), result)
                 if result.password is None:
                     unfound += 1
-                    say(f"{result.image}: no password found among {len(result.lines)} lines of text")
+                    logger.warning("%s: no password found among %d lines of text", result.image, len(result.lines))
         outputs.write(result)
     written = outputs.close()
     if written is not None and not args.quiet:
-        say(f"wrote {written}")
+        logger.info("wrote %s", written)
     total = read + skipped
     if (total > 1 or skipped) and not args.quiet:
-        say(f"read {read} of {total} images, skipped {skipped}")
+        logger.info("read %d of %d images, skipped %d", read, total, skipped)
     if not read:
-        say("error: no image could be read")
+        logger.error("error: no image could be read")
         return 2
     return 2 if outputs.failed else 1 if skipped or unfound else 0
 
@@ -381,7 +381,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         items,
         top_k=sorted({1, 3, 5, args.candidates}),
         constraints=constraints,
-        warn=lambda message: print(f"pwocr: {message}", file=sys.stderr),
         ignore_case=args.ignore_case,
         ignore_symbols=args.ignore_symbols,
         skipped=screened,

@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     limits.add_argument(
         "--max_connections", type=positive, default=d.max_connections, help="open connections at once (503 beyond)"
     )
-    p.set_defaults(handler=run_serve)
+    p.set_defaults(handler=run_serve, message_prefix="")
 
     e = sub.add_parser(
         "export-web",

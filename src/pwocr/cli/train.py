@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_model_flags(p)
     _add_optimisation_flags(p)
     _add_run_flags(p)
-    p.set_defaults(handler=run_train)
+    p.set_defaults(handler=run_train, message_prefix="")
 
 
 def _default(name: str) -> str:

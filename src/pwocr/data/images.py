@@ -6,6 +6,7 @@ import errno
 import glob
 import importlib.util
 import io
+import logging
 import os
 import stat
 import sys
@@ -19,6 +20,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pwocr.errors import PwocrError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -503,7 +506,6 @@ def _named_as_image(path: Path) -> bool:
 def expand_inputs(
     inputs: Sequence[str],
     recursive: bool = False,
-    warn: Callable[[str], None] | None = None,
     stdin: Callable[[], bytes] | None = None,
 ) -> Iterator[ImageSource]:
     """The images that command-line arguments name, in order: files, folders, globs and ``-`` (stdin).
@@ -511,9 +513,8 @@ def expand_inputs(
     A folder gives its images (``recursive``: with its subfolders'); a pattern with ``*``, ``?`` or
     ``[`` that names no existing file is expanded (for shells that do not); ``-`` reads one image
     from standard input. A name that does not exist is passed on, so the reader reports it as a
-    skipped input; a folder or pattern with no image is reported through ``warn``.
+    skipped input; a folder or pattern with no image is logged (a warning of the ``pwocr`` logger).
     """
-    warn = warn or (lambda message: print(f"pwocr: {message}", file=sys.stderr))
     stdin_used = False
     for arg in inputs:
         if arg == "-":
@@ -526,7 +527,7 @@ def expand_inputs(
         if path.is_dir():
             files = list_images(path, recursive)
             if not files:
-                warn(f"{path}: no images found{'' if recursive else ' (--recursive reads subfolders)'}")
+                logger.warning("%s: no images found%s", path, "" if recursive else " (--recursive reads subfolders)")
             yield from files
         elif not path.exists() and glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
@@ -534,7 +535,7 @@ def expand_inputs(
             for folder in (m for m in matches if m.is_dir()):
                 files.extend(list_images(folder, recursive))
             if not files:
-                warn(f"{arg}: no image matches")
+                logger.warning("%s: no image matches", arg)
             yield from files
         else:
             yield path

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import logging
 import os
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from pwocr.evaluation.metrics import GAP, Metrics, align, compute_metrics, norma
 from pwocr.extras import require
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.io import atomic_write
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,6 @@ def evaluate(
     items: Sequence[LabelledImage] | Sequence[tuple[np.ndarray, str]],
     top_k: Sequence[int] = (1, 3, 5),
     constraints: Constraints | None = None,
-    warn: Callable[[str], None] | None = None,
     ignore_case: bool = False,
     ignore_symbols: bool = False,
     skipped: Sequence[SkippedRow] = (),
@@ -60,14 +61,13 @@ def evaluate(
     """Read every item and score it; unreadable images are reported and left out.
 
     The report's ``skipped`` lists the rows not scored: ``skipped`` (rows the caller left out,
-    ``screen_labels``'), then each image that could not be loaded, as it is reported through ``warn``.
+    ``screen_labels``'), then each image that could not be loaded, as it is logged (a warning of the ``pwocr`` logger).
 
     ``items`` are labelled files or ``(image array, label)`` pairs (for in-memory test sets).
     Top-k word accuracy counts a reading right when the truth is among its k best candidates.
     Readings follow ``Recognizer.decode``'s one policy, so each is what ``pwocr recognize`` prints.
     ``ignore_case`` and ``ignore_symbols`` score as scene-text benchmarks do (``normalise_text``).
     """
-    warn = warn or (lambda message: print(message, file=sys.stderr))
     # Each image is cut down to its model-height line as it is loaded: a set of phone photos is
     # never all in memory at full size.
     lines, truths, names = [], [], []
@@ -81,7 +81,7 @@ def evaluate(
         except PwocrError as e:
             row = SkippedRow(item.where if isinstance(item, LabelledImage) else name, str(e))
             unread.append(row)
-            warn(f"{row}; skipped")
+            logger.warning("%s; skipped", row)
             continue
         loading += time.perf_counter() - started
         truths.append(item.label if isinstance(item, LabelledImage) else item[1])

@@ -29,7 +29,8 @@ class ModelConfig:
     """Everything needed to rebuild a model and its preprocessing; saved inside every checkpoint."""
 
     alphabet: str
-    size: str = "crnn"
+    # The architecture, by name (``MODEL_SIZES``); saved checkpoints before this name called it ``size``.
+    arch: str = "crnn"
     # The line height the conv stack needs: 32 for the VGG stacks, 48 for crnn-lcnet (None: that one).
     height: int | None = None
     min_width: int = 32
@@ -52,15 +53,15 @@ class ModelConfig:
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.size not in MODEL_SIZES:
-            raise PwocrError(f"unknown model size {self.size!r}; choose one of {', '.join(MODEL_SIZES)}")
+        if self.arch not in MODEL_SIZES:
+            raise PwocrError(f"unknown model architecture {self.arch!r}; choose one of {', '.join(MODEL_SIZES)}")
         if self.temperature <= 0:
             raise PwocrError(f"temperature {self.temperature} must be positive")
         if self.height is None:
-            object.__setattr__(self, "height", _HEIGHTS[self.size])
-        if self.height != _HEIGHTS[self.size]:
+            object.__setattr__(self, "height", _HEIGHTS[self.arch])
+        if self.height != _HEIGHTS[self.arch]:
             raise PwocrError(
-                f"height {self.height} is not supported: the {self.size} conv stack needs {_HEIGHTS[self.size]}-pixel lines"
+                f"height {self.height} is not supported: the {self.arch} conv stack needs {_HEIGHTS[self.arch]}-pixel lines"
             )
         if self.width_step < 1 or self.min_width % self.width_step or self.max_width % self.width_step:
             raise PwocrError(
@@ -83,11 +84,11 @@ class ModelConfig:
     @property
     def channels(self) -> tuple[int, ...]:
         """The VGG stack's seven conv widths (for ``crnn-lcnet``: its feature width, alone)."""
-        if self.size == "crnn-svtr":
+        if self.arch == "crnn-svtr":
             return (120,)  # pwocr.model.svtr.SVTR_CHANNELS
-        if self.size not in VGG_WIDTHS:
+        if self.arch not in VGG_WIDTHS:
             return (384,)  # pwocr.model.lcnet.LCNET_CHANNELS
-        return tuple(max(8, int(c * VGG_WIDTHS[self.size])) for c in _PAPER_CHANNELS)
+        return tuple(max(8, int(c * VGG_WIDTHS[self.arch])) for c in _PAPER_CHANNELS)
 
     @property
     def colour(self) -> bool:
@@ -96,11 +97,11 @@ class ModelConfig:
 
     @property
     def hidden(self) -> int:
-        return max(16, int(_PAPER_HIDDEN * VGG_WIDTHS.get(self.size, 0.5)))
+        return max(16, int(_PAPER_HIDDEN * VGG_WIDTHS.get(self.arch, 0.5)))
 
     def output_length(self, width: Any) -> Any:
         """Number of CTC time steps for an input line ``width`` pixels wide."""
-        if self.size in LCNET_MODELS:
+        if self.arch in LCNET_MODELS:
             # Two stride-2 convs with padding 1, then a pool of width 2 (pwocr.model.lcnet).
             return ((width + 1) // 2 + 1) // 2 // 2
         return width // 4 + 1  # two 2x2 max-pools, then pools that add a column each and a 2x2 conv
@@ -115,4 +116,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         known = {f.name for f in fields(cls)}
+        if "arch" not in data and "size" in data:
+            # Checkpoints and exported graphs saved before the field was named for what it holds.
+            data = {**data, "arch": data["size"]}
         return cls(**{k: v for k, v in data.items() if k in known})

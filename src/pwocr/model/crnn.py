@@ -52,15 +52,15 @@ class CRNN(nn.Module):
         super().__init__()
         self.config = config
         c = config.channels
-        if config.size == "crnn-lcnet":
+        if config.arch == "crnn-lcnet":
             self.cnn: nn.Module = LCNetFeatures(config.in_channels)
-        elif config.size == "crnn-svtr":
+        elif config.arch == "crnn-svtr":
             self.cnn = nn.Sequential(LCNetFeatures(config.in_channels), LightSVTRMixer(LCNET_CHANNELS))
         else:
             self.cnn = _vgg(c, config.in_channels)
         self.rnn = nn.LSTM(c[-1], config.hidden, num_layers=2, bidirectional=True)
         # crnn-svtr's CTC layer reads the BiLSTM output beside the features it was given (a skip).
-        self.skip = config.size == "crnn-svtr"
+        self.skip = config.arch == "crnn-svtr"
         self.head = nn.Linear(2 * config.hidden + (c[-1] if self.skip else 0), config.num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

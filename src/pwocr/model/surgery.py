@@ -18,7 +18,7 @@ def lcnet_of(model: CRNN) -> LCNetFeatures:
     """The PP-LCNetV4 conv stack of a crnn-lcnet or crnn-svtr."""
     found = [m for m in model.cnn.modules() if isinstance(m, LCNetFeatures)]
     if not found:
-        raise PwocrError(f"{model.config.size} has no PP-LCNetV4 conv stack (crnn-lcnet and crnn-svtr have)")
+        raise PwocrError(f"{model.config.arch} has no PP-LCNetV4 conv stack (crnn-lcnet and crnn-svtr have)")
     return found[0]
 
 
@@ -63,7 +63,7 @@ def with_head_fitted(
         {k: v for k, v in weights.items() if not k.startswith("head.")}, strict=False
     )
     if unexpected or any(not k.startswith("head.") for k in missing):
-        raise PwocrError(f"{source}: its weights do not fit a {model_config.size} CRNN")
+        raise PwocrError(f"{source}: its weights do not fit a {model_config.arch} CRNN")
     old = {c: i + 1 for i, c in enumerate(old_alphabet)}
     rows = [(0, 0)] + [(i + 1, old[c]) for i, c in enumerate(model_config.alphabet) if c in old]  # (new, old)
     with torch.no_grad():

@@ -135,59 +135,36 @@ def site_response(web: WebApp, path: str) -> Response:
     return FileResponse(source, media_type=media_type, headers=headers)
 
 
-def create_app(
-    checkpoint: str | os.PathLike[str] | None = None,
-    recognizer: Recognizer | None = None,
-    settings: ServeSettings | None = None,
-    web: WebApp | None = None,
-) -> FastAPI:
-    """An app that loads the model once and reads every posted image with it, within ``settings``' limits.
+#: The bearer-token scheme; ``auto_error=False`` so that a server without a token lets everyone in.
+BEARER = HTTPBearer(auto_error=False, description="required only when the server was started with a token")
 
-    It also serves the web page (``web``, by default the page for the recognizer's own model):
-    the same files ``pwocr export-web`` writes.
-    """
-    from pwocr import __version__
 
-    settings = settings or ServeSettings()
-    recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
-    web = dataclasses.replace(web, server=True) if web else web_app_of(recognizer)
-    detector: list[TextDetector] = []  # loaded on the first whole photo, with the recognizer's thread share
+class ReadService:
+    """What every read shares: the model, the limits, the queue and the pixel budget of decoding."""
 
-    def text_detector() -> TextDetector:
-        if not detector:
-            detector.append(TextDetector(threads=settings.onnx_threads))
-        return detector[0]
+    def __init__(self, recognizer: Recognizer, settings: ServeSettings) -> None:
+        self.recognizer = recognizer
+        self.settings = settings
+        self.gate = Gate(settings.running, settings.waiting)
+        self.decoding = PixelBudget(settings.max_pixels)
+        self._detector: TextDetector | None = None  # loaded on the first whole photo, with the recognizer's threads
 
-    gate = Gate(settings.running, settings.waiting)
-    decoding = PixelBudget(settings.max_pixels)
-    app = FastAPI(
-        title="pwocr",
-        description=(
-            "Read passwords out of photos. POST a photo to `/v1/read` as a multipart form (`file`) or as the "
-            "raw body; the answer is the JSON of `pwocr recognize --json`. When the server was started with "
-            "a token, send `Authorization: Bearer <token>`."
-        ),
-        version=__version__,
-        docs_url=None,
-        redoc_url=None,
-    )
-    bearer = HTTPBearer(auto_error=False, description="required only when the server was started with a token")
+    def text_detector(self) -> TextDetector:
+        if self._detector is None:
+            self._detector = TextDetector(threads=self.settings.onnx_threads)
+        return self._detector
 
-    @app.exception_handler(HTTPRefusal)
-    async def refused(_: Request, e: HTTPRefusal) -> JSONResponse:
-        return JSONResponse({"detail": e.detail}, e.status, headers=e.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": one_line(list(e.errors()))}, 422)
-
-    def authorise(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+    def authorise(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+        """Refuse (401) a request without the server's token, when it has one."""
+        settings = self.settings
         if settings.token is not None and not settings.token_matches(credentials.credentials if credentials else None):
             raise HTTPRefusal(
                 401, "a bearer token is required: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
             )
 
-    async def receive_upload(request: Request) -> Upload:
+    async def receive_upload(self, request: Request) -> Upload:
+        """The body, capped and timed, as an upload (a multipart form's file and fields, or the raw bytes)."""
+        settings = self.settings
         try:
             async with asyncio.timeout(settings.body_timeout):
                 body = await read_capped(request.stream(), settings.max_body_bytes)
@@ -200,7 +177,7 @@ def create_app(
             return await run_in_threadpool(parse_multipart, body, content_type)
         return Upload(body)
 
-    def options_of(query: ReadOptions, fields: dict[str, str]) -> tuple[ReadOptions, Constraints | None]:
+    def options_of(self, query: ReadOptions, fields: dict[str, str]) -> tuple[ReadOptions, Constraints | None]:
         """Form fields override the query's options; both are checked by the same model."""
         given = {k: v for k, v in fields.items() if k in ReadOptions.model_fields}
         try:
@@ -210,7 +187,7 @@ def create_app(
                 options.length,
                 options.min_length,
                 options.max_length,
-                recognizer.alphabet.chars,
+                self.recognizer.alphabet.chars,
             )
         except ValidationError as e:
             raise HTTPRefusal(422, one_line(e)) from None
@@ -219,19 +196,20 @@ def create_app(
         return options, constraints
 
     def decode_and_read(
-        image: NamedBytes, info: ImageInfo, options: ReadOptions, constraints: Constraints | None
+        self, image: NamedBytes, info: ImageInfo, options: ReadOptions, constraints: Constraints | None
     ) -> Reading | PhotoReading:
-        with decoding.take(info.pixels):
+        """Decode the image within the pixel budget and read it; any failure is a 422, never a 500."""
+        recognizer, max_pixels = self.recognizer, self.settings.max_pixels
+        with self.decoding.take(info.pixels):
             try:
                 if options.layout == "line":
-                    colour = recognizer.preprocess.colour
-                    source = load(image, colour, max_pixels=settings.max_pixels)
+                    source = load(image, recognizer.preprocess.colour, max_pixels=max_pixels)
                 else:
                     # Decoded once (shrunk past 3,200 pixels a side), then the full-size pixels are let go.
-                    source = load(image, colour=True, max_pixels=settings.max_pixels, max_side=DECODE_SIDE)
+                    source = load(image, colour=True, max_pixels=max_pixels, max_side=DECODE_SIDE)
                 # Still within the budget: the decoded image, its lines and their resizing scale with the pixels.
                 layout, candidates = options.layout, options.candidates
-                found = text_detector() if layout != "line" else None
+                found = self.text_detector() if layout != "line" else None
                 return read_image(recognizer, source, layout, candidates, constraints, detector=found)
             except PwocrError as e:
                 raise refusal_of(e) from None
@@ -239,51 +217,32 @@ def create_app(
                 logger.error("reading %s failed: %s", image.name, type(e).__name__)
                 raise HTTPRefusal(422, f"{image.name}: could not be read ({type(e).__name__})") from None
 
-    @app.post(
-        "/v1/read",
-        response_model=ReadingOut | PhotoReadingOut,
-        responses=REFUSALS,
-        openapi_extra={"requestBody": READ_BODY},
-        dependencies=[Depends(authorise)],
-        summary="Read the password in a photo",
-    )
-    async def read(request: Request, query: Annotated[ReadOptions, Query()]) -> dict[str, Any]:
+    async def read(self, request: Request, query: Annotated[ReadOptions, Query()]) -> dict[str, Any]:
         """Read one photo, posted as a multipart form (``file``, options as fields or query) or as the raw body."""
-        check_content_length(request.headers.get("content-length"), settings.max_body_bytes)
-        async with gate.admit():
-            upload = await receive_upload(request)
-            options, constraints = options_of(query, upload.fields)
+        check_content_length(request.headers.get("content-length"), self.settings.max_body_bytes)
+        async with self.gate.admit():
+            upload = await self.receive_upload(request)
+            options, constraints = self.options_of(query, upload.fields)
             image = NamedBytes(upload.name, upload.data)
             upload.data = b""  # one reference to the bytes, dropped when the reading is done
-            info = await run_in_threadpool(check_image, image, settings.max_pixels)
-            async with gate.slot():
-                reading = await run_in_threadpool(decode_and_read, image, info, options, constraints)
+            info = await run_in_threadpool(check_image, image, self.settings.max_pixels)
+            async with self.gate.slot():
+                reading = await run_in_threadpool(self.decode_and_read, image, info, options, constraints)
         out = reading.as_dict()
         out["image"] = upload.name
         return out
 
-    app.add_api_route(
-        "/read",
-        read,
-        methods=["POST"],
-        response_model=ReadingOut | PhotoReadingOut,
-        responses=REFUSALS,
-        openapi_extra={"requestBody": READ_BODY},
-        dependencies=[Depends(authorise)],
-        deprecated=True,
-        summary="The first server's endpoint: the same as /v1/read",
-    )
-
-    @app.get("/health", response_model=HealthOut)
-    def health() -> dict[str, Any]:
+    def health(self) -> dict[str, Any]:
         """The loaded model and the server's limits; never a filesystem path."""
-        config = recognizer.config
+        from pwocr import __version__
+
+        config, settings, gate = self.recognizer.config, self.settings, self.gate
         return {
             "status": "ok",
             "version": __version__,
-            "model": config.size,
+            "model": config.arch,
             "alphabet": config.alphabet,
-            "checkpoint": recognizer.checkpoint.name,
+            "checkpoint": self.recognizer.checkpoint.name,
             "limits": {
                 "max_body_bytes": settings.max_body_bytes,
                 "max_pixels": settings.max_pixels,
@@ -292,34 +251,112 @@ def create_app(
             "queue": {"running": gate.running, "waiting": gate.waiting, "capacity": gate.capacity},
         }
 
-    assets = swagger_assets()
-    if assets is not None and assets.is_dir():
-        app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
 
-        @app.get("/docs", include_in_schema=False)
-        def docs() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url=app.openapi_url or "/openapi.json",
-                title="pwocr API",
-                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                swagger_css_url="/docs-assets/swagger-ui.css",
-                swagger_favicon_url="/docs-assets/favicon.png",
-                swagger_ui_parameters={"validatorUrl": None},
-            )
+def create_app(
+    checkpoint: str | os.PathLike[str] | None = None,
+    recognizer: Recognizer | None = None,
+    settings: ServeSettings | None = None,
+    web: WebApp | None = None,
+) -> FastAPI:
+    """An app that loads the model once and reads every posted image with it, within ``settings``' limits.
 
-        @app.get("/redoc", include_in_schema=False)
-        def redoc() -> HTMLResponse:
-            return get_redoc_html(
-                openapi_url=app.openapi_url or "/openapi.json",
-                title="pwocr API",
-                redoc_js_url="/docs-assets/redoc.standalone.js",
-                redoc_favicon_url="/docs-assets/favicon.png",
-                with_google_fonts=False,
-            )
-
+    It also serves the web page (``web``, by default the page for the recognizer's own model):
+    the same files ``pwocr export-web`` writes.
+    """
+    settings = settings or ServeSettings()
+    recognizer = recognizer or Recognizer(checkpoint, threads=settings.onnx_threads)
+    web = dataclasses.replace(web, server=True) if web else web_app_of(recognizer)
+    service = ReadService(recognizer, settings)
+    app = api_app()
+    add_error_handlers(app)
+    add_api_routes(app, service)
+    add_offline_docs(app)
     # Last, so that the API's routes come first: every other path is a file of the web app.
+    add_web_app(app, web)
+    return app
+
+
+def api_app() -> FastAPI:
+    """An empty app with the API's description; /docs and /redoc are added offline by ``add_offline_docs``."""
+    from pwocr import __version__
+
+    return FastAPI(
+        title="pwocr",
+        description=(
+            "Read passwords out of photos. POST a photo to `/v1/read` as a multipart form (`file`) or as the "
+            "raw body; the answer is the JSON of `pwocr recognize --json`. When the server was started with "
+            "a token, send `Authorization: Bearer <token>`."
+        ),
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Refusals and invalid options answer ``{"detail": one line}`` with their status."""
+
+    @app.exception_handler(HTTPRefusal)
+    async def refused(_: Request, e: HTTPRefusal) -> JSONResponse:
+        return JSONResponse({"detail": e.detail}, e.status, headers=e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": one_line(list(e.errors()))}, 422)
+
+
+def add_api_routes(app: FastAPI, service: ReadService) -> None:
+    """``/v1/read``, the first server's ``/read`` (the same endpoint) and ``/health``."""
+    read_route = {
+        "response_model": ReadingOut | PhotoReadingOut,
+        "responses": REFUSALS,
+        "openapi_extra": {"requestBody": READ_BODY},
+        "dependencies": [Depends(service.authorise)],
+    }
+    app.add_api_route("/v1/read", service.read, methods=["POST"], summary="Read the password in a photo", **read_route)
+    app.add_api_route(
+        "/read",
+        service.read,
+        methods=["POST"],
+        deprecated=True,
+        summary="The first server's endpoint: the same as /v1/read",
+        **read_route,
+    )
+    app.add_api_route("/health", service.health, methods=["GET"], response_model=HealthOut)
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """/docs and /redoc from the files of the ``fastapi-offline`` wheel, when it is installed (no CDN)."""
+    assets = swagger_assets()
+    if assets is None or not assets.is_dir():
+        return
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="pwocr API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="pwocr API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def add_web_app(app: FastAPI, web: WebApp) -> None:
+    """Every path no other route answers is a file of the web app; add it after every other route."""
+
     @app.get("/{path:path}", include_in_schema=False)
     def site(path: str) -> Response:
         return site_response(web, path)
-
-    return app

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import math
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,8 @@ from pwocr.errors import PwocrError
 from pwocr.model.config import ModelConfig
 from pwocr.synth.fonts import FontSpec
 from pwocr.synth.render import PasswordSynthesizer, SynthConfig
+
+logger = logging.getLogger(__name__)
 
 #: A training sample: the ``C x H x W`` line, its label, and where it came from.
 Sample = tuple[torch.Tensor, str, str]
@@ -66,14 +68,13 @@ def pad_batch(
 
 
 def check_labelled_images(
-    items: Sequence[LabelledImage], alphabet: Alphabet, config: ModelConfig, warn: Callable[[str], None] | None = None
+    items: Sequence[LabelledImage], alphabet: Alphabet, config: ModelConfig
 ) -> list[LabelledImage]:
     """Keep the items that can be trained on; report each one that cannot, with its file and reason.
 
     A label with a character outside the alphabet is an error (never dropped silently); a missing
     or corrupt image, or a label too long for its image to be spelled by CTC, is reported and skipped.
     """
-    warn = warn or (lambda message: print(message, file=sys.stderr))
     kept = []
     for item in items:
         alphabet.encode(item.label, source=item.where)
@@ -82,15 +83,20 @@ def check_labelled_images(
             with Image.open(item.path) as image:
                 image.verify()  # the whole stream's checksums, without keeping its pixels
         except PwocrError as e:
-            warn(f"{e}; skipped")
+            logger.warning("%s; skipped", e)
             continue
         except Exception as e:  # Pillow raises many types for broken files
-            warn(f"{item.path}: corrupt image data ({str(e).splitlines()[0] if str(e) else type(e).__name__}); skipped")
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            logger.warning("%s: corrupt image data (%s); skipped", item.path, why)
             continue
         # prepare_line widens a line that is too narrow for its label, up to the model's max width.
         if min_width_for(item.label, config) > config.max_width:
-            warn(
-                f"{item.path}: label {item.label!r} is too long for CTC to spell within {config.max_width} px; skipped"
+            # The label's length, not the label: a password's characters stay out of logs.
+            logger.warning(
+                "%s: its %d-character label is too long for CTC to spell within %d px; skipped",
+                item.path,
+                len(item.label),
+                config.max_width,
             )
             continue
         kept.append(item)

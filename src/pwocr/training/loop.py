@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from pwocr.training.datasets import Batch
 from pwocr.training.distributed import Ranks
 from pwocr.training.loss import ctc_loss
 from pwocr.training.state import Position
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,7 +76,6 @@ class EpochWatch:
     bar: Progress
     writer: Any  # a SummaryWriter on rank 0, else None
     stop: dict[str, int]
-    say: Callable[[str], None]
 
 
 def fit_one_epoch(
@@ -104,7 +106,7 @@ def fit_one_epoch(
         stopping = distributed.sum_over_ranks(ranks, [float(watch.stop["signal"])], trainee.device)[0] > 0
         if stopping and position.batch < steps:
             watch.checkpoints.save_state(position)
-            watch.say(stopped_message(watch.stop["signal"], epoch, position.batch, steps, watch.checkpoints.out))
+            logger.warning(stopped_message(watch.stop["signal"], epoch, position.batch, steps, watch.checkpoints.out))
             raise KeyboardInterrupt
         if stopping:
             break  # the epoch is complete: validate and save it as usual, then stop

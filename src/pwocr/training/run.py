@@ -5,6 +5,7 @@ at the end, the temperature re-fit and the summary. Named parts live beside it: 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,36 +35,40 @@ from pwocr.training.setup import RunData
 from pwocr.training.state import Position, TrainingState
 from pwocr.training.validation import Scores, refit_best_temperature, validate
 
-Say = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 def run_rank(
-    config: TrainConfig, state: TrainingState | None, state_path: Path, ranks: Ranks, say: Say, progress: bool
+    config: TrainConfig, state: TrainingState | None, state_path: Path, ranks: Ranks, progress: bool
 ) -> list[EpochReport]:
     """Train this rank from the start or from ``state``; returns one report per epoch run."""
     run_started = time.time()
     if state is not None:
         position = state.position
-        say(f"resuming from {state_path}: epoch {position.epoch + 1} of {config.epochs}, batch {position.batch}")
-    device = setup.start_rank(config, ranks, say)
-    model, train_items, val_items = setup.run_model(config, state, state_path, device, say)
-    data = setup.run_data(config, model.config, train_items, val_items, ranks, say)
-    teacher = setup.prepare_for_training(config, model, device, say)
+        logger.info(
+            "resuming from %s: epoch %d of %d, batch %d", state_path, position.epoch + 1, config.epochs, position.batch
+        )
+    device = setup.start_rank(config, ranks)
+    model, train_items, val_items = setup.run_model(config, state, state_path, device)
+    data = setup.run_data(config, model.config, train_items, val_items, ranks)
+    teacher = setup.prepare_for_training(config, model, device)
     optimizer, scheduler = setup.optimiser(config, model, data.steps)
     position = Position()
     if state is not None:
-        position, scheduler = setup.resume(state, config, optimizer, scheduler, data.steps, ranks, say)
+        position, scheduler = setup.resume(state, config, optimizer, scheduler, data.steps, ranks)
         if position.epoch >= config.epochs:
-            say(
-                f"the run in {config.out} has finished its {config.epochs} epochs; --epochs_num N (more) trains it longer"
+            logger.info(
+                "the run in %s has finished its %d epochs; --epochs_num N (more) trains it longer",
+                config.out,
+                config.epochs,
             )
             return []
     trainee = Trainee(model, _wrapped(model, ranks, device), optimizer, scheduler, device, teacher, config.distill)
     checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
-    reports = _epochs(config, trainee, data, position, checkpoints, ranks, say, progress)
+    reports = _epochs(config, trainee, data, position, checkpoints, ranks, progress)
     if ranks.is_main:
         temperature, _ = (
-            refit_best_temperature(config, checkpoints.out, data.val_items, say) if config.calibrate else (None, None)
+            refit_best_temperature(config, checkpoints.out, data.val_items) if config.calibrate else (None, None)
         )
         _write_summary(
             config,
@@ -73,7 +78,6 @@ def run_rank(
             checkpoints.written,
             time.time() - run_started,
             ranks,
-            say,
         )
     return reports
 
@@ -94,7 +98,6 @@ def _epochs(
     position: Position,
     checkpoints: Checkpointer,
     ranks: Ranks,
-    say: Say,
     progress: bool,
 ) -> list[EpochReport]:
     """The epochs from ``position`` on: train, validate when due, save; stop cleanly on a signal."""
@@ -103,21 +106,21 @@ def _epochs(
     reports: list[EpochReport] = []
     try:
         with stop_on_signals() as stop, progress_bar(progress and ranks.is_main) as bar:
-            watch = EpochWatch(ranks, checkpoints, config.checkpoint_every, bar, writer, stop, say)
+            watch = EpochWatch(ranks, checkpoints, config.checkpoint_every, bar, writer, stop)
             for epoch in range(position.epoch, config.epochs):
                 if position.batch == 0:
                     position.epoch_loss, position.epoch_seen = 0.0, 0
                 report, stopping = fit_one_epoch(trainee, loaders(epoch, position.batch), data.steps, position, watch)
                 _log_epoch(writer, report)
-                _validate_epoch(config, trainee, data, report, position, checkpoints, writer, ranks, say)
+                _validate_epoch(config, trainee, data, report, position, checkpoints, writer, ranks)
                 position.epoch, position.batch, position.epoch_loss, position.epoch_seen = epoch + 1, 0, 0.0, 0
                 checkpoints.save_state(position)
                 if writer is not None:
                     writer.flush()
                 reports.append(report)
-                say(_epoch_line(report, config.epochs))
+                logger.info(_epoch_line(report, config.epochs))
                 if stopping:
-                    say(stopped_message(stop["signal"], epoch + 1, 0, data.steps, checkpoints.out))
+                    logger.warning(stopped_message(stop["signal"], epoch + 1, 0, data.steps, checkpoints.out))
                     raise KeyboardInterrupt
     finally:
         if writer is not None:
@@ -183,7 +186,6 @@ def _validate_epoch(
     checkpoints: Checkpointer,
     writer: Any,
     ranks: Ranks,
-    say: Say,
 ) -> None:
     """Score the epoch on every validation set when due, into ``report``; keep the best weights.
 
@@ -203,7 +205,6 @@ def _validate_epoch(
             loader,
             trainee.device,
             config.test_display,
-            say,
             ignore_case=real and config.ignore_case,
             ignore_symbols=real and config.ignore_symbols,
             ranks=ranks,
@@ -238,7 +239,6 @@ def _write_summary(
     written: set[str],
     seconds: float,
     ranks: Ranks,
-    say: Say,
 ) -> None:
     """Print and save (``summary.json``) what the run did: its best epoch and metrics, files, time."""
     out = Path(config.out)
@@ -265,4 +265,6 @@ def _write_summary(
         scores = ", " + ", ".join(
             f"{name} word acc {v[1]:.2%}, char acc {v[2]:.2%}" for name, v in best.val_scores.items()
         )
-    say(f"done in {seconds:.0f} s: best epoch {best_epoch}{scores}; wrote {', '.join(sorted(written))} in {out}")
+    logger.info(
+        "done in %.0f s: best epoch %d%s; wrote %s in %s", seconds, best_epoch, scores, ", ".join(sorted(written)), out
+    )

@@ -5,10 +5,10 @@ before the first step."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from pwocr.training.distributed import Ranks
 from pwocr.training.run_folder import remove_stale_temporaries
 from pwocr.training.state import Position, TrainingState, restore_rng_states, seed_everything
 
-Say = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,25 +83,23 @@ def plan_alphabet(
     return base, pretrained
 
 
-def read_items(
-    config: TrainConfig, say: Say = lambda _: None
-) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
+def read_items(config: TrainConfig) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
     """The training and validation rows, the alphabet to train and the pretrained one (``plan_alphabet``)."""
-    train_items = label_rows(config, config.train_file, say)
-    val_items = label_rows(config, config.val_file, say)
+    train_items = label_rows(config, config.train_file)
+    val_items = label_rows(config, config.val_file)
     alphabet, pretrained = plan_alphabet(config, train_items, val_items)
     return train_items, val_items, alphabet, pretrained
 
 
-def label_rows(config: TrainConfig, csv_path: str | None, say: Say) -> list[LabelledImage]:
+def label_rows(config: TrainConfig, csv_path: str | None) -> list[LabelledImage]:
     """A label file's rows that name each file once, inside the images folder; each one left out is said."""
     if not csv_path:
         return []
     items = read_labels(csv_path, config.imgs_folder)
     kept, skipped = screen_labels(items, labels_folder(csv_path, config.imgs_folder), config.allow_outside)
     for row in skipped:
-        say(f"{row}; skipped")
-    _count_skipped(config, csv_path, len(skipped), len(items), say)
+        logger.warning("%s; skipped", row)
+    _count_skipped(config, csv_path, len(skipped), len(items))
     return kept
 
 
@@ -111,17 +109,16 @@ def _usable(
     items: list[LabelledImage],
     alphabet: Alphabet,
     model_config: ModelConfig,
-    say: Say,
 ) -> list[LabelledImage]:
     """The rows whose images can be trained on (``check_labelled_images``), each one left out said."""
     if not items:
         return []
-    kept = check_labelled_images(items, alphabet, model_config, say)
-    _count_skipped(config, str(csv_path), len(items) - len(kept), len(items), say)
+    kept = check_labelled_images(items, alphabet, model_config)
+    _count_skipped(config, str(csv_path), len(items) - len(kept), len(items))
     return kept
 
 
-def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int, say: Say) -> None:
+def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int) -> None:
     """Say how many rows were skipped; with ``--strict``, any is an error before training starts."""
     if not skipped:
         return
@@ -129,28 +126,30 @@ def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int,
         raise PwocrError(
             f"{csv_path}: {skipped} of {total} rows skipped (listed above); --strict trains on every row or none"
         )
-    say(f"{csv_path}: {skipped} of {total} rows skipped (listed above); training on the other {total - skipped}")
+    logger.warning(
+        "%s: %d of %d rows skipped (listed above); training on the other %d", csv_path, skipped, total, total - skipped
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # The model.
 
 
-def pick_device(use_cuda: bool, ranks: Ranks, say: Say) -> torch.device:
+def pick_device(use_cuda: bool, ranks: Ranks) -> torch.device:
     if use_cuda and not torch.cuda.is_available():
-        say("--use_cuda: no CUDA GPU is available; training on the CPU")
+        logger.warning("--use_cuda: no CUDA GPU is available; training on the CPU")
         return torch.device("cpu")
     return torch.device(f"cuda:{ranks.local_rank}" if use_cuda else "cpu")
 
 
-def start_rank(config: TrainConfig, ranks: Ranks, say: Say) -> torch.device:
+def start_rank(config: TrainConfig, ranks: Ranks) -> torch.device:
     """This process's device, with every rank seeded alike; rank 0 clears what killed saves left."""
     if ranks.is_main:
         out = Path(config.out)
         stale = remove_stale_temporaries(out)
         if stale:
-            say(f"removed {len(stale)} temporary file(s) that interrupted saves left in {out}")
-    device = pick_device(config.use_cuda, ranks, say)
+            logger.info("removed %d temporary file(s) that interrupted saves left in %s", len(stale), out)
+    device = pick_device(config.use_cuda, ranks)
     if config.seed is None:
         # A resumed run always has its saved seed; the ranks must share one to shard the same order.
         config.seed = distributed.rank0_value(ranks, int(time.time()) % 2**31, device)
@@ -158,13 +157,15 @@ def start_rank(config: TrainConfig, ranks: Ranks, say: Say) -> torch.device:
     return device
 
 
-def initial_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
+def initial_model(config: TrainConfig, alphabet: Alphabet, quiet: bool = False) -> CRNN:
     """A fresh model for ``alphabet``, or the pretrained one with its output layer fitted to ``alphabet``.
 
-    The pretrained confidence temperature is kept until the run re-fits it.
+    The pretrained confidence temperature is kept until the run re-fits it. What was changed is
+    logged, at debug level when ``quiet`` (a second copy, the distillation teacher, says it again).
     """
+    level = logging.DEBUG if quiet else logging.INFO
     if not config.weights_file:
-        return _fresh_model(config, alphabet, say)
+        return _fresh_model(config, alphabet)
     pretrained_config, weights = load_state(config.weights_file)
     in_channels = pretrained_config.in_channels if config.colour is None else 3 if config.colour else 1
     model_config = dataclasses.replace(
@@ -177,24 +178,28 @@ def initial_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
     if in_channels != pretrained_config.in_channels:
         weights = with_input_channels(weights, model_config)
         if model_config.colour:
-            say(f"input: RGB lines; the first conv of {config.weights_file} widened to three channels")
+            logger.log(level, "input: RGB lines; the first conv of %s widened to three channels", config.weights_file)
         else:
-            say(f"input: gray lines; the first conv of {config.weights_file} summed over its channels")
+            logger.log(level, "input: gray lines; the first conv of %s summed over its channels", config.weights_file)
     if alphabet.chars == pretrained_config.alphabet:
         return build_model(model_config, weights, config.weights_file)
     model, kept = with_head_fitted(model_config, weights, pretrained_config.alphabet, config.weights_file)
-    say(
-        f"output layer: {kept} characters kept from {config.weights_file}, "
-        f"{len(alphabet.chars) - kept} new ({len(alphabet.chars)} in all)"
+    logger.log(
+        level,
+        "output layer: %d characters kept from %s, %d new (%d in all)",
+        kept,
+        config.weights_file,
+        len(alphabet.chars) - kept,
+        len(alphabet.chars),
     )
     return model
 
 
-def _fresh_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
+def _fresh_model(config: TrainConfig, alphabet: Alphabet) -> CRNN:
     model = CRNN(
         ModelConfig(
             alphabet=alphabet.chars,
-            size=config.model_size,
+            arch=config.model_size,
             max_width=config.max_width,
             in_channels=3 if config.colour else 1,
             pad_width=config.pad_width or 0,
@@ -206,21 +211,21 @@ def _fresh_model(config: TrainConfig, alphabet: Alphabet, say: Say) -> CRNN:
         pretrained.load_pretrained_features(lcnet_of(model))
         if config.model_size == "crnn-svtr":
             pretrained.load_pretrained_mixer_and_head(model)
-        say(f"conv stack initialised from PP-OCRv6 small ({pretrained.rapidocr_rec_path()})")
+        logger.info("conv stack initialised from PP-OCRv6 small (%s)", pretrained.rapidocr_rec_path())
     return model
 
 
 def run_model(
-    config: TrainConfig, state: TrainingState | None, state_path: Path, device: torch.device, say: Say
+    config: TrainConfig, state: TrainingState | None, state_path: Path, device: torch.device
 ) -> tuple[CRNN, list[LabelledImage], list[LabelledImage]]:
     """The model to train (the resumed one, or ``initial_model``) on ``device``, and the label rows."""
     if state is not None:
-        train_items = label_rows(config, config.train_file, say)
-        val_items = label_rows(config, config.val_file, say)
+        train_items = label_rows(config, config.train_file)
+        val_items = label_rows(config, config.val_file)
         model = build_model(ModelConfig.from_dict(state.model_config), state.model, str(state_path))
     else:
-        train_items, val_items, alphabet, _ = read_items(config, say)
-        model = initial_model(config, alphabet, say)
+        train_items, val_items, alphabet, _ = read_items(config)
+        model = initial_model(config, alphabet)
     model.to(device).train()
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
@@ -237,19 +242,19 @@ def teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> to
         raise PwocrError(
             f"--distill: {config.weights_file} reads another alphabet than this run; distil without new characters"
         )
-    model = initial_model(config, alphabet, lambda message: None).to(device).eval().requires_grad_(False)
+    model = initial_model(config, alphabet, quiet=True).to(device).eval().requires_grad_(False)
     return model.to(memory_format=torch.channels_last) if device.type == "cpu" else model
 
 
-def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device, say: Say) -> torch.nn.Module | None:
+def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device) -> torch.nn.Module | None:
     """Freeze what ``--freeze_blocks`` fixes; the distillation teacher, with ``--distill``."""
     if config.freeze_blocks >= 0:
         freeze_conv_stack(model, config.freeze_blocks)
-        say(f"conv stack: stem and first {config.freeze_blocks} blocks frozen")
+        logger.info("conv stack: stem and first %d blocks frozen", config.freeze_blocks)
     if config.distill <= 0:
         return None
     frozen = teacher(config, Alphabet(model.config.alphabet), device)
-    say(f"distilling from {config.weights_file} (weight {config.distill})")
+    logger.info("distilling from %s (weight %s)", config.weights_file, config.distill)
     return frozen
 
 
@@ -263,17 +268,18 @@ def run_data(
     train_items: list[LabelledImage],
     val_items: list[LabelledImage],
     ranks: Ranks,
-    say: Say,
 ) -> RunData:
     """The usable rows, steps per epoch, the synthetic stream's settings and the validation loaders."""
     alphabet = Alphabet(model_config.alphabet)
-    train_items = _usable(config, config.train_file, train_items, alphabet, model_config, say)
-    val_items = _usable(config, config.val_file, val_items, alphabet, model_config, say)
+    train_items = _usable(config, config.train_file, train_items, alphabet, model_config)
+    val_items = _usable(config, config.val_file, val_items, alphabet, model_config)
     collate = Collate(alphabet, model_config)
     synth_ratio = config.effective_synth_ratio()
     if config.train_file and synth_ratio > 0:
-        say(
-            f"training on {synth_ratio:.0%} fresh synthetic passwords and {1 - synth_ratio:.0%} of your images (--synth)"
+        logger.info(
+            "training on %.0f%% fresh synthetic passwords and %.0f%% of your images (--synth)",
+            synth_ratio * 100,
+            (1 - synth_ratio) * 100,
         )
     steps = steps_per_epoch(config, len(train_items), synth_ratio, ranks)
     synth = fonts = None
@@ -375,7 +381,6 @@ def resume(
     scheduler: torch.optim.lr_scheduler.OneCycleLR,
     steps: int,
     ranks: Ranks,
-    say: Say,
 ) -> tuple[Position, torch.optim.lr_scheduler.OneCycleLR]:
     """Restore optimiser, schedule and random states from ``state``; returns where the run stopped and its schedule."""
     optimizer.load_state_dict(state.optimizer)
@@ -392,5 +397,7 @@ def resume(
                 scheduler.step()
     restore_rng_states(state.rng)
     if state.world != ranks.world and position.batch:
-        say(f"resumed with {ranks.world} processes where the run had {state.world}: this epoch's data order changes")
+        logger.warning(
+            "resumed with %d processes where the run had %d: this epoch's data order changes", ranks.world, state.world
+        )
     return position, scheduler

@@ -16,14 +16,15 @@ process does is ``run.run_rank``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pwocr.errors import PwocrError
+from pwocr.messages import print_messages
 from pwocr.training import distributed
 from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag
 from pwocr.training.loop import EpochReport
@@ -34,44 +35,48 @@ from pwocr.training.state import TrainingState
 
 __all__ = ["EpochReport", "TrainConfig", "train"]
 
+logger = logging.getLogger(__name__)
 
-def train(config: TrainConfig, say: Callable[[str], None] | None = None, progress: bool = True) -> list[EpochReport]:
+
+def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
     """Run (or resume) a training run; returns one report per epoch run in this call.
 
     Every setting and label is checked before any work starts; a problem is a one-line
     ``PwocrError``. With ``config.nproc > 1`` outside torchrun, the run is launched in that many
-    processes on this machine and rank 0's reports are returned.
+    processes on this machine and rank 0's reports are returned. What the run does (each epoch's
+    scores, files written, rows skipped) is logged under ``pwocr``; ``pwocr train`` prints it.
     """
-    say = say or (lambda message: print(message, file=sys.stderr))
     given = config
-    config, state, state_path = _checked(config, say)
+    config, state, state_path = _checked(config)
     if config.nproc > 1 and not distributed.under_torchrun():
-        return _launch_ranks(config, given, state, say, progress)
-    return _train_rank(config, state, state_path, say, progress)
+        return _launch_ranks(config, given, state, progress)
+    return _train_rank(config, state, state_path, progress)
 
 
-def _checked(config: TrainConfig, say: Callable[[str], None]) -> tuple[TrainConfig, TrainingState | None, Path]:
+def _checked(config: TrainConfig) -> tuple[TrainConfig, TrainingState | None, Path]:
     """The run's checked settings (a resumed run's own, with what ``config`` may change), and its state."""
     config.check()
     if not config.resume:
         return config.with_absolute_paths(), None, Path(config.out) / "last.pt"
     state, state_path = load_resumable(Path(config.out))
-    return _resumed_config(config, state, say), state, state_path
+    return _resumed_config(config, state), state, state_path
 
 
 def _train_rank(
-    config: TrainConfig, state: TrainingState | None, state_path: Path, say: Callable[[str], None], progress: bool
+    config: TrainConfig, state: TrainingState | None, state_path: Path, progress: bool
 ) -> list[EpochReport]:
     """Train in this process: the whole run, or one rank of it when torchrun started the process."""
     ranks = distributed.init_ranks(config.use_cuda)
+    if not ranks.is_main:
+        logging.getLogger("pwocr").setLevel(logging.ERROR)  # rank 0 speaks for the run; the others would repeat it
     try:
-        return run_rank(config, state, state_path, ranks, say if ranks.is_main else (lambda _: None), progress)
+        return run_rank(config, state, state_path, ranks, progress)
     finally:
         distributed.close(ranks)
 
 
 def _launch_ranks(
-    config: TrainConfig, given: TrainConfig, state: TrainingState | None, say: Callable[[str], None], progress: bool
+    config: TrainConfig, given: TrainConfig, state: TrainingState | None, progress: bool
 ) -> list[EpochReport]:
     """Start ``config.nproc`` processes that each train one rank of ``given`` (``_rank_entry``); rank 0's reports."""
     # Everything a rank would reject is rejected here, once, before processes start.
@@ -81,25 +86,26 @@ def _launch_ranks(
     launched = given if given.resume else config
     if launched.seed is None and not launched.resume:
         launched = dataclasses.replace(launched, seed=int(time.time()) % 2**31)  # every rank draws the same
-    say(f"starting {config.nproc} training processes (torchrun; gloo on CPU, NCCL on GPU)")
+    logger.info("starting %d training processes (torchrun; gloo on CPU, NCCL on GPU)", config.nproc)
     return distributed.launch(launched.to_dict(), config.nproc, progress, entry=_rank_entry)
 
 
 def _rank_entry(config_dict: dict[str, Any], progress: bool) -> Any:
-    """What each process that ``--nproc`` starts runs: its rank of the run, errors as one line."""
-    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    """What each process that ``--nproc`` starts runs: its rank of the run, messages and errors as ``pwocr train``'s."""
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    print_messages(level=logging.INFO if main_rank else logging.ERROR)
     try:
-        config, state, state_path = _checked(TrainConfig.from_dict(config_dict), say)
-        return _train_rank(config, state, state_path, say, progress)
+        config, state, state_path = _checked(TrainConfig.from_dict(config_dict))
+        return _train_rank(config, state, state_path, progress)
     except PwocrError as e:
-        if int(os.environ.get("RANK", "0")) == 0:
+        if main_rank:
             print(f"pwocr: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 
 
-def _resumed_config(config: TrainConfig, state: TrainingState, say: Callable[[str], None]) -> TrainConfig:
+def _resumed_config(config: TrainConfig, state: TrainingState) -> TrainConfig:
     """The saved run's settings, with the few that ``config`` changes explicitly; other changes are errors."""
     saved = TrainConfig.from_dict(state.train_config)
     for name in config.resume_overrides:
@@ -108,7 +114,9 @@ def _resumed_config(config: TrainConfig, state: TrainingState, say: Callable[[st
         given, kept = getattr(config, name), getattr(saved, name)
         if name in RESUME_OVERRIDABLE:
             if name == "epochs" and given != kept:
-                say(f"the run was planned for {kept} epochs; its learning-rate schedule is re-planned for {given}")
+                logger.info(
+                    "the run was planned for %d epochs; its learning-rate schedule is re-planned for %d", kept, given
+                )
             setattr(saved, name, given)
         elif given != kept:
             raise PwocrError(

@@ -3,7 +3,8 @@ the end of a run, the best weights' confidence temperature is re-fitted on the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from pwocr.training.loss import ctc_per_character, model_input
 
 #: (mean per-character loss, word accuracy, character accuracy) of one validation set.
 Scores = tuple[float, float, float]
+
+logger = logging.getLogger(__name__)
 
 
 @torch.inference_mode()
@@ -68,12 +71,11 @@ def validate(
     loader: DataLoader,
     device: torch.device,
     display: int = 0,
-    say: Callable[[str], None] = print,
     ignore_case: bool = False,
     ignore_symbols: bool = False,
     ranks: Ranks | None = None,
 ) -> Scores:
-    """Mean per-character CTC loss, word and character accuracy; prints ``display`` examples.
+    """Mean per-character CTC loss, word and character accuracy; prints ``display`` examples on stderr.
 
     Under torchrun each rank reads its share of the set and the readings are gathered, so every
     rank computes the same metrics as one process would.
@@ -82,7 +84,8 @@ def validate(
     losses, truths, predictions, raws = validation_readings(model, loader, device)
     rows = distributed.gather_lists(ranks, list(zip(losses, truths, predictions, raws)))
     for _, truth, prediction, raw in rows[:display]:
-        say(f"{raw} => {prediction} => {truth}")
+        # Asked for by --test_display, so printed, never logged: readings stay out of logs.
+        print(f"{raw} => {prediction} => {truth}", file=sys.stderr)
     metrics = compute_metrics(
         [r[1] for r in rows], [r[2] for r in rows], ignore_case=ignore_case, ignore_symbols=ignore_symbols
     )
@@ -90,7 +93,7 @@ def validate(
 
 
 def refit_best_temperature(
-    config: TrainConfig, out: Path, val_items: list[LabelledImage], say: Callable[[str], None]
+    config: TrainConfig, out: Path, val_items: list[LabelledImage]
 ) -> tuple[float | None, TemperatureFit | None]:
     """Fit the confidence temperature of ``best.safetensors`` on the real validation set, in place.
 
@@ -104,7 +107,9 @@ def refit_best_temperature(
     if config.ignore_case or config.ignore_symbols:
         # Confidence is the probability of the exact string; labels that do not give the exact
         # string (upper-case scene-text sets) cannot say whether it was right.
-        say("temperature kept: a validation set scored ignoring case or symbols cannot calibrate exact readings")
+        logger.info(
+            "temperature kept: a validation set scored ignoring case or symbols cannot calibrate exact readings"
+        )
         return None, None
     model = load_model(best_path).to(memory_format=torch.channels_last)
     alphabet = Alphabet(model.config.alphabet)
@@ -116,17 +121,23 @@ def refit_best_temperature(
     labels, correct = greedy_correctness(tables, truths, alphabet)
     right = sum(correct)
     if len(correct) < 20 or right in (0, len(correct)):
-        say(
-            f"temperature kept at {model.config.temperature:.3f}: re-fitting needs 20 or more validation lines "
-            f"with right and wrong readings ({right} of {len(correct)} right)"
+        logger.info(
+            "temperature kept at %.3f: re-fitting needs 20 or more validation lines "
+            "with right and wrong readings (%d of %d right)",
+            model.config.temperature,
+            right,
+            len(correct),
         )
         return model.config.temperature, None
     # The starting temperature is a candidate too: the fit never ends worse than no fit, by its measure.
     grid = [*np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist(), model.config.temperature]
     fit = refit_temperature(tables, labels, correct, model.config.temperature, grid=grid)
     save_with_temperature(model, fit.temperature, best_path)
-    say(
-        f"confidence temperature re-fitted on {len(correct)} validation lines: {fit.temperature:.3f} "
-        f"(ECE {fit.before.ece:.3f} -> {fit.after.ece:.3f})"
+    logger.info(
+        "confidence temperature re-fitted on %d validation lines: %.3f (ECE %.3f -> %.3f)",
+        len(correct),
+        fit.temperature,
+        fit.before.ece,
+        fit.after.ece,
     )
     return fit.temperature, fit
