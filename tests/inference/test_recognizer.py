@@ -177,3 +177,13 @@ def test_lines_of_one_width_bucket_share_a_forward_pass(tiny_checkpoint):
     alone = Recognizer(tiny_checkpoint, batch_size=1)
     for line, table in zip(lines, tables):
         np.testing.assert_allclose(table, alone.log_probabilities([np.asarray(line)])[0], atol=1e-4)
+
+
+def test_a_folder_with_a_bad_file_logs_it_by_name_and_reads_the_rest(tiny_checkpoint, tmp_path, caplog):
+    draw_line("Zz9").save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    with caplog.at_level("WARNING", logger="pwocr"):
+        readings = Recognizer(tiny_checkpoint).read_folder(tmp_path)
+    assert [r.text for r in readings] == ["Zz9"]
+    assert len(caplog.records) == 1 and "b.png" in caplog.records[0].getMessage()
+    assert caplog.records[0].getMessage().endswith("skipped")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +24,8 @@ from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, open_engine
 
 Backend = Literal["torch", "onnx"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,9 @@ class Recognizer:
         candidates: int = 1,
         constraints: Constraints | None = None,
         skip_errors: bool = False,
-        warn: Callable[[str], None] | None = None,
     ) -> list[Reading]:
-        """Read many images; with ``skip_errors`` a bad one is reported through ``warn`` and left out."""
-        return list(self.read_stream(images, candidates, constraints, skip_errors, warn))
+        """Read many images; with ``skip_errors`` a bad one is logged (a warning naming it) and left out."""
+        return list(self.read_stream(images, candidates, constraints, skip_errors))
 
     def read_stream(
         self,
@@ -248,22 +249,20 @@ class Recognizer:
         candidates: int = 1,
         constraints: Constraints | None = None,
         skip_errors: bool = False,
-        warn: Callable[[str], None] | None = None,
         chunk: int = 256,
     ) -> Iterator[Reading]:
         """Read images lazily, ``chunk`` at a time, yielding readings in input order as they are made.
 
         Memory stays bounded by one chunk of decoded images, so a folder of thousands of phone
         photos can be read while results are written out. With ``skip_errors``, an image that
-        cannot be loaded is reported through ``warn`` (one line naming it and the problem) and left
+        cannot be loaded is logged as a warning (one line naming it and the problem) and left
         out; otherwise it raises ``PwocrError``.
         """
-        warn = warn or (lambda message: print(message, file=sys.stderr))
         for result in self.read_each(images, candidates, constraints, chunk):
             if isinstance(result, Skipped):
                 if not skip_errors:
                     raise PwocrError(result.reason)
-                warn(f"{result.reason}; skipped")
+                _log.warning("%s; skipped", result.reason)
             else:
                 yield result
 
@@ -343,10 +342,9 @@ class Recognizer:
         folder: str | os.PathLike[str],
         candidates: int = 1,
         constraints: Constraints | None = None,
-        warn: Callable[[str], None] | None = None,
     ) -> list[Reading]:
         """Read every image in a folder (sorted by name); unreadable files are reported and skipped."""
         files = list_images(folder)
         if not files:
             raise PwocrError(f"{folder}: no images found")
-        return self.read_batch(files, candidates, constraints, skip_errors=True, warn=warn)
+        return self.read_batch(files, candidates, constraints, skip_errors=True)
