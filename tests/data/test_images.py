@@ -183,3 +183,13 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale(tmp_path):
     rgb = images.load(tmp_path / "big.jpg", colour=True, max_side=1000)
     assert max(rgb.shape[:2]) <= 1500 and rgb.shape[2] == 3
     assert images.load(tmp_path / "big.jpg", colour=True).shape == (1000, 4000, 3)
+
+
+def test_verify_refuses_a_file_cut_short_that_its_header_passes(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 200), dtype=np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:-200])
+    assert images.probe(path).width == 200  # the header alone is fine
+    with pytest.raises(images.ImageError, match=r"cut\.png: corrupt image data") as error:
+        images.probe(path, verify=True)
+    assert error.value.problem == "corrupt"

@@ -106,19 +106,39 @@ class ImageInfo:
         return self.width * self.height
 
 
-def probe(source: ImageSource, max_pixels: int | None = None, formats: Sequence[str] = FORMATS) -> ImageInfo:
+def probe(
+    source: ImageSource, max_pixels: int | None = None, formats: Sequence[str] = FORMATS, verify: bool = False
+) -> ImageInfo:
     """An image's size, format and orientation from its header, refused as ``load`` would refuse it.
 
     Raises a one-line ``ImageError`` naming the source and the problem: a missing file, a folder,
     FIFO, device or socket (opening a FIFO would block), a dangling or looping symlink, content
     not of ``formats``, a size of zero or a sliver over ``MAX_ASPECT``, more than ``max_pixels``
-    (default ``MAX_PIXELS``), or a header that does not parse.
+    (default ``MAX_PIXELS``), or a header that does not parse. With ``verify`` the whole stream's
+    checksums are checked too (Pillow's ``verify``: no pixel kept), so a file cut short or damaged
+    is refused now rather than when its pixels are decoded (training checks its images so).
     """
     if isinstance(source, np.ndarray):
         return _array_info(source, describe(source))
     image = _open(source, formats)
     try:
-        return _checked_info(image, describe(source), max_pixels)
+        info = _checked_info(image, describe(source), max_pixels)
+    finally:
+        if image is not source:
+            image.close()
+    if verify:
+        _verify(source, formats)
+    return info
+
+
+def _verify(source: ImageSource, formats: Sequence[str]) -> None:
+    """Pillow's stream check on a fresh open (``verify`` must come first), its many exception types as one ``ImageError``."""
+    image = _open(source, formats)
+    try:
+        image.verify()
+    except Exception as e:  # Pillow raises many types for broken files
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ImageError(describe(source), "corrupt", f"corrupt image data ({why})") from None
     finally:
         if image is not source:
             image.close()
