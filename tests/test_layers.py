@@ -12,11 +12,12 @@ higher one nor another package of its own layer:
  4. checkpoints                                            model files: weights, config, metadata keys
  5. inference                                              engines, Recognizer, ONNX export
  6. layout                                                 whole photos: detection, lines, the password pick
- 7. pwocr (the package root)                               the public API
- 8. evaluation                                             metrics, calibration, `pwocr evaluate`
- 9. training                                               `pwocr train`
-10. serving                                                the web server and page
-11. cli                                                    the thin `pwocr` command
+ 7. reader                                                 the entry: an image read as a line or a photo
+ 8. pwocr (the package root)                               the public API
+ 9. evaluation                                             metrics, calibration, `pwocr evaluate`
+10. training                                               `pwocr train`
+11. serving                                                the web server and page
+12. cli                                                    the thin `pwocr` command
 """
 
 import ast
@@ -34,6 +35,7 @@ LAYERS = [
     {"pwocr.checkpoints"},
     {"pwocr.inference"},
     {"pwocr.layout"},
+    {"pwocr.reader"},
     {"pwocr"},
     {"pwocr.evaluation"},
     {"pwocr.training"},

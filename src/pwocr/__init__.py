@@ -31,6 +31,11 @@ def __getattr__(name: str) -> Any:
         from pwocr.model.crnn import CRNN
 
         return CRNN
+    if name in ("read_image", "read_images"):
+        # Whole photos need OpenCV and the detector: loaded when first asked for, not by `import pwocr`.
+        from pwocr import reader
+
+        return getattr(reader, name)
     raise AttributeError(f"module 'pwocr' has no attribute {name!r}")
 
 
@@ -48,5 +53,7 @@ __all__ = [
     "PwocrError",
     "Reading",
     "Recognizer",
+    "read_image",
+    "read_images",
     "resolve_charset",
 ]

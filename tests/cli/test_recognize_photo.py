@@ -86,7 +86,8 @@ def test_read_images_keeps_input_order_and_reads_crops_without_the_detector(scen
     from conftest import draw_line
 
     from pwocr.inference.recognizer import Reading, Recognizer, Skipped
-    from pwocr.layout import PhotoReading, read_images
+    from pwocr.layout import PhotoReading
+    from pwocr.reader import read_images
 
     class NoDetector:
         def __call__(self, gray):

@@ -16,10 +16,9 @@ from pwocr.layout import (
     default_detector,
     draw_reading,
     load_photo,
-    looks_like_line,
-    read_image,
     read_photo,
 )
+from pwocr.reader import looks_like_line, read_image
 from pwocr.synth.fonts import fonts_for, load_font
 from pwocr.synth.render import render_line
 from pwocr.synth.scenes import SCENE_KINDS, compose_scene

@@ -9,7 +9,7 @@ from live_server import running
 from PIL import Image
 
 from pwocr.inference.recognizer import Recognizer
-from pwocr.layout import read_image
+from pwocr.reader import read_image
 from pwocr.serving.app import create_app
 from pwocr.synth.scenes import compose_scene
 

@@ -269,7 +269,8 @@ def run_recognize(args: argparse.Namespace) -> int:
 
     from pwocr.data.images import NamedBytes, expand_inputs, list_images
     from pwocr.inference.recognizer import Skipped
-    from pwocr.layout import PhotoReading, read_images
+    from pwocr.layout import PhotoReading
+    from pwocr.reader import read_images
 
     if not args.images and not args.imgs_folder:
         raise PwocrError("give image files, folders or - (standard input), or a folder with --imgs_folder")

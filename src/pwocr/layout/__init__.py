@@ -1,25 +1,16 @@
-"""Whole-photo reading: text-line detection, straightening, reading order, and the password pick."""
+"""Whole-photo reading: text-line detection, straightening, reading order, and the password pick.
+
+``pwocr.reader`` decides whether an image is a line or a photo; this package reads photos."""
 
 from pwocr.layout.clues import LabelSplit, find_label, split_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.draw import draw_reading, render
 from pwocr.layout.geometry import LinePlace, reading_order
 from pwocr.layout.password import LineFacts, PasswordPick, PickerWeights, pick_pairs, pick_password, rank_passwords
-from pwocr.layout.photo import (
-    Layout,
-    PhotoLine,
-    PhotoPassword,
-    PhotoReading,
-    load_photo,
-    looks_like_line,
-    read_image,
-    read_images,
-    read_photo,
-)
+from pwocr.layout.photo import PhotoLine, PhotoPassword, PhotoReading, load_photo, read_photo
 
 __all__ = [
     "LabelSplit",
-    "Layout",
     "LineFacts",
     "LinePlace",
     "PasswordPick",
@@ -34,12 +25,9 @@ __all__ = [
     "draw_reading",
     "find_label",
     "load_photo",
-    "looks_like_line",
     "pick_pairs",
     "pick_password",
     "rank_passwords",
-    "read_image",
-    "read_images",
     "read_photo",
     "reading_order",
     "render",

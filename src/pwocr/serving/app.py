@@ -33,8 +33,9 @@ from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, onnx_engine_for_checkpoint
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout import PhotoReading, TextDetector, read_image
+from pwocr.layout import PhotoReading, TextDetector
 from pwocr.layout.photo import DECODE_SIDE
+from pwocr.reader import read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
     CLOSE,

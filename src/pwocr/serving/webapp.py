@@ -33,8 +33,8 @@ from pwocr.decoding.confidence import DEFAULT_FLAGS
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
 from pwocr.io import atomic_write
-from pwocr.layout.photo import LINE_MAX_HEIGHT, LINE_MAX_WIDE_HEIGHT, LINE_MIN_ASPECT
 from pwocr.lookalikes import LOOKALIKE_GROUPS
+from pwocr.reader import LINE_MAX_HEIGHT, LINE_MAX_WIDE_HEIGHT, LINE_MIN_ASPECT
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class WebApp:
             "config": self.model.config.to_dict(),
             "lookalike_groups": LOOKALIKE_GROUPS,
             "flag_policy": dataclasses.asdict(DEFAULT_FLAGS),
-            # What `recognize --layout auto` reads as a line crop from its size alone (layout.photo._line_sized):
+            # What `recognize --layout auto` reads as a line crop from its size alone (reader._line_sized):
             # the page reads those; whole photos need the detector, which it does not run yet.
             "line_sized": {
                 "max_height": LINE_MAX_HEIGHT,
