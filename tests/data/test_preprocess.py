@@ -48,3 +48,12 @@ def test_training_batches_give_each_line_the_frames_of_its_bucket():
     batch = Collate(Alphabet("ab"), config)(lines)
     assert batch.images.shape[-1] == 160
     assert batch.output_lengths.tolist() == [config.output_length(160), config.output_length(128)]
+
+
+def test_validation_reads_each_line_as_recognize_pads_it_without_a_pad_width():
+    config = ModelConfig("ab", arch="crnn-tiny", pad_width=0, pad_multiple=32)
+    preprocess = LinePreprocessor.for_model(config)
+    lines = [np.full((32, w), 200, np.uint8) for w in (40, 104)]
+    batch = Collate(Alphabet("ab"), config)([(torch.from_numpy(normalise([x])[0]), "ab", "x.png") for x in lines])
+    # The 40-px line's bucket is 64 px: mid-gray to there, as inference pads it alone.
+    assert np.array_equal(batch.images[0, :, :, :64].numpy(), preprocess.batch([lines[0]])[0])

@@ -53,16 +53,24 @@ def pad_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack ``C x H x W_i`` lines into ``N x C x H x W``, padded on the right to the widest line's ``padded_width``.
 
-    A model with a ``pad_width`` is padded with 0 (mid-gray), as inference pads its lines
-    (``LinePreprocessor.batch``); validation cuts each line back to its ``padded_width`` and
-    so reads exactly what recognize reads, while a training batch pads a short line on to its
-    widest line's width. Without a ``pad_width`` the last column is repeated. Returns the batch
-    and the widths before padding (CTC reads the frames of each line's ``padded_width``).
+    Each line is first padded with 0 (mid-gray) to its own ``padded_width``, as inference pads it
+    (``LinePreprocessor.batch``), so validation, which cuts each line back to its ``padded_width``,
+    reads exactly what recognize reads. A training batch then pads a short line on to its widest
+    line's width: with 0 for a model with a ``pad_width``, else by repeating the last column.
+    Returns the batch and the widths before padding (CTC reads the frames of each line's ``padded_width``).
     """
     widths = torch.tensor([t.shape[-1] for t in lines])
-    max_width = int(padded_width(widths, pad_width, pad_multiple).max())
+    buckets = padded_width(widths, pad_width, pad_multiple)
+    max_width = int(buckets.max())
     mode = "constant" if pad_width else "replicate"
-    batch = torch.stack([torch.nn.functional.pad(t, (0, max_width - t.shape[-1]), mode=mode) for t in lines])
+    batch = torch.stack(
+        [
+            torch.nn.functional.pad(
+                torch.nn.functional.pad(t, (0, int(bucket) - t.shape[-1])), (0, max_width - int(bucket)), mode=mode
+            )
+            for t, bucket in zip(lines, buckets)
+        ]
+    )
     return batch, widths
 
 
