@@ -38,11 +38,12 @@ def test_encode_decode_round_trip_and_blank_skipped():
     assert a.decode([0, 3, 0, 1, 2, 0]) == "cab"
 
 
-def test_unknown_character_names_source_label_and_character():
+def test_unknown_character_names_source_character_and_place_never_the_label():
     with pytest.raises(PwocrError) as e:
-        Alphabet("abc").encode("abé", source="photos/x.png")
+        Alphabet("qwz").encode("qwzé", source="photos/x.png")
     message = str(e.value)
-    assert "photos/x.png" in message and "'abé'" in message and "'é'" in message
+    assert "photos/x.png" in message and "'é' (character 4 of 4)" in message
+    assert "qwz" not in message  # a label is a password
 
 
 def test_repeated_characters_rejected():

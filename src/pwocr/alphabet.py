@@ -97,10 +97,12 @@ class Alphabet:
         return list(dict.fromkeys(c for c in text if c not in lookup))
 
     def encode(self, text: str, source: str = "label") -> list[int]:
-        """Class indices of ``text``; raises naming ``source`` and the character if one is not in the alphabet."""
+        """Class indices of ``text``; raises naming ``source``, the character and its place (not ``text``) if one is not in the alphabet."""
         missing = self.missing(text)
         if missing:
-            raise PwocrError(f"{source}: label {text!r} has character {missing[0]!r} that is not in the alphabet")
+            # Where the character is, never the text itself: a label is a password.
+            at = f"(character {text.index(missing[0]) + 1} of {len(text)})"
+            raise PwocrError(f"{source}: label has character {missing[0]!r} {at} that is not in the alphabet")
         lookup = self._lookup
         return [lookup[c] for c in text]
 

@@ -165,9 +165,9 @@ def check_labels(
         detail = ""
         if char.isspace() and item.label != item.label.strip():
             detail = " (a space after the comma in the CSV?)"
-        raise PwocrError(
-            f"{item.where}: label {item.label!r} has character {char!r} that is not in {whose}{detail}{hint}"
-        )
+        # Where the character is, never the label itself: a label is a password.
+        at = f"(character {item.label.index(char) + 1} of {len(item.label)})"
+        raise PwocrError(f"{item.where}: label has character {char!r} {at} that is not in {whose}{detail}{hint}")
 
 
 def write_labels(
