@@ -120,7 +120,7 @@ class Recognizer:
     Args:
         checkpoint: a ``.safetensors``, ``.pt`` or exported ``.onnx`` file; ``None`` or ``"default"`` is the shipped model.
         device: ``"cpu"`` or ``"cuda"`` (the torch backend only).
-        batch_size: lines per forward pass (lines of equal width only).
+        batch_size: lines per forward pass (lines of one width bucket only).
         backend: ``"onnx"`` runs the exported graph on onnxruntime (the faster on a CPU, and no torch
             import); ``"torch"`` runs the module itself, and is used whenever ``device`` is not the CPU.
         threads: onnxruntime's intra-op threads (default: one per core).

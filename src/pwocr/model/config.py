@@ -35,7 +35,7 @@ class ModelConfig:
     height: int | None = None
     min_width: int = 32
     max_width: int = 800
-    # Input widths are multiples of this, so equal-width lines batch without padding.
+    # Input widths are multiples of this, so lines of near widths resize to one width (and one bucket).
     width_step: int = 8
     # 1: a grayscale line; 3: an RGB line, so text that differs from its background in colour more
     # than in brightness keeps its contrast (a PP-LCNetV4 stack then uses PP-OCRv6's colour filters).
