@@ -170,7 +170,10 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         (["recognize", "{img}", "--checkpoint_path", "{badmeta}"], "malformed model config"),
         (["evaluate", "--val_file", "{noheader}"], "expected a header row"),
         (["evaluate", "--imgs_folder", "{tmp}", "--val_file", "{onecol}"], "expected 2 columns"),
-        (["evaluate", "--val_file", "{accent}"], "accent.csv:2: label has character 'é' (character 4 of 4) that is not in"),
+        (
+            ["evaluate", "--val_file", "{accent}"],
+            "accent.csv:2: label has character 'é' (character 4 of 4) that is not in",
+        ),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{badchar}", "--alphabet", "digits"], "has character 'x'"),
         (["train", "--imgs_folder", "{tmp}", "--train_file", "{tmp}/none.csv"], "none.csv: file not found"),
         (["train", "--resume", "--out", "{tmp}/nothing"], "nothing to resume"),

@@ -50,6 +50,8 @@ def test_synthetic_stream_restarts_at_any_batch():
 
 def test_check_labels_names_the_line_and_hints_at_a_stray_space():
     items = [LabelledImage("a.png", "ab", "l.csv:2"), LabelledImage("b.png", "ab ", "l.csv:3")]
-    with pytest.raises(PwocrError, match=r"^l.csv:3: label has character ' ' \(character 3 of 3\) .*space after the comma"):
+    with pytest.raises(
+        PwocrError, match=r"^l.csv:3: label has character ' ' \(character 3 of 3\) .*space after the comma"
+    ):
         check_labels(items, Alphabet("ab"))
     check_labels(items[:1], Alphabet("ab"))

@@ -124,7 +124,9 @@ def test_fine_tuning_keeps_the_pretrained_alphabet_and_extends_it_only_when_aske
         n_workers=0,
     )
     # Never a silently shrunk alphabet: the label is an error naming its file and line.
-    with pytest.raises(PwocrError, match=r"labels.csv:2: label has character 'é' \(character 1 of 2\) .*--extend_alphabet"):
+    with pytest.raises(
+        PwocrError, match=r"labels.csv:2: label has character 'é' \(character 1 of 2\) .*--extend_alphabet"
+    ):
         train(TrainConfig(**base), progress=False)
     caplog.set_level(logging.INFO, logger="pwocr")
     train(TrainConfig(**base, extend_alphabet=True, lr=1e-9, seed=0), progress=False)
