@@ -58,7 +58,7 @@ def test_split_is_seeded_disjoint_and_complete(tmp_path):
     from pwocr.data.labels import split_labels
 
     write_labels(tmp_path / "all.csv", [(f"{i}.png", f"l{i}") for i in range(10)])
-    assert split_labels(tmp_path / "all.csv", tmp_path / "s", 0.2, seed=1) == (8, 2)
+    assert split_labels(tmp_path / "all.csv", tmp_path / "s", 0.2, seed=1) == {"train": 8, "val": 2}
     train = read_labels(tmp_path / "s" / "train.csv", tmp_path)
     val = read_labels(tmp_path / "s" / "val.csv", tmp_path)
     assert sorted(i.label for i in train + val) == sorted(f"l{i}" for i in range(10))
@@ -67,6 +67,24 @@ def test_split_is_seeded_disjoint_and_complete(tmp_path):
     assert (tmp_path / "s" / "val.csv").read_text() == (tmp_path / "t" / "val.csv").read_text()
     with pytest.raises(PwocrError):
         split_labels(tmp_path / "all.csv", tmp_path / "u", 1.5)
+
+
+def test_split_with_a_test_share_keeps_the_validation_rows_and_holds_out_the_rest(tmp_path):
+    from pwocr.data.labels import split_labels
+
+    write_labels(tmp_path / "all.csv", [(f"{i}.png", f"l{i}") for i in range(20)])
+    split_labels(tmp_path / "all.csv", tmp_path / "v", 0.2, seed=3)
+    assert split_labels(tmp_path / "all.csv", tmp_path / "t", 0.2, seed=3, test_fraction=0.3) == {
+        "train": 10,
+        "val": 4,
+        "test": 6,
+    }
+    assert (tmp_path / "v" / "val.csv").read_text() == (tmp_path / "t" / "val.csv").read_text()
+    parts = [{i.label for i in read_labels(tmp_path / "t" / f"{n}.csv", tmp_path)} for n in ("train", "val", "test")]
+    assert set().union(*parts) == {f"l{i}" for i in range(20)}
+    assert sum(len(p) for p in parts) == 20
+    with pytest.raises(PwocrError, match="too few rows"):
+        split_labels(tmp_path / "all.csv", tmp_path / "u", 0.5, test_fraction=0.6)
 
 
 def test_headerless_csv_is_an_error_unless_declared(tmp_path):

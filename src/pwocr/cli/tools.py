@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pwocr.cli.common import add_checkpoint, examples, positive
 
@@ -79,13 +80,23 @@ def _register_synth(sub: argparse._SubParsersAction) -> None:
 def _register_split(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "split",
-        help="split a labels CSV into train.csv and val.csv",
-        description="Split a filename,label CSV into train.csv and val.csv at random.",
-        epilog=examples("pwocr split photos/labels.csv --out photos --val 0.2"),
+        help="split a labels CSV into train.csv, val.csv and optionally test.csv",
+        description="Split a filename,label CSV into train.csv, val.csv and (with --test) test.csv at random.",
+        epilog=examples(
+            "pwocr split photos/labels.csv --out photos --val 0.2",
+            "pwocr split photos/labels.csv --out photos --val 0.15 --test 0.3",
+        ),
     )
     p.add_argument("csv", help="the filename,label CSV to split")
     p.add_argument("--out", required=True, metavar="FOLDER", help="folder for train.csv and val.csv")
     p.add_argument("--val", type=float, default=0.2, metavar="SHARE", help="share of rows held out for validation")
+    p.add_argument(
+        "--test",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of rows held out in test.csv, to judge the finished model on rows no choice saw",
+    )
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
     p.set_defaults(handler=run_split)
 
@@ -178,8 +189,8 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_split(args: argparse.Namespace) -> int:
     from pwocr.data.labels import split_labels
 
-    n_train, n_val = split_labels(args.csv, args.out, args.val, args.seed)
-    print(f"wrote {n_train} rows to {args.out}/train.csv and {n_val} to {args.out}/val.csv")
+    counts = split_labels(args.csv, args.out, args.val, args.seed, args.test)
+    print("wrote " + ", ".join(f"{n} rows to {Path(args.out) / name}.csv" for name, n in counts.items()))
     return 0
 
 

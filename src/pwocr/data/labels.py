@@ -183,26 +183,37 @@ def write_labels(
 
 
 def split_labels(
-    csv_path: str | os.PathLike[str], out: str | os.PathLike[str], val_fraction: float = 0.2, seed: int = 0
-) -> tuple[int, int]:
-    """Shuffle a label file's rows with ``seed`` and write ``train.csv`` and ``val.csv`` into ``out``.
+    csv_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    test_fraction: float = 0.0,
+) -> dict[str, int]:
+    """Shuffle a label file's rows with ``seed`` and write ``train.csv``, ``val.csv`` (and ``test.csv``) into ``out``.
 
-    File names are kept as they are, so both files work with the original ``--imgs_folder``.
-    Returns the number of training and validation rows.
+    ``val.csv`` picks validation rows (which epoch to keep, the temperature); ``test.csv``, when
+    ``test_fraction`` is given, holds out rows that no choice of the run has seen, to judge it.
+    The validation rows of a seed are the same with or without a test share. File names are kept
+    as they are, so every file works with the original ``--imgs_folder``. Returns the rows per file.
     """
     import random
 
-    if not 0 < val_fraction < 1:
-        raise PwocrError(f"--val {val_fraction}: expected a fraction between 0 and 1")
+    for flag_name, share in (("--val", val_fraction), ("--test", test_fraction)):
+        if not 0 <= share < 1 or (flag_name == "--val" and share == 0):
+            raise PwocrError(f"{flag_name} {share}: expected a fraction between 0 and 1")
     csv_path = Path(csv_path)
     items = read_labels(csv_path)
     rows = [(str(item.path.relative_to(csv_path.parent)), item.label) for item in items]
     random.Random(seed).shuffle(rows)
     n_val = max(1, round(len(rows) * val_fraction))
-    if n_val >= len(rows):
+    n_test = max(1, round(len(rows) * test_fraction)) if test_fraction else 0
+    if n_val + n_test >= len(rows):
         raise PwocrError(f"{csv_path}: too few rows ({len(rows)}) to split")
+    parts = {"train": rows[n_val + n_test :], "val": rows[:n_val]}
+    if n_test:
+        parts["test"] = rows[n_val : n_val + n_test]
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    write_labels(folder / "train.csv", rows[n_val:])
-    write_labels(folder / "val.csv", rows[:n_val])
-    return len(rows) - n_val, n_val
+    for name, part in parts.items():
+        write_labels(folder / f"{name}.csv", part)
+    return {name: len(part) for name, part in parts.items()}
