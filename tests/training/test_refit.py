@@ -5,10 +5,18 @@ import shutil
 
 from conftest import TINY_LABELS, make_labelled_folder
 
-from pwocr.checkpoints import load_model
+from pwocr.checkpoints import load_model, read_config
 from pwocr.data.labels import read_labels
 from pwocr.training.config import TrainConfig
-from pwocr.training.validation import refit_best_temperature
+from pwocr.training.datasets import LabelledImages
+from pwocr.training.validation import read_with_best, refit_best_temperature
+
+
+def _refit(config, out, **sets):
+    model, readings = read_with_best(
+        out, {name: LabelledImages(items, read_config(out / "best.safetensors")) for name, items in sets.items()}
+    )
+    return refit_best_temperature(config, out, model, readings)
 
 
 def _run_folder(tmp_path, tiny_checkpoint):
@@ -25,16 +33,27 @@ def _run_folder(tmp_path, tiny_checkpoint):
 
 def test_refit_on_exact_labels_writes_a_temperature_that_is_no_worse(tmp_path, tiny_checkpoint):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
-    temperature, fit = refit_best_temperature(TrainConfig(), out, items)
-    assert fit is not None and temperature == fit.temperature
+    temperature, fit = _refit(TrainConfig(), out, real=items)
+    assert fit is not None and temperature == fit.after
     assert load_model(out / "best.safetensors").config.temperature == temperature
-    assert fit.after.ece <= fit.before.ece
+    before, after = fit.ece["real"]
+    assert after <= before
+
+
+def test_refit_on_two_sets_makes_neither_worse(tmp_path, tiny_checkpoint):
+    """A fine-tune's small validation set and the synthetic guard are fitted together: no set pays for the other."""
+    out, items = _run_folder(tmp_path, tiny_checkpoint)
+    mostly_right = [i for k, i in enumerate(items) if k % 2 or k % 6 == 0]
+    temperature, fit = _refit(TrainConfig(), out, real=items, synthetic=mostly_right)
+    assert fit is not None and set(fit.ece) == {"real", "synthetic"}
+    assert all(after <= before + 1e-9 for before, after in fit.ece.values())
+    assert load_model(out / "best.safetensors").config.temperature == temperature
 
 
 def test_refit_is_skipped_when_validation_ignores_case_or_symbols(tmp_path, tiny_checkpoint, caplog):
     out, items = _run_folder(tmp_path, tiny_checkpoint)
     caplog.set_level(logging.INFO, logger="pwocr")
     original = load_model(out / "best.safetensors").config.temperature
-    assert refit_best_temperature(TrainConfig(ignore_case=True), out, items) == (None, None)
+    assert _refit(TrainConfig(ignore_case=True), out, real=items) == (None, None)
     assert "temperature kept" in caplog.messages[-1]
     assert load_model(out / "best.safetensors").config.temperature == original

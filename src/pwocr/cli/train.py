@@ -40,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _default(name: str) -> str:
     """`` (default: X)`` for a flag's help, X being ``TrainConfig``'s value."""
-    from pwocr.training.config import TrainConfig
+    from pwocr.training.config import default_text
 
-    return f" (default: {getattr(TrainConfig(), name)})"
+    return f" (default: {default_text(name)})"
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
@@ -152,7 +152,8 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--freeze_blocks",
         type=int,
-        help="keep the stem and first N conv blocks at their starting weights (-1: none)" + _default("freeze_blocks"),
+        help="keep the stem and first N conv blocks at their starting weights (-1: none; default: the whole "
+        "stack when fine-tuning with --weights_file and --train_file, else none)",
     )
 
 
@@ -190,6 +191,20 @@ def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
         "--max_width",
         type=int,
         help="widest input line in pixels after scaling to the model's height" + _default("max_width"),
+    )
+    optim.add_argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="stop when validation has not improved for N validations in a row (0: never)" + _default("patience"),
+    )
+    optim.add_argument(
+        "--guard_drop",
+        type=float,
+        metavar="POINTS",
+        help="a fine-tune keeps the epoch that reads --val_file best among those whose synthetic guard "
+        "accuracy is within POINTS of the starting model's (none within: the one that forgot least)"
+        + _default("guard_drop"),
     )
     optim.add_argument("--fixed_seed", "--seed", dest="seed", type=int, help="random seed (default: from the clock)")
 

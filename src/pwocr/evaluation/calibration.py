@@ -133,6 +133,62 @@ def refit_temperature(
     )
 
 
+@dataclass(frozen=True)
+class LabelledTables:
+    """One set's log-probability tables, greedy readings (class indices) and whether each is right."""
+
+    tables: Sequence[np.ndarray]
+    labels: Sequence[Sequence[int]]
+    correct: Sequence[bool]
+
+
+@dataclass(frozen=True)
+class SetsFit:
+    """A temperature re-fitted on several sets at once, and each set's ECE before and after."""
+
+    before: float
+    after: float
+    ece: dict[str, tuple[float, float]]  # by set: (at ``before``, at ``after``)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "temperature_before": self.before,
+            "temperature_after": self.after,
+            "ece": {name: {"before": round(b, 4), "after": round(a, 4)} for name, (b, a) in self.ece.items()},
+        }
+
+
+def refit_temperature_on_sets(
+    sets: dict[str, LabelledTables], current: float, grid: Sequence[float] | None = None
+) -> SetsFit:
+    """The temperature of least negative log-likelihood over all ``sets`` that makes no set's ECE worse.
+
+    A fine-tune's own validation set is small; fitted on it alone, a temperature can make the
+    confidences of everything else (passwords, the guard set) worse. ``current`` always qualifies,
+    so the result is never worse than no fit on any set.
+    """
+    grid = list(grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4))
+    grid = sorted({*map(float, grid), float(current)})
+
+    def eces(t: float) -> dict[str, float]:
+        return {
+            n: expected_calibration_error(string_confidences(s.tables, s.labels, t), s.correct) for n, s in sets.items()
+        }
+
+    def nll(t: float) -> float:
+        conf = np.concatenate([string_confidences(s.tables, s.labels, t) for s in sets.values()])
+        right = np.concatenate([np.asarray(s.correct, dtype=bool) for s in sets.values()])
+        conf = np.clip(conf, 1e-6, 1 - 1e-6)
+        return float(-np.mean(np.where(right, np.log(conf), np.log1p(-conf))))
+
+    start = eces(current)
+    for t in sorted(grid, key=nll):
+        after = eces(t)
+        if all(after[n] <= start[n] + 1e-9 for n in sets):
+            return SetsFit(float(current), t, {n: (start[n], after[n]) for n in sets})
+    return SetsFit(float(current), float(current), {n: (start[n], start[n]) for n in sets})  # pragma: no cover
+
+
 def save_with_temperature(model: CRNN, temperature: float, out: str | os.PathLike[str], half: bool = False) -> None:
     """Write ``model`` with its confidence temperature set to ``temperature`` (the model keeps it too)."""
     model.config = dataclasses.replace(model.config, temperature=temperature)

@@ -43,6 +43,23 @@ NO_DATA = (
 )
 
 
+#: A fine-tune (``--weights_file`` with ``--train_file``) where a flag is not given: a gentle rate,
+#: distillation toward the starting model on the synthetic lines, enough epochs for a few hundred
+#: images to be seen many times, and an early stop; and (``freeze_blocks`` left ``None``) the whole
+#: PP-LCNetV4 conv stack kept as it is. Chosen by ``bench/finetune.py`` on ``plates-eu-br``
+#: (README, "Train and fine-tune").
+FINE_TUNE_DEFAULTS: dict[str, Any] = {"epochs": 15, "lr": 5e-4, "distill": 1.0, "patience": 5}
+#: Every other run (from scratch, or the synthetic stream alone) where a flag is not given.
+RUN_DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 1e-3, "distill": 0.0, "patience": 0}
+
+
+def default_text(field: str) -> str:
+    """How a field's default reads in help: one value, or the fine-tune's and the other runs'."""
+    if field in FINE_TUNE_DEFAULTS:
+        return f"{FINE_TUNE_DEFAULTS[field]} when fine-tuning (--weights_file with --train_file), else {RUN_DEFAULTS[field]}"
+    return str(getattr(TrainConfig(), field))
+
+
 def flag(field: str) -> str:
     """The command-line flag that sets ``field``."""
     return FLAGS.get(field, f"--{field}")
@@ -63,10 +80,11 @@ class TrainConfig:
     # Labels with characters outside an explicit --alphabet or the pretrained model's are an error
     # unless this is set; then those characters are appended and the output layer grows by as many rows.
     extend_alphabet: bool = False
-    epochs: int = 10
+    # ``None`` in these four and ``patience``: FINE_TUNE_DEFAULTS when fine-tuning, RUN_DEFAULTS otherwise.
+    epochs: int | None = None
     # Per process: with N processes a step sees N x batch_size lines.
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float | None = None
     weight_decay: float = 1e-4
     n_workers: int = 1
     seed: int | None = None
@@ -82,7 +100,8 @@ class TrainConfig:
     synth_ratio: float | None = None
     steps_per_epoch: int | None = None
     # Synthetic validation lines; ``None``: 512 when they decide the best checkpoint (no real data),
-    # 128 when they only watch, beside a real --val_file, that a fine-tune keeps reading passwords.
+    # 256 when they guard, beside a real --val_file, that a fine-tune keeps reading passwords, and
+    # 128 when they only watch a run from scratch on real data.
     synth_val_count: int | None = None
     synth_min_length: int = 6
     synth_max_length: int = 20
@@ -105,12 +124,19 @@ class TrainConfig:
     backbone_lr_scale: float = 1.0
     # crnn-lcnet: keep the stem and the first N blocks of the conv stack fixed at their pretrained
     # weights (-1: none). Features learnt on real photos stay real, and a step costs about half.
-    freeze_blocks: int = -1
+    # ``None``: the whole stack when fine-tuning a model that has one, none otherwise.
+    freeze_blocks: int | None = None
     # Learning without forgetting: the weight of the per-frame KL divergence from the --weights_file
     # model (a frozen teacher reading the same batch) added to the CTC loss; 0: none. The student
     # learns what the labels teach (look-alikes in new fonts) while it keeps reading as the teacher
     # did elsewhere (real words), so more of the network can train.
-    distill: float = 0.0
+    distill: float | None = None
+    # Stop when the deciding validation score has not improved for N validations in a row (0: never).
+    patience: int | None = None
+    # A fine-tune keeps the epoch that reads --val_file best among those that read the synthetic
+    # guard set (its validation lines) within this many points of the starting model; if none
+    # does, the one that forgot least.
+    guard_drop: float = 2.0
     # How a real --val_file is scored (scene-text sets carry upper-case, symbol-free labels).
     ignore_case: bool = False
     ignore_symbols: bool = False
@@ -158,6 +184,18 @@ class TrainConfig:
             values["resume_overrides"] = tuple(values["resume_overrides"])
         return cls(**values)
 
+    @property
+    def fine_tuning(self) -> bool:
+        """A pretrained model learning the user's labelled images."""
+        return bool(self.weights_file and self.train_file)
+
+    def resolved(self) -> TrainConfig:
+        """The config with every recipe default (``None``) replaced by its value for this kind of run."""
+        defaults = dict(FINE_TUNE_DEFAULTS if self.fine_tuning else RUN_DEFAULTS)
+        if self.extend_alphabet:
+            defaults["distill"] = 0.0  # the starting model cannot read the new characters: it cannot teach them
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+
     def effective_synth_ratio(self) -> float:
         """The share of synthetic samples this run trains on (see ``synth_ratio``)."""
         if not self.train_file:
@@ -170,6 +208,8 @@ class TrainConfig:
         """How many synthetic validation lines this run renders (see ``synth_val_count``)."""
         if self.synth_val_count is not None:
             return self.synth_val_count
+        if self.fine_tuning:
+            return 256  # the guard set: what the starting model read, fine enough to see 2 points lost
         return 128 if self.train_file else 512
 
     def check(self) -> None:
@@ -213,6 +253,9 @@ class TrainConfig:
                 raise PwocrError(f"--alphabet {self.alphabet!r}: {e}") from None
 
     def _check_values(self, only: set[str] | None = None) -> None:
+        self.resolved()._check_resolved_values(only)
+
+    def _check_resolved_values(self, only: set[str] | None = None) -> None:
         from pwocr.model.config import LCNET_MODELS, MODEL_SIZES
 
         def bad(field: str, expected: str) -> None:
@@ -226,7 +269,7 @@ class TrainConfig:
                 bad(field, "must be at least 1")
         if self.nproc < 1:
             bad("nproc", "must be at least 1")
-        for field in ("n_workers", "val_each", "test_display", "checkpoint_every"):
+        for field in ("n_workers", "val_each", "test_display", "checkpoint_every", "patience"):
             if getattr(self, field) < 0:
                 bad(field, "must be 0 or more")
         if self.seed is not None and self.seed < 0:
@@ -237,6 +280,8 @@ class TrainConfig:
             bad("lr", "the learning rate must be a positive number")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             bad("weight_decay", "must be 0 or more")
+        if not (math.isfinite(self.guard_drop) and self.guard_drop >= 0):
+            bad("guard_drop", "must be 0 or more points")
         if not (math.isfinite(self.distill) and self.distill >= 0):
             bad("distill", "must be 0 or more")
         if self.distill > 0 and not self.weights_file:
@@ -255,9 +300,14 @@ class TrainConfig:
             bad("model_size", f"choose one of {', '.join(MODEL_SIZES)}")
         if self.pretrained_backbone not in ("ppocrv6", "none"):
             bad("pretrained_backbone", "choose ppocrv6 or none")
-        if self.freeze_blocks < -1:
+        if self.freeze_blocks is not None and self.freeze_blocks < -1:
             bad("freeze_blocks", "must be -1 (none frozen) or more")
-        if self.freeze_blocks >= 0 and self.model_size not in LCNET_MODELS and not self.weights_file:
+        if (
+            self.freeze_blocks is not None
+            and self.freeze_blocks >= 0
+            and self.model_size not in LCNET_MODELS
+            and not self.weights_file
+        ):
             bad("freeze_blocks", f"only {' and '.join(LCNET_MODELS)} have conv blocks to freeze")
         if only is None and not self.train_file and self.synth_ratio is not None and self.synth_ratio < 1.0:
             raise PwocrError(

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 #: A training sample: the ``C x H x W`` line, its label, and where it came from.
 Sample = tuple[torch.Tensor, str, str]
 
+#: The source of a line the synthetic stream drew (every other source names a file).
+SYNTHETIC_SOURCE = "<synthetic>"
+
 
 def ctc_steps_needed(label: str) -> int:
     """Fewest CTC time steps that can spell ``label``: one per character, plus a blank between repeats."""
@@ -233,7 +236,7 @@ class SyntheticStream(IterableDataset[Sample]):
                 continue
             gray, label = synthesizer.sample()
             width_scale = float(rng.uniform(0.8, 1.2))
-            samples.append((prepare_line(gray, label, self.config, width_scale), label, "<synthetic>"))
+            samples.append((prepare_line(gray, label, self.config, width_scale), label, SYNTHETIC_SOURCE))
         return sorted(samples, key=lambda s: s[0].shape[-1])
 
     def __iter__(self) -> Iterator[Sample]:
@@ -265,6 +268,11 @@ class Batch:
     def output_lengths(self) -> torch.Tensor:
         """CTC frames of each line: over its ``padded_width``, the frames inference decodes."""
         return self.config.output_length(padded_width(self.widths, self.config.pad_width, self.config.pad_multiple))
+
+    @property
+    def synthetic(self) -> torch.Tensor:
+        """Which lines the synthetic stream drew (the others are the user's images)."""
+        return torch.tensor([source == SYNTHETIC_SOURCE for source in self.sources], dtype=torch.bool)
 
     def targets_of(self, i: int) -> torch.Tensor:
         """The class indices of sample ``i``'s label."""

@@ -34,7 +34,12 @@ def ctc_loss(
     distill: float = 0.0,
 ) -> torch.Tensor:
     """Mean per-character CTC loss of a training batch; with a ``teacher``, plus ``distill`` times the
-    mean per-frame KL divergence of the model's distribution from the teacher's (learning without forgetting)."""
+    mean per-frame KL divergence of the model's distribution from the teacher's (learning without forgetting).
+
+    The teacher reads the batch's synthetic lines (all its lines when it has none): what the model
+    must keep is how it reads passwords, while the user's own images teach by their labels alone
+    (the starting model misreads them; holding it to those readings would hold back what they teach).
+    """
     images = model_input(batch.images, device)
     log_probs = model(images)
     loss = ctc_per_character(
@@ -42,10 +47,13 @@ def ctc_loss(
     ).mean()
     if teacher is None or distill <= 0:
         return loss
+    kept = batch.synthetic.to(device)
+    if not kept.any():
+        kept = torch.ones_like(kept)
     with torch.no_grad():
-        target = teacher(images).float()
-    kl = torch.nn.functional.kl_div(log_probs.float(), target, log_target=True, reduction="none").sum(-1)
+        target = teacher(images[kept]).float()
+    kl = torch.nn.functional.kl_div(log_probs[:, kept].float(), target, log_target=True, reduction="none").sum(-1)
     # Frames past a line's own output length read padding shared with wider batch-mates: not the line's.
     steps = torch.arange(kl.shape[0], device=kl.device)[:, None]
-    inside = (steps < batch.output_lengths.to(kl.device)[None, :]).float()
+    inside = (steps < batch.output_lengths.to(kl.device)[kept][None, :]).float()
     return loss + distill * (kl * inside).sum() / inside.sum().clamp(min=1)

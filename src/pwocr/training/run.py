@@ -14,6 +14,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from pwocr.checkpoints import read_config
+from pwocr.evaluation.evaluate import confusion_pairs
+from pwocr.evaluation.metrics import GAP, compute_metrics
 from pwocr.io import atomic_write
 from pwocr.model.crnn import CRNN
 from pwocr.training import setup
@@ -33,7 +36,7 @@ from pwocr.training.loop import (
 )
 from pwocr.training.setup import RunData
 from pwocr.training.state import Position, TrainingState
-from pwocr.training.validation import Scores, refit_best_temperature, validate
+from pwocr.training.validation import SET_NAMES, Scores, read_with_best, refit_best_temperature, validate
 
 logger = logging.getLogger(__name__)
 
@@ -63,23 +66,43 @@ def run_rank(
                 config.epochs,
             )
             return []
-    trainee = Trainee(model, _wrapped(model, ranks, device), optimizer, scheduler, device, teacher, config.distill)
+    trainee = Trainee(
+        model, _wrapped(model, ranks, device), optimizer, scheduler, device, teacher, config.distill or 0.0
+    )
     checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
+    if config.fine_tuning and position.step == 0:
+        _score_the_start(config, trainee, data, position, ranks)
     reports = _epochs(config, trainee, data, position, checkpoints, ranks, progress)
     if ranks.is_main:
-        temperature, _ = (
-            refit_best_temperature(config, checkpoints.out, data.val_items) if config.calibrate else (None, None)
-        )
-        _write_summary(
-            config,
-            reports,
-            position.best_epoch,
-            temperature,
-            checkpoints.written,
-            time.time() - run_started,
-            ranks,
-        )
+        finish = _finish(config, checkpoints.out, data, position)
+        _write_summary(config, reports, position, finish, checkpoints.written, time.time() - run_started, ranks)
     return reports
+
+
+def _score_the_start(config: TrainConfig, trainee: Trainee, data: RunData, position: Position, ranks: Ranks) -> None:
+    """Score the starting model before a fine-tune's first step: the guard's reference and the report's "before"."""
+    for name, loader in data.val_loaders.items():
+        real = name == "real"
+        _, word, _ = validate(
+            trainee.model,
+            loader,
+            trainee.device,
+            ignore_case=real and config.ignore_case,
+            ignore_symbols=real and config.ignore_symbols,
+            ranks=ranks,
+        )
+        if real:
+            position.start_real = word
+        else:
+            position.start_guard = word
+    logger.info(
+        "before fine-tuning: %s",
+        ", ".join(
+            f"{SET_NAMES[n]} word acc {v:.2%}"
+            for n, v in (("real", position.start_real), ("synthetic", position.start_guard))
+            if v >= 0
+        ),
+    )
 
 
 def _wrapped(model: CRNN, ranks: Ranks, device: torch.device) -> torch.nn.Module:
@@ -119,6 +142,13 @@ def _epochs(
                     writer.flush()
                 reports.append(report)
                 logger.info(_epoch_line(report, config.epochs))
+                if _out_of_patience(config, report, position):
+                    logger.info(
+                        "stopping early: validation has not improved for %d validations (best: epoch %d; --patience)",
+                        config.patience,
+                        position.best_epoch,
+                    )
+                    break
                 if stopping:
                     logger.warning(stopped_message(stop["signal"], epoch + 1, 0, data.steps, checkpoints.out))
                     raise KeyboardInterrupt
@@ -214,10 +244,33 @@ def _validate_epoch(
                 writer.add_scalar(f"val_{name}/{key}", value, report.epoch)
     report.val_loss, report.word_accuracy, report.char_accuracy = scores.get("real", scores.get("synthetic"))
     report.val_scores = scores
-    score = report.word_accuracy + 1e-3 * report.char_accuracy
+    score = _selection_score(config, scores, position)
     if score > position.best:
         position.best, position.best_epoch = score, report.epoch
         checkpoints.save_best()
+
+
+def _selection_score(config: TrainConfig, scores: dict[str, Scores], position: Position) -> float:
+    """How an epoch ranks for keeping: word accuracy (then character accuracy) on the deciding set.
+
+    A fine-tune with a guard set ranks every epoch that reads it within ``--guard_drop`` points of
+    the starting model above every epoch that forgot more, and among those, the one that forgot least.
+    """
+    _, word, char = scores.get("real", scores.get("synthetic"))
+    score = word + 1e-3 * char
+    guard = scores.get("synthetic") if "real" in scores else None
+    if guard is None or position.start_guard < 0:
+        return score
+    if guard[1] >= position.start_guard - config.guard_drop / 100 - 1e-9:
+        return 2.0 + score
+    return guard[1]
+
+
+def _out_of_patience(config: TrainConfig, report: EpochReport, position: Position) -> bool:
+    """Whether ``--patience`` validations in a row have passed without a better epoch."""
+    if not config.patience or not report.val_scores:
+        return False
+    return report.epoch - position.best_epoch >= config.patience * max(config.val_each, 1)
 
 
 def _epoch_line(report: EpochReport, epochs: int) -> str:
@@ -231,27 +284,101 @@ def _epoch_line(report: EpochReport, epochs: int) -> str:
     )
 
 
+def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -> dict[str, Any]:
+    """Read the validation sets with the kept weights, re-fit their temperature, and say what the run changed.
+
+    Returns the summary's part about the kept weights: temperature and ECE before and after the
+    re-fit, each set's word accuracy before the run and now, the worst character confusions on
+    the user's set, and the command that reads with the new model.
+    """
+    sets: dict[str, Any] = {}
+    if data.val_items:
+        sets["real"] = LabelledImages(data.val_items, read_config(out / "best.safetensors"))
+    if "synthetic" in data.val_loaders:
+        sets["synthetic"] = data.val_loaders["synthetic"].dataset.dataset  # the whole set, not a rank's share
+    read = read_with_best(out, sets) if sets else None
+    if read is None:
+        return {"temperature": None}
+    model, readings = read
+    temperature, fit = refit_best_temperature(config, out, model, readings) if config.calibrate else (None, None)
+    starts = {"real": position.start_real, "synthetic": position.start_guard}
+    accuracy = {
+        name: compute_metrics(
+            readings.truths[name],
+            readings.predictions[name],
+            ignore_case=name == "real" and config.ignore_case,
+            ignore_symbols=name == "real" and config.ignore_symbols,
+        ).word_accuracy
+        for name in sets
+    }
+    report: dict[str, Any] = {
+        "word_accuracy": {
+            name: {"before": round(starts[name], 4) if starts[name] >= 0 else None, "after": round(accuracy[name], 4)}
+            for name in sets
+        },
+        "read_with": f"pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO",
+    }
+    if "real" in sets:
+        report["worst_confusions"] = _worst_confusions(readings.truths["real"], readings.predictions["real"])
+    _log_report(report)
+    return {"temperature": temperature, "calibration": fit.as_dict() if fit else None, "report": report}
+
+
+def _worst_confusions(truths: list[str], predictions: list[str], count: int = 5) -> list[dict[str, Any]]:
+    """The most frequent character errors: a truth read as another character, dropped, or one read where none is."""
+    pairs = [(pair, n) for pair, n in confusion_pairs(truths, predictions).items() if pair[0] != pair[1]]
+    pairs.sort(key=lambda item: -item[1])
+    return [{"truth": t or None, "read": r or None, "count": n} for (t, r), n in pairs[:count]]
+
+
+def _log_report(report: dict[str, Any]) -> None:
+    for name, change in report["word_accuracy"].items():
+        before = "" if change["before"] is None else f"{change['before']:.2%} before, "
+        logger.info("%s: %s%.2f%% with the kept weights", SET_NAMES[name], before, 100 * change["after"])
+    confusions = report.get("worst_confusions")
+    if confusions:
+        logger.info(
+            "most frequent errors on your validation set: %s",
+            ", ".join(f"{_char(c['truth'])} read as {_char(c['read'])} x{c['count']}" for c in confusions),
+        )
+    logger.info("read with the new model: %s", report["read_with"])
+
+
+def _char(char: str | None) -> str:
+    return "nothing" if char in (None, GAP) else repr(char)
+
+
 def _write_summary(
     config: TrainConfig,
     reports: list[EpochReport],
-    best_epoch: int,
-    temperature: float | None,
+    position: Position,
+    finish: dict[str, Any],
     written: set[str],
     seconds: float,
     ranks: Ranks,
 ) -> None:
     """Print and save (``summary.json``) what the run did: its best epoch and metrics, files, time."""
     out = Path(config.out)
+    best_epoch = position.best_epoch
     best = next((r for r in reports if r.epoch == best_epoch), None)
     written = {name for name in written if (out / name).exists()} | {"summary.json"}  # older step files pruned
     summary = {
         "epochs": config.epochs,
         "epochs_run": [r.epoch for r in reports],
         "best_epoch": best_epoch,
+        "kept_by": _kept_by(config, position),
         "best": {name: dict(zip(("loss", "word_accuracy", "char_accuracy"), v)) for name, v in best.val_scores.items()}
         if best
         else None,
-        "temperature": temperature,
+        **finish,
+        "history": [
+            {
+                "epoch": r.epoch,
+                "train_loss": round(r.train_loss, 5),
+                **{f"{name}_word_accuracy": round(v[1], 4) for name, v in r.val_scores.items()},
+            }
+            for r in reports
+        ],
         "synth_ratio": config.effective_synth_ratio(),
         "processes": ranks.world,
         "batch_size_per_process": config.batch_size,
@@ -268,3 +395,13 @@ def _write_summary(
     logger.info(
         "done in %.0f s: best epoch %d%s; wrote %s in %s", seconds, best_epoch, scores, ", ".join(sorted(written)), out
     )
+
+
+def _kept_by(config: TrainConfig, position: Position) -> str:
+    """How the kept epoch was chosen, in words, for the summary."""
+    if position.start_guard >= 0 and config.val_file:
+        return (
+            f"best word accuracy on --val_file among epochs within {config.guard_drop:g} points of the starting "
+            "model on the synthetic guard set (none within: the one that forgot least)"
+        )
+    return "best word accuracy on --val_file" if config.val_file else "best word accuracy on the synthetic set"

@@ -248,14 +248,28 @@ def teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> to
 
 def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device) -> torch.nn.Module | None:
     """Freeze what ``--freeze_blocks`` fixes; the distillation teacher, with ``--distill``."""
-    if config.freeze_blocks >= 0:
-        freeze_conv_stack(model, config.freeze_blocks)
-        logger.info("conv stack: stem and first %d blocks frozen", config.freeze_blocks)
+    blocks = frozen_blocks(config, model)
+    if blocks >= 0:
+        freeze_conv_stack(model, blocks)
+        logger.info("conv stack: stem and first %d blocks frozen", blocks)
+    assert config.distill is not None
     if config.distill <= 0:
         return None
     frozen = teacher(config, Alphabet(model.config.alphabet), device)
     logger.info("distilling from %s (weight %s)", config.weights_file, config.distill)
     return frozen
+
+
+def frozen_blocks(config: TrainConfig, model: CRNN) -> int:
+    """``--freeze_blocks``; when not given, a fine-tune keeps a PP-LCNetV4 stack whole, any other run trains it all."""
+    if config.freeze_blocks is not None:
+        return config.freeze_blocks
+    if not config.fine_tuning:
+        return -1
+    try:
+        return len(lcnet_of(model).blocks)
+    except PwocrError:
+        return -1  # no PP-LCNetV4 stack (the paper's VGG): nothing to keep whole
 
 
 # ----------------------------------------------------------------------------------------------

@@ -33,6 +33,14 @@ class Position:
     best_epoch: int = 0
     epoch_loss: float = 0.0  # summed batch losses of the epoch in progress
     epoch_seen: int = 0  # lines seen of the epoch in progress
+    # A fine-tune's starting model, scored before its first step (-1: not scored): what the kept
+    # epoch is weighed against (the guard) and what the final report compares with.
+    start_real: float = -1.0  # word accuracy on --val_file
+    start_guard: float = -1.0  # word accuracy on the synthetic guard set
+
+
+#: Position fields added after version 2 was first written: a run saved before them has their defaults.
+_LATER_POSITION_FIELDS = frozenset({"start_real", "start_guard"})
 
 
 @dataclass
@@ -63,10 +71,10 @@ class TrainingState:
             raise PwocrError(f"{source}: training state version {version}; this pwocr reads up to {SCHEMA_VERSION}")
         names = [f.name for f in dataclasses.fields(cls) if f.name != "position"]
         positions = [f.name for f in dataclasses.fields(Position)]
-        missing = [name for name in names + positions if name not in raw]
+        missing = [name for name in names + positions if name not in raw and name not in _LATER_POSITION_FIELDS]
         if missing:
             raise PwocrError(f"{source}: not a pwocr training checkpoint (no {', '.join(missing)})")
-        position = Position(**{name: type(getattr(Position(), name))(raw[name]) for name in positions})
+        position = Position(**{name: type(getattr(Position(), name))(raw[name]) for name in positions if name in raw})
         return cls(position=position, **{name: raw[name] for name in names})
 
 

@@ -57,9 +57,9 @@ def _checked(config: TrainConfig) -> tuple[TrainConfig, TrainingState | None, Pa
     """The run's checked settings (a resumed run's own, with what ``config`` may change), and its state."""
     config.check()
     if not config.resume:
-        return config.with_absolute_paths(), None, Path(config.out) / "last.pt"
+        return config.with_absolute_paths().resolved(), None, Path(config.out) / "last.pt"
     state, state_path = load_resumable(Path(config.out))
-    return _resumed_config(config, state), state, state_path
+    return _resumed_config(config, state).resolved(), state, state_path
 
 
 def _train_rank(

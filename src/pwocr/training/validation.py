@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import load_model
-from pwocr.data.labels import LabelledImage
 from pwocr.data.preprocess import padded_width
 from pwocr.decoding.ctc import greedy_decode
-from pwocr.evaluation.calibration import TemperatureFit, greedy_correctness, refit_temperature, save_with_temperature
+from pwocr.evaluation.calibration import (
+    LabelledTables,
+    SetsFit,
+    greedy_correctness,
+    refit_temperature_on_sets,
+    save_with_temperature,
+)
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.model.crnn import CRNN
 from pwocr.training import distributed
 from pwocr.training.config import TrainConfig
-from pwocr.training.datasets import Collate, LabelledImages
+from pwocr.training.datasets import Collate
 from pwocr.training.distributed import Ranks
 from pwocr.training.loss import ctc_per_character, model_input
 
@@ -92,18 +98,44 @@ def validate(
     return sum(r[0] for r in rows) / max(len(rows), 1), metrics.word_accuracy, metrics.char_accuracy
 
 
+@dataclass
+class BestReadings:
+    """What the kept weights read of each validation set, by name ("real", "synthetic")."""
+
+    truths: dict[str, list[str]]
+    predictions: dict[str, list[str]]
+    tables: dict[str, list[np.ndarray]]
+
+
+def read_with_best(out: Path, sets: dict[str, Dataset]) -> tuple[CRNN, BestReadings] | None:
+    """``best.safetensors`` and its readings of ``sets``; ``None`` when the run kept no weights."""
+    best_path = out / "best.safetensors"
+    if not sets or not best_path.is_file():
+        return None
+    model = load_model(best_path).to(memory_format=torch.channels_last)
+    collate = Collate(Alphabet(model.config.alphabet), model.config)
+    readings = BestReadings({}, {}, {})
+    for name, dataset in sets.items():
+        tables: list[np.ndarray] = []
+        loader = DataLoader(dataset, batch_size=32, collate_fn=collate)
+        _, readings.truths[name], readings.predictions[name], _ = validation_readings(
+            model, loader, torch.device("cpu"), tables
+        )
+        readings.tables[name] = tables
+    return model, readings
+
+
 def refit_best_temperature(
-    config: TrainConfig, out: Path, val_items: list[LabelledImage]
-) -> tuple[float | None, TemperatureFit | None]:
-    """Fit the confidence temperature of ``best.safetensors`` on the real validation set, in place.
+    config: TrainConfig, out: Path, model: CRNN, readings: BestReadings
+) -> tuple[float | None, SetsFit | None]:
+    """Fit the confidence temperature of ``best.safetensors`` (``model``) on its validation readings, in place.
 
     Returns the temperature the run ends with (``None`` when none was considered) and the fit, if
-    one was made. New weights make the old temperature wrong; the fit needs both right and wrong
-    readings (and a few dozen lines) to mean anything, otherwise the starting model's is kept.
+    one was made. New weights make the old temperature wrong. The fit weighs every set read (the
+    user's and the synthetic guard) and makes no set's ECE worse (``refit_temperature_on_sets``);
+    it needs right and wrong readings (and a few dozen lines) to mean anything, otherwise the
+    starting model's is kept.
     """
-    best_path = out / "best.safetensors"
-    if not val_items or not best_path.is_file():
-        return None, None
     if config.ignore_case or config.ignore_symbols:
         # Confidence is the probability of the exact string; labels that do not give the exact
         # string (upper-case scene-text sets) cannot say whether it was right.
@@ -111,14 +143,12 @@ def refit_best_temperature(
             "temperature kept: a validation set scored ignoring case or symbols cannot calibrate exact readings"
         )
         return None, None
-    model = load_model(best_path).to(memory_format=torch.channels_last)
     alphabet = Alphabet(model.config.alphabet)
-    loader = DataLoader(
-        LabelledImages(val_items, model.config), batch_size=32, collate_fn=Collate(alphabet, model.config)
-    )
-    tables: list[np.ndarray] = []
-    _, truths, _, _ = validation_readings(model, loader, torch.device("cpu"), tables)
-    labels, correct = greedy_correctness(tables, truths, alphabet)
+    sets = {
+        name: LabelledTables(tables, *greedy_correctness(tables, readings.truths[name], alphabet))
+        for name, tables in readings.tables.items()
+    }
+    correct = [c for s in sets.values() for c in s.correct]
     right = sum(correct)
     if len(correct) < 20 or right in (0, len(correct)):
         logger.info(
@@ -129,15 +159,18 @@ def refit_best_temperature(
             len(correct),
         )
         return model.config.temperature, None
-    # The starting temperature is a candidate too: the fit never ends worse than no fit, by its measure.
-    grid = [*np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist(), model.config.temperature]
-    fit = refit_temperature(tables, labels, correct, model.config.temperature, grid=grid)
-    save_with_temperature(model, fit.temperature, best_path)
+    grid = np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist()
+    fit = refit_temperature_on_sets(sets, model.config.temperature, grid=grid)
+    save_with_temperature(model, fit.after, out / "best.safetensors")
     logger.info(
-        "confidence temperature re-fitted on %d validation lines: %.3f (ECE %.3f -> %.3f)",
+        "confidence temperature re-fitted on %d validation lines: %.3f -> %.3f (ECE %s)",
         len(correct),
-        fit.temperature,
-        fit.before.ece,
-        fit.after.ece,
+        fit.before,
+        fit.after,
+        ", ".join(f"{SET_NAMES.get(n, n)} {b:.3f} -> {a:.3f}" for n, (b, a) in fit.ece.items()),
     )
-    return fit.temperature, fit
+    return fit.after, fit
+
+
+#: How the report names each validation set.
+SET_NAMES = {"real": "your validation set", "synthetic": "synthetic guard set"}

@@ -1,0 +1,164 @@
+"""Fine-tuning on a small real set: what each recipe learns, what it forgets, and how long it takes.
+
+Splits a labelled set (by default ``../shared/datasets/plates-eu-br``) once into train, validation
+and test (``pwocr split --test``), runs ``pwocr train --weights_file default`` with each recipe's
+flags on the same split, and scores the kept weights (``best.safetensors``) on rows no choice of
+the run saw:
+
+- the test rows: exact and top-3 word accuracy, ECE of the string confidence;
+- ``../shared/domain``: real screen passwords the shipped model reads (what must not be forgotten);
+- a synthetic guard set: 300 passwords in the training fonts, on a seed no run draws;
+
+beside the shipped model, with each run's wall time and its curve (``summary.json``'s history).
+Runs go one after another, so their times compare (the machine should be otherwise idle).
+
+    python bench/finetune.py --out bench/results/finetune.json
+    python bench/finetune.py --recipes today default --seeds 0 1 2 --out bench/results/finetune.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pwocr.alphabet import PRINTABLE_94
+from pwocr.data.labels import read_labels, split_labels
+from pwocr.evaluation.calibration import expected_calibration_error
+from pwocr.inference.recognizer import Recognizer
+from pwocr.io import atomic_write
+from pwocr.synth.render import SynthConfig, render_set
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: Not a seed that training (``seed * 100003 + epoch``), its validation (``seed + 7919``) or another bench draws.
+GUARD_SEED = 20261204
+
+#: Each recipe's flags beside ``--weights_file default`` and the data. ``today`` is the README's
+#: fine-tuning command before the fine-tuning defaults (stop 26); ``default`` is ``pwocr train``'s
+#: defaults alone; the others are the sweep that chose them.
+RECIPES: dict[str, list[str]] = {
+    "today": ["--freeze_blocks", "13", "--synth_val_count", "64", "--epochs_num", "3", "--lr", "0.0005"],
+    "default": [],
+    "no_distill": ["--distill", "0"],
+    "lr_1e-3": ["--lr", "0.001"],
+    "unfreeze_3": ["--freeze_blocks", "10", "--backbone_lr_scale", "0.3"],
+    "epochs_30": ["--epochs_num", "30", "--patience", "8"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=Path, default=SHARED / "datasets" / "plates-eu-br")
+    parser.add_argument("--domain", type=Path, default=SHARED / "domain")
+    parser.add_argument("--recipes", nargs="+", default=["today", "default"], choices=sorted(RECIPES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (the split stays one)")
+    parser.add_argument("--split_seed", type=int, default=0)
+    parser.add_argument("--val", type=float, default=0.2)
+    parser.add_argument("--test", type=float, default=0.3)
+    parser.add_argument("--guard_count", type=int, default=300)
+    parser.add_argument("--work", type=Path, default=None, help="where runs go (default: a temporary folder)")
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="pwocr-finetune-"))
+    counts = split_labels(args.dataset / "labels.csv", work / "split", args.val, args.split_seed, args.test)
+    sets = _scoring_sets(args, work)
+    rows = [{"recipe": "shipped", "seed": None, "seconds": 0.0, **_score(None, sets)}]
+    _print_row(rows[-1])
+    for recipe in args.recipes:
+        for seed in args.seeds:
+            out = work / f"{recipe}-{seed}"
+            seconds = _train(args.dataset, work / "split", RECIPES[recipe], seed, out)
+            summary = json.loads((out / "summary.json").read_text())
+            rows.append(
+                {
+                    "recipe": recipe,
+                    "flags": RECIPES[recipe],
+                    "seed": seed,
+                    "seconds": round(seconds, 1),
+                    "best_epoch": summary["best_epoch"],
+                    "epochs_run": len(summary["epochs_run"]),
+                    "history": summary.get("history"),
+                    "calibration": summary.get("calibration"),
+                    **_score(out / "best.safetensors", sets),
+                }
+            )
+            _print_row(rows[-1])
+    result = {"split": counts, "dataset": str(args.dataset), "rows": rows, "medians": _medians(rows)}
+    for recipe, median in result["medians"].items():
+        print(f"median {recipe}: {json.dumps(median)}")
+    if args.out:
+        atomic_write(args.out, json.dumps(result, indent=2) + "\n")
+
+
+def _scoring_sets(args: argparse.Namespace, work: Path) -> dict[str, list[tuple[object, str]]]:
+    """The three sets every model is scored on: test rows, the domain photos and the synthetic guard."""
+    guard = render_set(args.guard_count, GUARD_SEED, config=SynthConfig(alphabet=PRINTABLE_94, colour=True))
+    return {
+        "test": [(i.path, i.label) for i in read_labels(work / "split" / "test.csv", args.dataset)],
+        "domain": [(i.path, i.label) for i in read_labels(args.domain / "labels.csv")],
+        "guard": guard,
+    }
+
+
+def _train(dataset: Path, split: Path, flags: list[str], seed: int, out: Path) -> float:
+    """Run ``pwocr train`` once; its wall time in seconds (start-up and the end-of-run report included)."""
+    command = [
+        *("pwocr", "train", "--imgs_folder", str(dataset)),
+        *("--train_file", str(split / "train.csv"), "--val_file", str(split / "val.csv")),
+        *("--weights_file", "default", "--fixed_seed", str(seed), "--out", str(out), "--logs", str(out / "logs")),
+        *flags,
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+    return time.perf_counter() - started
+
+
+def _score(checkpoint: Path | None, sets: dict[str, list[tuple[object, str]]]) -> dict[str, object]:
+    """Exact and top-3 word accuracy and ECE of a model on each set."""
+    recognizer = Recognizer(checkpoint)
+    scores: dict[str, object] = {}
+    for name, items in sets.items():
+        readings = [recognizer.read(source, candidates=3) for source, _ in items]
+        truths = [label for _, label in items]
+        right = [r.text == t for r, t in zip(readings, truths)]
+        scores[name] = {
+            "exact": round(float(np.mean(right)), 4),
+            "top3": round(float(np.mean([any(c.text == t for c in r.candidates[:3]) for r, t in zip(readings, truths)])), 4),
+            "right": int(sum(right)),
+            "n": len(items),
+            "ece": round(expected_calibration_error([r.confidence for r in readings], right), 4),
+        }
+    return scores
+
+
+def _medians(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per recipe, the median over seeds of each set's exact accuracy, ECE and the wall time."""
+    out: dict[str, dict[str, float]] = {}
+    for recipe in dict.fromkeys(r["recipe"] for r in rows):
+        mine = [r for r in rows if r["recipe"] == recipe]
+        median = {"seconds": statistics.median(r["seconds"] for r in mine)}
+        for name in ("test", "domain", "guard"):
+            median[f"{name}_exact"] = statistics.median(r[name]["exact"] for r in mine)
+            median[f"{name}_ece"] = statistics.median(r[name]["ece"] for r in mine)
+        out[recipe] = median
+    return out
+
+
+def _print_row(row: dict) -> None:
+    scores = "  ".join(
+        f"{name} {row[name]['exact']:.1%} (top-3 {row[name]['top3']:.1%}, ECE {row[name]['ece']:.3f})"
+        for name in ("test", "domain", "guard")
+    )
+    print(f"{row['recipe']:>12} seed {row['seed']}: {scores}  {row['seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
