@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,10 +47,10 @@ GUARD_SEED = 20261204
 RECIPES: dict[str, list[str]] = {
     "today": ["--freeze_blocks", "13", "--synth_val_count", "64", "--epochs_num", "3", "--lr", "0.0005"],
     "default": [],
+    "epochs_3": ["--epochs_num", "3"],
+    "epochs_15": ["--epochs_num", "15"],
+    "distill_3": ["--distill", "3"],
     "no_distill": ["--distill", "0"],
-    "lr_1e-3": ["--lr", "0.001"],
-    "unfreeze_3": ["--freeze_blocks", "10", "--backbone_lr_scale", "0.3"],
-    "epochs_30": ["--epochs_num", "30", "--patience", "8"],
 }
 
 
@@ -63,6 +64,13 @@ def main() -> None:
     parser.add_argument("--val", type=float, default=0.2)
     parser.add_argument("--test", type=float, default=0.3)
     parser.add_argument("--guard_count", type=int, default=300)
+    parser.add_argument(
+        "--today_src",
+        type=Path,
+        default=None,
+        help="run the 'today' recipe with the pwocr of this source folder (a checkout of the stop-26 commit "
+        "191cd92: git worktree add /tmp/stop26 191cd92, then /tmp/stop26/src); default: this checkout",
+    )
     parser.add_argument("--work", type=Path, default=None, help="where runs go (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
@@ -75,7 +83,8 @@ def main() -> None:
     for recipe in args.recipes:
         for seed in args.seeds:
             out = work / f"{recipe}-{seed}"
-            seconds = _train(args.dataset, work / "split", RECIPES[recipe], seed, out)
+            source = args.today_src if recipe == "today" else None
+            seconds = _train(args.dataset, work / "split", RECIPES[recipe], seed, out, source)
             summary = json.loads((out / "summary.json").read_text())
             rows.append(
                 {
@@ -108,16 +117,18 @@ def _scoring_sets(args: argparse.Namespace, work: Path) -> dict[str, list[tuple[
     }
 
 
-def _train(dataset: Path, split: Path, flags: list[str], seed: int, out: Path) -> float:
-    """Run ``pwocr train`` once; its wall time in seconds (start-up and the end-of-run report included)."""
+def _train(dataset: Path, split: Path, flags: list[str], seed: int, out: Path, source: Path | None) -> float:
+    """Run ``pwocr train`` once (from ``source``'s pwocr when given); its wall time in seconds."""
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
     command = [
-        *("pwocr", "train", "--imgs_folder", str(dataset)),
+        *(sys.executable, "-c", "import sys; from pwocr.cli.main import main; sys.argv[0] = 'pwocr'; sys.exit(main())"),
+        *("train", "--imgs_folder", str(dataset)),
         *("--train_file", str(split / "train.csv"), "--val_file", str(split / "val.csv")),
         *("--weights_file", "default", "--fixed_seed", str(seed), "--out", str(out), "--logs", str(out / "logs")),
         *flags,
     ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=sys.stderr, env=env)
     return time.perf_counter() - started
 
 
@@ -131,7 +142,9 @@ def _score(checkpoint: Path | None, sets: dict[str, list[tuple[object, str]]]) -
         right = [r.text == t for r, t in zip(readings, truths)]
         scores[name] = {
             "exact": round(float(np.mean(right)), 4),
-            "top3": round(float(np.mean([any(c.text == t for c in r.candidates[:3]) for r, t in zip(readings, truths)])), 4),
+            "top3": round(
+                float(np.mean([any(c.text == t for c in r.candidates[:3]) for r, t in zip(readings, truths)])), 4
+            ),
             "right": int(sum(right)),
             "n": len(items),
             "ece": round(expected_calibration_error([r.confidence for r in readings], right), 4),

@@ -46,3 +46,11 @@ def test_newer_or_incomplete_state_is_one_line():
     del raw["optimizer"]
     with pytest.raises(PwocrError, match=r"x\.pt: not a pwocr training checkpoint \(no optimizer"):
         TrainingState.from_dict(raw, "x.pt")
+
+
+def test_state_written_before_the_fine_tune_start_scores_resumes_without_them():
+    raw = _state().to_dict()
+    for name in ("start_real", "start_guard"):
+        del raw[name]
+    position = TrainingState.from_dict(raw, "x.pt").position
+    assert (position.start_real, position.start_guard, position.step) == (-1.0, -1.0, 7)

@@ -36,8 +36,8 @@ def augment_line(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def reframe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Crop a little tighter or looser on each side, as another hand would frame the same line."""
     h, w = image.shape[:2]
-    top, bottom = (int(round(v * h)) for v in rng.uniform(-0.08, 0.08, 2))
-    left, right = (int(round(v * h)) for v in rng.uniform(-0.25, 0.25, 2))
+    top, bottom = (round(v * h) for v in rng.uniform(-0.08, 0.08, 2))
+    left, right = (round(v * h) for v in rng.uniform(-0.25, 0.25, 2))
     padded = cv2.copyMakeBorder(
         image, max(top, 0), max(bottom, 0), max(left, 0), max(right, 0), borderType=cv2.BORDER_REPLICATE
     )

@@ -1,0 +1,138 @@
+"""Fine-tuning a shipped model on a user's few labelled images: its defaults, its guard against
+forgetting, the teacher's part, the early stop and the report it ends with."""
+
+import json
+
+import pytest
+import torch
+from conftest import make_labelled_folder
+
+from pwocr.model.config import ModelConfig
+from pwocr.training.config import FINE_TUNE_DEFAULTS, RUN_DEFAULTS, TrainConfig
+from pwocr.training.datasets import SYNTHETIC_SOURCE, Batch
+from pwocr.training.loss import ctc_loss
+from pwocr.training.trainer import train
+
+
+def test_a_fine_tune_takes_the_fine_tuning_defaults_and_any_other_run_the_others():
+    fine = TrainConfig(train_file="t.csv", weights_file="default").resolved()
+    scratch = TrainConfig(train_file="t.csv").resolved()
+    for name, value in FINE_TUNE_DEFAULTS.items():
+        assert getattr(fine, name) == value
+    for name, value in RUN_DEFAULTS.items():
+        assert getattr(scratch, name) == value
+    assert TrainConfig(train_file="t.csv", weights_file="default", lr=0.01, epochs=2).resolved().lr == 0.01
+    # The starting model cannot read characters it never had: it cannot teach them.
+    assert TrainConfig(train_file="t.csv", weights_file="default", extend_alphabet=True).resolved().distill == 0.0
+    assert TrainConfig(train_file="t.csv", weights_file="default").effective_synth_val_count() == 256
+
+
+class _Recording(torch.nn.Module):
+    """A teacher that notes how many lines it reads and returns the student's own distribution."""
+
+    def __init__(self, student: torch.nn.Module) -> None:
+        super().__init__()
+        self.student, self.lines = student, []
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.lines.append(images.shape[0])
+        return self.student(images)
+
+
+def _batch(sources: list[str]) -> Batch:
+    config = ModelConfig(alphabet="ab", height=32, arch="crnn-tiny")
+    n = len(sources)
+    return Batch(
+        images=torch.rand(n, 1, 32, 64),
+        widths=torch.full((n,), 64),
+        targets=torch.ones(2 * n, dtype=torch.long),
+        target_lengths=torch.full((n,), 2),
+        labels=["aa"] * n,
+        sources=sources,
+        config=config,
+    )
+
+
+def test_the_teacher_reads_the_synthetic_lines_only_and_every_line_when_there_are_none():
+    from pwocr.model.crnn import CRNN
+
+    model = CRNN(ModelConfig(alphabet="ab", height=32, arch="crnn-tiny")).eval()
+    teacher = _Recording(model)
+    mixed = _batch([SYNTHETIC_SOURCE, "plate.jpg", SYNTHETIC_SOURCE, "plate2.jpg"])
+    plain = ctc_loss(model, mixed, torch.device("cpu"))
+    # The teacher reads as the student does: the KL term is zero, and only the synthetic lines were read.
+    assert torch.allclose(ctc_loss(model, mixed, torch.device("cpu"), teacher, 1.0), plain, atol=1e-5)
+    ctc_loss(model, _batch(["a.png", "b.png"]), torch.device("cpu"), teacher, 1.0)
+    assert teacher.lines == [2, 2]
+
+
+@pytest.fixture
+def fine_tune_run(tiny_checkpoint, tmp_path):
+    """A fine-tune of the tiny model on new labels, with a validation set and the synthetic guard."""
+
+    def run(**overrides):
+        csv = make_labelled_folder(tmp_path / "mine", ["zz9Q", "Q9zz", "9zQz", "zQ9z"])
+        config = dict(
+            imgs_folder=str(csv.parent),
+            train_file=str(csv),
+            val_file=str(csv),
+            weights_file=str(tiny_checkpoint),
+            out=str(tmp_path / "run"),
+            logs=str(tmp_path / "logs"),
+            epochs=3,
+            steps_per_epoch=2,
+            batch_size=4,
+            synth_val_count=24,
+            synth_min_length=3,
+            synth_max_length=5,
+            n_workers=0,
+            seed=0,
+            augment=False,
+        )
+        reports = train(TrainConfig(**{**config, **overrides}), progress=False)
+        return reports, json.loads((tmp_path / "run" / "summary.json").read_text())
+
+    return run
+
+
+def test_a_fine_tune_reports_what_it_changed_and_how_to_read_with_it(fine_tune_run, caplog):
+    caplog.set_level("INFO", logger="pwocr")
+    _, summary = fine_tune_run()
+    report = summary["report"]
+    assert set(report["word_accuracy"]) == {"real", "synthetic"}
+    for change in report["word_accuracy"].values():
+        assert 0 <= change["before"] <= 1 and 0 <= change["after"] <= 1
+    assert (
+        report["read_with"].startswith("pwocr recognize --checkpoint_path ")
+        and "best.safetensors" in report["read_with"]
+    )
+    assert all(c["count"] >= 1 and c["truth"] != c["read"] for c in report["worst_confusions"])
+    assert "guard" in summary["kept_by"]
+    assert [h["epoch"] for h in summary["history"]] == summary["epochs_run"]
+    assert {"real_word_accuracy", "synthetic_word_accuracy"} <= set(summary["history"][0])
+    if summary["calibration"] is not None:
+        assert all(
+            after <= before + 1e-9
+            for before, after in ((v["before"], v["after"]) for v in summary["calibration"]["ece"].values())
+        )
+    assert any("before fine-tuning" in m for m in caplog.messages)
+    assert any(m.startswith("read with the new model: pwocr recognize") for m in caplog.messages)
+
+
+def test_no_epoch_that_forgot_the_guard_is_kept_while_one_that_did_not_exists(fine_tune_run):
+    """A rate that wrecks the model: an epoch that kept the guard wins; if none did, the one that forgot least."""
+    _, summary = fine_tune_run(lr=5.0, distill=0.0, guard_drop=0.0)
+    start = summary["report"]["word_accuracy"]["synthetic"]["before"]
+    guard = {h["epoch"]: h["synthetic_word_accuracy"] for h in summary["history"]}
+    kept = guard[summary["best_epoch"]]
+    if any(g >= start for g in guard.values()):
+        assert kept >= start
+    else:
+        assert kept == max(guard.values())
+
+
+def test_patience_stops_a_run_that_no_longer_improves(fine_tune_run, caplog):
+    caplog.set_level("INFO", logger="pwocr")
+    reports, summary = fine_tune_run(lr=1e-9, epochs=6, patience=1)
+    assert len(reports) < 6 and summary["epochs_run"] == [r.epoch for r in reports]
+    assert any("stopping early" in m for m in caplog.messages)
