@@ -13,7 +13,9 @@ beside the shipped model, with each run's wall time and its curve (``summary.jso
 Runs go one after another, so their times compare (the machine should be otherwise idle).
 
     python bench/finetune.py --out bench/results/finetune.json
-    python bench/finetune.py --recipes today default --seeds 0 1 2 --out bench/results/finetune.json
+    git worktree add /tmp/stop26 191cd92
+    python bench/finetune.py --recipes today default epochs_15 --seeds 0 1 --today_src /tmp/stop26/src \
+        --out bench/results/finetune_sweep.json
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path, default=SHARED / "datasets" / "plates-eu-br")
     parser.add_argument("--domain", type=Path, default=SHARED / "domain")
-    parser.add_argument("--recipes", nargs="+", default=["today", "default"], choices=sorted(RECIPES))
+    parser.add_argument("--recipes", nargs="+", default=["default"], choices=sorted(RECIPES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (the split stays one)")
     parser.add_argument("--split_seed", type=int, default=0)
     parser.add_argument("--val", type=float, default=0.2)
