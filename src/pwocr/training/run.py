@@ -300,7 +300,10 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
     if read is None:
         return {"temperature": None}
     model, readings = read
-    temperature, fit = refit_best_temperature(config, out, model, readings) if config.calibrate else (None, None)
+    # The temperature is re-fitted for the user's images (with the guard beside them); a run on the
+    # synthetic stream alone keeps its own (``pwocr calibrate`` fits one on any set).
+    refit = config.calibrate and bool(data.val_items)
+    temperature, fit = refit_best_temperature(config, out, model, readings) if refit else (None, None)
     starts = {"real": position.start_real, "synthetic": position.start_guard}
     accuracy = {
         name: compute_metrics(
