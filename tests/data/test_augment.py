@@ -48,3 +48,18 @@ def test_glare_brightens_and_jpeg_round_trips(line):
     assert glare(line, np.random.default_rng(1)).mean() > line.mean()
     out = jpeg(line, 40)
     assert out.shape == line.shape and np.abs(out.astype(int) - line).mean() < 12
+
+
+@pytest.mark.parametrize("shape", [(30, 1), (1, 30), (2, 2), (30, 1, 3)])
+def test_tiny_crops_survive_every_change(shape):
+    image = np.full(shape, 200, dtype=np.uint8)
+    for seed in range(30):
+        out = augment_line(image, np.random.default_rng(seed))
+        assert out.shape == image.shape and out.dtype == np.uint8
+
+
+def test_jpeg_keeps_colours_in_their_channels():
+    red = np.zeros((32, 64, 3), dtype=np.uint8)
+    red[..., 0] = 220
+    out = jpeg(red, 60)
+    assert out[..., 0].mean() > 180 and out[..., 2].mean() < 40

@@ -85,6 +85,9 @@ def test_split_with_a_test_share_keeps_the_validation_rows_and_holds_out_the_res
     assert sum(len(p) for p in parts) == 20
     with pytest.raises(PwocrError, match="too few rows"):
         split_labels(tmp_path / "all.csv", tmp_path / "u", 0.5, test_fraction=0.6)
+    # Split again without a test share: the old test.csv would overlap the new train.csv.
+    split_labels(tmp_path / "all.csv", tmp_path / "t", 0.2, seed=3)
+    assert not (tmp_path / "t" / "test.csv").exists()
 
 
 def test_headerless_csv_is_an_error_unless_declared(tmp_path):

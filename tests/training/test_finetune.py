@@ -53,17 +53,23 @@ def _batch(sources: list[str]) -> Batch:
     )
 
 
-def test_the_teacher_reads_the_synthetic_lines_only_and_every_line_when_there_are_none():
+def test_the_teacher_reads_the_synthetic_lines_only_unless_the_run_has_none():
     from pwocr.model.crnn import CRNN
 
     model = CRNN(ModelConfig(alphabet="ab", height=32, arch="crnn-tiny")).eval()
     teacher = _Recording(model)
+    cpu = torch.device("cpu")
     mixed = _batch([SYNTHETIC_SOURCE, "plate.jpg", SYNTHETIC_SOURCE, "plate2.jpg"])
-    plain = ctc_loss(model, mixed, torch.device("cpu"))
+    plain = ctc_loss(model, mixed, cpu)
     # The teacher reads as the student does: the KL term is zero, and only the synthetic lines were read.
-    assert torch.allclose(ctc_loss(model, mixed, torch.device("cpu"), teacher, 1.0), plain, atol=1e-5)
-    ctc_loss(model, _batch(["a.png", "b.png"]), torch.device("cpu"), teacher, 1.0)
-    assert teacher.lines == [2, 2]
+    assert torch.allclose(ctc_loss(model, mixed, cpu, teacher, 1.0), plain, atol=1e-5)
+    assert teacher.lines == [2]
+    # A batch of the user's images alone: no teacher, unless the run has no synthetic lines at all.
+    mine = _batch(["a.png", "b.png", "c.png"])
+    ctc_loss(model, mine, cpu, teacher, 1.0)
+    assert teacher.lines == [2]
+    ctc_loss(model, mine, cpu, teacher, 1.0, distill_every_line=True)
+    assert teacher.lines == [2, 3]
 
 
 @pytest.fixture
@@ -107,6 +113,7 @@ def test_a_fine_tune_reports_what_it_changed_and_how_to_read_with_it(fine_tune_r
         and "best.safetensors" in report["read_with"]
     )
     assert all(c["count"] >= 1 and c["truth"] != c["read"] for c in report["worst_confusions"])
+    assert report["character_errors"] >= sum(c["count"] for c in report["worst_confusions"])
     assert "guard" in summary["kept_by"]
     assert [h["epoch"] for h in summary["history"]] == summary["epochs_run"]
     assert {"real_word_accuracy", "synthetic_word_accuracy"} <= set(summary["history"][0])
@@ -117,6 +124,8 @@ def test_a_fine_tune_reports_what_it_changed_and_how_to_read_with_it(fine_tune_r
         )
     assert any("before fine-tuning" in m for m in caplog.messages)
     assert any(m.startswith("read with the new model: pwocr recognize") for m in caplog.messages)
+    # Which characters were confused stays out of the log: labels may be passwords.
+    assert not any("read as" in m for m in caplog.messages)
 
 
 def test_no_epoch_that_forgot_the_guard_is_kept_while_one_that_did_not_exists(fine_tune_run):
@@ -131,8 +140,18 @@ def test_no_epoch_that_forgot_the_guard_is_kept_while_one_that_did_not_exists(fi
         assert kept == max(guard.values())
 
 
-def test_patience_stops_a_run_that_no_longer_improves(fine_tune_run, caplog):
+def test_patience_stops_a_run_that_no_longer_improves_and_resume_leaves_it_stopped(fine_tune_run, tmp_path, caplog):
     caplog.set_level("INFO", logger="pwocr")
     reports, summary = fine_tune_run(lr=1e-9, epochs=6, patience=1)
     assert len(reports) < 6 and summary["epochs_run"] == [r.epoch for r in reports]
     assert any("stopping early" in m for m in caplog.messages)
+    assert train(TrainConfig(out=str(tmp_path / "run"), resume=True), progress=False) == []
+    assert "stopped early" in caplog.messages[-1]
+
+
+def test_a_run_saved_before_the_fine_tuning_defaults_resumes_as_it_was_planned():
+    saved = TrainConfig(train_file="t.csv", weights_file="default", epochs=3, lr=1e-3, distill=0.0).to_dict()
+    del saved["patience"], saved["guard_drop"]
+    saved["synth_val_count"] = None
+    old = TrainConfig.from_dict(saved).resolved()
+    assert (old.patience, old.effective_synth_val_count(), old.epochs, old.distill) == (0, 128, 3, 0.0)

@@ -88,7 +88,7 @@ def _register_split(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("csv", help="the filename,label CSV to split")
-    p.add_argument("--out", required=True, metavar="FOLDER", help="folder for train.csv and val.csv")
+    p.add_argument("--out", required=True, metavar="FOLDER", help="folder for train.csv, val.csv and test.csv")
     p.add_argument("--val", type=float, default=0.2, metavar="SHARE", help="share of rows held out for validation")
     p.add_argument(
         "--test",

@@ -185,7 +185,7 @@ def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
         "--distill",
         type=float,
         help="learning without forgetting: weight of the KL divergence from the --weights_file model's "
-        "per-frame readings of the batch's synthetic lines (all its lines when it has none), added to the "
+        "per-frame readings of the batch's synthetic lines (every line when the run has none), added to the "
         "CTC loss" + _default("distill"),
     )
     optim.add_argument(

@@ -44,7 +44,7 @@ def reframe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ph, pw = padded.shape[:2]
     y0, x0 = max(-top, 0), max(-left, 0)
     y1, x1 = ph - max(-bottom, 0), pw - max(-right, 0)
-    if y1 - y0 < h // 2 or x1 - x0 < w // 2:
+    if y1 - y0 < max(1, h // 2) or x1 - x0 < max(1, w // 2):
         return image
     return cv2.resize(padded[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -84,8 +84,12 @@ def glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """The line after a JPEG round trip at ``quality`` (blocking and ringing as phones and chat apps leave)."""
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    colour = image.ndim == 3
+    ok, encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if colour else image, [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
     if not ok:
         return image
-    flag = cv2.IMREAD_COLOR if image.ndim == 3 else cv2.IMREAD_GRAYSCALE
-    return cv2.imdecode(encoded, flag)
+    if colour:
+        return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)

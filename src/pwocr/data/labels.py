@@ -216,4 +216,7 @@ def split_labels(
     folder.mkdir(parents=True, exist_ok=True)
     for name, part in parts.items():
         write_labels(folder / f"{name}.csv", part)
+    if not n_test:
+        # A test.csv of an earlier split would overlap this train.csv.
+        (folder / "test.csv").unlink(missing_ok=True)
     return {name: len(part) for name, part in parts.items()}

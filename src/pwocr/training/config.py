@@ -180,6 +180,12 @@ class TrainConfig:
         """A config from ``to_dict``'s output; fields unknown to this version are ignored, new ones defaulted."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in saved.items() if k in known}
+        if "patience" not in saved:
+            # Saved before the fine-tuning defaults: the run goes on as it was planned, with no early
+            # stop and the synthetic validation set it started with.
+            values["patience"] = 0
+            if values.get("synth_val_count") is None:
+                values["synth_val_count"] = 128 if values.get("train_file") else 512
         if "resume_overrides" in values:
             values["resume_overrides"] = tuple(values["resume_overrides"])
         return cls(**values)

@@ -53,10 +53,12 @@ class Trainee:
     device: torch.device
     teacher: torch.nn.Module | None = None
     distill: float = 0.0
+    # The teacher reads every line (a run without synthetic lines), not only the synthetic ones.
+    distill_every_line: bool = False
 
     def step(self, batch: Batch) -> float:
         """One optimisation step on ``batch``; returns its loss."""
-        loss_tensor = ctc_loss(self.net, batch, self.device, self.teacher, self.distill)
+        loss_tensor = ctc_loss(self.net, batch, self.device, self.teacher, self.distill, self.distill_every_line)
         self.optimizer.zero_grad(set_to_none=True)
         loss_tensor.backward()
         loss = loss_tensor.item()

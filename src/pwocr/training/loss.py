@@ -32,13 +32,15 @@ def ctc_loss(
     device: torch.device,
     teacher: torch.nn.Module | None = None,
     distill: float = 0.0,
+    distill_every_line: bool = False,
 ) -> torch.Tensor:
     """Mean per-character CTC loss of a training batch; with a ``teacher``, plus ``distill`` times the
     mean per-frame KL divergence of the model's distribution from the teacher's (learning without forgetting).
 
-    The teacher reads the batch's synthetic lines (all its lines when it has none): what the model
-    must keep is how it reads passwords, while the user's own images teach by their labels alone
-    (the starting model misreads them; holding it to those readings would hold back what they teach).
+    The teacher reads the batch's synthetic lines only, unless ``distill_every_line`` (a run without
+    a synthetic share): what the model must keep is how it reads passwords, while the user's own
+    images teach by their labels alone (the starting model misreads them; holding it to those
+    readings would hold back what they teach). A batch of the user's images alone has no KL term.
     """
     images = model_input(batch.images, device)
     log_probs = model(images)
@@ -47,9 +49,10 @@ def ctc_loss(
     ).mean()
     if teacher is None or distill <= 0:
         return loss
-    kept = batch.synthetic.to(device)
+    kept = torch.ones(len(batch.labels), dtype=torch.bool) if distill_every_line else batch.synthetic
+    kept = kept.to(device)
     if not kept.any():
-        kept = torch.ones_like(kept)
+        return loss
     with torch.no_grad():
         target = teacher(images[kept]).float()
     kl = torch.nn.functional.kl_div(log_probs[:, kept].float(), target, log_target=True, reduction="none").sum(-1)

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from pwocr.checkpoints import read_config
 from pwocr.evaluation.evaluate import confusion_pairs
-from pwocr.evaluation.metrics import GAP, compute_metrics
+from pwocr.evaluation.metrics import compute_metrics
 from pwocr.io import atomic_write
 from pwocr.model.crnn import CRNN
 from pwocr.training import setup
@@ -66,8 +66,23 @@ def run_rank(
                 config.epochs,
             )
             return []
+        if position.stopped_early:
+            logger.info(
+                "the run in %s stopped early at epoch %d (--patience): nothing left to resume; "
+                "start a new run in another --out to train longer",
+                config.out,
+                position.epoch,
+            )
+            return []
     trainee = Trainee(
-        model, _wrapped(model, ranks, device), optimizer, scheduler, device, teacher, config.distill or 0.0
+        model,
+        _wrapped(model, ranks, device),
+        optimizer,
+        scheduler,
+        device,
+        teacher,
+        config.distill or 0.0,
+        distill_every_line=data.synth_ratio == 0,
     )
     checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
     if config.fine_tuning and position.step == 0:
@@ -143,6 +158,8 @@ def _epochs(
                 reports.append(report)
                 logger.info(_epoch_line(report, config.epochs))
                 if _out_of_patience(config, report, position):
+                    position.stopped_early = 1
+                    checkpoints.save_state(position)
                     logger.info(
                         "stopping early: validation has not improved for %d validations (best: epoch %d; --patience)",
                         config.patience,
@@ -322,16 +339,17 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
         "read_with": f"pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO",
     }
     if "real" in sets:
-        report["worst_confusions"] = _worst_confusions(readings.truths["real"], readings.predictions["real"])
+        pairs = _confusions(readings.truths["real"], readings.predictions["real"])
+        report["character_errors"] = sum(n for _, n in pairs)
+        report["worst_confusions"] = [{"truth": t or None, "read": r or None, "count": n} for (t, r), n in pairs[:5]]
     _log_report(report)
     return {"temperature": temperature, "calibration": fit.as_dict() if fit else None, "report": report}
 
 
-def _worst_confusions(truths: list[str], predictions: list[str], count: int = 5) -> list[dict[str, Any]]:
-    """The most frequent character errors: a truth read as another character, dropped, or one read where none is."""
+def _confusions(truths: list[str], predictions: list[str]) -> list[tuple[tuple[str, str], int]]:
+    """Character errors, the most frequent first: a truth read as another character, dropped, or one read where none is."""
     pairs = [(pair, n) for pair, n in confusion_pairs(truths, predictions).items() if pair[0] != pair[1]]
-    pairs.sort(key=lambda item: -item[1])
-    return [{"truth": t or None, "read": r or None, "count": n} for (t, r), n in pairs[:count]]
+    return sorted(pairs, key=lambda item: -item[1])
 
 
 def _log_report(report: dict[str, Any]) -> None:
@@ -340,15 +358,13 @@ def _log_report(report: dict[str, Any]) -> None:
         logger.info("%s: %s%.2f%% with the kept weights", SET_NAMES[name], before, 100 * change["after"])
     confusions = report.get("worst_confusions")
     if confusions:
+        # Which characters: in summary.json beside the model, never in a log (labels may be passwords).
         logger.info(
-            "most frequent errors on your validation set: %s",
-            ", ".join(f"{_char(c['truth'])} read as {_char(c['read'])} x{c['count']}" for c in confusions),
+            "%d character errors on your validation set; the most frequent, by character, are in summary.json "
+            "(worst_confusions)",
+            report["character_errors"],
         )
     logger.info("read with the new model: %s", report["read_with"])
-
-
-def _char(char: str | None) -> str:
-    return "nothing" if char in (None, GAP) else repr(char)
 
 
 def _write_summary(
