@@ -51,6 +51,9 @@ RECIPES: dict[str, list[str]] = {
     "default": [],
     "epochs_3": ["--epochs_num", "3"],
     "epochs_15": ["--epochs_num", "15"],
+    "epochs_8": ["--epochs_num", "8"],
+    "lr_1e-3": ["--lr", "0.001"],
+    "unfreeze_3": ["--freeze_blocks", "10"],
     "distill_3": ["--distill", "3"],
     "no_distill": ["--distill", "0"],
 }
