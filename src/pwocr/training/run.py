@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from pwocr.checkpoints import read_config
 from pwocr.evaluation.evaluate import confusion_pairs
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.io import atomic_write
@@ -66,7 +65,7 @@ def run_rank(
                 config.epochs,
             )
             return []
-        if position.stopped_early:
+        if _out_of_patience(config, position.epoch, position.best_epoch):
             logger.info(
                 "the run in %s stopped early at epoch %d (--patience): nothing left to resume; "
                 "start a new run in another --out to train longer",
@@ -96,28 +95,27 @@ def run_rank(
 
 def _score_the_start(config: TrainConfig, trainee: Trainee, data: RunData, position: Position, ranks: Ranks) -> None:
     """Score the starting model before a fine-tune's first step: the guard's reference and the report's "before"."""
+    scores = _score_sets(config, trainee, data, ranks)
+    position.start_real = scores["real"][1] if "real" in scores else -1.0
+    position.start_guard = scores["synthetic"][1] if "synthetic" in scores else -1.0
+    logger.info("before fine-tuning: %s", ", ".join(f"{SET_NAMES[n]} word acc {v[1]:.2%}" for n, v in scores.items()))
+
+
+def _score_sets(config: TrainConfig, trainee: Trainee, data: RunData, ranks: Ranks) -> dict[str, Scores]:
+    """The model's scores on every validation set, the user's scored as ``--ignore_case``/``--ignore_symbols`` say."""
+    scores: dict[str, Scores] = {}
     for name, loader in data.val_loaders.items():
         real = name == "real"
-        _, word, _ = validate(
+        scores[name] = validate(
             trainee.model,
             loader,
             trainee.device,
+            config.test_display,
             ignore_case=real and config.ignore_case,
             ignore_symbols=real and config.ignore_symbols,
             ranks=ranks,
         )
-        if real:
-            position.start_real = word
-        else:
-            position.start_guard = word
-    logger.info(
-        "before fine-tuning: %s",
-        ", ".join(
-            f"{SET_NAMES[n]} word acc {v:.2%}"
-            for n, v in (("real", position.start_real), ("synthetic", position.start_guard))
-            if v >= 0
-        ),
-    )
+    return scores
 
 
 def _wrapped(model: CRNN, ranks: Ranks, device: torch.device) -> torch.nn.Module:
@@ -157,9 +155,7 @@ def _epochs(
                     writer.flush()
                 reports.append(report)
                 logger.info(_epoch_line(report, config.epochs))
-                if _out_of_patience(config, report, position):
-                    position.stopped_early = 1
-                    checkpoints.save_state(position)
+                if report.val_scores and _out_of_patience(config, report.epoch, position.best_epoch):
                     logger.info(
                         "stopping early: validation has not improved for %d validations (best: epoch %d; --patience)",
                         config.patience,
@@ -244,20 +240,10 @@ def _validate_epoch(
         return
     if not (report.epoch == config.epochs or (config.val_each > 0 and report.epoch % config.val_each == 0)):
         return
-    scores: dict[str, Scores] = {}
-    for name, loader in data.val_loaders.items():
-        real = name == "real"
-        scores[name] = validate(
-            trainee.model,
-            loader,
-            trainee.device,
-            config.test_display,
-            ignore_case=real and config.ignore_case,
-            ignore_symbols=real and config.ignore_symbols,
-            ranks=ranks,
-        )
-        if writer is not None:
-            for key, value in zip(("loss", "word_accuracy", "char_accuracy"), scores[name]):
+    scores = _score_sets(config, trainee, data, ranks)
+    if writer is not None:
+        for name, values in scores.items():
+            for key, value in zip(("loss", "word_accuracy", "char_accuracy"), values):
                 writer.add_scalar(f"val_{name}/{key}", value, report.epoch)
     report.val_loss, report.word_accuracy, report.char_accuracy = scores.get("real", scores.get("synthetic"))
     report.val_scores = scores
@@ -283,11 +269,10 @@ def _selection_score(config: TrainConfig, scores: dict[str, Scores], position: P
     return guard[1]
 
 
-def _out_of_patience(config: TrainConfig, report: EpochReport, position: Position) -> bool:
-    """Whether ``--patience`` validations in a row have passed without a better epoch."""
-    if not config.patience or not report.val_scores:
-        return False
-    return report.epoch - position.best_epoch >= config.patience * max(config.val_each, 1)
+def _out_of_patience(config: TrainConfig, epochs_done: int, best_epoch: int) -> bool:
+    """Whether ``--patience`` validations in a row have passed without a better epoch: the run stops
+    there, and a resumed run that had stopped there is finished (derived, nothing saved for it)."""
+    return bool(config.patience) and epochs_done - best_epoch >= config.patience * max(config.val_each, 1)
 
 
 def _epoch_line(report: EpochReport, epochs: int) -> str:
@@ -308,12 +293,9 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
     re-fit, each set's word accuracy before the run and now, the worst character confusions on
     the user's set, and the command that reads with the new model.
     """
-    sets: dict[str, Any] = {}
-    if data.val_items:
-        sets["real"] = LabelledImages(data.val_items, read_config(out / "best.safetensors"))
-    if "synthetic" in data.val_loaders:
-        sets["synthetic"] = data.val_loaders["synthetic"].dataset.dataset  # the whole set, not a rank's share
-    read = read_with_best(out, sets) if sets else None
+    # Each loader reads its rank's share of a set: the whole set is the share's dataset.
+    sets = {name: loader.dataset.dataset for name, loader in data.val_loaders.items()}
+    read = read_with_best(out, sets)
     if read is None:
         return {"temperature": None}
     model, readings = read

@@ -37,11 +37,10 @@ class Position:
     # epoch is weighed against (the guard) and what the final report compares with.
     start_real: float = -1.0  # word accuracy on --val_file
     start_guard: float = -1.0  # word accuracy on the synthetic guard set
-    stopped_early: int = 0  # 1: --patience ended the run (a resume has nothing left to do)
 
 
 #: Position fields added after version 2 was first written: a run saved before them has their defaults.
-_LATER_POSITION_FIELDS = frozenset({"start_real", "start_guard", "stopped_early"})
+_LATER_POSITION_FIELDS = frozenset({"start_real", "start_guard"})
 
 
 @dataclass
