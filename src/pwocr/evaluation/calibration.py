@@ -80,14 +80,19 @@ def fit_temperature(
     confidence, a proper scoring rule, over a grid of temperatures.
     """
     grid = grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4)
-    right = np.asarray(correct, dtype=bool)
     best, best_nll = 1.0, np.inf
     for t in grid:
-        conf = np.clip(string_confidences(log_prob_tables, labels, float(t)), 1e-6, 1 - 1e-6)
-        nll = -np.mean(np.where(right, np.log(conf), np.log1p(-conf)))
+        nll = right_wrong_nll(string_confidences(log_prob_tables, labels, float(t)), correct)
         if nll < best_nll:
             best, best_nll = float(t), nll
     return best
+
+
+def right_wrong_nll(confidences: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray) -> float:
+    """Negative log-likelihood of right/wrong under the confidences: the proper scoring rule the temperature minimises."""
+    conf = np.clip(np.asarray(confidences, dtype=float), 1e-6, 1 - 1e-6)
+    right = np.asarray(correct, dtype=bool)
+    return float(-np.mean(np.where(right, np.log(conf), np.log1p(-conf))))
 
 
 def string_confidences(
@@ -177,9 +182,7 @@ def refit_temperature_on_sets(
 
     def nll(t: float) -> float:
         conf = np.concatenate([string_confidences(s.tables, s.labels, t) for s in sets.values()])
-        right = np.concatenate([np.asarray(s.correct, dtype=bool) for s in sets.values()])
-        conf = np.clip(conf, 1e-6, 1 - 1e-6)
-        return float(-np.mean(np.where(right, np.log(conf), np.log1p(-conf))))
+        return right_wrong_nll(conf, np.concatenate([np.asarray(s.correct, dtype=bool) for s in sets.values()]))
 
     start = eces(current)
     for t in sorted(grid, key=nll):
