@@ -11,6 +11,7 @@ from pwocr.model.config import ModelConfig
 from pwocr.training.config import FINE_TUNE_DEFAULTS, RUN_DEFAULTS, TrainConfig
 from pwocr.training.datasets import SYNTHETIC_SOURCE, Batch
 from pwocr.training.loss import ctc_loss
+from pwocr.training.teacher import Teacher
 from pwocr.training.trainer import train
 
 
@@ -57,19 +58,65 @@ def test_the_teacher_reads_the_synthetic_lines_only_unless_the_run_has_none():
     from pwocr.model.crnn import CRNN
 
     model = CRNN(ModelConfig(alphabet="ab", height=32, arch="crnn-tiny")).eval()
-    teacher = _Recording(model)
+    recording = _Recording(model)
+    teacher = Teacher(recording)
     cpu = torch.device("cpu")
     mixed = _batch([SYNTHETIC_SOURCE, "plate.jpg", SYNTHETIC_SOURCE, "plate2.jpg"])
     plain = ctc_loss(model, mixed, cpu)
     # The teacher reads as the student does: the KL term is zero, and only the synthetic lines were read.
     assert torch.allclose(ctc_loss(model, mixed, cpu, teacher, 1.0), plain, atol=1e-5)
-    assert teacher.lines == [2]
+    assert recording.lines == [2]
     # A batch of the user's images alone: no teacher, unless the run has no synthetic lines at all.
     mine = _batch(["a.png", "b.png", "c.png"])
     ctc_loss(model, mine, cpu, teacher, 1.0)
-    assert teacher.lines == [2]
+    assert recording.lines == [2]
     ctc_loss(model, mine, cpu, teacher, 1.0, distill_every_line=True)
-    assert teacher.lines == [2, 3]
+    assert recording.lines == [2, 3]
+
+
+class _WholeLines(torch.nn.Module):
+    """The teacher as a plain model: every line read from the pixels, whatever the student computed."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+
+@pytest.mark.parametrize("arch", ["crnn-lcnet", "crnn-svtr"])
+def test_a_teacher_sharing_the_students_frozen_layers_teaches_what_it_would_reading_whole_lines(arch):
+    from pwocr.model.crnn import CRNN
+    from pwocr.model.surgery import freeze_conv_stack
+    from pwocr.training.teacher import Teacher
+
+    torch.manual_seed(0)
+    config = ModelConfig(alphabet="ab", arch=arch)
+    start = CRNN(config).state_dict()
+    student, teacher_model = CRNN(config), CRNN(config)
+    student.load_state_dict(start)
+    teacher_model.load_state_dict(start)
+    freeze_conv_stack(student, 4)
+    with torch.no_grad():  # the student has learnt past its frozen layers: the teacher must not read on from there
+        next(student.rnn.parameters()).add_(0.5)
+    shared, whole = Teacher(teacher_model, student, frozen_blocks=4), Teacher(_WholeLines(teacher_model))
+    assert shared.shared_blocks == 4 and whole.shared_blocks == -1
+    images = torch.rand(3, config.in_channels, 48, 96) * 2 - 1
+    lines = torch.tensor([True, False, True])
+    with shared.watching():
+        student(images)
+    assert torch.allclose(shared.read(images, lines), whole.read(images, lines), atol=1e-5)
+    # A student whose frozen layers are not the teacher's: the teacher reads the lines itself.
+    with torch.no_grad():
+        next(lcnet_parameters(student)).add_(1.0)
+    assert Teacher(teacher_model, student, frozen_blocks=4).shared_blocks == -1
+
+
+def lcnet_parameters(model):
+    from pwocr.model.surgery import lcnet_of
+
+    return iter(lcnet_of(model).prefix_parameters(0))
 
 
 @pytest.fixture

@@ -64,7 +64,21 @@ class CRNN(nn.Module):
         self.head = nn.Linear(2 * config.hidden + (c[-1] if self.skip else 0), config.num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.cnn(images)  # N, C, 1, T
+        return self._read_columns(self.cnn(images))
+
+    def forward_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
+        """:meth:`forward` from the output of the PP-LCNetV4 stack's stem and first ``blocks`` blocks
+        (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with its student."""
+        if isinstance(self.cnn, LCNetFeatures):
+            return self._read_columns(self.cnn.forward_after_blocks(x, blocks))
+        lcnet, *rest = self.cnn
+        features = lcnet.forward_after_blocks(x, blocks)
+        for module in rest:
+            features = module(features)
+        return self._read_columns(features)
+
+    def _read_columns(self, features: torch.Tensor) -> torch.Tensor:
+        """``(N, C, 1, T)`` conv features to ``(T, N, classes)`` log-probabilities."""
         sequence = features.squeeze(2).permute(2, 0, 1)  # T, N, C
         context, _ = self.rnn(sequence)
         if self.skip:

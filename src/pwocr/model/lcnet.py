@@ -94,6 +94,18 @@ class LCNetFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(self.blocks(self.stem(x)), (3, 2))
 
+    def after_blocks(self, blocks: int) -> nn.Module:
+        """The module whose output is the stem's and the first ``blocks`` blocks' (0: the stem's)."""
+        return self.blocks[blocks - 1] if blocks > 0 else self.stem
+
+    def forward_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
+        """:meth:`forward` from the output of :meth:`after_blocks` on: the remaining blocks and the pooling."""
+        return F.avg_pool2d(self.blocks[blocks:](x), (3, 2))
+
+    def prefix_parameters(self, blocks: int) -> list[torch.Tensor]:
+        """The weights of the stem and the first ``blocks`` blocks, in order."""
+        return [p for module in (self.stem, *self.blocks[:blocks]) for p in module.parameters()]
+
     def convs_in_order(self) -> list[nn.Conv2d]:
         """Every conv in the order PP-OCR's exported graph runs them (how pretrained weights are matched)."""
         return [m for m in self.modules() if isinstance(m, nn.Conv2d)]

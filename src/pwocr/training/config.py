@@ -86,7 +86,10 @@ class TrainConfig:
     batch_size: int = 32
     lr: float | None = None
     weight_decay: float = 1e-4
-    n_workers: int = 1
+    # Data loading processes. 0 renders and loads in the training process: on two cores a data
+    # process only takes CPU from the step (bench/train_speed.py: a plates fine-tune 31 -> 50
+    # images/s, the synthetic stream 23 -> 26). Give more where cores are spare or a GPU trains.
+    n_workers: int = 0
     seed: int | None = None
     # Validate every N epochs; 0: only after the last one.
     val_each: int = 1

@@ -136,10 +136,14 @@ class LabelledImages(Dataset[Sample]):
 
 
 class PreparedLines(Dataset[Sample]):
-    """In-memory ``(image, label)`` pairs (gray or RGB), prepared once: a fixed synthetic validation set."""
+    """In-memory ``(image, label)`` pairs (gray or RGB), prepared once: a fixed synthetic validation set.
+
+    Held in order of width, so that a batch of them spans few width buckets (one forward pass each).
+    """
 
     def __init__(self, samples: Sequence[tuple[np.ndarray, str]], config: ModelConfig, name: str = "synthetic") -> None:
-        self.lines = [(prepare_line(g, label, config), label, f"<{name} {i}>") for i, (g, label) in enumerate(samples)]
+        lines = [(prepare_line(g, label, config), label, f"<{name} {i}>") for i, (g, label) in enumerate(samples)]
+        self.lines = sorted(lines, key=lambda line: line[0].shape[-1])
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -24,6 +24,7 @@ from pwocr.training.datasets import Batch
 from pwocr.training.distributed import Ranks
 from pwocr.training.loss import ctc_loss
 from pwocr.training.state import Position
+from pwocr.training.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Trainee:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     device: torch.device
-    teacher: torch.nn.Module | None = None
+    teacher: Teacher | None = None
     distill: float = 0.0
     # The teacher reads every line (a run without synthetic lines), not only the synthetic ones.
     distill_every_line: bool = False

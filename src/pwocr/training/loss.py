@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
 from pwocr.training.datasets import Batch
+from pwocr.training.teacher import Teacher
 
 
 def model_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -30,7 +33,7 @@ def ctc_loss(
     model: torch.nn.Module,
     batch: Batch,
     device: torch.device,
-    teacher: torch.nn.Module | None = None,
+    teacher: Teacher | None = None,
     distill: float = 0.0,
     distill_every_line: bool = False,
 ) -> torch.Tensor:
@@ -43,7 +46,8 @@ def ctc_loss(
     readings would hold back what they teach). A batch of the user's images alone has no KL term.
     """
     images = model_input(batch.images, device)
-    log_probs = model(images)
+    with teacher.watching() if teacher is not None else nullcontext():
+        log_probs = model(images)
     loss = ctc_per_character(
         log_probs, batch.targets.to(device), batch.output_lengths.to(device), batch.target_lengths.to(device)
     ).mean()
@@ -53,8 +57,7 @@ def ctc_loss(
     kept = kept.to(device)
     if not kept.any():
         return loss
-    with torch.no_grad():
-        target = teacher(images[kept]).float()
+    target = teacher.read(images, kept)
     kl = torch.nn.functional.kl_div(log_probs[:, kept].float(), target, log_target=True, reduction="none").sum(-1)
     # Frames past a line's own output length read padding shared with wider batch-mates: not the line's.
     steps = torch.arange(kl.shape[0], device=kl.device)[:, None]

@@ -30,6 +30,7 @@ from pwocr.training.datasets import Collate, LabelledImages, PreparedLines, chec
 from pwocr.training.distributed import Ranks
 from pwocr.training.run_folder import remove_stale_temporaries
 from pwocr.training.state import Position, TrainingState, restore_rng_states, seed_everything
+from pwocr.training.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -232,21 +233,24 @@ def run_model(
     return model, train_items, val_items
 
 
-def teacher(config: TrainConfig, alphabet: Alphabet, device: torch.device) -> torch.nn.Module:
+def teacher(config: TrainConfig, student: CRNN, frozen: int, device: torch.device) -> Teacher:
     """The --weights_file model as training starts from it, frozen: what distillation keeps the student close to.
 
     Its alphabet must be the run's: a character it never had would get a random output row to copy.
     """
     teacher_config, _ = load_state(config.weights_file)
-    if teacher_config.alphabet != alphabet.chars:
+    if teacher_config.alphabet != student.config.alphabet:
         raise PwocrError(
             f"--distill: {config.weights_file} reads another alphabet than this run; distil without new characters"
         )
-    model = initial_model(config, alphabet, quiet=True).to(device).eval().requires_grad_(False)
-    return model.to(memory_format=torch.channels_last) if device.type == "cpu" else model
+    alphabet = Alphabet(student.config.alphabet)
+    model = initial_model(config, alphabet, quiet=True).to(device)
+    if device.type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    return Teacher(model, student, frozen)
 
 
-def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device) -> torch.nn.Module | None:
+def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device) -> Teacher | None:
     """Freeze what ``--freeze_blocks`` fixes; the distillation teacher, with ``--distill``."""
     blocks = frozen_blocks(config, model)
     if blocks >= 0:
@@ -255,8 +259,13 @@ def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device)
     assert config.distill is not None
     if config.distill <= 0:
         return None
-    frozen = teacher(config, Alphabet(model.config.alphabet), device)
-    logger.info("distilling from %s (weight %s)", config.weights_file, config.distill)
+    frozen = teacher(config, model, blocks, device)
+    shared = (
+        f"; it reads on from the student's frozen stem and {frozen.shared_blocks} blocks"
+        if frozen.shared_blocks >= 0
+        else ""
+    )
+    logger.info("distilling from %s (weight %s)%s", config.weights_file, config.distill, shared)
     return frozen
 
 

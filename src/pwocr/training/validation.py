@@ -50,11 +50,11 @@ def validation_readings(
     alphabet = Alphabet(model.config.alphabet)
     losses, truths, predictions, raws = [], [], [], []
     for batch in loader:
-        # Each width on its own, padded only to its bucket, as Recognizer reads it: validation reads
-        # what recognize reads (every frame, the padding's too).
-        for width in batch.widths.unique().tolist():
-            index = (batch.widths == width).nonzero().flatten()
-            padded = padded_width(width, model.config.pad_width, model.config.pad_multiple)
+        # Each width bucket on its own, every line padded only to its bucket, as Recognizer reads
+        # it: validation reads what recognize reads (every frame, the padding's too).
+        buckets = padded_width(batch.widths, model.config.pad_width, model.config.pad_multiple)
+        for padded in buckets.unique().tolist():
+            index = (buckets == padded).nonzero().flatten()
             log_probs = model(model_input(batch.images[index, :, :, :padded], device)).float()
             encoded = [batch.targets_of(int(i)) for i in index]
             lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
