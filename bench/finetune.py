@@ -1,9 +1,9 @@
 """Fine-tuning on a small real set: what each recipe learns, what it forgets, and how long it takes.
 
-Splits a labelled set (by default ``../shared/datasets/plates-eu-br``) once into train, validation
-and test (``pwocr split --test``), runs ``pwocr train --weights_file default`` with each recipe's
-flags on the same split, and scores the kept weights (``best.safetensors``) on rows no choice of
-the run saw:
+Splits a labelled set (by default ``../shared/datasets/plates-eu-br``) into train, validation and
+test (``pwocr split --test``; one split per ``--split_seeds`` seed, so that a few dozen test rows
+do not decide alone), runs ``pwocr train --weights_file default`` with each recipe's flags on each
+split, and scores the kept weights (``best.safetensors``) on rows no choice of the run saw:
 
 - the test rows: exact and top-3 word accuracy, ECE of the string confidence;
 - ``../shared/domain``: real screen passwords the shipped model reads (what must not be forgotten);
@@ -16,6 +16,8 @@ Runs go one after another, so their times compare (the machine should be otherwi
     git worktree add /tmp/stop26 191cd92
     python bench/finetune.py --recipes today default epochs_15 --seeds 0 1 --today_src /tmp/stop26/src \
         --out bench/results/finetune_sweep.json
+    python bench/finetune.py --recipes today default --split_seeds 0 1 2 --today_src /tmp/stop26/src \
+        --out bench/results/finetune_splits.json
 """
 
 from __future__ import annotations
@@ -63,8 +65,15 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=SHARED / "datasets" / "plates-eu-br")
     parser.add_argument("--domain", type=Path, default=SHARED / "domain")
     parser.add_argument("--recipes", nargs="+", default=["default"], choices=sorted(RECIPES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (the split stays one)")
-    parser.add_argument("--split_seed", type=int, default=0)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (on each split)")
+    parser.add_argument(
+        "--split_seeds",
+        "--split_seed",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="one train/val/test split per seed; every recipe and training seed runs on each (cross-validation)",
+    )
     parser.add_argument("--val", type=float, default=0.2)
     parser.add_argument("--test", type=float, default=0.3)
     parser.add_argument("--guard_count", type=int, default=300)
@@ -80,20 +89,34 @@ def main() -> None:
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="pwocr-finetune-"))
-    counts = split_labels(args.dataset / "labels.csv", work / "split", args.val, args.split_seed, args.test)
-    sets = _scoring_sets(args, work)
-    rows = [{"recipe": "shipped", "seed": None, "seconds": 0.0, **_score(None, sets)}]
+    rows, counts = [], {}
+    for split_seed in args.split_seeds:
+        split = work / f"split-{split_seed}"
+        counts[split_seed] = split_labels(args.dataset / "labels.csv", split, args.val, split_seed, args.test)
+        rows.extend(_rows_of_split(args, split, split_seed))
+    result = {"splits": counts, "dataset": str(args.dataset), "rows": rows, "medians": _medians(rows)}
+    for recipe, median in result["medians"].items():
+        print(f"median {recipe}: {json.dumps(median)}")
+    if args.out:
+        atomic_write(args.out, json.dumps(result, indent=2) + "\n")
+
+
+def _rows_of_split(args: argparse.Namespace, split: Path, split_seed: int) -> list[dict]:
+    """The shipped model's scores and each recipe's (per training seed) on one split."""
+    sets = _scoring_sets(args, split)
+    rows = [{"recipe": "shipped", "split_seed": split_seed, "seed": None, "seconds": 0.0, **_score(None, sets)}]
     _print_row(rows[-1])
     for recipe in args.recipes:
         for seed in args.seeds:
-            out = work / f"{recipe}-{seed}"
+            out = split.parent / f"{recipe}-{split_seed}-{seed}"
             source = args.today_src if recipe == "today" else None
-            seconds = _train(args.dataset, work / "split", RECIPES[recipe], seed, out, source)
+            seconds = _train(args.dataset, split, RECIPES[recipe], seed, out, source)
             summary = json.loads((out / "summary.json").read_text())
             rows.append(
                 {
                     "recipe": recipe,
                     "flags": RECIPES[recipe],
+                    "split_seed": split_seed,
                     "seed": seed,
                     "seconds": round(seconds, 1),
                     "best_epoch": summary["best_epoch"],
@@ -104,17 +127,13 @@ def main() -> None:
                 }
             )
             _print_row(rows[-1])
-    result = {"split": counts, "dataset": str(args.dataset), "rows": rows, "medians": _medians(rows)}
-    for recipe, median in result["medians"].items():
-        print(f"median {recipe}: {json.dumps(median)}")
-    if args.out:
-        atomic_write(args.out, json.dumps(result, indent=2) + "\n")
+    return rows
 
 
-def _scoring_sets(args: argparse.Namespace, work: Path) -> dict[str, list]:
+def _scoring_sets(args: argparse.Namespace, split: Path) -> dict[str, list]:
     """The three sets every model is scored on: test rows, the domain photos and the synthetic guard."""
     return {
-        "test": read_labels(work / "split" / "test.csv", args.dataset),
+        "test": read_labels(split / "test.csv", args.dataset),
         "domain": read_labels(args.domain / "labels.csv"),
         "guard": render_set(args.guard_count, GUARD_SEED, config=SynthConfig(alphabet=PRINTABLE_94, colour=True)),
     }
@@ -161,6 +180,10 @@ def _medians(rows: list[dict]) -> dict[str, dict[str, float]]:
         for name in ("test", "domain", "guard"):
             median[f"{name}_exact"] = statistics.median(r[name]["exact"] for r in mine)
             median[f"{name}_ece"] = statistics.median(r[name]["ece"] for r in mine)
+        # Over every split and seed: each test row counted once per run (several splits: cross-validation).
+        median["test_pooled_exact"] = round(
+            sum(r["test"]["right"] for r in mine) / sum(r["test"]["n"] for r in mine), 4
+        )
         out[recipe] = median
     return out
 
@@ -170,7 +193,8 @@ def _print_row(row: dict) -> None:
         f"{name} {row[name]['exact']:.1%} (top-3 {row[name]['top3']:.1%}, ECE {row[name]['ece']:.3f})"
         for name in ("test", "domain", "guard")
     )
-    print(f"{row['recipe']:>12} seed {row['seed']}: {scores}  {row['seconds']:.0f} s", flush=True)
+    where = f"split {row['split_seed']} seed {row['seed']}"
+    print(f"{row['recipe']:>12} {where}: {scores}  {row['seconds']:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
