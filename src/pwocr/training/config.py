@@ -87,8 +87,8 @@ class TrainConfig:
     lr: float | None = None
     weight_decay: float = 1e-4
     # Data loading processes. 0 renders and loads in the training process: on two cores a data
-    # process only takes CPU from the step (bench/train_speed.py: a plates fine-tune 31 -> 50
-    # images/s, the synthetic stream 23 -> 26). Give more where cores are spare or a GPU trains.
+    # process gains nothing over a long epoch, and each short epoch waits for a new one to start
+    # (a plates fine-tune: 92 -> 58 s; README, "Training speed"). Give more where cores are spare.
     n_workers: int = 0
     seed: int | None = None
     # Validate every N epochs; 0: only after the last one.
