@@ -43,8 +43,9 @@ def test_a_number_with_a_look_alike_letter_is_nearly_a_number():
 
 def test_a_label_after_the_value_in_a_script_pwocr_cannot_spell():
     """``12345678 → 密码``: PP-OCRv6 reads the label, pwocr's characters before the arrow are the value."""
+    from pwocr.layout.ink import spaced_text
     from pwocr.layout.labels import LabelReading
-    from pwocr.layout.photo import _label_text
+    from pwocr.layout.photo import _label_text, _SecondReadings
 
     frames, text = 60, "40187256~?"
     onsets = {3 + 4 * k: 1 for k in range(8)} | {42: 2, 50: 3}  # eight digits, then two unsure symbols
@@ -61,7 +62,8 @@ def test_a_label_after_the_value_in_a_script_pwocr_cannot_spell():
         return LabelReading(other, starts)
 
     found = Reading("sign.jpg", text, text, 0.3, (Candidate(text, 0.3),), ())
-    seen, to_reading = _label_text(crop, probs, found, label_reader, frames)
+    second = _SecondReadings(label_reader, [crop])
+    seen, to_reading = _label_text(0, probs, found, spaced_text(crop, probs, text, frames), second, frames)
     assert seen.endswith("→ 密码") and seen.startswith("40187256")
     assert to_reading(len(seen)) <= 8 and to_reading(0) == 0
     from pwocr.layout.password import LineFacts, pick_password

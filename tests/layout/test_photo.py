@@ -85,7 +85,7 @@ def test_picks_the_password_with_its_label_stripped(recognizer, kind, seed):
     assert set(d) == {"image", "lines", "password", "pairs"}
     assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why", "network"}
     assert d["pairs"][0] == d["password"]
-    assert all(set(line) == {"box", "text", "confidence", "candidates", "chars"} for line in d["lines"])
+    assert all(set(line) == {"box", "text", "words", "confidence", "candidates", "chars"} for line in d["lines"])
     assert len(d["password"]["candidates"]) <= 3 and d["password"]["candidates"][0]["text"] == s.password
     # The value is the end of its line: a label before it on the same line is cut off.
     assert reading.lines[reading.password.line].reading.text.endswith(s.password)
@@ -238,3 +238,23 @@ def test_pairs_on_one_line_labels_after_values_and_several_networks(recognizer, 
     # Candidates are distinct and plausible: no beam deletion offered at 0.0%.
     texts = [c.text for c in reading.password.reading.candidates]
     assert len(set(texts)) == len(texts)
+
+
+def test_every_line_reads_as_words_and_the_password_as_the_password_model_reads_it(recognizer):
+    """``Bienvenidos a la cafetería`` keeps its spaces and its í (PP-OCRv6); the password keeps pwocr's reading."""
+    font = load_font(fonts_for("eval")[0].path, 44)
+    image = Image.new("RGB", (1000, 520), (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 60), "Bienvenidos a la cafetería", font=font, fill=(20, 20, 20))
+    draw.text((60, 200), "Contraseña", font=font, fill=(20, 20, 20))
+    draw.text((60, 320), "Xq7!mZ2#pL", font=font, fill=(20, 20, 20))
+    reading = read_photo(recognizer, np.asarray(image))
+    assert reading.password.reading.text == "Xq7!mZ2#pL"
+    title, label, value = reading.lines[0], reading.lines[1], reading.lines[reading.password.line]
+    assert title.words == "Bienvenidos a la cafetería" and label.words == "Contraseña", (title.words, label.words)
+    assert " " not in title.reading.text and "í" not in title.reading.text  # what the password model spells
+    assert value.words == value.reading.text == "Xq7!mZ2#pL"  # never PP-OCRv6's reading of a password
+    assert title.as_dict()["words"] == title.words and title.as_dict()["text"] == title.reading.text
+    # Without PP-OCRv6's recognizer, the words are pwocr's reading with its word gaps as spaces.
+    plain = read_photo(recognizer, np.asarray(image), label_reader=None)
+    assert plain.lines[0].words.count(" ") == 3 and plain.lines[0].words.replace(" ", "") == plain.lines[0].reading.text

@@ -70,7 +70,7 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     for i, line in enumerate(photo.lines):  # numbered from 0 everywhere: here, --draw, the JSON's "line", the page
         mark = "  <- the password" if photo.password is not None and i == photo.password.line else ""
         mark = mark or ("  <- another network's password" if i in others else "")
-        out.append(f"  [{i}] {line.reading.text}  ({line.reading.confidence:.0%}){mark}")
+        out.append(f"  [{i}] {line.words or line.reading.text}  ({line.reading.confidence:.0%}){mark}")
     return "\n".join(out)
 
 

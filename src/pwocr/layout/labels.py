@@ -3,8 +3,10 @@
 pwocr's recognizer reads the 94 printable ASCII characters: what passwords are made of, but not
 the labels beside them on a Chinese or Japanese Wi-Fi card. PP-OCRv6 small's recognizer, bundled
 in ``rapidocr`` (Apache-2.0) and shipped with pwocr beside the detector, reads 18,000 characters (Chinese, Japanese
-kana, accented Latin). It is run here on onnxruntime, only on lines where pwocr found no label
-and was unsure of its reading, and only its label is used: the value is still pwocr's reading.
+kana, accented Latin). It is run here on onnxruntime. The picker takes a label from it on lines
+where pwocr found no label and was unsure of its reading; the value is still pwocr's reading.
+Every line that is not a password is shown in its reading (``PhotoLine.words``): with spaces,
+accents and the scripts pwocr cannot spell.
 Hangul is not in its dictionary, so ``비밀번호`` is found only when printed with a Latin label.
 """
 

@@ -24,7 +24,7 @@ from pwocr.layout.clues import find_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with_margins
 from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, trailing_phantoms, value_table
-from pwocr.layout.labels import LabelReader, default_label_reader
+from pwocr.layout.labels import LabelReader, LabelReading, default_label_reader
 from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
 from pwocr.lookalikes import lookalikes_of
 
@@ -40,16 +40,23 @@ LINE_READ_HEIGHT = 48
 
 @dataclass(frozen=True)
 class PhotoLine:
-    """One text line of a photo: where it is (four corners in the photo's pixels) and what it reads."""
+    """One text line of a photo: where it is (four corners in the photo's pixels) and what it reads.
+
+    ``reading`` is the password model's (the 94 printable ASCII characters, no spaces); ``words``
+    is the line as a person reads it: with its word gaps as spaces and, on a line that is not a
+    password, in PP-OCRv6's reading, which spells accents and other scripts (``Contraseña``).
+    """
 
     box: TextBox
     reading: Reading
+    words: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         d = self.reading.as_dict()
         return {
             "box": self.box.as_list(),
             "text": d["text"],
+            "words": self.words or d["text"],
             "confidence": d["confidence"],
             "candidates": d["candidates"],
             "chars": d["chars"],
@@ -186,9 +193,11 @@ def read_boxes(
     if label_reader == "default":
         label_reader = default_label_reader()
     read = _read_lines(recognizer, photo, name, boxes, candidates)
+    second = _SecondReadings(label_reader, read.crops)
+    spaced = [spaced_text(c, t, r.text, n) for c, t, r, n in zip(read.crops, read.tables, read.readings, read.frames)]
     seen = [
-        _label_text(crop, table, reading, label_reader, n)
-        for crop, table, reading, n in zip(read.crops, read.tables, read.readings, read.frames)
+        _label_text(k, read.tables[k], read.readings[k], spaced[k], second, read.frames[k])
+        for k in range(len(read.readings))
     ]
     facts = [
         LineFacts(text, r.confidence, p.row, p.left, p.right)
@@ -198,7 +207,9 @@ def read_boxes(
     found = tuple(
         _password_of(pick, read, seen[pick.line][1], recognizer, name, candidates, constraints) for pick in picks
     )
-    lines = tuple(PhotoLine(b, r) for b, r in zip(read.boxes, read.readings))
+    values = {pick.line for pick in picks}
+    words = [spaced[k] if k in values else second.words(k, spaced[k]) for k in range(len(read.readings))]
+    lines = tuple(PhotoLine(b, r, w) for b, r, w in zip(read.boxes, read.readings, words))
     size = (photo.shape[1], photo.shape[0])
     return PhotoReading(name, size, lines, found[0] if found else None, found)
 
@@ -265,8 +276,30 @@ def plausible_candidates(reading: Reading) -> Reading:
 LABEL_READER_BELOW = 0.5
 
 
+class _SecondReadings:
+    """PP-OCRv6's reading of a photo's lines (spaces, accents, other scripts), each read once, when first asked."""
+
+    def __init__(self, reader: LabelReader | None, crops: list[np.ndarray]) -> None:
+        self.reader, self.crops = reader, crops
+        self._read: dict[int, LabelReading] = {}
+
+    @property
+    def available(self) -> bool:
+        return self.reader is not None
+
+    def __call__(self, k: int) -> LabelReading:
+        assert self.reader is not None
+        if k not in self._read:
+            self._read[k] = self.reader(self.crops[k])
+        return self._read[k]
+
+    def words(self, k: int, fallback: str) -> str:
+        """Line ``k`` as words: PP-OCRv6's reading, else (no reader, or it read nothing) ``fallback``."""
+        return (self(k).text.strip() if self.available else "") or fallback
+
+
 def _label_text(
-    crop: np.ndarray, table: np.ndarray, reading: Reading, label_reader: LabelReader | None, frames: int
+    k: int, table: np.ndarray, reading: Reading, spaced: str, second: _SecondReadings, frames: int
 ) -> tuple[str, Callable[[int], int]]:
     """The text the picker sees for one line, and how an index into it maps to an index into ``reading.text``.
 
@@ -274,11 +307,10 @@ def _label_text(
     and PP-OCRv6 finds a label there (before the value or after it), the label is PP-OCRv6's and
     the value pwocr's, matched by position across the line.
     """
-    spaced = spaced_text(crop, table, reading.text, frames)
     plain = (spaced, lambda i: i - spaced[:i].count(" "))
-    if label_reader is None or reading.confidence >= LABEL_READER_BELOW or find_label(spaced).kind:
+    if not second.available or reading.confidence >= LABEL_READER_BELOW or find_label(spaced).kind:
         return plain
-    other = label_reader(crop)
+    other = second(k)
     found = find_label(other.text)
     if not found.kind:
         return plain

@@ -80,7 +80,11 @@ class PhotoLineOut(BaseModel):
     """One text line found in a whole photo, in reading order."""
 
     box: list[list[float]] = Field(description="four corners (x, y) in the upright photo's pixels, clockwise")
-    text: str
+    text: str = Field(description="the password model's reading: printable ASCII, no spaces")
+    words: str = Field(
+        description="the line as a person reads it: word gaps as spaces, and on a line that is not a password "
+        "PP-OCRv6's reading (accents, other scripts)"
+    )
     confidence: float
     candidates: list[CandidateOut]
     chars: list[CharOut]

@@ -47,8 +47,10 @@ NO_DATA = (
 #: distillation toward the starting model on the synthetic lines, five passes over the user's
 #: images (fifteen learnt no more and forgot more of ../shared/domain), an early stop for longer
 #: runs; and (``freeze_blocks`` left ``None``) the whole PP-LCNetV4 conv stack kept as it is.
-#: Chosen by ``bench/finetune.py`` on ``plates-eu-br`` (README, "Train and fine-tune").
-FINE_TUNE_DEFAULTS: dict[str, Any] = {"epochs": 5, "lr": 5e-4, "distill": 1.0, "patience": 5}
+#: Chosen by ``bench/finetune.py`` on ``plates-eu-br`` (README, "Train and fine-tune"): a KL weight
+#: of 3 kept the synthetic guard within 2 points of the start in 5 runs of 5 (1.0: 4 of 5) at the
+#: same test accuracy (90.4% against 90.7%, mean of 5 runs).
+FINE_TUNE_DEFAULTS: dict[str, Any] = {"epochs": 5, "lr": 5e-4, "distill": 3.0, "patience": 5}
 #: Every other run (from scratch, or the synthetic stream alone) where a flag is not given.
 RUN_DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 1e-3, "distill": 0.0, "patience": 0}
 

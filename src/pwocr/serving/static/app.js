@@ -422,7 +422,7 @@ function renderLines(data, text, pickIndex) {
   const lines = Array.isArray(data && data.lines) ? data.lines : [];
   const pairs = new Set((Array.isArray(data && data.pairs) ? data.pairs : []).slice(1).map((p) => p.line));
   lines.forEach((line, index) => {
-    const lineText = typeof line === "string" ? line : (line.text ?? line.reading?.text ?? "");
+    const lineText = typeof line === "string" ? line : (line.words ?? line.text ?? line.reading?.text ?? "");
     const li = document.createElement("li");
     const isPick = pickIndex >= 0 ? index === pickIndex
       : line.pick === true || line.password === true || (lineText !== "" && lineText === text);
