@@ -55,7 +55,7 @@ RECIPES: dict[str, list[str]] = {
     "epochs_8": ["--epochs_num", "8"],
     "lr_1e-3": ["--lr", "0.001"],
     "unfreeze_3": ["--freeze_blocks", "10"],
-    "distill_3": ["--distill", "3"],
+    "distill_1": ["--distill", "1"],
     "no_distill": ["--distill", "0"],
 }
 
