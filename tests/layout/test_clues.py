@@ -16,6 +16,11 @@ from pwocr.layout.clues import find_label, header_kinds, pair_segments, split_su
         ("abc~ PW", "abc~", "PW"),  # no space before it: the value's own last character
         ("40187256 パスワード", "40187256", "パスワード"),
         ("40187256 Wi-Fi Password", "40187256", "Wi-Fi Password"),
+        # PP-OCRv6 drops the space between scripts, and a Unicode arrow is never a password's.
+        ("k3!Qz8パスワード", "k3!Qz8", "パスワード"),
+        ("Gufujez8#→パスワード", "Gufujez8#", "パスワード"),
+        ("Yivokir4732@ 暗号化キー", "Yivokir4732@", "暗号化キー"),
+        ("Yivokir4732@ 暗号化キ一", "Yivokir4732@", "暗号化キ一"),  # its long vowel read as the kanji for one
     ],
 )
 def test_a_label_after_its_value(text, value, label):
@@ -24,7 +29,7 @@ def test_a_label_after_its_value(text, value, label):
     assert (text[found.start : found.end], found.label) == (value, label)
 
 
-@pytest.mark.parametrize("text", ["Enter password", "Forgot password?", "keyboard", "abcPW"])
+@pytest.mark.parametrize("text", ["Enter password", "Forgot password?", "keyboard", "abcPW", "abc->PW"])
 def test_no_label_after_a_phrase_or_inside_a_word(text):
     assert split_suffix_label(text).kind == ""
 

@@ -175,6 +175,7 @@ def test_bytes_and_every_kind_compose():
     rng = np.random.default_rng(18)
     for kind in SCENE_KINDS:
         assert compose_scene(rng, fonts_for("eval"), kind=kind, size=(640, 480)).image.shape == (480, 640, 3)
+    rng = np.random.default_rng(18)  # the conditions' own draws, whatever kinds were composed above
     small = compose_scene(rng, fonts_for("eval"), kind="wifi_card", condition="small")
     assert max(small.image.shape) < 1000
     heights = [np.linalg.norm(line.points[3] - line.points[0]) for line in small.lines]
@@ -258,3 +259,15 @@ def test_every_line_reads_as_words_and_the_password_as_the_password_model_reads_
     # Without PP-OCRv6's recognizer, the words are pwocr's reading with its word gaps as spaces.
     plain = read_photo(recognizer, np.asarray(image), label_reader=None)
     assert plain.lines[0].words.count(" ") == 3 and plain.lines[0].words.replace(" ", "") == plain.lines[0].reading.text
+
+
+@pytest.mark.skipif(not JAPANESE_FONT.is_file(), reason="needs a system font with kana (VL Gothic)")
+@pytest.mark.parametrize("seed", [24, 27])
+def test_a_sign_in_a_script_pwocr_cannot_spell_with_its_labels_after_the_values(recognizer, seed):
+    """``NAME → ネットワーク名``, ``password → パスワード``: PP-OCRv6 finds the labels, pwocr reads the value."""
+    s = scene("foreign_sign", seed)
+    assert any(line.role == "password" and "→" in line.text for line in s.lines)
+    reading = read_photo(recognizer, s.image)
+    assert reading.password.reading.text == s.password, reading.password.why
+    assert "after it" in reading.password.why
+    assert reading.lines[0].words == s.lines[0].text  # the title, in its own script

@@ -23,7 +23,7 @@ PASSWORD_LABELS: dict[str, float] = {
             "securitykey", "wpa2psk", "wpapsk", "wpa2key", "wpakey", "wpa3key", "wifikey", "wlanschlussel",
             "netzwerkschlussel", "schlussel", "motdepasse", "contrasena", "contrasenya", "senha", "parola",
             "haslo", "heslo", "wachtwoord", "salasana", "losenord", "adgangskode", "jelszo", "sifre", "пароль",
-            "密码", "密碼", "パスワード", "비밀번호", "clave", "cle", "kennwort", "pass", "pwd", "psk", "pw", "key",
+            "密码", "密碼", "パスワード", "暗号化キー", "暗号キー", "비밀번호", "clave", "cle", "kennwort", "pass", "pwd", "psk", "pw", "key",
             "mdp", "pword", "passw", "matkhau", "katasandi",
         )),
         (1.5, ("pincode", "pin", "code", "codigo", "accesscode")),
@@ -56,7 +56,9 @@ _SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|→⇒]\s+|^\s+")
 #: What may stand between a value and a label after it: a space and maybe an arrow (also as pwocr
 #: misreads ``→``: ``~``, ``-``), or an opening bracket. An arrow counts only after a space, so a
 #: value's own last character (``abc~``) is never taken for one.
-_SUFFIX_GAP = re.compile(r"(\s+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—-]{1,2})?\s*|\s*[(\[（【]\s*|[:：]\s*)$")
+_SUFFIX_GAP = re.compile(r"(\s+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—-]{1,2})?\s*|\s*[→⇒➔➜⟶←⇐⟵]\s*|\s*[(\[（【]\s*|[:：]\s*)$")
+#: A Unicode arrow is no password character (passwords are printable ASCII): it separates even unspaced.
+_UNICODE_ARROWS = "→⇒➔➜⟶←⇐⟵"
 _URL = re.compile(
     r"(https?:|www\.|\.(com|org|net|de|fr|es|it|io|co|uk)\b|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)", re.I
 )
@@ -211,18 +213,23 @@ def split_suffix_label(text: str) -> LabelSplit:
     value must not be a plain word (``Enter password`` is a phrase, ``k3!Qz8 password`` a pair).
     """
     for p in range(1, len(text)):  # the longest tail first: "Wi-Fi Password", not "Password"
-        if not text[p].isalnum() or not (text[p - 1].isspace() or text[p - 1] in "([（【:：>"):
+        # A label in another script may follow an ASCII value unspaced (``k3!Qz8パスワード``).
+        script_change = not text[p].isascii() and text[p - 1].isascii() and not text[p - 1].isspace()
+        if not text[p].isalnum() or not (
+            text[p - 1].isspace() or text[p - 1] in "([（【:：>" + _UNICODE_ARROWS or script_change
+        ):
             continue
         found = whole_label(text[p:])
         gap = _SUFFIX_GAP.search(text[:p]) if found else None
-        if found is None or gap is None:
+        if found is None or (gap is None and not script_change):
             continue
-        value = text[: gap.start()]
-        arrow = bool(gap.group().strip())
+        cut = gap.start() if gap is not None else p
+        value = text[:cut]
+        arrow = gap is not None and bool(gap.group().strip())
         if not value.strip() or (not arrow and _plain_word(value)):
             continue
         kind, label = found
-        return LabelSplit(text[p:].strip(" \t:：)]）】"), kind, _weight(kind, label), 0, gap.start(), after=True)
+        return LabelSplit(text[p:].strip(" \t:：)]）】"), kind, _weight(kind, label), 0, cut, after=True)
     return LabelSplit(None, "", 0.0, 0, len(text))
 
 

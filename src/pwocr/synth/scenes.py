@@ -11,8 +11,10 @@ effects are the line renderer's (``pwocr.synth.render``); ``split="eval"`` uses 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,7 +33,7 @@ PASSWORD_LABELS = (
 NETWORK_LABELS = ("SSID:", "Network:", "Wi-Fi:", "WiFi:", "Network name:", "Netzwerk:", "Réseau :", "Red:", "Rede:")
 SCENE_KINDS = (
     "wifi_card", "cafe_sign", "router_sticker", "login_page", "router_admin", "terminal", "phone_settings", "printout",
-    "pair_line", "label_after", "several_networks",
+    "pair_line", "label_after", "several_networks", "foreign_sign",
 )  # fmt: skip
 #: How the photo was taken: ``small`` is a low-resolution photo (text about 8 to 14 px tall),
 #: ``glare`` a laminated card catching a lamp's reflection over its text.
@@ -39,6 +41,17 @@ CONDITIONS = ("plain", "small", "glare")
 #: Labels printed after their value (``12345678 → password``), with the value's network (``NAME → ID``).
 AFTER_LABELS = ("password", "Password", "PW", "pw", "PASS", "Passwort", "Key", "WPA Key")
 AFTER_NETWORK_LABELS = ("ID", "SSID", "Wi-Fi", "Network")
+#: A sign in a script pwocr cannot spell: its title, and labels (network, password) before or after
+#: the values. pwocr reads such lines as unsure symbols, which must not pass for a password.
+FOREIGN_TITLES = ("免费无线网络", "无线网络", "欢迎光临", "無料Wi-Fi", "ゲストWi-Fi", "ようこそ")
+FOREIGN_NETWORK_LABELS = ("网络名称", "无线网络", "ネットワーク名")
+FOREIGN_PASSWORD_LABELS = ("密码", "无线密码", "パスワード", "暗号化キー")
+#: System fonts with those scripts (Debian's fonts-vlgothic and fonts-noto-cjk); without any, a
+#: foreign sign is drawn with Latin labels.
+FOREIGN_FONTS = (
+    Path("/usr/share/fonts/truetype/vlgothic/VL-PGothic-Regular.ttf"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class _Block:
     size: float = 1.0
     gap_before: float = 0.6  # in line heights
     same_row: bool = False  # continue the previous row (a value to the right of its label)
+    font: FontSpec | None = None  # instead of the scene's fonts (a script they lack)
 
 
 def _label(rng: np.random.Generator, labels: Sequence[str], font: FontSpec) -> str:
@@ -258,7 +272,51 @@ def _several_networks(
     return [*blocks, *decoys[:1]]
 
 
-_NEW_LAYOUTS = {"pair_line": _pair_line, "label_after": _label_after, "several_networks": _several_networks}
+def _foreign_sign(
+    rng: np.random.Generator, font: FontSpec, ssid: str, password: str, decoys: list[_Block]
+) -> list[_Block]:
+    """A title and labels in Chinese or Japanese, before or after the values (``NAME → 网络名称``)."""
+    found = _foreign_script()
+    if found is None:
+        return _label_after(rng, font, ssid, password, decoys)
+    foreign, titles, net_labels, pw_labels = found
+    net_label, pw_label = net_labels[rng.integers(len(net_labels))], pw_labels[rng.integers(len(pw_labels))]
+    title = _Block(titles[rng.integers(len(titles))], "other", 1.6, font=foreign)
+    if rng.random() < 0.5:  # labels after the values, as on the sign the issue met
+        arrow = ["→", ":", ""][rng.integers(3)] if covers(foreign.path, "→") else ":"
+        net = _Block(f"{ssid} {arrow} {net_label}".replace("  ", " "), "decoy", font=foreign)
+        pw = _Block(f"{password} {arrow} {pw_label}".replace("  ", " "), "password", font=foreign)
+        return [title, net, pw, *decoys[:1]]
+    rows = [
+        _Block(net_label, "label", 0.8, font=foreign),
+        _Block(ssid, "decoy"),
+        _Block(pw_label, "label", 0.8, font=foreign),
+        _Block(password, "password"),
+    ]
+    return [title, *rows, *decoys[:1]]
+
+
+@functools.lru_cache(maxsize=1)
+def _foreign_script() -> tuple[FontSpec, list[str], list[str], list[str]] | None:
+    """The first system font that draws a foreign title and labels, with the ones it draws; ``None`` if none does."""
+    for path in FOREIGN_FONTS:
+        if not path.is_file():
+            continue
+        drawn = [
+            [t for t in texts if covers(path, t)]
+            for texts in (FOREIGN_TITLES, FOREIGN_NETWORK_LABELS, FOREIGN_PASSWORD_LABELS)
+        ]
+        if all(drawn):
+            return FontSpec(path, path.stem, "sans", "eval", path), *drawn  # type: ignore[return-value]
+    return None
+
+
+_NEW_LAYOUTS = {
+    "pair_line": _pair_line,
+    "label_after": _label_after,
+    "several_networks": _several_networks,
+    "foreign_sign": _foreign_sign,
+}
 
 
 def _small(photo: np.ndarray, lines: tuple[SceneLine, ...], rng: np.random.Generator):
@@ -315,7 +373,7 @@ def _draw_surface(
     x, y, row_h, width = pad, pad, 0, 0
     align_centre = style in ("chalkboard",) or rng.random() < 0.25
     for i, block in enumerate(blocks):
-        f = title_font if block.size > 1.2 else font
+        f = block.font or (title_font if block.size > 1.2 else font)
         s = max(10, int(size * block.size))
         face = load_font(f.path, s)
         w = int(face.getlength(block.text))
