@@ -202,3 +202,9 @@ def test_a_run_saved_before_the_fine_tuning_defaults_resumes_as_it_was_planned()
     saved["synth_val_count"] = None
     old = TrainConfig.from_dict(saved).resolved()
     assert (old.patience, old.effective_synth_val_count(), old.epochs, old.distill) == (0, 128, 3, 0.0)
+
+
+def test_a_run_saved_before_distillation_existed_resumes_without_a_teacher():
+    saved = TrainConfig(train_file="t.csv", weights_file="default", epochs=3, lr=1e-3).to_dict()
+    del saved["distill"], saved["patience"]
+    assert TrainConfig.from_dict(saved).resolved().distill == 0.0

@@ -248,7 +248,11 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--no_progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument(
-        "--n_workers", "--workers", dest="n_workers", type=int, help="data loading processes" + _default("n_workers")
+        "--n_workers",
+        "--workers",
+        dest="n_workers",
+        type=int,
+        help="data loading processes; 0 prepares the data in the training process" + _default("n_workers"),
     )
     run.add_argument(
         "--nproc",

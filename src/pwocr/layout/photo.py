@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -208,7 +209,10 @@ def read_boxes(
         _password_of(pick, read, seen[pick.line][1], recognizer, name, candidates, constraints) for pick in picks
     )
     values = {pick.line for pick in picks}
-    words = [spaced[k] if k in values else second.words(k, spaced[k]) for k in range(len(read.readings))]
+    words = [
+        seen[k][0] if k in values else second.words(k, spaced[k], read.readings[k].text)
+        for k in range(len(read.readings))
+    ]
     lines = tuple(PhotoLine(b, r, w) for b, r, w in zip(read.boxes, read.readings, words))
     size = (photo.shape[1], photo.shape[0])
     return PhotoReading(name, size, lines, found[0] if found else None, found)
@@ -293,9 +297,23 @@ class _SecondReadings:
             self._read[k] = self.reader(self.crops[k])
         return self._read[k]
 
-    def words(self, k: int, fallback: str) -> str:
-        """Line ``k`` as words: PP-OCRv6's reading, else (no reader, or it read nothing) ``fallback``."""
-        return (self(k).text.strip() if self.available else "") or fallback
+    def words(self, k: int, spaced: str, ours: str) -> str:
+        """Line ``k`` as words: PP-OCRv6's reading where it spells what pwocr read (adding only spaces
+        and accents) or a script pwocr cannot spell; else pwocr's reading ``spaced`` (an unpicked
+        password is never shown in another model's reading of its characters)."""
+        theirs = self(k).text.strip() if self.available else ""
+        return theirs if theirs and (_same_letters(theirs, ours) or _other_script(theirs)) else spaced
+
+
+def _same_letters(theirs: str, ours: str) -> bool:
+    """``Bienvenidos a la cafetería`` and ``Bienvenidosalacafeteria``: the same characters but spaces and accents."""
+    plain = unicodedata.normalize("NFKD", theirs)
+    return "".join(c for c in plain if not unicodedata.combining(c) and not c.isspace()) == ours.replace(" ", "")
+
+
+def _other_script(text: str) -> bool:
+    """Letters no accent-stripping makes ASCII (kana, hanzi, Cyrillic): what pwocr's alphabet lacks."""
+    return any(c.isalpha() and not unicodedata.normalize("NFKD", c)[0].isascii() for c in text)
 
 
 def _label_text(
