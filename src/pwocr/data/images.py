@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pwocr.errors import PwocrError
-from pwocr.extras import MissingExtra, hint, is_installed
+from pwocr.extras import require
 from pwocr.imaging import resize
 
 logger = logging.getLogger(__name__)
@@ -485,8 +485,7 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".avi", ".mkv"}
 
 def video_frames(path: str | os.PathLike[str], count: int = 12) -> list[np.ndarray]:
     """Up to ``count`` frames spread evenly over a video, as RGB arrays; a one-line error if none can be read."""
-    if not is_installed("cv2"):
-        raise MissingExtra(hint("train", f"{path}: reading a video", ["cv2"]))
+    require("train", f"{path}: reading a video", modules=("cv2",))
     import cv2
 
     capture = cv2.VideoCapture(str(path))
