@@ -13,11 +13,13 @@ larger than the rest of a reader's install. Training, synthesis and augmentation
 - ``otsu_threshold``: the threshold of ``cv2.THRESH_OTSU``, exactly.
 - ``dilate_2x2``, ``contour_hulls``, ``min_area_rect``, ``polygon_mean``: DB post-processing's
   ``cv2.dilate``, ``cv2.findContours`` (``RETR_LIST``, 8-connected, holes included),
-  ``cv2.minAreaRect`` with ``cv2.boxPoints``, and ``cv2.mean`` inside ``cv2.fillPoly``; the same
-  regions, rectangles within float rounding, the same polygon pixels.
+  ``cv2.minAreaRect`` with ``cv2.boxPoints``, and ``cv2.mean`` inside ``cv2.fillPoly``: the same
+  regions in the same order, rectangles within float rounding (where several rectangles have the
+  smallest area, a tiny symmetric blob's, either may be taken), the same polygon pixels (a polygon
+  crossing the array's edge may differ by a few pixels beside it).
 - ``perspective_transform`` and ``warp_perspective``: ``cv2.getPerspectiveTransform`` (the same
   matrix) and ``cv2.warpPerspective`` with a replicated border, following OpenCV 5's float32
-  kernels (OpenCV 4.10 and older sampled on a 1/32-pixel grid instead). Bicubic crops come out
+  kernels (older releases sampled on a 1/32-pixel grid instead). Bicubic crops come out
   identical; bilinear ones differ by one gray level on a few pixels in a hundred thousand, where
   OpenCV's vector code rounds a fused multiply-add once and NumPy twice (float64, then float32).
 """
@@ -690,7 +692,7 @@ def _channels(weights: np.ndarray, image: np.ndarray) -> np.ndarray:
 
 
 def _warp_linear(image: np.ndarray, inverse: np.ndarray, width: int, height: int) -> np.ndarray:
-    """OpenCV 4.11+'s bilinear warp: a float32 matrix and coordinates, interpolation by float32 fused multiply-adds."""
+    """OpenCV 5's bilinear warp: a float32 matrix and coordinates, interpolation by float32 fused multiply-adds."""
     m = inverse.astype(np.float32).ravel()
     y = np.arange(height, dtype=np.float32)[:, None]
     x = np.arange(width, dtype=np.float32)[None, :]
