@@ -229,3 +229,17 @@ def test_line_warps_match_opencvs():
 def test_a_quarter_turn_is_opencvs():
     image = np.arange(35, dtype=np.uint8).reshape(5, 7)
     assert np.array_equal(imaging.rotate_counterclockwise(image), cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("interpolation", ["linear", "cubic"])
+def test_a_box_squashed_against_the_photos_edge_still_warps(interpolation):
+    # Three corners clipped onto the right edge are in a line: no perspective maps them, and
+    # OpenCV answers by least squares rather than failing; so does pwocr.imaging, quietly.
+    photo = np.random.default_rng(9).integers(0, 256, (100, 200, 3), dtype=np.uint8)
+    corners = np.float32([[199, 10], [199, 40], [199, 60], [150, 60]])
+    target = np.float32([[0, 0], [49, 0], [49, 70], [0, 70]])
+    matrix = imaging.perspective_transform(corners, target)
+    assert np.isfinite(matrix).all()
+    crop = imaging.warp_perspective(photo, matrix, 49, 70, interpolation)
+    assert crop.shape == (70, 49, 3) and crop.dtype == np.uint8

@@ -610,13 +610,17 @@ def perspective_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def _lu_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """OpenCV's ``LUImpl``: Gaussian elimination with partial pivoting, in its order of operations."""
+    """OpenCV's ``LUImpl``: Gaussian elimination with partial pivoting, in its order of operations.
+
+    A singular system gets the least-squares answer, as ``getPerspectiveTransform`` falls back to SVD.
+    """
+    original = a, b
     a, b = a.copy(), b.copy()
     n = len(b)
     for i in range(n):
         k = i + int(np.argmax(np.abs(a[i:, i])))
-        if abs(a[k, i]) < 100 * _DBL_EPSILON:
-            raise ValueError("the four points are degenerate: no perspective transform maps them")
+        if abs(a[k, i]) < 100 * _DBL_EPSILON:  # singular (three points in a line): OpenCV's SVD fallback
+            return np.linalg.lstsq(*original, rcond=None)[0]
         if k != i:
             a[[i, k]], b[[i, k]] = a[[k, i]], b[[k, i]]
         d = -1.0 / a[i, i]
@@ -637,7 +641,7 @@ def _invert3(m: np.ndarray) -> np.ndarray:
     (a, b, c), (d, e, f), (g, h, i) = m.tolist()
     det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
     if det == 0:
-        raise ValueError("a singular perspective transform")
+        return np.zeros((3, 3))  # as cv::invert leaves a singular matrix's inverse
     r = 1.0 / det
     return np.array(
         [
@@ -670,6 +674,13 @@ def _clamped(start: np.ndarray, taps: int, size: int) -> list[np.ndarray]:
     return [np.clip(start + k, 0, size - 1) for k in range(taps)]
 
 
+def _bounded(coordinates: np.ndarray, size: int) -> np.ndarray:
+    """Source coordinates kept within ``[-size, 2 size]`` (all taps past an edge read the edge pixel anyway),
+    and 0 where a singular matrix made them undefined: no overflow, no warning, as OpenCV's kernels clamp."""
+    clipped = np.clip(coordinates, np.float32(-size), np.float32(2 * size))
+    return np.nan_to_num(clipped, nan=0.0).astype(np.float32)
+
+
 def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray | float) -> np.ndarray:
     """``a * b + c`` in float32 rounded once, as a fused multiply-add (a float32 product is exact in float64)."""
     return (a.astype(np.float64) * b + c).astype(np.float32)
@@ -687,8 +698,9 @@ def _warp_linear(image: np.ndarray, inverse: np.ndarray, width: int, height: int
     x = np.arange(width, dtype=np.float32)[None, :]
     # Each row's offsets in float32, then x * M + offset as a fused multiply-add, then the division.
     w = _fma(m[6], x, y * m[7] + m[8])
-    sx = _fma(m[0], x, y * m[1] + m[2]) / w
-    sy = _fma(m[3], x, y * m[4] + m[5]) / w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sx = _bounded(_fma(m[0], x, y * m[1] + m[2]) / w, image.shape[1])
+        sy = _bounded(_fma(m[3], x, y * m[4] + m[5]) / w, image.shape[0])
     ix, iy = np.floor(sx), np.floor(sy)
     fx, fy = _channels((sx - ix).astype(np.float32), image), _channels((sy - iy).astype(np.float32), image)
     columns = _clamped(ix.astype(np.int64), 2, image.shape[1])
@@ -734,10 +746,10 @@ def _warp_cubic(image: np.ndarray, inverse: np.ndarray, width: int, height: int)
     row_x = (y * m[1] + m[2]).astype(np.float64)
     row_y = (y * m[4] + m[5]).astype(np.float64)
     row_w = (y * m[7] + m[8]).astype(np.float64)
-    scale = 1.0 / (row_w + np.float64(m[6]) * x)
-    big_w, big_h = np.float32(max(image.shape[1], 16)), np.float32(max(image.shape[0], 16))
-    sx = np.clip(((row_x + np.float64(m[0]) * x) * scale).astype(np.float32), -big_w, 2 * big_w)
-    sy = np.clip(((row_y + np.float64(m[3]) * x) * scale).astype(np.float32), -big_h, 2 * big_h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 1.0 / (row_w + np.float64(m[6]) * x)
+        sx = _bounded(((row_x + np.float64(m[0]) * x) * scale).astype(np.float32), max(image.shape[1], 16))
+        sy = _bounded(((row_y + np.float64(m[3]) * x) * scale).astype(np.float32), max(image.shape[0], 16))
     ix, iy = np.floor(sx), np.floor(sy)
     wx = [_channels(w, image) for w in _cubic_weights((sx - ix).astype(np.float32))]
     wy = [_channels(w, image) for w in _cubic_weights((sy - iy).astype(np.float32))]
