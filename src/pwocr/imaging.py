@@ -27,6 +27,7 @@ larger than the rest of a reader's install. Training, synthesis and augmentation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -90,12 +91,13 @@ def _saturate(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
+@lru_cache(maxsize=256)
 def _area_table(src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV's ``computeResizeAreaTab`` for one axis as ``dst x K`` source indices and float32 weights.
 
     Each destination pixel's terms keep OpenCV's order (the float32 sums depend on it): the part
     of a pixel before its first whole one, the whole ones, the part after. Rows shorter than
-    ``K`` are padded with weight 0, which adds nothing.
+    ``K`` are padded with weight 0, which adds nothing. Cached: lines of one size recur.
     """
     scale = 1 / (dst / src)
     fs1 = np.arange(dst) * scale
@@ -103,25 +105,24 @@ def _area_table(src: int, dst: int) -> tuple[np.ndarray, np.ndarray]:
     cell = np.minimum(scale, src - fs1)
     s2 = np.minimum(np.floor(fs2).astype(np.int64), src - 1)
     s1 = np.minimum(np.ceil(fs1).astype(np.int64), s2)
-    head = (s1 - fs1 > 1e-3).astype(np.int64)
+    head = s1 - fs1 > 1e-3
     tail = fs2 - s2 > 1e-3
-    whole = s2 - s1
-    j = np.arange(int((head + whole + tail).max()))[None, :]
-    middle = j - head[:, None]
-    is_head = (j == 0) & (head[:, None] == 1)
-    is_whole = (middle >= 0) & (middle < whole[:, None])
-    is_tail = (middle == whole[:, None]) & tail[:, None]
-    index = np.select([is_head, is_whole, is_tail], [s1[:, None] - 1, s1[:, None] + middle, s2[:, None]], 0)
-    weight = np.select(
-        [is_head, is_whole, is_tail],
-        [
-            ((s1 - fs1) / cell)[:, None],
-            (1.0 / cell)[:, None],
-            (np.minimum(np.minimum(fs2 - s2, 1.0), cell) / cell)[:, None],
-        ],
-        0.0,
-    )
-    return index.astype(np.intp), weight.astype(np.float32)
+    count = head + (s2 - s1) + tail
+    j = np.arange(int(count.max()))
+    used = j < count[:, None]
+    weight = np.where(used, (1.0 / cell)[:, None], 0.0)
+    weight[:, 0] = np.where(head, (s1 - fs1) / cell, weight[:, 0])
+    last = np.minimum(np.minimum(fs2 - s2, 1.0), cell) / cell
+    at_tail = tail[:, None] & (j == count[:, None] - 1)
+    weight = np.where(at_tail, last[:, None], weight)
+    index = np.where(used, (s1 - head)[:, None] + j, 0)
+    return _frozen(index.astype(np.intp)), _frozen(weight.astype(np.float32))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """The array made read-only: a cached table is shared by every call."""
+    array.setflags(write=False)
+    return array
 
 
 def _resize_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -147,6 +148,7 @@ def _weighted_rows(rows: np.ndarray, index: np.ndarray, weight: np.ndarray) -> n
     return out
 
 
+@lru_cache(maxsize=256)
 def _linear_table(src: int, dst: int, area: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OpenCV's bilinear offsets and 11-bit weights for one axis (``resize``'s ``INTER_LINEAR`` table).
 
@@ -164,7 +166,7 @@ def _linear_table(src: int, dst: int, area: bool) -> tuple[np.ndarray, np.ndarra
         f = ((d + 0.5) * scale - 0.5).astype(np.float32)
         s = np.floor(f).astype(np.int64)
         f = (f - s.astype(np.float32)).astype(np.float32)
-    return s, *_fixed_weights(f)
+    return _frozen(s), *(_frozen(w) for w in _fixed_weights(f))
 
 
 def _fixed_weights(fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
