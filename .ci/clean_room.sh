@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reader as a new user gets it: build the wheel, install it into a fresh venv without any extra,
-# and check that it holds no torch, reads the seed photo and a whole photo, and that `pwocr train`
+# and check that it holds no torch and no OpenCV, reads the seed photo and a whole photo, and that `pwocr train`
 # names the extra it needs in one line. Prints the wheel's parts and the install's size and packages.
 # Run from the repository root in a venv with pwocr[train] (it composes the whole photo); ../shared
 # sits beside the clone. Work happens in a scratch folder, never in the clone.
@@ -12,7 +12,7 @@ trap 'rm -rf "$scratch"' EXIT
 
 # Size budgets (README, "What an install costs"): a wheel or an install past them is a regression.
 wheel_budget_mb=40
-install_budget_mb=460
+install_budget_mb=320
 
 python -m pip wheel -q --no-deps . -w "$scratch/dist"
 rm -rf build src/*.egg-info
@@ -42,6 +42,7 @@ installed_s=$(( ($(date +%s%N) - start) / 1000000000 ))
 installed_mb=$(( ($(du -sb "$site" | cut -f1) - before) / 1000000 ))
 echo "installed ${installed_mb} MB in ${installed_s} s: $("$reader/python" -m pip freeze | grep -v '^pwocr' | cut -d= -f1 | tr '\n' ' ')"
 if "$reader/python" -c 'import torch' 2>/dev/null; then echo "the reader installed torch" >&2; exit 1; fi
+if "$reader/python" -c 'import cv2' 2>/dev/null; then echo "the reader installed OpenCV" >&2; exit 1; fi
 if [ "$installed_mb" -gt "$install_budget_mb" ]; then
   echo "the reader's install is ${installed_mb} MB, over its ${install_budget_mb} MB budget" >&2
   exit 1

@@ -31,6 +31,7 @@ MODULE_OF = {
     "matplotlib": "matplotlib",
     "rich": "rich",
     "fonttools": "fontTools",
+    "opencv-python-headless": "cv2",
     "fastapi": "fastapi",
     "fastapi-offline": "fastapi_offline",
     "uvicorn": "uvicorn",
@@ -73,7 +74,7 @@ def test_the_extras_of_pyproject_are_the_modules_pwocr_checks_for():
 
 def test_reading_depends_on_no_extra():
     base = requirement_names(PYPROJECT["project"]["dependencies"])
-    assert base == {"numpy", "pillow", "opencv-python-headless", "onnxruntime", "pillow-heif"}
+    assert base == {"numpy", "pillow", "onnxruntime", "pillow-heif"}  # no OpenCV: 180 MB of the install
     assert not base & set(MODULE_OF)
 
 
@@ -134,6 +135,54 @@ def test_a_whole_photo_reads_without_the_extras(tmp_path):
     assert result.returncode == 0, result.stderr
     photo = json.loads(result.stdout)
     assert photo["lines"] and photo["password"]["text"]
+
+
+#: Reads a whole photo and a line through the API where any attempt to import OpenCV fails and is recorded.
+READ_WITHOUT_OPENCV = """
+import importlib.abc, json, sys
+tried = []
+class NoOpenCV(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "cv2" or name.startswith("cv2."):
+            tried.append(name)
+            raise ImportError("OpenCV is not installed")
+sys.meta_path.insert(0, NoOpenCV())
+from pwocr import Recognizer, read_image
+recognizer = Recognizer()
+photo = read_image(recognizer, "card.jpg")
+line = recognizer.read("line.png")
+print(json.dumps({"password": photo.password.reading.text, "lines": len(photo.lines), "line": line.text, "tried": tried}))
+"""
+
+
+def test_reading_never_imports_opencv(tmp_path):
+    from conftest import draw_line
+
+    from pwocr.synth.fonts import fonts_for
+    from pwocr.synth.scenes import compose_scene
+
+    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card")
+    Image.fromarray(scene.image).save(tmp_path / "card.jpg", quality=92)
+    draw_line("Xq7!mZ2#", size=40).convert("RGB").save(tmp_path / "line.png")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", READ_WITHOUT_OPENCV], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    read = json.loads(result.stdout)
+    assert read["tried"] == []
+    assert read["password"] == scene.password and read["lines"] >= 2
+    assert read["line"]
+
+
+def test_a_video_without_opencv_names_the_train_extra(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"frames that will never be decoded")
+    result = pwocr_without_extras("recognize", "--fuse", "clip.mp4", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "clip.mp4: reading a video needs pwocr[train] (cv2 is not installed)" in line
+    assert "pip install torch==2.13.0 && pip install 'pwocr[train]'" in line
 
 
 def test_a_safetensors_checkpoint_never_exported_needs_the_train_extra(tmp_path):

@@ -32,7 +32,7 @@ def __getattr__(name: str) -> Any:
 
         return CRNN
     if name in ("read_image", "read_images"):
-        # Whole photos need OpenCV and the detector: loaded when first asked for, not by `import pwocr`.
+        # Whole photos need the detector: loaded when first asked for, not by `import pwocr`.
         from pwocr import reader
 
         return getattr(reader, name)

@@ -1,8 +1,9 @@
 """The optional extras of pwocr: which modules each one brings, and the one line that says to install it.
 
 ``pip install pwocr`` reads passwords (lines and whole photos, CLI and Python API) with NumPy,
-Pillow, OpenCV, onnxruntime and pillow-heif. Training, exporting and synthesis need ``[train]``
-(torch and friends); the HTTP server needs ``[serve]``. A feature whose extra is missing raises a
+Pillow, onnxruntime and pillow-heif. Training, exporting and synthesis need ``[train]`` (torch,
+OpenCV and friends), and so does reading a video's frames (OpenCV decodes them); the HTTP
+server needs ``[serve]``. A feature whose extra is missing raises a
 ``MissingExtra``, which the CLI prints as one line naming the extra, never a traceback.
 """
 
@@ -15,7 +16,7 @@ from pwocr.errors import PwocrError
 #: The modules each extra of pyproject.toml installs (import names, not distribution names);
 #: tests/test_extras.py checks that the two lists agree.
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "train": ("torch", "safetensors", "onnx", "tensorboard", "matplotlib", "rich", "fontTools"),
+    "train": ("torch", "safetensors", "onnx", "tensorboard", "matplotlib", "rich", "fontTools", "cv2"),
     "serve": ("fastapi", "fastapi_offline", "uvicorn", "python_multipart"),
 }
 
@@ -46,15 +47,19 @@ def hint(extra: str, feature: str, missing: list[str] | None = None) -> str:
     missing = missing_modules(extra) if missing is None else missing
     what = f" ({missing[0]} is not installed)" if missing else ""
     command = f"pip install 'pwocr[{extra}]'"
-    if "torch" in missing:
+    if "torch" in missing or (extra == "train" and not is_installed("torch")):
         # torch first, as the README installs it: left to resolve alone, [train] would take the
         # newest torch, a CUDA build of several GB.
         command = f"pip install torch=={TORCH} && {command}"
     return f"{feature} needs pwocr[{extra}]{what}: {command}"
 
 
-def require(extra: str, feature: str) -> None:
-    """Raise ``MissingExtra`` with the one-line hint when a module of ``extra`` is missing."""
-    missing = missing_modules(extra)
+def require(extra: str, feature: str, modules: tuple[str, ...] | None = None) -> None:
+    """Raise ``MissingExtra`` with the one-line hint when a module of ``extra`` is missing.
+
+    ``modules``: the ones of ``extra`` the feature uses, when it needs only those (a video needs
+    OpenCV, not torch); all of them by default.
+    """
+    missing = [m for m in modules if not is_installed(m)] if modules is not None else missing_modules(extra)
     if missing:
         raise MissingExtra(hint(extra, feature, missing))

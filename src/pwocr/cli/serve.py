@@ -130,9 +130,5 @@ def run_serve(args: argparse.Namespace) -> int:
         head_timeout=args.head_timeout,
         max_connections=args.max_connections,
     )
-    import cv2
-
-    # OpenCV resizes a large photo on its own thread pool: give it the same share of the cores as onnxruntime.
-    cv2.setNumThreads(settings.onnx_threads)
     uvicorn.Server(uvicorn_config(create_app(args.checkpoint, settings=settings), settings, args.host, args.port)).run()
     return 0

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pwocr.errors import PwocrError
+from pwocr.extras import require
+from pwocr.imaging import resize
 
 logger = logging.getLogger(__name__)
 
@@ -381,8 +382,7 @@ def _shrink(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
     if max_side is None or max(pixels.shape[:2]) <= max_side * 1.5:
         return pixels
     scale = max_side / max(pixels.shape[:2])
-    size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
-    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return resize(pixels, max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)), "area")
 
 
 def upright(image: Image.Image) -> Image.Image:
@@ -478,12 +478,14 @@ def _array_to_image(array: np.ndarray, name: str, colour: bool) -> np.ndarray:
     raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
 
 
-#: Video files ``recognize --fuse`` takes frames from (OpenCV's wheel decodes them with its FFmpeg).
+#: Video files ``recognize --fuse`` takes frames from (OpenCV's wheel decodes them with its FFmpeg,
+#: so reading a video needs OpenCV, which comes with ``pwocr[train]``).
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".avi", ".mkv"}
 
 
 def video_frames(path: str | os.PathLike[str], count: int = 12) -> list[np.ndarray]:
     """Up to ``count`` frames spread evenly over a video, as RGB arrays; a one-line error if none can be read."""
+    require("train", f"{path}: reading a video", modules=("cv2",))
     import cv2
 
     capture = cv2.VideoCapture(str(path))

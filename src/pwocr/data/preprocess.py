@@ -6,7 +6,8 @@ model's channels (gray or RGB), resizes it to the model's height and quantises i
 ``width_step`` pixels, and ``LinePreprocessor.batch`` pads each line with mid-gray to its own
 ``padded_width``: ``pad_width`` for a narrow line, else the next multiple of ``pad_multiple`` (its
 width bucket). Inference batches only lines of one bucket, so a line's input, and its reading,
-never depend on what else shares its batch. NumPy and OpenCV only: reading needs no torch.
+never depend on what else shares its batch. NumPy only (``pwocr.imaging`` resizes as OpenCV does):
+reading needs neither torch nor OpenCV.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from pwocr.data.images import colour_to_gray
+from pwocr.imaging import resize
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,7 @@ class LinePreprocessor:
         h, w = image.shape[:2]
         width = self.width_for(h, w, width_scale, min_width)
         if (h, w) != (self.height, width):
-            interpolation = cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR
-            image = cv2.resize(image, (width, self.height), interpolation=interpolation)
+            image = resize(image, width, self.height, "area" if h > self.height else "linear")
         if image.ndim == 2 and self.in_channels == 3:
             image = np.repeat(image[:, :, None], 3, axis=2)  # after the resize: never a full-size copy
         return image

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from pwocr.data.images import load
 from pwocr.data.labels import LabelledImage, SkippedRow
@@ -176,12 +177,11 @@ def write_wrong_html(report: EvalReport, path: str | os.PathLike[str]) -> int:
         image = ""
         source = Path(reading.image)
         if source.is_file():
-            import cv2
-
             shown = load(source, colour=True)  # as the photo looks, whatever the model reads
-            ok, png = cv2.imencode(".png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR) if shown.ndim == 3 else shown)
-            if ok:
-                image = f'<img src="data:image/png;base64,{base64.b64encode(png.tobytes()).decode()}" alt="{html.escape(source.name)}">'
+            png = io.BytesIO()
+            Image.fromarray(shown).save(png, format="PNG")
+            data = base64.b64encode(png.getvalue()).decode()
+            image = f'<img src="data:image/png;base64,{data}" alt="{html.escape(source.name)}">'
         marked = "".join(
             f'<span class="bad">{html.escape(p or "∅")}</span>' if t != p else html.escape(p)
             for t, p in align(truth, reading.text)

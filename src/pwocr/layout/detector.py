@@ -1,11 +1,12 @@
-"""Text-line detection: PP-OCRv6 small's DB detector on onnxruntime, its post-processing in OpenCV.
+"""Text-line detection: PP-OCRv6 small's DB detector on onnxruntime, its post-processing in NumPy.
 
 pwocr ships PaddleOCR's PP-OCRv6 small text detector (Apache-2.0) as the ``rapidocr`` 3.10 wheel
 bundles it, ``weights/ppocrv6/PP-OCRv6_det_small.onnx``. It was trained by PaddleOCR on real scene, document and screen
 photos, which is what a password photo is; a detector trained here on composed scenes alone would
 learn our renderer, not phones. Only the weights are used: the graph runs on onnxruntime here and
 the Differentiable Binarization post-processing (threshold, minimum-area rectangles, unclip) is
-re-done with OpenCV, so pwocr never calls rapidocr's pipeline (nor needs pyclipper or shapely).
+re-done with ``pwocr.imaging`` (OpenCV's arithmetic in NumPy), so pwocr never calls rapidocr's
+pipeline (nor needs pyclipper, shapely or OpenCV).
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from pwocr.errors import PwocrError
+from pwocr.imaging import (
+    contour_hulls,
+    dilate_2x2,
+    min_area_rect,
+    perspective_transform,
+    polygon_mean,
+    resize,
+    rotate_counterclockwise,
+    warp_perspective,
+)
 from pwocr.inference.engine import onnx_session
 from pwocr.rapidocr_models import DETECTOR_FILE, rapidocr_model_path
 
@@ -120,7 +130,7 @@ class TextDetector:
         """The detector's text probability at its input size, for a grayscale photo."""
         h, w = detection_size(*gray.shape[:2], self.max_side, self.min_side)
         shrink = h * w < gray.shape[0] * gray.shape[1]
-        small = cv2.resize(gray, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        small = resize(gray, w, h, "area" if shrink else "linear")
         # PaddleOCR normalises each channel to [-1, 1]; the photo is gray, so the three channels are equal.
         x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
         x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, h, w)))
@@ -136,39 +146,28 @@ class TextDetector:
     def boxes_from_map(self, probs: np.ndarray, height: int, width: int) -> list[TextBox]:
         """DB post-processing: binarise, one minimum-area rectangle per region, score, grow, rescale."""
         mh, mw = probs.shape
-        bitmap = cv2.dilate((probs > self.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
-        contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        bitmap = dilate_2x2(probs > self.threshold)
         sx, sy = width / mw, height / mh
         boxes: list[TextBox] = []
-        for contour in contours[:1000]:
-            (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
+        for points in contour_hulls(bitmap)[:1000]:
+            rect = min_area_rect(points)
+            rw, rh = rect.size
             if min(rw, rh) < 3:
                 continue
-            score = _mean_inside(probs, cv2.boxPoints(((cx, cy), (rw, rh), angle)))
+            score = polygon_mean(probs, rect.corners())
             if score < self.box_threshold:
                 continue
             # DB's unclip of a rectangle: every side moves out by area * ratio / perimeter.
-            grow = rw * rh * self.unclip_ratio / (2 * (rw + rh))
-            rect = ((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle)
-            if min(rect[1]) < 5:
+            grown = rect.grown(rw * rh * self.unclip_ratio / (2 * (rw + rh)))
+            if min(grown.size) < 5:
                 continue
-            points = cv2.boxPoints(rect) * np.float32([sx, sy])
-            points[:, 0] = np.clip(points[:, 0], 0, width - 1)
-            points[:, 1] = np.clip(points[:, 1], 0, height - 1)
-            box = TextBox(order_corners(points), float(score))
+            corners = grown.corners() * np.float32([sx, sy])
+            corners[:, 0] = np.clip(corners[:, 0], 0, width - 1)
+            corners[:, 1] = np.clip(corners[:, 1], 0, height - 1)
+            box = TextBox(order_corners(corners), float(score))
             if box.width > 3 and box.height > 3:
                 boxes.append(box)
         return boxes
-
-
-def _mean_inside(probs: np.ndarray, corners: np.ndarray) -> float:
-    """Mean probability inside a polygon (DB's "fast" box score)."""
-    h, w = probs.shape
-    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [w - 1, h - 1])
-    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int), 0, [w - 1, h - 1])
-    mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
-    cv2.fillPoly(mask, [np.round(corners - [x0, y0]).astype(np.int32)], 1)
-    return float(cv2.mean(probs[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
 
 
 @lru_cache(maxsize=1)
@@ -189,14 +188,13 @@ def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96, min_height: 
     scale = max(1.0, min_height / h)
     w, h = round(w * scale), round(h * scale)
     target = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    matrix = cv2.getPerspectiveTransform(box.points.astype(np.float32), target)
-    flags = cv2.INTER_CUBIC if scale > 1.0 else cv2.INTER_LINEAR
-    crop = cv2.warpPerspective(gray, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    if h > max_height:  # warpPerspective cannot average when shrinking; resize does
+    matrix = perspective_transform(box.points.astype(np.float32), target)
+    crop = warp_perspective(gray, matrix, w, h, "cubic" if scale > 1.0 else "linear")
+    if h > max_height:  # a warp cannot average when shrinking; resize does
         out_w = max(8, round(w * max_height / h))
-        crop = cv2.resize(crop, (out_w, max_height), interpolation=cv2.INTER_AREA)
+        crop = resize(crop, out_w, max_height, "area")
     out_h, out_w = crop.shape[:2]
     if out_h > 1.5 * out_w:
         # A box much taller than wide is a vertical line (text rotated by 90 degrees): read it turned.
-        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
+        crop = rotate_counterclockwise(crop)
     return crop

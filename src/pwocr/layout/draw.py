@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -79,7 +78,7 @@ def render(reading: PhotoReading, image: ImageSource) -> Image.Image:
     h, w = photo.shape[:2]
     if (w, h) != reading.size:
         raise PwocrError(f"{reading.image}: the image is {w}x{h}, the reading was of {reading.size}")
-    rgb = photo if photo.ndim == 3 else cv2.cvtColor(photo, cv2.COLOR_GRAY2RGB)
+    rgb = photo if photo.ndim == 3 else np.repeat(photo[:, :, None], 3, axis=2)
     # Dimmed, so the boxes and tags stand out on any photo.
     canvas = Image.fromarray((rgb * 0.7 + 40).astype(np.uint8)).convert("RGBA")
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))

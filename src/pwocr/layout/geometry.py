@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from pwocr.imaging import min_area_rect
 from pwocr.layout.detector import TextBox, order_corners
 
 
@@ -71,8 +71,8 @@ def join_fragments(boxes: list[TextBox], places: list[LinePlace]) -> tuple[list[
             last, last_place = out_boxes[-1], out_places[-1]
             low, high = sorted((last.height, box.height))
             if place.left - last_place.right < JOIN_GAP * low and high < 1.6 * low:
-                rect = cv2.minAreaRect(np.vstack([last.points, box.points]).astype(np.float32))
-                out_boxes[-1] = TextBox(order_corners(cv2.boxPoints(rect)), min(last.score, box.score))
+                rect = min_area_rect(np.vstack([last.points, box.points]))
+                out_boxes[-1] = TextBox(order_corners(rect.corners()), min(last.score, box.score))
                 out_places[-1] = LinePlace(place.row, last_place.left, max(last_place.right, place.right))
                 continue
         out_boxes.append(box)

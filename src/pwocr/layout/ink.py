@@ -7,11 +7,11 @@ gray line crop and its probability table (``T x classes``, blank at 0) and nothi
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from pwocr.data.images import colour_to_gray
 from pwocr.decoding.ctc import character_spans
+from pwocr.imaging import otsu_threshold
 
 #: A blank run of at least this many crop heights between two characters is a word space. Letters
 #: sit about 0.05 crop heights apart, a space about 0.2 (the crop is about 1.5 text heights tall).
@@ -25,8 +25,8 @@ def gray_crop(crop: np.ndarray) -> np.ndarray:
 
 def inked_columns(crop: np.ndarray) -> np.ndarray:
     """Which columns of a gray line crop hold ink (Otsu's threshold; ink is the minority of pixels)."""
-    _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = binary > 0 if (binary > 0).mean() < 0.5 else binary == 0
+    bright = crop > otsu_threshold(crop)
+    ink = bright if bright.mean() < 0.5 else ~bright
     return ink.sum(0) > max(1, 0.03 * crop.shape[0])
 
 

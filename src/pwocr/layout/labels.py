@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from pwocr.errors import PwocrError
+from pwocr.imaging import resize
 from pwocr.inference.engine import onnx_session
 from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 
@@ -50,7 +50,7 @@ class LabelReader:
         """PP-OCRv6's class probabilities for each frame of one straightened line (2-D uint8): ``T x classes``."""
         h, w = gray.shape
         width = int(min(max(16, round(48 * w / max(h, 1))), 48 * 40))
-        line = cv2.resize(gray, (width, 48), interpolation=cv2.INTER_AREA if h > 48 else cv2.INTER_LINEAR)
+        line = resize(gray, width, 48, "area" if h > 48 else "linear")
         x = line.astype(np.float32) * (2.0 / 255.0) - 1.0
         x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, 48, width)))
         return self.session.run(None, {self.input_name: x})[0][0]

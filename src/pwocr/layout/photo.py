@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from pwocr.data.images import ImageSource, describe, load
 from pwocr.decoding.constraints import Constraints
+from pwocr.imaging import rgb_to_gray
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout.clues import find_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
@@ -122,7 +122,7 @@ def load_photo(source: ImageSource, max_side: int = DECODE_SIDE) -> np.ndarray:
 
 def luminance(photo: np.ndarray) -> np.ndarray:
     """The gray the detector sees: luminance of a colour photo, the photo itself if gray."""
-    return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY) if photo.ndim == 3 else photo
+    return rgb_to_gray(photo) if photo.ndim == 3 else photo
 
 
 def read_photo(

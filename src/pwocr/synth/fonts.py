@@ -9,11 +9,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from pwocr.errors import PwocrError
+from pwocr.imaging import resize
 
 Split = Literal["train", "eval"]
 
@@ -138,7 +138,7 @@ def _ink(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
     if not len(rows):
         return None
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.uint8) * 255
-    return cv2.resize(crop, (24, 24), interpolation=cv2.INTER_AREA) > 127
+    return resize(crop, 24, 24, "area") > 127
 
 
 #: Symbol fonts whose cmap maps ASCII to pictures (URW's Dingbats, Linux Biolinum's keyboard keys).

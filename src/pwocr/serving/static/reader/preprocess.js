@@ -1,8 +1,9 @@
 // The model's input lines from decoded pixels: pwocr.data.preprocess.LinePreprocessor and
 // pwocr.data.images.colour_to_gray, in JavaScript, bit for bit.
 //
-// Python resizes with OpenCV (INTER_AREA when a line shrinks, INTER_LINEAR when it grows), so the
-// resizers below follow OpenCV's own arithmetic for 8-bit images: float32 sums for INTER_AREA,
+// The model was trained on lines OpenCV resized (INTER_AREA when a line shrinks, INTER_LINEAR when it
+// grows) and Python reads with pwocr.imaging.resize, OpenCV's arithmetic in NumPy; the resizers
+// below follow the same arithmetic for 8-bit images: float32 sums for INTER_AREA,
 // 11-bit fixed point for INTER_LINEAR. A line read here is the same line Python reads, so the
 // readings and confidences agree (tests/serving/test_web_parity.py holds them to it).
 
