@@ -223,7 +223,8 @@ def test_line_warps_match_opencvs():
         else:  # OpenCV rounds a fused multiply-add once where NumPy rounds twice
             assert gap.max() <= 1
             differing.append((gap > 0).mean())
-    assert np.mean(differing) < 1e-4
+    # One level on a few pixels in 100,000 against OpenCV 5.0, on 3 in 10,000 against 5.1.
+    assert np.mean(differing) < 1e-3
 
 
 def test_a_quarter_turn_is_opencvs():

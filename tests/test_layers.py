@@ -30,6 +30,7 @@ SRC = Path(__file__).parents[1] / "src"
 LAYERS = [
     {"pwocr.errors"},
     {"pwocr.alphabet", "pwocr.lookalikes", "pwocr.io", "pwocr.extras", "pwocr.rapidocr_models", "pwocr.messages"},
+    {"pwocr.imaging"},
     {"pwocr.data", "pwocr.decoding", "pwocr.model"},
     {"pwocr.synth"},
     {"pwocr.checkpoints"},
