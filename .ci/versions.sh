@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d /tmp/pwocr-versions.XXXXXX)
 trap 'rm -rf "$scratch"; rm -rf build' EXIT
-tests=(tests/test_extras.py tests/test_imaging.py tests/test_packaging.py tests/inference tests/decoding tests/layout
+tests=(tests/test_extras.py tests/test_packaging.py tests/inference tests/decoding tests/layout
        tests/cli/test_recognize_io.py tests/cli/test_recognize_photo.py tests/serving/test_api.py)
 python .ci/lowest_constraints.py pyproject.toml serve,train,dev > "$scratch/lowest.txt"
 for bound in lowest newest; do
