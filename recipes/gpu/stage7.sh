@@ -9,7 +9,7 @@
 #
 # The run stops cleanly (SIGINT) after SECONDS and can go on with
 #   pwocr train --resume --out /tmp/stage7 --n_workers 15 --no_progress
-# Its newest weights are written to OUT_DIR as safetensors either way.
+# Its newest weights land in OUT_DIR/last.safetensors either way.
 set -u
 out=${1:?OUT_DIR}; seconds=${2:-470}
 mkdir -p "$out" /tmp/fonts
@@ -21,7 +21,6 @@ timeout -s INT "$seconds" python3 -m pwocr.cli.main train --weights_file default
   --freeze_blocks 3 --backbone_lr_scale 0.3 --distill 1.0 --fixed_seed 17 --n_workers 15 \
   --val_each 1 --checkpoint_every 200 --keep_last 1 --no_progress --no_calibrate --use_cuda \
   --out /tmp/stage7 --logs /tmp/stage7/logs 2>&1 | tee "$out/train.log"
-latest=$(ls -t /tmp/stage7/step-*.pt | head -1)
-python3 -c "import sys; from pwocr.checkpoints import load_model, save_weights; save_weights(load_model(sys.argv[1]), sys.argv[2])" \
-  "$latest" "$out/$(basename "$latest" .pt).safetensors"
+# The trainer writes last.safetensors with every checkpoint and when a signal stops it.
+cp /tmp/stage7/last.safetensors "$out/"
 tar czf "$out/logs.tgz" -C /tmp/stage7 logs
