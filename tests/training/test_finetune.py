@@ -208,3 +208,37 @@ def test_a_run_saved_before_distillation_existed_resumes_without_a_teacher():
     saved = TrainConfig(train_file="t.csv", weights_file="default", epochs=3, lr=1e-3).to_dict()
     del saved["distill"], saved["patience"]
     assert TrainConfig.from_dict(saved).resolved().distill == 0.0
+
+
+def _conv_weights(path):
+    from safetensors.numpy import load_file
+
+    # The weights, not batch norm's running statistics (the tiny model's VGG has them; PP-LCNetV4 has none).
+    return {k: v for k, v in load_file(str(path)).items() if k.startswith("cnn.") and k.endswith(("weight", "bias"))}
+
+
+def test_the_anchor_holds_the_learning_conv_stack_to_its_start_and_without_it_the_stack_moves(
+    fine_tune_run, tiny_checkpoint, tmp_path, caplog
+):
+    import numpy as np
+
+    caplog.set_level("INFO", logger="pwocr")
+    start = _conv_weights(tiny_checkpoint)
+    # A pull of the whole distance after every step: the conv stack learns, and is put back each time.
+    fine_tune_run(freeze_blocks=-1, distill=0.0, lr=1e-2, anchor=1e9)
+    anchored = _conv_weights(tmp_path / "run" / "last.safetensors")
+    assert all(np.array_equal(anchored[k], start[k]) for k in start)
+    assert any("anchored conv weights 0 (RMS) from their start" in m for m in caplog.messages)
+    # The same run without the anchor moves it.
+    fine_tune_run(freeze_blocks=-1, distill=0.0, lr=1e-2, out=str(tmp_path / "free"))
+    free = _conv_weights(tmp_path / "free" / "last.safetensors")
+    assert any(not np.array_equal(free[k], start[k]) for k in start)
+
+
+def test_the_anchor_needs_a_starting_model_and_a_pull_of_zero_or_more():
+    from pwocr.errors import PwocrError
+
+    with pytest.raises(PwocrError, match=r"--anchor 1\.0: the conv stack is pulled toward the --weights_file"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, anchor=1.0).check()
+    with pytest.raises(PwocrError, match=r"--anchor -1\.0: must be 0 or more"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, weights_file="default", anchor=-1.0).check()

@@ -189,6 +189,13 @@ def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
         "CTC loss" + _default("distill"),
     )
     optim.add_argument(
+        "--anchor",
+        type=float,
+        help="after every step, pull the learning conv weights back toward the --weights_file model's by "
+        "--lr x this share of the distance (decoupled L2-SP: new glyphs are learnt, real-photo features kept; "
+        "0: no pull)" + _default("anchor"),
+    )
+    optim.add_argument(
         "--max_width",
         type=int,
         help="widest input line in pixels after scaling to the model's height" + _default("max_width"),

@@ -136,6 +136,10 @@ class TrainConfig:
     # learns what the labels teach (look-alikes in new fonts) while it keeps reading as the teacher
     # did elsewhere (real words), so more of the network can train.
     distill: float | None = None
+    # Decoupled L2-SP (``pwocr.training.anchor``): after every step the learning conv weights move
+    # back toward the --weights_file model's by ``lr x anchor`` of the distance; 0: no pull. The conv
+    # stack learns new glyphs while it keeps the features it learnt on real photos.
+    anchor: float = 0.0
     # Stop when the deciding validation score has not improved for N validations in a row (0: never).
     patience: int | None = None
     # A fine-tune keeps the epoch that reads --val_file best among those that read the synthetic
@@ -299,6 +303,10 @@ class TrainConfig:
             bad("distill", "must be 0 or more")
         if self.distill > 0 and not self.weights_file:
             bad("distill", "the teacher is the --weights_file model: give one")
+        if not (math.isfinite(self.anchor) and self.anchor >= 0):
+            bad("anchor", "must be 0 or more")
+        if self.anchor > 0 and not self.weights_file:
+            bad("anchor", "the conv stack is pulled toward the --weights_file model's: give one")
         if not (math.isfinite(self.backbone_lr_scale) and self.backbone_lr_scale >= 0):
             bad("backbone_lr_scale", "must be 0 or more")
         if self.synth_ratio is not None and not 0 <= self.synth_ratio <= 1:

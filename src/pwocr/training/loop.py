@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from pwocr.model.crnn import CRNN
 from pwocr.training import distributed
+from pwocr.training.anchor import Anchor
 from pwocr.training.checkpointing import Checkpointer
 from pwocr.training.datasets import Batch
 from pwocr.training.distributed import Ranks
@@ -56,6 +57,8 @@ class Trainee:
     distill: float = 0.0
     # The teacher reads every line (a run without synthetic lines), not only the synthetic ones.
     distill_every_line: bool = False
+    # What pulls the learning conv weights back toward their start after each step (--anchor).
+    anchor: Anchor | None = None
 
     def step(self, batch: Batch) -> float:
         """One optimisation step on ``batch``; returns its loss."""
@@ -65,6 +68,8 @@ class Trainee:
         loss = loss_tensor.item()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 5.0)
         self.optimizer.step()
+        if self.anchor is not None:
+            self.anchor.pull(self.optimizer.param_groups[0]["lr"])  # group 0: the conv stack's (setup.optimiser)
         self.scheduler.step()
         return loss
 

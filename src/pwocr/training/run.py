@@ -19,6 +19,7 @@ from pwocr.evaluation.metrics import compute_metrics
 from pwocr.io import atomic_write
 from pwocr.model.crnn import CRNN
 from pwocr.training import setup
+from pwocr.training.anchor import Anchor
 from pwocr.training.checkpointing import Checkpointer
 from pwocr.training.config import TrainConfig
 from pwocr.training.datasets import EpochBatches, LabelledImages, StreamSpec, SyntheticStream
@@ -82,6 +83,7 @@ def run_rank(
         teacher,
         config.distill or 0.0,
         distill_every_line=data.synth_ratio == 0,
+        anchor=setup.anchor(config, model, teacher, device),
     )
     checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
     if config.fine_tuning and position.step == 0:
@@ -148,6 +150,8 @@ def _epochs(
                     position.epoch_loss, position.epoch_seen = 0.0, 0
                 report, stopping = fit_one_epoch(trainee, loaders(epoch, position.batch), data.steps, position, watch)
                 _log_epoch(writer, report)
+                if trainee.anchor is not None:
+                    _log_anchor(writer, trainee.anchor, report.epoch)
                 _validate_epoch(config, trainee, data, report, position, checkpoints, writer, ranks)
                 position.epoch, position.batch, position.epoch_loss, position.epoch_seen = epoch + 1, 0, 0.0, 0
                 checkpoints.save_state(position)
@@ -169,6 +173,14 @@ def _epochs(
         if writer is not None:
             writer.close()
     return reports
+
+
+def _log_anchor(writer: Any, anchor: Anchor, epoch: int) -> None:
+    """How far the anchored conv weights have moved from their start: the log and TensorBoard."""
+    distance = anchor.distance()
+    logger.info("epoch %d: anchored conv weights %.4g (RMS) from their start", epoch, distance)
+    if writer is not None:
+        writer.add_scalar("anchor/rms_distance", distance, epoch)
 
 
 def _open_writer(config: TrainConfig) -> Any:

@@ -25,6 +25,7 @@ from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, w
 from pwocr.synth.fonts import FontSpec, training_fonts
 from pwocr.synth.render import SynthConfig, render_set
 from pwocr.training import distributed
+from pwocr.training.anchor import Anchor
 from pwocr.training.config import TrainConfig
 from pwocr.training.datasets import Collate, LabelledImages, PreparedLines, check_labelled_images
 from pwocr.training.distributed import Ranks
@@ -267,6 +268,26 @@ def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device)
     )
     logger.info("distilling from %s (weight %s)%s", config.weights_file, config.distill, shared)
     return frozen
+
+
+def anchor(config: TrainConfig, model: CRNN, teacher: Teacher | None, device: torch.device) -> Anchor | None:
+    """With ``--anchor``, what pulls ``model``'s learning conv weights back toward the --weights_file model's.
+
+    Built after the freezing, so that only the weights that learn are anchored. The teacher, when
+    there is one, is that starting model already; otherwise it is loaded once more.
+    """
+    if config.anchor <= 0:
+        return None
+    start = teacher.model if teacher is not None else initial_model(config, Alphabet(model.config.alphabet), quiet=True)
+    pulled = Anchor(model, start.to(device), config.anchor)
+    logger.info(
+        "anchoring %d conv weights to %s (--anchor %s: at most about %.3g from their start)",
+        sum(param.numel() for param, _ in pulled.pairs),
+        config.weights_file,
+        config.anchor,
+        1 / config.anchor,
+    )
+    return pulled
 
 
 def frozen_blocks(config: TrainConfig, model: CRNN) -> int:
