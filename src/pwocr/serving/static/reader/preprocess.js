@@ -2,24 +2,14 @@
 // pwocr.data.images.colour_to_gray, in JavaScript, bit for bit.
 //
 // The model was trained on lines OpenCV resized (INTER_AREA when a line shrinks, INTER_LINEAR when it
-// grows) and Python reads with pwocr.imaging.resize, OpenCV's arithmetic in NumPy; the resizers
-// below follow the same arithmetic for 8-bit images: float32 sums for INTER_AREA,
+// grows) and Python reads with pwocr.imaging.resize, OpenCV's arithmetic in NumPy; imaging.js's
+// resize follows the same arithmetic for 8-bit images: float32 sums for INTER_AREA,
 // 11-bit fixed point for INTER_LINEAR. A line read here is the same line Python reads, so the
 // readings and confidences agree (tests/serving/test_web_parity.py holds them to it).
 
+import { resize as resizeWith, roundHalfEven } from "./imaging.js";
+
 const f32 = Math.fround;
-
-// OpenCV's saturate_cast<uchar>(float): round half to even, then clamp.
-function roundToByte(value) {
-  let r = Math.round(value);
-  if (r - value === 0.5 && r % 2 !== 0) r -= 1; // Math.round rounds halves up; cvRound to even
-  return r < 0 ? 0 : r > 255 ? 255 : r;
-}
-
-function roundHalfEven(value) {
-  const r = Math.round(value);
-  return r - value === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 // Python's round(): halves to even.
 export function widthFor(config, height, width) {
@@ -29,162 +19,9 @@ export function widthFor(config, height, width) {
   return Math.min(Math.max(quantised, config.min_width), config.max_width);
 }
 
-// computeResizeAreaTab: which source pixels (with which weights) make each destination pixel.
-function areaTable(srcSize, dstSize, channels, scale) {
-  const table = [];
-  for (let d = 0; d < dstSize; d++) {
-    const fs1 = d * scale;
-    const fs2 = fs1 + scale;
-    const cell = Math.min(scale, srcSize - fs1);
-    let s2 = Math.min(Math.floor(fs2), srcSize - 1);
-    const s1 = Math.min(Math.ceil(fs1), s2);
-    if (s1 - fs1 > 1e-3) table.push([d * channels, (s1 - 1) * channels, f32((s1 - fs1) / cell)]);
-    for (let s = s1; s < s2; s++) table.push([d * channels, s * channels, f32(1.0 / cell)]);
-    if (fs2 - s2 > 1e-3) table.push([d * channels, s2 * channels, f32(Math.min(Math.min(fs2 - s2, 1), cell) / cell)]);
-  }
-  return table;
-}
-
-// cv2.resize(..., INTER_AREA) of an 8-bit image that shrinks on both axes by a non-integer factor.
-function resizeArea(src, sw, sh, cn, dw, dh) {
-  const xtab = areaTable(sw, dw, cn, 1 / (dw / sw));
-  const ytab = areaTable(sh, dh, 1, 1 / (dh / sh));
-  const rowWidth = dw * cn;
-  const out = new Uint8Array(rowWidth * dh);
-  const buf = new Float32Array(rowWidth);
-  const sum = new Float32Array(rowWidth);
-  let previous = ytab[0][0];
-  for (const [dy, sy, beta] of ytab) {
-    buf.fill(0);
-    const base = sy * sw * cn;
-    for (const [di, si, alpha] of xtab) {
-      for (let c = 0; c < cn; c++) buf[di + c] = f32(buf[di + c] + f32(src[base + si + c] * alpha));
-    }
-    if (dy !== previous) {
-      const row = previous * rowWidth;
-      for (let x = 0; x < rowWidth; x++) {
-        out[row + x] = roundToByte(sum[x]);
-        sum[x] = f32(beta * buf[x]);
-      }
-      previous = dy;
-    } else {
-      for (let x = 0; x < rowWidth; x++) sum[x] = f32(sum[x] + f32(beta * buf[x]));
-    }
-  }
-  const row = previous * rowWidth;
-  for (let x = 0; x < rowWidth; x++) out[row + x] = roundToByte(sum[x]);
-  return out;
-}
-
-// INTER_AREA by an integer factor on both axes (resizeAreaFast_): a plain average of each block.
-function resizeAreaFast(src, sw, sh, cn, dw, dh) {
-  const kx = sw / dw;
-  const ky = sh / dh;
-  const out = new Uint8Array(dw * dh * cn);
-  const scale = f32(1 / (kx * ky));
-  const rowStride = sw * cn;
-  for (let dy = 0; dy < dh; dy++) {
-    for (let dx = 0; dx < dw; dx++) {
-      for (let c = 0; c < cn; c++) {
-        let total = 0;
-        for (let y = 0; y < ky; y++) {
-          const at = (dy * ky + y) * rowStride + dx * kx * cn + c;
-          for (let x = 0; x < kx; x++) total += src[at + x * cn];
-        }
-        // 2x2 blocks take OpenCV's vector path, which rounds halves up; others round to even.
-        out[(dy * dw + dx) * cn + c] = kx === 2 && ky === 2 && cn !== 2 ? (total + 2) >> 2 : roundToByte(f32(total * scale));
-      }
-    }
-  }
-  return out;
-}
-
-// The interpolation table of OpenCV's resizeGeneric_ for one axis, coefficients in 11-bit fixed point.
-// Columns outside the image are clamped here; rows only when they are fetched (as OpenCV does).
-function linearTable(srcSize, dstSize, area, columns) {
-  const inv = dstSize / srcSize;
-  const scale = 1 / inv;
-  const offsets = new Int32Array(dstSize);
-  const weights = new Int32Array(dstSize * 2);
-  let last = dstSize;
-  for (let d = 0; d < dstSize; d++) {
-    let s;
-    let f;
-    if (!area) {
-      f = f32((d + 0.5) * scale - 0.5);
-      s = Math.floor(f);
-      f = f32(f - s);
-    } else {
-      s = Math.floor(d * scale);
-      f = f32(d + 1 - (s + 1) * inv);
-      f = f <= 0 ? 0 : f32(f - Math.floor(f));
-    }
-    if (columns && s < 0) { f = 0; s = 0; }
-    if (columns && s + 1 >= srcSize) {
-      last = Math.min(last, d);
-      if (s >= srcSize - 1) { f = 0; s = srcSize - 1; }
-    }
-    offsets[d] = s;
-    weights[2 * d] = roundHalfEven(f32(1 - f) * 2048);
-    weights[2 * d + 1] = roundHalfEven(f * 2048);
-  }
-  return { offsets, weights, last };
-}
-
-// cv2.resize(..., INTER_LINEAR) of an 8-bit image (and INTER_AREA where an axis grows, which
-// OpenCV emulates with bilinear weights of its own).
-function resizeLinear(src, sw, sh, cn, dw, dh, area) {
-  const xs = linearTable(sw, dw, area, true);
-  const ys = linearTable(sh, dh, area, false);
-  const rowWidth = dw * cn;
-  const horizontal = (y) => {
-    const row = new Int32Array(rowWidth);
-    const base = y * sw * cn;
-    for (let dx = 0; dx < dw; dx++) {
-      const sx = xs.offsets[dx] * cn;
-      for (let c = 0; c < cn; c++) {
-        const i = base + sx + c;
-        row[dx * cn + c] = dx < xs.last
-          ? src[i] * xs.weights[2 * dx] + src[i + cn] * xs.weights[2 * dx + 1]
-          : src[i] * 2048;
-      }
-    }
-    return row;
-  };
-  const rows = new Map();
-  const rowAt = (y) => {
-    const clamped = Math.min(Math.max(y, 0), sh - 1);
-    if (!rows.has(clamped)) rows.set(clamped, horizontal(clamped));
-    return rows.get(clamped);
-  };
-  const out = new Uint8Array(rowWidth * dh);
-  for (let dy = 0; dy < dh; dy++) {
-    const sy = ys.offsets[dy];
-    const r0 = rowAt(sy);
-    const r1 = rowAt(sy + 1);
-    const b0 = ys.weights[2 * dy];
-    const b1 = ys.weights[2 * dy + 1];
-    for (let x = 0; x < rowWidth; x++) {
-      // VResizeLinearVec_32s8u: 16-bit products of the rows shifted by 4, high halves summed.
-      // VResizeLinearVec_32s8u: 16-bit products of the rows shifted by 4, high halves summed.
-      const value = ((((r0[x] >> 4) * b0) >> 16) + (((r1[x] >> 4) * b1) >> 16) + 2) >> 2;
-      out[dy * rowWidth + x] = value < 0 ? 0 : value > 255 ? 255 : value;
-    }
-  }
-  return out;
-}
-
 // cv2.resize(src, (dw, dh), interpolation=INTER_AREA if shrinking else INTER_LINEAR), as LinePreprocessor calls it.
 export function resize(src, sw, sh, cn, dw, dh) {
-  const area = sh > dh;
-  const sx = 1 / (dw / sw);
-  const sy = 1 / (dh / sh);
-  const fast = Math.abs(sx - Math.round(sx)) < Number.EPSILON && Math.abs(sy - Math.round(sy)) < Number.EPSILON;
-  if (fast && Math.round(sx) === 2 && Math.round(sy) === 2) return resizeAreaFast(src, sw, sh, cn, dw, dh);
-  if (area && sx >= 1 && sy >= 1) {
-    return fast ? resizeAreaFast(src, sw, sh, cn, dw, dh) : resizeArea(src, sw, sh, cn, dw, dh);
-  }
-  return resizeLinear(src, sw, sh, cn, dw, dh, area);
+  return resizeWith(src, sw, sh, cn, dw, dh, sh > dh ? "area" : "linear");
 }
 
 // ---------------------------------------------------------------- colour to gray (gray models)
