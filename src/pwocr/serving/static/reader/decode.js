@@ -30,7 +30,7 @@ export function temperedProbabilities(logProbs, steps, classes, temperature) {
   return out;
 }
 
-function argmaxPath(probs, steps, classes) {
+export function argmaxPath(probs, steps, classes) {
   const path = new Array(steps);
   for (let t = 0; t < steps; t++) {
     let best = 0;
@@ -52,7 +52,7 @@ export function collapse(path) {
 }
 
 // The first and last frame of each character a path spells (decoding.ctc.character_spans).
-function characterSpans(path) {
+export function characterSpans(path) {
   const spans = [];
   let previous = BLANK;
   path.forEach((label, t) => {
@@ -451,7 +451,7 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
 }
 
 // decodeReading's result before it becomes JSON: the best candidate, all candidates with their labels, the characters.
-function decodeLabelled(probs, steps, classes, model, options) {
+export function decodeLabelled(probs, steps, classes, model, options) {
   const alphabet = [...model.config.alphabet];
   const candidates = Number(options.candidates || 1);
   if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
@@ -480,7 +480,7 @@ function decodeLabelled(probs, steps, classes, model, options) {
 }
 
 // The JSON shape of Reading.as_dict() (less the image's name).
-function asJson(best, raw, found, chars) {
+export function asJson(best, raw, found, chars) {
   return {
     text: best.text,
     raw,

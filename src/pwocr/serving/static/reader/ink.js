@@ -1,0 +1,121 @@
+// What a line crop's pixels say beyond the model's reading: pwocr.layout.ink in JavaScript. Word
+// gaps (runs of ink-free columns between the CTC frames of two characters, Otsu's threshold) and
+// characters read over no ink. A crop is a gray image {data, width, height, channels: 1}; a table
+// is {probs (Float32Array, steps x classes, blank at 0), steps, classes}.
+
+import { argmaxPath, characterSpans } from "./decode.js";
+import { otsuThreshold } from "./imaging.js";
+import { colourToGray } from "./preprocess.js";
+
+// gray_crop: a line crop in gray along its own main colour axis (colour_to_gray), a gray one as it is.
+export function grayCrop(crop) {
+  if (crop.channels === 1) return crop;
+  return { data: colourToGray(crop.data, crop.width, crop.height), width: crop.width, height: crop.height, channels: 1 };
+}
+
+// inked_columns: which columns of a gray line crop hold ink (Otsu's threshold; ink is the minority of pixels).
+export function inkedColumns(crop) {
+  const { data, width, height } = crop;
+  const threshold = otsuThreshold(data);
+  let brightCount = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > threshold) brightCount++;
+  const inkIsBright = brightCount / data.length < 0.5;
+  const minimum = Math.max(1, 0.03 * height);
+  const inked = new Array(width);
+  for (let x = 0; x < width; x++) {
+    let count = 0;
+    for (let y = 0; y < height; y++) if ((data[y * width + x] > threshold) === inkIsBright) count++;
+    inked[x] = count > minimum;
+  }
+  return inked;
+}
+
+// greedy_spans: the first and last frame of each character of the greedy CTC reading.
+export function greedySpans(table) {
+  return characterSpans(argmaxPath(table.probs, table.steps, table.classes));
+}
+
+// char_onsets: where each character of the greedy reading starts across the line (0 to 1) whose first `frames` frames span it.
+export function charOnsets(table, frames) {
+  return greedySpans(table).map(([first]) => Math.min(1.0, first / frames));
+}
+
+// ink._longest_blank: the longest run of ink-free columns in [x0, x1].
+function longestBlank(inked, x0, x1) {
+  let run = 0;
+  let best = 0;
+  for (let x = Math.max(0, x0); x < Math.min(inked.length, x1 + 1); x++) {
+    run = inked[x] ? 0 : run + 1;
+    best = Math.max(best, run);
+  }
+  return best;
+}
+
+// spaced_text: `text` with a space wherever the crop shows a word gap between two characters.
+export function spacedText(crop, table, text, frames, spaceGap) {
+  const spans = greedySpans(table);
+  if (spans.length !== text.length || text.length < 2) return text;
+  const { width: w, height: h } = crop;
+  const inked = inkedColumns(crop);
+  frames = frames || table.steps;
+  const gaps = [];
+  for (let k = 1; k < text.length; k++) {
+    if (spans[k][0] >= frames) {
+      // Read over the padding after the line: the crop's right margin is no word gap.
+      gaps.push(false);
+      continue;
+    }
+    const x0 = Math.trunc(((spans[k - 1][1] + 1) / frames) * w);
+    const x1 = Math.trunc((spans[k][0] / frames) * w);
+    gaps.push(longestBlank(inked, x0, x1) >= spaceGap * h);
+  }
+  if (gaps.filter(Boolean).length > gaps.length / 2) return text; // a letter-spaced field, not words
+  return text[0] + gaps.map((gap, k) => (gap ? " " : "") + text[k + 1]).join("");
+}
+
+// Whether any column in [from, to) holds ink (a slice of Python's, so an empty range holds none).
+function anyInk(inked, from, to) {
+  for (let x = Math.max(0, from); x < Math.min(to, inked.length); x++) if (inked[x]) return true;
+  return false;
+}
+
+// phantoms_at: how many characters from `start` on were read where the crop has no ink at all.
+export function phantomsAt(crop, table, start, frames) {
+  const spans = greedySpans(table);
+  const w = crop.width;
+  const inked = inkedColumns(crop);
+  let count = 0;
+  for (const [first, last] of spans.slice(start)) {
+    const x0 = Math.trunc((first / frames) * w);
+    const x1 = Math.trunc(((last + 1) / frames) * w);
+    // A character read over the padding is the line's last one, read late: real, not a gap.
+    if (first >= frames || anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1))) break;
+    count += 1;
+  }
+  return count < spans.length - start ? count : 0;
+}
+
+// trailing_phantoms: how many characters before `end` (the value's end) were read where the crop has no ink.
+export function trailingPhantoms(crop, table, end, frames) {
+  const spans = greedySpans(table).slice(0, end);
+  const w = crop.width;
+  const inked = inkedColumns(crop);
+  let count = 0;
+  for (const [first, last] of [...spans].reverse()) {
+    const x0 = Math.trunc((first / frames) * w);
+    const x1 = Math.trunc(((last + 1) / frames) * w);
+    if (first >= frames || anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1))) break;
+    count += 1;
+  }
+  return count < spans.length ? count : 0;
+}
+
+// value_table: the frames of a line's table that read characters start to end (the value, without its label).
+export function valueTable(table, start, end = null) {
+  const spans = greedySpans(table);
+  const { steps, classes, probs } = table;
+  if (start >= spans.length) return { probs: probs.subarray(steps * classes), steps: 0, classes };
+  const first = start > 0 ? spans[start][0] : 0;
+  const last = end !== null && end < spans.length ? spans[end][0] : steps;
+  return { probs: probs.subarray(first * classes, last * classes), steps: last - first, classes };
+}

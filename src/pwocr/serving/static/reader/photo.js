@@ -1,0 +1,195 @@
+// Whole-photo reading: pwocr.reader's line-or-photo decision and pwocr.layout.photo's read_boxes in
+// JavaScript. Find the text lines (detector.js), order, join and widen them (geometry.js),
+// straighten and read each with pwocr's model, read labels with PP-OCRv6's recognizer where pwocr
+// cannot (labels.js), pick the password (password.js) and answer with the JSON of
+// `pwocr recognize --json` on a photo: {image, lines, password, pairs}.
+//
+// The worker hands in `reader`: {model (model.json), rules (model/photo.json), detect(gray) -> boxes,
+// table(image) -> {probs, steps, classes} (pwocr's tempered probabilities), labels(gray) -> {text, starts}}.
+
+import { asJson, constraintsFrom, decodeLabelled } from "./decode.js";
+import { boxAsList, boxHeight, boxWidth, cropLine } from "./detector.js";
+import { codePoints, findLabel, isAlpha, isAscii, isCombining, isSpace, pyLen, pyStrip } from "./clues.js";
+import { joinFragments, readingOrder, withMargins } from "./geometry.js";
+import { charOnsets, grayCrop, phantomsAt, spacedText, trailingPhantoms, valueTable } from "./ink.js";
+import { pickPairs } from "./password.js";
+import { widthFor } from "./preprocess.js";
+
+// reader._line_sized: whether an image's size alone makes it a line crop (model.json's "line_sized").
+export function lineSized(width, height, limits) {
+  return height <= limits.max_height || (width / height >= limits.min_aspect && height <= limits.max_wide_height);
+}
+
+// reader._line_or_photo for an image that is not line-sized: whether the detector's boxes say it is one line.
+export function looksLikeLine(boxes, width, height) {
+  if (boxes.length === 0) return true; // nothing found: read the whole image as one line
+  if (boxes.length > 1) {
+    const big = boxes.filter((b) => boxHeight(b) > 0.25 * height);
+    return big.length === 1 && boxWidth(big[0]) * boxHeight(big[0]) > 0.5 * width * height;
+  }
+  return boxWidth(boxes[0]) * boxHeight(boxes[0]) > 0.3 * width * height;
+}
+
+// Recognizer.line_frames: how many leading frames of an H x W line's table cover the line (ModelConfig.output_length).
+function lineFrames(model, height, width) {
+  const w = widthFor(model.config, height, width);
+  return model.lcnet_frames ? Math.floor(Math.floor((Math.floor((w + 1) / 2) + 1) / 2) / 2) : Math.floor(w / 4) + 1;
+}
+
+// photo._SecondReadings: PP-OCRv6's reading of each line, read once, when first asked.
+class SecondReadings {
+  constructor(reader, crops) {
+    this.reader = reader;
+    this.crops = crops;
+    this.read = new Map();
+  }
+
+  get(k) {
+    if (!this.read.has(k)) this.read.set(k, this.reader.labels(this.crops[k]));
+    return this.read.get(k);
+  }
+
+  // Line k as words: PP-OCRv6's reading where it spells what pwocr read (adding only spaces and accents)
+  // or a script pwocr cannot spell; else pwocr's reading `spaced`.
+  async words(k, spaced, ours) {
+    const theirs = pyStrip((await this.get(k)).text);
+    return theirs && (sameLetters(theirs, ours) || otherScript(theirs)) ? theirs : spaced;
+  }
+}
+
+// photo._same_letters: the same characters but spaces and accents.
+function sameLetters(theirs, ours) {
+  const plain = codePoints(theirs.normalize("NFKD")).filter((c) => !isCombining(c) && !isSpace(c)).join("");
+  return plain === ours.replaceAll(" ", "");
+}
+
+// photo._other_script: letters no accent-stripping makes ASCII (kana, hanzi, Cyrillic).
+function otherScript(text) {
+  return codePoints(text).some((c) => isAlpha(c) && !isAscii(codePoints(c.normalize("NFKD"))[0]));
+}
+
+// photo._label_text: the text the picker sees for one line, and how an index into it maps to an index into the reading.
+async function labelText(k, table, reading, spaced, second, frames, rules) {
+  const plain = [spaced, (i) => i - (spaced.slice(0, i).split(" ").length - 1)];
+  if (reading.confidence >= rules.label_reader_below || findLabel(spaced).kind) return plain;
+  const other = await second.get(k);
+  const found = findLabel(other.text);
+  if (!found.kind) return plain;
+  const onsets = charOnsets(table, frames);
+  const text = reading.text;
+  if (found.after) {
+    // The value ends where the separator before the label starts; pwocr's characters before it.
+    const x = found.end < other.starts.length ? other.starts[found.end] : 1.0;
+    let cut = onsets.findIndex((f) => f >= x);
+    if (cut < 0) cut = text.length;
+    return [`${text.slice(0, cut)} → ${found.label}`, (i) => Math.min(i, cut)];
+  }
+  const prefix = `${found.label}: `;
+  if (found.start >= pyLen(other.text)) return [pyStrip(prefix), () => text.length];
+  const x = other.starts.length ? other.starts[found.start] - 0.5 / Math.max(pyLen(other.text), 1) : 0.0;
+  let first = onsets.findIndex((f) => f >= x);
+  if (first < 0) first = text.length;
+  const shift = pyLen(prefix);
+  return [prefix + text.slice(first), (i) => first + Math.max(0, i - shift)];
+}
+
+// Constraints.admits: whether a string meets the constraints (constraintsFrom's {allowed, minLength, maxLength}).
+function admits(constraints, text) {
+  const cs = codePoints(text);
+  if (constraints.allowed !== null && cs.some((c) => !constraints.allowed.includes(c))) return false;
+  return cs.length >= constraints.minLength && (constraints.maxLength === null || cs.length <= constraints.maxLength);
+}
+
+// photo._admissible: with constraints, a line whose whole reading breaks them keeps only its label part.
+function admissible(facts, constraints) {
+  if (constraints === null) return facts;
+  return facts.map((f) => {
+    const found = findLabel(f.text);
+    const value = pyStrip(codePoints(f.text).slice(found.start, found.end).join(""));
+    const ok = !value || admits(constraints, value);
+    return ok || found.kind ? f : { ...f, confidence: f.confidence - 2.0 };
+  });
+}
+
+// photo.nearly_a_number: at least 8 characters, all digits but one or two letters that fonts draw like digits.
+function nearlyANumber(text, lookalikes) {
+  const others = [...text].filter((c) => !/^[0-9]$/.test(c));
+  return text.length >= 8 && others.length >= 1 && others.length <= 2 && others.every((c) => lookalikes.includes(c));
+}
+
+// What the model spells a word gap with, alone after a gap at the end of a value (photo.GAP_MARK).
+const GAP_MARK = / [_~.,'`-]$/u;
+
+// photo.plausible_candidates: a reading's unlikely alternatives dropped.
+function plausibleCandidates(decoded, plausible) {
+  const [best, ...rest] = decoded.found;
+  if (best === undefined) return decoded;
+  const kept = rest.filter((c) => c.confidence >= plausible || c.text.length === best.text.length);
+  return { ...decoded, found: [best, ...kept] };
+}
+
+// photo._password_of: the picked value decoded from its own frames of the line's table (label and name cut off).
+function passwordOf(pick, read, toReading, options, constraints, model, rules) {
+  const k = pick.line;
+  let start = toReading(pick.start);
+  let end = toReading(pick.end);
+  if (start > 0) start += phantomsAt(read.crops[k], read.tables[k], start, read.frames[k]);
+  if (GAP_MARK.test(pick.value)) end -= Math.min(1, trailingPhantoms(read.crops[k], read.tables[k], end, read.frames[k]));
+  end = end >= read.readings[k].best.text.length ? null : Math.max(end, start + 1);
+  const table = valueTable(read.tables[k], start, end);
+  const candidates = options.candidates;
+  const decode = (choices) => decodeLabelled(table.probs, table.steps, table.classes, model, choices);
+  let value = decode(options);
+  if (pick.label !== null && constraints === null && nearlyANumber(value.best.text, rules.digit_lookalikes)) {
+    const digits = decode({ candidates, charset: "literal:0123456789" });
+    if (digits.best.text && digits.best.confidence >= rules.number_prior * value.best.confidence) value = digits;
+  }
+  const shown = plausibleCandidates(value, rules.plausible);
+  const { text, confidence, candidates: found, chars } = asJson(shown.best, shown.raw, shown.found, shown.chars);
+  return { text, confidence, candidates: found, chars, line: k, why: pick.why, network: pick.network };
+}
+
+// photo.read_boxes: read the detected lines of a decoded photo ({data, width, height, channels}), then pick
+// the password (and every network's). `options` are the page's: candidates and the password's constraints.
+export async function readBoxes(photo, name, boxes, options, reader) {
+  const { model, rules } = reader;
+  const constraints = constraintsFrom(options, model);
+  const lineOptions = { candidates: options.candidates || 1 };
+  // photo._read_lines: order, join, widen, straighten and read.
+  const [order, found] = readingOrder(boxes);
+  let [ordered, places] = joinFragments(order.map((k) => boxes[k]), found, rules);
+  ordered = withMargins(ordered, places, photo.width, photo.height, rules);
+  const straight = ordered.map((box) => cropLine(photo, box, 96, rules.line_read_height));
+  const crops = straight.map(grayCrop);
+  const tables = [];
+  for (let i = 0; i < straight.length; i++) tables.push(await reader.table(model.config.in_channels === 3 ? straight[i] : crops[i]));
+  const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, lineOptions));
+  const frames = crops.map((c) => lineFrames(model, c.height, c.width));
+  const read = { crops, tables, frames, readings };
+
+  const second = new SecondReadings(reader, crops);
+  const spaced = readings.map((r, k) => spacedText(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
+  const seen = [];
+  for (let k = 0; k < readings.length; k++) {
+    seen.push(await labelText(k, tables[k], readings[k].best, spaced[k], second, frames[k], rules));
+  }
+  const facts = seen.map(([text], k) => ({ text, confidence: readings[k].best.confidence, ...places[k] }));
+  const picks = pickPairs(admissible(facts, constraints), rules.weights);
+  const passwords = picks.map((pick) => passwordOf(pick, read, seen[pick.line][1], { ...options, candidates: lineOptions.candidates }, constraints, model, rules));
+  const values = new Set(picks.map((pick) => pick.line));
+  const lines = [];
+  for (let k = 0; k < readings.length; k++) {
+    const r = readings[k];
+    const words = values.has(k) ? seen[k][0] : await second.words(k, spaced[k], r.best.text);
+    const json = asJson(r.best, r.raw, r.found, r.chars);
+    lines.push({
+      box: boxAsList(ordered[k]),
+      text: json.text,
+      words: words || json.text,
+      confidence: json.confidence,
+      candidates: json.candidates,
+      chars: json.chars,
+    });
+  }
+  return { image: name, lines, password: passwords.length ? passwords[0] : null, pairs: passwords };
+}
