@@ -3,6 +3,9 @@
 ``WebApp.files`` maps every path of the site to its bytes' source; ``export_web`` writes them to a
 folder that any static host serves (``pwocr export-web``), and ``pwocr serve`` serves the same
 map. The photo is read in the browser: the page never uploads it unless the user asks the server.
+A whole photo too: the site carries PP-OCRv6's detector and label recognizer and ``model/photo.json``
+(the whole-photo reader's rules, written here from the Python that defines them), which the page
+fetches only when the first whole photo is read, and the service worker keeps for offline use.
 
 onnxruntime-web is not in pwocr's wheel: its WebAssembly alone is 15 MB (4 MB compressed), which
 every reader install would carry for the few who publish the page. ``onnxruntime_web`` fetches the
@@ -15,18 +18,23 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import inspect
 import io
 import json
 import logging
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pwocr.alphabet import NAMED_CHARSETS
 from pwocr.decoding.confidence import DEFAULT_FLAGS
@@ -34,6 +42,8 @@ from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
 from pwocr.io import atomic_write
 from pwocr.lookalikes import LOOKALIKE_GROUPS
+from pwocr.model.config import LCNET_MODELS
+from pwocr.rapidocr_models import DETECTOR_FILE, RECOGNIZER_FILE, rapidocr_model_path
 from pwocr.reader import LINE_MAX_HEIGHT, LINE_MAX_WIDE_HEIGHT, LINE_MIN_ASPECT
 
 log = logging.getLogger(__name__)
@@ -65,6 +75,8 @@ SERVICE_WORKER = "sw.js"
 #: Files above this size (the model, the WebAssembly) are cached as the reader first fetches them
 #: rather than when the service worker installs: fetched at install too, they would cross the network twice.
 LARGE_FILE = 1_000_000
+#: The whole-photo reader's files: fetched (and cached) when the page reads its first whole photo.
+PHOTO_FILES = {"rules": "model/photo.json", "detector": "model/detector.onnx", "labels": "model/labels.onnx"}
 
 
 def _integrity(data: bytes) -> str:
@@ -163,6 +175,68 @@ def half_stored_graph(graph: Path, source_sha256: str | None = None) -> Path:
     return cached
 
 
+def _code_point_ranges(test: Callable[[str], object]) -> list[list[int]]:
+    """``[first, last]`` runs of the code points for which ``test(character)`` holds."""
+    ranges: list[list[int]] = []
+    for point in range(sys.maxunicode + 1):
+        if test(chr(point)):
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1][1] = point
+            else:
+                ranges.append([point, point])
+    return ranges
+
+
+def photo_rules(dictionary: list[str]) -> dict[str, Any]:
+    """What the page's whole-photo reader (``static/reader/photo.js`` and the modules it imports) takes from Python.
+
+    The detector's settings, the layout's constants, the picker's weights and label tables, and
+    two Unicode facts JavaScript has no test for (``str.isdigit`` beyond decimal digits, and
+    ``unicodedata.combining``), each from the module that defines it, so the two readers read one
+    table; and PP-OCRv6's dictionary as ``LabelReader`` splits it from the model's metadata.
+    """
+    from pwocr.layout import clues, geometry, ink, photo
+    from pwocr.layout.detector import TextDetector
+    from pwocr.layout.password import DEFAULT_WEIGHTS
+
+    defaults = inspect.signature(TextDetector.__init__).parameters
+    detector = {k: defaults[k].default for k in ("max_side", "min_side", "threshold", "box_threshold", "unclip_ratio")}
+    digits = "".join(chr(p) for p in range(sys.maxunicode + 1) if chr(p).isdigit() and not chr(p).isdecimal())
+    return {
+        "detector": detector,
+        "decode_side": photo.DECODE_SIDE,
+        "line_read_height": photo.LINE_READ_HEIGHT,
+        "label_reader_below": photo.LABEL_READER_BELOW,
+        "number_prior": photo.NUMBER_PRIOR,
+        "plausible": photo.PLAUSIBLE,
+        "digit_lookalikes": "".join(sorted(photo._DIGIT_LOOKALIKES)),
+        "space_gap": ink.SPACE_GAP,
+        "join_gap": geometry.JOIN_GAP,
+        "side_margin": geometry.SIDE_MARGIN,
+        "weights": dataclasses.asdict(DEFAULT_WEIGHTS),
+        "clues": {
+            "password_labels": list(clues.PASSWORD_LABELS.items()),
+            "labels": [list(pair) for pair in clues._LABELS],
+            "network_labels": sorted(clues.NETWORK_LABELS),
+            "preface": list(clues._PREFACE),
+            "digits_not_decimal": digits,
+            "combining": _code_point_ranges(unicodedata.combining),
+        },
+        "dictionary": dictionary,
+    }
+
+
+def _label_dictionary(graph: Path) -> list[str]:
+    """PP-OCRv6's characters as ``LabelReader`` reads them from the recognizer's metadata."""
+    from pwocr.inference.engine import onnx_session
+
+    metadata = onnx_session(graph, 1, "a recognizer").get_modelmeta().custom_metadata_map
+    characters = metadata.get("character", "").splitlines()
+    if not characters:
+        raise PwocrError(f"{graph}: no character dictionary in its metadata (another PP-OCR model?)")
+    return characters
+
+
 def _font_folder() -> Path:
     return Path(str(resources.files("pwocr") / "fonts"))
 
@@ -205,6 +279,25 @@ class WebApp:
         return self.runtime is not None
 
     @cached_property
+    def photo_graphs(self) -> dict[str, Path] | None:
+        """PP-OCRv6's detector and label recognizer for reading whole photos in the page; ``None`` where pwocr lacks them."""
+        if self.runtime is None:
+            return None
+        try:
+            return {"detector": rapidocr_model_path(DETECTOR_FILE), "labels": rapidocr_model_path(RECOGNIZER_FILE)}
+        except PwocrError:
+            log.info("PP-OCRv6's models are missing: the page reads line crops only")
+            return None
+
+    @cached_property
+    def photo_json(self) -> bytes | None:
+        """``model/photo.json``: the whole-photo reader's rules and PP-OCRv6's dictionary."""
+        if self.photo_graphs is None:
+            return None
+        rules = photo_rules(_label_dictionary(self.photo_graphs["labels"]))
+        return json.dumps(rules, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @cached_property
     def graph(self) -> Path:
         """The graph the browser downloads: the model's, its weights stored in half the bytes where that loses nothing."""
         return half_stored_graph(self.model.path, self.model.source_sha256) if self.half_weights else self.model.path
@@ -219,17 +312,31 @@ class WebApp:
             "config": self.model.config.to_dict(),
             "lookalike_groups": LOOKALIKE_GROUPS,
             "flag_policy": dataclasses.asdict(DEFAULT_FLAGS),
-            # What `recognize --layout auto` reads as a line crop from its size alone (reader._line_sized):
-            # the page reads those; whole photos need the detector, which it does not run yet.
+            # What `recognize --layout auto` reads as a line crop from its size alone (reader._line_sized);
+            # any other image goes to the detector (the whole-photo reader, "photo" below).
             "line_sized": {
                 "max_height": LINE_MAX_HEIGHT,
                 "min_aspect": LINE_MIN_ASPECT,
                 "max_wide_height": LINE_MAX_WIDE_HEIGHT,
             },
             "named_charsets": NAMED_CHARSETS,
+            # ModelConfig.output_length's formula: how many frames a line of a given width spans.
+            "lcnet_frames": self.model.config.arch in LCNET_MODELS,
+            "photo": self._photo_files(),
             **files,
         }
         return json.dumps(info, indent=1).encode()
+
+    def _photo_files(self) -> dict[str, str | int] | None:
+        """The whole-photo reader's files and their sizes (for the page's progress bar), or ``None`` without it."""
+        if self.photo_graphs is None or self.photo_json is None:
+            return None
+        sizes = {
+            "rules_bytes": len(self.photo_json),
+            "detector_bytes": self.photo_graphs["detector"].stat().st_size,
+            "labels_bytes": self.photo_graphs["labels"].stat().st_size,
+        }
+        return {**PHOTO_FILES, **sizes}
 
     @cached_property
     def files(self) -> dict[str, Path | bytes]:
@@ -248,6 +355,14 @@ class WebApp:
         if self.runtime is not None:
             for name in (*ORT_FILES, "LICENSE"):
                 out[f"ort/{name}"] = self.runtime / name
+        if self.photo_graphs is not None and self.photo_json is not None:
+            out[PHOTO_FILES["rules"]] = self.photo_json
+            out[PHOTO_FILES["detector"]] = self.photo_graphs["detector"]
+            out[PHOTO_FILES["labels"]] = self.photo_graphs["labels"]
+            licences = self.photo_graphs["detector"].parent
+            out["model/PP-OCRv6-LICENSE.txt"] = licences / "LICENSE"
+            out["model/PP-OCRv6-MODEL_LICENSES.md"] = licences / "MODEL_LICENSES.md"
+            out["model/PP-OCRv6-MODIFICATIONS.md"] = licences / "MODIFICATIONS.md"
         out[SERVICE_WORKER] = self._service_worker(out)
         return out
 
@@ -260,7 +375,9 @@ class WebApp:
             digest.update(source if isinstance(source, bytes) else _file_digest(source))
         template = (STATIC / SERVICE_WORKER).read_text(encoding="utf-8")
         listed = ["./", *sorted(files)]
-        shell = [name for name in listed if name == "./" or _size(files[name]) <= LARGE_FILE]
+        # The shell is cached at install; the large files and the whole-photo reader's as the page first fetches them.
+        lazy = set(PHOTO_FILES.values())
+        shell = [name for name in listed if name == "./" or (_size(files[name]) <= LARGE_FILE and name not in lazy)]
         return (
             template.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
             .replace("[] /* __SHELL__ */", json.dumps(shell))

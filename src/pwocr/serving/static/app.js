@@ -136,13 +136,16 @@ async function read(file) {
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
   try {
-    const data = readsOnServer() ? await readOnServer(file) : await (await state.reader).read(file, options());
+    const onServer = readsOnServer();
+    const data = onServer ? await readOnServer(file) : await (await state.reader).read(file, options());
     if (data) {
       show(data);
-      say("");
+      // A whole photo's answer lists its lines: say where it was read, as the photo never left the device.
+      say(!onServer && Array.isArray(data.lines) ? `Read the whole photo on this device (${data.lines.length} lines of text): nothing was uploaded.` : "");
     }
   } catch (e) {
     if (e.photo) {
+      // Only a site built without PP-OCRv6's models (the whole-photo reader) refuses a whole photo.
       const there = state.server ? ", or choose “on the server” in Options to read the whole photo there (it is then uploaded)" : "";
       fail(`${e.message}: crop the photo to the password's line and choose it again${there}.`);
     } else {
@@ -185,11 +188,17 @@ function startReader(after) {
   });
   const onMessage = ({ data }) => {
     if (data.type === "progress") {
+      box.hidden = false;
       $("loading-bar").value = data.loaded / data.total;
-      $("loading-text").textContent = `Loading the reader: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB…`;
+      const what = data.stage === "photo" ? "the whole-photo reader (once, for the first whole photo)" : "the reader";
+      $("loading-text").textContent = `Loading ${what}: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB…`;
+    } else if (data.type === "photo-ready") {
+      box.hidden = true;
+      say("Reading the whole photo on this device…");
     } else if (data.type === "ready") {
       box.hidden = true;
       document.body.dataset.reader = "ready";
+      if (!data.photos) $("privacy").textContent = "Read on this device, one cropped line at a time; nothing is uploaded.";
     } else if (data.type === "reading" || data.type === "error") {
       const waiting = pending.get(data.id);
       if (data.type === "error" && data.id === undefined) {

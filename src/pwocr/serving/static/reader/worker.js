@@ -1,21 +1,33 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
-// photos sent to it, so the page stays responsive and the photo never leaves the device.
+// photos sent to it, so the page stays responsive and the photo never leaves the device. A line
+// crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
+// PP-OCRv6's detector and label recognizer, which are loaded only when the first whole photo comes.
 //
 // Messages in:  {type: "load"},
 //               {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}},
 //               {type: "fuse", id, files (Blobs of one password line), options}: one fused reading,
 //               {type: "frame", id, frame ({data: RGBA, width, height}), options}: a camera frame, fused
 //                 with the recent frames that read the same password; {type: "forget"}: a new password
-// Messages out: {type: "progress", loaded, total}, {type: "ready", threads},
+// Messages out: {type: "progress", loaded, total, stage?: "photo"}, {type: "ready", threads, photos (reads whole photos)},
+//               {type: "photo-ready"} (the whole-photo models are loaded),
 //               {type: "reading", id, reading, ms, frames?}, {type: "error", id?, message}
+//               A whole photo's reading is the JSON of `pwocr recognize --json` on it: {image, lines, password, pairs}.
 
 import * as ort from "../ort/ort.wasm.min.mjs";
 import { decodeReading, fuseReadings, temperedProbabilities } from "./decode.js";
+import { boxesFromMap, detectorInput } from "./detector.js";
+import { luminance, resizeImage } from "./imaging.js";
+import { labelInput, labelReading } from "./labels.js";
+import { useRules } from "./clues.js";
+import { lineSized, looksLikeLine, readBoxes } from "./photo.js";
 import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 
 let model = null;
 let session = null;
 let loading = null;
+// The whole-photo reader (PP-OCRv6's detector and label recognizer, pwocr's rules), once a whole photo comes.
+let photoReader = null;
+let photoLoading = null;
 
 const here = (path) => new URL(path, import.meta.url).href;
 
@@ -53,10 +65,71 @@ async function load() {
   const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.numThreads = threads;
   session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-  postMessage({ type: "ready", threads });
+  postMessage({ type: "ready", threads, photos: Boolean(model.photo) });
 }
 
-// A photo as pixels, upright (EXIF), unmanaged colours (as Pillow reads them), in the model's channels.
+// The whole-photo reader: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's two
+// graphs, fetched with the page's progress bar the first time a whole photo is read (the service worker keeps them).
+async function loadPhotoReader() {
+  const files = model.photo;
+  const total = files.rules_bytes + files.detector_bytes + files.labels_bytes;
+  let loaded = 0;
+  const progress = (n) => { loaded += n; postMessage({ type: "progress", loaded, total, stage: "photo" }); };
+  const [rulesBytes, detectorGraph, labelsGraph] = await Promise.all([
+    fetchBytes(here(`../${files.rules}`), progress),
+    fetchBytes(here(`../${files.detector}`), progress),
+    fetchBytes(here(`../${files.labels}`), progress),
+  ]);
+  const rules = JSON.parse(new TextDecoder().decode(rulesBytes));
+  useRules(rules.clues);
+  const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+  const detector = await ort.InferenceSession.create(detectorGraph, options);
+  const labels = await ort.InferenceSession.create(labelsGraph, options);
+  const classes = ["", ...rules.dictionary, " "];
+  const run = async (graph, input) => {
+    const feeds = { [graph.inputNames[0]]: new ort.Tensor("float32", input.data, input.dims) };
+    return (await graph.run(feeds))[graph.outputNames[0]];
+  };
+  photoReader = {
+    model,
+    rules,
+    // TextDetector.__call__: the boxes of a gray photo.
+    async detect(gray) {
+      const map = await run(detector, detectorInput(gray, rules.detector));
+      const [, , height, width] = map.dims;
+      return boxesFromMap({ data: map.data, width, height }, gray.width, gray.height, rules.detector);
+    },
+    // Recognizer.probabilities of one straightened line.
+    table: tableOf,
+    // LabelReader.__call__ of one gray line.
+    async labels(gray) {
+      const output = await run(labels, labelInput(gray));
+      const [, steps, count] = output.dims;
+      return labelReading(output.data, steps, count, classes);
+    },
+  };
+  postMessage({ type: "photo-ready" });
+}
+
+// pwocr.data.images.load's size limit for a photo (load_photo's max_side): a JPEG Pillow would decode at
+// 1/2, 1/4 or 1/8 scale from its DCT (draft) is averaged down to that size here, which only comes
+// close to it; any image still over 1.5 max_side is area-averaged to max_side, as Python does.
+function photoAtReadingSize(image, jpeg, maxSide) {
+  const long = Math.max(image.width, image.height);
+  if (jpeg && long > maxSide) {
+    const scale = maxSide / long;
+    const fit = Math.min(Math.floor(image.width / Math.max(1, Math.trunc(image.width * scale))), Math.floor(image.height / Math.max(1, Math.trunc(image.height * scale))));
+    const a = [8, 4, 2, 1].find((factor) => fit >= factor);
+    if (a > 1) image = resizeImage(image, Math.ceil(image.width / a), Math.ceil(image.height / a), "area");
+  }
+  const side = Math.max(image.width, image.height);
+  if (side <= maxSide * 1.5) return image;
+  const ratio = maxSide / side;
+  return resizeImage(image, Math.max(1, Math.round(image.width * ratio)), Math.max(1, Math.round(image.height * ratio)), "area");
+}
+
+// A photo as pixels, upright (EXIF), unmanaged colours (as Pillow reads them), in the model's channels;
+// `jpeg` says whether the file is a JPEG (Pillow may decode those at reduced scale).
 async function decodeImage(file) {
   const bytes = new Uint8Array(await file.slice(0, 65536).arrayBuffer());
   let bitmap;
@@ -70,7 +143,9 @@ async function decodeImage(file) {
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
   const rgba = context.getImageData(0, 0, canvas.width, canvas.height, { colorSpace: "srgb" }).data;
-  return fromRGBA(rgba, canvas.width, canvas.height, isGrayFile(bytes));
+  const image = fromRGBA(rgba, canvas.width, canvas.height, isGrayFile(bytes));
+  image.jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  return image;
 }
 
 // The model's log-probabilities of one line, as a steps x classes table.
@@ -82,18 +157,26 @@ async function logProbabilities(line) {
   return { data: output.data, steps, classes };
 }
 
-// Whether `recognize --layout auto` takes an image of this size for a line crop without running its detector.
-function lineSized(width, height) {
-  const limits = model.line_sized;
-  return height <= limits.max_height || (width / height >= limits.min_aspect && height <= limits.max_wide_height);
-}
-
+// `recognize --layout auto` (pwocr.reader.read_image): a line crop, by its size or by the detector's
+// boxes, is read as one line; any other image as a whole photo.
 async function read(file, options) {
   const times = [performance.now()];
-  const image = await decodeImage(file);
-  if (!lineSized(image.width, image.height)) {
-    // Read as one line, a whole photo would give a confident nonsense; the detector is not in the page yet.
-    throw Object.assign(new Error(`${image.width}×${image.height} looks like a whole photo, and this page reads one cropped line at a time`), { photo: true });
+  let image = await decodeImage(file);
+  const name = file.name || "photo";
+  if (!lineSized(image.width, image.height, model.line_sized)) {
+    if (!model.photo) {
+      // A site built without PP-OCRv6's models: read as one line, a whole photo would give a confident nonsense.
+      throw Object.assign(new Error(`${image.width}×${image.height} looks like a whole photo, and this site reads one cropped line at a time`), { photo: true });
+    }
+    await (photoLoading = photoLoading || loadPhotoReader().catch((e) => { photoLoading = null; throw e; }));
+    const started = performance.now();
+    image = photoAtReadingSize(image, image.jpeg, photoReader.rules.decode_side);
+    const boxes = await photoReader.detect(luminance(image));
+    if (!looksLikeLine(boxes, image.width, image.height)) {
+      const reading = await readBoxes(image, name, boxes, options, photoReader);
+      const end = performance.now();
+      return { reading, ms: end - times[0], timings: { decode: started - times[0], photo: end - started } };
+    }
   }
   times.push(performance.now());
   const line = toLine(image, model.config);
@@ -104,7 +187,7 @@ async function read(file, options) {
   const reading = decodeReading(probs, table.steps, table.classes, model, options);
   times.push(performance.now());
   const [decode, preprocess, run, decoding] = times.slice(1).map((t, i) => t - times[i]);
-  return { reading: { image: file.name || "photo", ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
+  return { reading: { image: name, ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
 }
 
 // The probability table of one line image ({data, width, height, channels}).

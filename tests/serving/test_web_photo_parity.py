@@ -1,0 +1,128 @@
+"""One truth for whole photos: the page reads a photo on the device (detection, straightening, every
+line, labels, the password pick: ``static/reader/photo.js`` and its modules, in headless chromium)
+as ``pwocr recognize --json`` does.
+
+The photos are composed here (``pwocr.synth.scenes``: a Wi-Fi card with a labelled password, a
+name/password pair on one line, labels after their values, a sign with two networks, a router
+sticker, a phone's settings screen; 960 x 1280 and 1280 x 960 px, PNG), and read by the exported
+site's worker and by the CLI. Everything in the JSON must be equal, the boxes, the line texts
+(``text`` and ``words``), the candidates, the characters and their flags, the picked password,
+its line, its reason and its network, and every confidence within 1e-3 (onnxruntime-web and
+onnxruntime compute the graphs' floats in a different order).
+"""
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from web_site import chromium, site, static_server
+
+from pwocr.synth.fonts import fonts_for
+from pwocr.synth.scenes import compose_scene
+
+__all__ = ["chromium", "site"]  # fixtures
+
+TOLERANCE = 1e-3
+#: (scene kind, seed, width, height): each layout the picker reads differently, in both orientations.
+SCENES = (
+    ("wifi_card", 7, 1280, 960),  # "PSK: value" under a network name
+    ("pair_line", 8, 960, 1280),  # "WiFi NAME / value" on one line
+    ("label_after", 9, 1280, 960),  # "value -> PASS", "NAME -> SSID"
+    ("several_networks", 10, 960, 1280),  # two SSID/Password pairs: both passwords in "pairs"
+    ("router_sticker", 11, 1280, 960),  # a label alone above its value, two boxes in a row
+    ("phone_settings", 12, 960, 1280),  # "Contraseña" above the value: PP-OCRv6 spells the accent
+)
+
+#: Reads files with the site's own worker, one at a time, and returns their readings.
+READ_IN_WORKER = """async ([images, options]) => {
+  const worker = new Worker("reader/worker.js", { type: "module" });
+  const read = (name, bytes) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.type === "reading") resolve(data.reading);
+      else if (data.type === "error") reject(new Error(data.message));
+    };
+    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }), options });
+  });
+  const out = [];
+  for (const [name, b64] of images) out.push(await read(name, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  worker.terminate();
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> list[tuple[Path, str]]:
+    """The composed photos as PNG files, with the password each shows."""
+    folder = tmp_path_factory.mktemp("photos")
+    fonts = fonts_for("eval")
+    out = []
+    for kind, seed, width, height in SCENES:
+        scene = compose_scene(np.random.default_rng(seed), fonts, kind=kind, size=(width, height), max_angle=15)
+        path = folder / f"{kind}.png"
+        Image.fromarray(scene.image).save(path)
+        out.append((path, scene.password))
+    return out
+
+
+def _recognize(paths: list[Path], flags: list[str]) -> list[dict]:
+    command = [sys.executable, "-m", "pwocr.cli.main", "recognize", "--json", *flags, *map(str, paths)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def _same(python: object, js: object, where: str) -> None:
+    """Equal JSON, but confidences within TOLERANCE."""
+    if isinstance(python, dict):
+        assert isinstance(js, dict) and set(js) == set(python), (where, sorted(js), sorted(python))
+        for key in python:
+            _same(python[key], js[key], f"{where}.{key}")
+    elif isinstance(python, list):
+        assert isinstance(js, list) and len(js) == len(python), where
+        for i, (a, b) in enumerate(zip(python, js)):
+            _same(a, b, f"{where}[{i}]")
+    elif where.endswith(".confidence"):
+        assert abs(js - python) <= TOLERANCE, (where, python, js)
+    else:
+        assert js == python, (where, python, js)
+
+
+def test_the_page_reads_whole_photos_as_pwocr_recognize_does(site, chromium, photos, tmp_path):
+    paths = [path for path, _ in photos]
+    expected = _recognize(paths, ["--candidates", "3"])
+    images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in paths]
+    with static_server(site, tmp_path / "http.log") as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/")
+        got = page.evaluate(READ_IN_WORKER, [images, {"candidates": "3"}])
+        page.close()
+    assert len(got) == len(expected) == len(SCENES)
+    for (path, password), python, js in zip(photos, expected, got):
+        assert python["password"]["text"] == password, path.name  # the scenes are ones Python reads right
+        assert js["image"] == path.name
+        assert js["password"]["text"] == python["password"]["text"], path.name
+        assert [line["text"] for line in js["lines"]] == [line["text"] for line in python["lines"]], path.name
+        _same({**python, "image": path.name}, js, path.name)
+    several = dict(zip([kind for kind, *_ in SCENES], got))["several_networks"]
+    assert len(several["pairs"]) == 2  # both networks' passwords
+
+
+def test_the_page_shows_the_picked_password_of_a_whole_photo(site, chromium, photos, tmp_path):
+    path, password = photos[0]
+    with static_server(site, tmp_path / "http.log") as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        page.set_input_files("#file", str(path))
+        page.wait_for_function(
+            "(text) => document.querySelector('[data-reading]').textContent === text", arg=password, timeout=120_000
+        )
+        assert page.locator("#error").text_content() == ""
+        assert "on this device" in page.locator("#status").text_content() + page.locator("#privacy").text_content()
+        lines = page.locator("#lines li").all_text_contents()
+        assert any(password in line for line in lines)
+        page.close()
