@@ -19,6 +19,9 @@ const D = "\\p{Nd}";
 // re's \b: between a \w and a non-\w character (or an end).
 const B = `(?:(?<=[${WORD_CLASS}])(?![${WORD_CLASS}])|(?<![${WORD_CLASS}])(?=[${WORD_CLASS}]))`;
 
+// The classes above, as pattern sources (tests hold them to Python's re over PP-OCRv6's dictionary).
+export const PY_CLASSES = { space: S, word: `[${WORD_CLASS}]`, letter: LETTER, digit: D };
+
 const SPACE_RE = new RegExp(`^${S}$`, "u");
 const ALNUM_RE = /^[\p{L}\p{N}]$/u;
 const ALPHA_RE = /^\p{L}$/u;

@@ -49,8 +49,9 @@ export function boxCentre(box) {
 // np.degrees of a float32 angle: times float32(180) / float32(pi).
 const DEGREES = f32(f32(180) / f32(Math.PI));
 
-// TextBox.angle: the top edge's slope in degrees, from float32 arctan2 (correctly rounded here; see the
-// report in reader/README: NumPy's own float32 arctan2 may differ from it in the last bit).
+// TextBox.angle: the top edge's slope in degrees, from a float32 arctan2. Correctly rounded here; NumPy's
+// own float32 arctan2 (its SIMD code, which depends on the CPU) may differ from it in the last bit,
+// which moves reading_order's extents by about a millionth of a pixel.
 export function boxAngle(box) {
   const p = box.points;
   const dx = f32(p[1][0] - p[0][0]);
