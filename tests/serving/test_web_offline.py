@@ -18,6 +18,7 @@ def test_the_exported_site_holds_the_whole_app(site):
     names = {str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()}
     assert {"index.html", "sw.js", "manifest.webmanifest", "model/recognizer.onnx", "fonts/page-mono.ttf"} <= names
     assert {"ort/ort-wasm-simd-threaded.wasm", "ort/LICENSE", "fonts/LICENSE.txt"} <= names
+    assert {"model/detector.onnx", "model/labels.onnx", "model/photo.json", "model/PP-OCRv6-LICENSE.txt"} <= names
     assert "http" not in (site / "index.html").read_text().replace("http-equiv", "")  # nothing from outside
 
 
@@ -55,3 +56,46 @@ def test_after_one_visit_the_site_reads_offline_and_nothing_leaves_the_page(site
 def _from_cache(request) -> bool:
     response = request.response()
     return response is not None and response.from_service_worker
+
+
+def test_a_whole_photo_reads_offline_once_one_was_read_online(site, chromium, tmp_path):
+    """The whole-photo reader's files are fetched with the first whole photo and kept: the next one reads offline."""
+    import numpy as np
+    from PIL import Image
+
+    from pwocr.synth.fonts import fonts_for
+    from pwocr.synth.scenes import compose_scene
+
+    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card", size=(1280, 960), max_angle=15)
+    photo = tmp_path / "card.png"
+    Image.fromarray(scene.image).save(photo)
+    log = tmp_path / "http.log"
+    with static_server(site, log) as url:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+        assert not any("model/detector.onnx" in line for line in requests_logged(log))  # not before a whole photo
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function(
+            "(text) => document.querySelector('[data-reading]').textContent === text",
+            arg=scene.password,
+            timeout=120_000,
+        )
+        assert any("model/detector.onnx" in line for line in requests_logged(log))
+
+        context.set_offline(True)
+        served_before = len(requests_logged(log))
+        page.reload()
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function(
+            "(text) => document.querySelector('[data-reading]').textContent === text",
+            arg=scene.password,
+            timeout=120_000,
+        )
+        assert "on this device" in page.inner_text("#status")
+        heard = [line for line in requests_logged(log)[served_before:] if '"GET /sw.js ' not in line]
+        assert heard == []
+        context.close()

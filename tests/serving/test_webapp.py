@@ -40,6 +40,58 @@ def test_the_service_worker_lists_the_site_and_precaches_only_the_small_files(ti
     assert json.loads(app.read("site.json")) == {"in_page": True, "server": False}
 
 
+def test_the_whole_photo_reader_is_listed_and_cached_when_first_fetched(tiny_checkpoint, runtime):
+    from pwocr.serving.webapp import PHOTO_FILES
+
+    app = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime)
+    worker = app.read("sw.js")
+    files, shell = _listed(worker, "FILES"), _listed(worker, "SHELL")
+    for name in PHOTO_FILES.values():
+        assert name in files and name not in shell  # offline once read, never a cost of the first visit
+    model = json.loads(app.read("model/model.json"))
+    assert model["photo"] == {
+        **PHOTO_FILES,
+        "rules_bytes": len(app.read("model/photo.json")),
+        "detector_bytes": len(app.read("model/detector.onnx")),
+        "labels_bytes": len(app.read("model/labels.onnx")),
+    }
+    assert model["lcnet_frames"] is (app.model.config.arch in ("crnn-lcnet", "crnn-svtr"))
+    assert "model/PP-OCRv6-LICENSE.txt" in app.files and "model/PP-OCRv6-MODIFICATIONS.md" in app.files
+
+
+def test_the_whole_photo_rules_are_pythons(tiny_checkpoint, runtime):
+    from pwocr.layout import clues, geometry, ink, photo
+    from pwocr.layout.labels import default_label_reader
+    from pwocr.layout.password import DEFAULT_WEIGHTS
+
+    rules = json.loads(WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime).read("model/photo.json"))
+    assert rules["detector"] == {
+        "max_side": 1280,
+        "min_side": 640,
+        "threshold": 0.3,
+        "box_threshold": 0.55,
+        "unclip_ratio": 1.6,
+    }
+    assert (rules["decode_side"], rules["line_read_height"]) == (photo.DECODE_SIDE, photo.LINE_READ_HEIGHT)
+    assert (rules["space_gap"], rules["join_gap"], rules["side_margin"]) == (
+        ink.SPACE_GAP,
+        geometry.JOIN_GAP,
+        geometry.SIDE_MARGIN,
+    )
+    assert rules["weights"] == dataclasses.asdict(DEFAULT_WEIGHTS)
+    assert rules["clues"]["labels"] == [list(pair) for pair in clues._LABELS]
+    assert dict(rules["clues"]["password_labels"]) == clues.PASSWORD_LABELS
+    assert set(rules["digit_lookalikes"]) == set(photo._DIGIT_LOOKALIKES)
+    reader = default_label_reader()
+    assert reader is not None and ["", *rules["dictionary"], " "] == reader.classes
+
+
+def test_a_site_that_reads_on_its_server_only_has_no_whole_photo_reader(tiny_checkpoint, runtime):
+    server_only = WebApp(WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime).model, None)
+    assert not {"model/detector.onnx", "model/labels.onnx", "model/photo.json"} & set(server_only.files)
+    assert json.loads(server_only.read("model/model.json"))["photo"] is None
+
+
 def test_the_version_changes_with_the_model(tiny_checkpoint, runtime):
     tiny = WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime).read("sw.js")
     shipped = WebApp.for_checkpoint(None, runtime=runtime).read("sw.js")
