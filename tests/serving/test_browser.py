@@ -252,16 +252,48 @@ def test_a_busy_server_is_asked_again_after_retry_after(phone, server):
     assert len(calls) == 2 and phone.get_attribute("#password", "data-text") == TINY_LABELS[0]
 
 
-def test_a_whole_photo_is_not_read_as_one_line_on_the_device(phone, server):
-    """The page's reader reads line crops; a whole photo gets a way forward, not a confident nonsense."""
+def _desk_photo() -> bytes:
+    """A whole photo in miniature: one rendered line on a 600 x 800 page."""
     from PIL import Image
 
     photo = Image.new("L", (600, 800), 255)
     photo.paste(Image.open(io.BytesIO(png(TINY_LABELS[0]))), (100, 300))
     buffer = io.BytesIO()
     photo.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_whole_photo_is_read_on_the_device_and_never_sent(phone, server):
+    """The page's reader finds a whole photo's lines itself (PP-OCRv6's detector in the page): nothing is uploaded."""
+    sent: list[str] = []
+    phone.on("request", lambda request: sent.append(request.url) if "/v1/" in request.url else None)
     phone.goto(f"{server}/")
-    phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": buffer.getvalue()}])
-    expect(phone.locator("#error")).to_contain_text("looks like a whole photo")
-    assert "on the server" in phone.inner_text("#error")
-    assert phone.locator("#result").is_hidden()
+    phone.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": _desk_photo()}])
+    expect(phone.locator("#status")).to_contain_text("Read the whole photo on this device", timeout=120_000)
+    assert phone.inner_text("#error") == ""
+    assert phone.locator("#lines-box").is_visible()
+    assert sent == []
+
+
+def test_a_site_without_the_whole_photo_reader_says_to_crop_or_read_on_the_server(
+    browser, tiny_checkpoint, onnxruntime_web_folder, monkeypatch
+):
+    """Built without PP-OCRv6's models, the page reads line crops only: a whole photo gets a way forward."""
+    from pwocr.errors import PwocrError
+    from pwocr.serving import webapp
+
+    def missing(name: str):
+        raise PwocrError(f"{name}: missing")
+
+    monkeypatch.setattr(webapp, "rapidocr_model_path", missing)
+    web = WebApp.for_checkpoint(tiny_checkpoint, runtime=onnxruntime_web_folder)
+    settings = ServeSettings(threads=1)
+    with running(create_app(tiny_checkpoint, settings=settings, web=web), settings) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/")
+        page.set_input_files("#file", files=[{"name": "desk.png", "mimeType": "image/png", "buffer": _desk_photo()}])
+        expect(page.locator("#error")).to_contain_text("looks like a whole photo")
+        assert "on the server" in page.inner_text("#error")
+        assert page.locator("#result").is_hidden()
+        assert "one cropped line at a time" in page.inner_text("#privacy")
+        page.close()
