@@ -10,9 +10,15 @@ compression), and opened in a fresh headless chromium:
   rendered lines, on the first visit (one thread: a static host is not cross-origin isolated)
   and the second (the service worker adds the isolation headers: several threads); Python's
   ``Recognizer.read`` on the same files beside it, one thread and default threads;
+- a whole photo (``--photos``, composed scenes of about 1280 x 960): the bytes the first one
+  fetches (the whole-photo reader: PP-OCRv6's detector and label recognizer and
+  ``model/photo.json``, fetched only then), the wall time of the first (those files fetched and
+  loaded) and of the next ones, and whether the page's answer is ``pwocr recognize``'s (password,
+  line texts, largest confidence difference); Python's ``read_image`` on the same files beside it;
 - memory: the tab's renderer processes (PSS, from /proc) after handing the reader a 12 MP photo
-  (decoded whole, then refused as a whole photo: the page reads line crops), and the browser's own
-  ``measureUserAgentSpecificMemory`` where the page is isolated;
+  (a line stretched to 4000 x 3000: decoded whole, sent through the detector, which finds one
+  line in it, and read as that line), and the browser's own ``measureUserAgentSpecificMemory``
+  where the page is isolated;
 - parity: readings equal to Python's fp32 reading, and the largest confidence difference.
 
     python bench/web_budgets.py --out bench/results/web_budgets.json
@@ -46,6 +52,10 @@ from pwocr.inference.recognizer import Recognizer
 from pwocr.io import atomic_write
 from pwocr.serving.webapp import WebApp, onnxruntime_web
 from pwocr.synth.render import SynthConfig, render_set
+from pwocr.synth.scenes import compose_scenes
+
+#: The composed whole photos' seed: far from every seed training and the other benchmarks use.
+PHOTO_SEED = 20261204
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -77,11 +87,29 @@ READ_ALL = """async (images) => {
   return { threads: ready.threads, isolated: self.crossOriginIsolated, lines: out };
 }"""
 
+READ_PHOTOS = """async (images) => {
+  const worker = self.benchWorker;
+  const out = [];
+  for (const [name, b64] of images) {
+    const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" });
+    const started = performance.now();
+    const answer = await new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => {
+        if (data.type === "reading") resolve(data);
+        else if (data.type === "error") reject(new Error(data.message));
+      };
+      worker.postMessage({ type: "read", id: name, file });
+    });
+    out.push({ ms: performance.now() - started, reading: answer.reading, timings: answer.timings });
+  }
+  return out;
+}"""
+
 READ_BIG = """async (b64) => {
   const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], "big.jpg", { type: "image/jpeg" });
   const worker = self.benchWorker;
-  // The page reads line crops; a 12 MP photo is decoded whole and then refused as a whole photo:
-  // what is measured here is the memory and time of decoding it in the worker.
+  // A 12 MP photo of one stretched line: decoded whole, through the detector (one line found), read as
+  // that line: the memory and time of a phone camera's photo in the worker.
   const started = performance.now();
   await new Promise((resolve) => {
     worker.onmessage = ({ data }) => (data.type === "reading" || data.type === "error") && resolve(data);
@@ -179,7 +207,51 @@ def python_latency(model: Path, files: list[Path], threads: int | None) -> float
     return statistics.median(times)
 
 
-def measure_variant(name: str, graph: Path, runtime: Path, files: list[Path], big: bytes, expected: list[dict]) -> dict:
+def python_photos(files: list[Path]) -> tuple[list[dict], float]:
+    """``pwocr recognize``'s answers for the photos (``read_image``, one warm-up call first) and its median seconds."""
+    from pwocr.reader import read_image
+
+    recognizer = Recognizer()
+    read_image(recognizer, files[0])
+    answers, times = [], []
+    for path in files:
+        started = time.perf_counter()
+        answers.append(read_image(recognizer, path).as_dict())
+        times.append(time.perf_counter() - started)
+    return answers, statistics.median(times)
+
+
+def photo_parity(got: list[dict], expected: list[dict]) -> dict:
+    """How the page's whole-photo answers compare with Python's."""
+    worst = 0.0
+    same_lines = 0
+    for js, python in zip(got, expected):
+        texts = [line["text"] for line in js["lines"]]
+        same_lines += texts == [line["text"] for line in python["lines"]]
+        if texts == [line["text"] for line in python["lines"]]:
+            worst = max(
+                [worst, *(abs(a["confidence"] - b["confidence"]) for a, b in zip(js["lines"], python["lines"]))]
+            )
+    picks = sum(
+        (js["password"] or {}).get("text") == (py["password"] or {}).get("text") for js, py in zip(got, expected)
+    )
+    return {
+        "same_password": f"{picks}/{len(expected)}",
+        "same_line_texts": f"{same_lines}/{len(expected)}",
+        "max_line_confidence_diff": round(worst, 6),
+    }
+
+
+def measure_variant(
+    name: str,
+    graph: Path,
+    runtime: Path,
+    files: list[Path],
+    big: bytes,
+    expected: list[dict],
+    photos: list[Path] | None = None,
+    photo_answers: list[dict] | None = None,
+) -> dict:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix=f"pwocr-web-{name}-") as tmp:
@@ -203,6 +275,26 @@ def measure_variant(name: str, graph: Path, runtime: Path, files: list[Path], bi
             page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
             second = page.evaluate(READ_ALL, images)
             _, _, again = served_bytes(log, site, before)
+            photo_results = None
+            if photos:
+                before_photo = len(log.read_text().splitlines())
+                encoded = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in photos]
+                read = page.evaluate(READ_PHOTOS, encoded)
+                photo_raw, photo_gzip, photo_paths = served_bytes(log, site, before_photo)
+                photo_results = {
+                    "first_whole_photo_fetches_mb": {
+                        "raw": round(photo_raw / 1e6, 2),
+                        "gzip": round(photo_gzip / 1e6, 2),
+                    },
+                    "first_visit_and_first_whole_photo_mb": {
+                        "raw": round((first_raw + photo_raw) / 1e6, 2),
+                        "gzip": round((first_gzip + photo_gzip) / 1e6, 2),
+                    },
+                    "files_fetched_for_it": photo_paths,
+                    "photo_ms": [round(x["ms"]) for x in read],
+                    "photo_ms_by_stage": [{k: round(v) for k, v in x["timings"].items()} for x in read],
+                    "parity_with_python": photo_parity([x["reading"] for x in read], photo_answers or []),
+                }
             baseline = tab_pss_mb()
             big_read = page.evaluate(READ_BIG, base64.b64encode(big).decode())
             after_big = tab_pss_mb()
@@ -226,6 +318,7 @@ def measure_variant(name: str, graph: Path, runtime: Path, files: list[Path], bi
             stage: round(statistics.median(x["timings"][stage] for x in second["lines"]), 1)
             for stage in ("decode", "preprocess", "run", "decoding")
         },
+        "whole_photos": photo_results,
         "photo_12mp_read_ms": round(big_read["ms"]),
         "tab_pss_mb": {"before_12mp": round(baseline), "after_12mp": round(after_big)},
         "browser_measured_memory_mb": round(big_read["measured"] / 1e6) if big_read["measured"] else None,
@@ -237,6 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=30)
     parser.add_argument("--variants", default="fp32,fp16,int8")
+    parser.add_argument("--photos", type=int, default=2, help="composed whole photos to read (0: none)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
 
@@ -255,9 +349,15 @@ def main() -> None:
         big.save(big_path, quality=90)
         recognizer = Recognizer()
         expected = [recognizer.read(p).as_dict() for p in files]
+        photos = []
+        for i, scene in enumerate(compose_scenes(args.photos, PHOTO_SEED, size=(1280, 960), condition="plain")):
+            photos.append(folder / f"photo{i:02d}.png")
+            Image.fromarray(scene.image).save(photos[-1])
+        photo_answers, photo_seconds = python_photos(photos) if photos else ([], None)
         graphs = {"fp32": fp32, "fp16": fp32, "int8": folder / "int8.onnx"}
         results: dict = {
             "load_average_at_start": os.getloadavg()[0],
+            "python_whole_photo_ms_median": round(photo_seconds * 1000) if photo_seconds else None,
             "python_line_ms_median": {
                 "1 thread": round(python_latency(fp32, files, 1), 1),
                 "default threads": round(python_latency(fp32, files, None), 1),
@@ -267,7 +367,9 @@ def main() -> None:
             if name == "int8":
                 int8_dynamic(fp32, graphs[name])
             try:
-                results[name] = measure_variant(name, graphs[name], runtime, files, big_path.read_bytes(), expected)
+                results[name] = measure_variant(
+                    name, graphs[name], runtime, files, big_path.read_bytes(), expected, photos, photo_answers
+                )
             except Exception as e:  # a variant the browser cannot run is a result too
                 results[name] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"}
             print(name, json.dumps(results[name], indent=1), flush=True)
