@@ -130,3 +130,18 @@ def test_the_page_shows_the_picked_password_of_a_whole_photo(site, chromium, pho
         lines = page.locator("#lines li").all_text_contents()
         assert any(password in line for line in lines)
         page.close()
+
+
+def test_constraints_apply_to_the_password_in_the_page_as_in_pwocr_recognize(site, chromium, photos, tmp_path):
+    """With a charset and a minimum length, lines are read freely and the password under the constraints, alike."""
+    paths = [path for path, _ in photos[:3]]
+    expected = _recognize(paths, ["--candidates", "2", "--charset", "alnum+punctuation", "--min_length", "6"])
+    images = [[p.name, base64.b64encode(p.read_bytes()).decode()] for p in paths]
+    options = {"candidates": "2", "charset": "alnum+punctuation", "min_length": "6"}
+    with static_server(site, tmp_path / "http.log") as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/")
+        got = page.evaluate(READ_IN_WORKER, [images, options])
+        page.close()
+    for path, python, js in zip(paths, expected, got, strict=True):
+        _same({**python, "image": path.name}, js, path.name)
