@@ -197,3 +197,61 @@ def test_the_picker_ranks_lines_as_python_does(site, chromium, tmp_path, layouts
             assert {**a, "score": None} == {**b, "score": None}, [line.text for line in lines]
             assert abs(a["score"] - b["score"]) < 1e-12
         assert pairs == [p.line for p in pick_pairs(lines)]
+
+
+INK = """async (lines) => {
+  const K = await import("./reader/ink.js");
+  return lines.map((c) => {
+    const crop = { data: Uint8Array.from(c.crop), width: c.w, height: c.h, channels: 1 };
+    const table = { probs: Float32Array.from(c.table), steps: c.steps, classes: c.classes };
+    const count = K.greedySpans(table).length;
+    const at = [...Array(count + 1).keys()];
+    return [
+      K.spacedText(crop, table, c.text, c.frames, c.space_gap), K.charOnsets(table, c.frames),
+      at.map((i) => K.phantomsAt(crop, table, i, c.frames)), at.map((i) => K.trailingPhantoms(crop, table, i, c.frames)),
+      at.map((i) => [...at, null].map((j) => K.valueTable(table, i, j).steps)),
+    ];
+  });
+}"""
+
+
+def test_word_gaps_and_inkless_characters_are_found_as_python_finds_them(site, chromium, tmp_path):
+    """ink.js on the straightened lines of two composed photos and pwocr's tables of them: every index tried."""
+    from pwocr.inference.recognizer import Recognizer
+    from pwocr.layout import ink
+    from pwocr.layout.detector import crop_line, default_detector
+    from pwocr.layout.geometry import join_fragments, reading_order, with_margins
+    from pwocr.layout.photo import LINE_READ_HEIGHT, luminance
+    from pwocr.synth.scenes import compose_scene
+
+    recognizer = Recognizer("default")
+    lines, expected = [], []
+    for kind, seed in (("router_sticker", 11), ("terminal", 5)):
+        photo = compose_scene(np.random.default_rng(seed), fonts_for("eval"), kind=kind, size=(1280, 960)).image
+        boxes = default_detector()(luminance(photo))
+        order, places = reading_order(boxes)
+        boxes, places = join_fragments([boxes[k] for k in order], places)
+        straight = [
+            crop_line(photo, box, min_height=LINE_READ_HEIGHT) for box in with_margins(boxes, places, photo.shape)
+        ]
+        for crop, table in zip([ink.gray_crop(s) for s in straight], recognizer.probabilities(straight)):
+            text, frames = recognizer.decode(table).text, recognizer.line_frames(crop.shape)
+            at = range(len(ink.greedy_spans(table)) + 1)
+            lines.append(
+                {"crop": crop.ravel().tolist(), "w": crop.shape[1], "h": crop.shape[0], "table": table.ravel().tolist()}
+                | {"steps": table.shape[0], "classes": table.shape[1], "text": text, "frames": frames}
+                | {"space_gap": ink.SPACE_GAP}
+            )
+            expected.append(
+                [
+                    ink.spaced_text(crop, table, text, frames),
+                    ink.char_onsets(table, frames),
+                    [ink.phantoms_at(crop, table, i, frames) for i in at],
+                    [ink.trailing_phantoms(crop, table, i, frames) for i in at],
+                    [[len(ink.value_table(table, i, j)) for j in [*at, None]] for i in at],
+                ]
+            )
+    got = _evaluate(site, chromium, tmp_path, INK, lines)
+    assert any(" " in python[0] for python in expected)  # word gaps were there to find
+    for line, js, python in zip(lines, got, expected, strict=True):
+        assert js == python, line["text"]

@@ -116,6 +116,7 @@ export function valueTable(table, start, end = null) {
   const { steps, classes, probs } = table;
   if (start >= spans.length) return { probs: probs.subarray(steps * classes), steps: 0, classes };
   const first = start > 0 ? spans[start][0] : 0;
-  const last = end !== null && end < spans.length ? spans[end][0] : steps;
+  // probs[first:last], which is empty where last comes before first.
+  const last = Math.max(first, end !== null && end < spans.length ? spans[end][0] : steps);
   return { probs: probs.subarray(first * classes, last * classes), steps: last - first, classes };
 }
