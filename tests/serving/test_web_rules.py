@@ -52,6 +52,8 @@ EXTRA_TEXTS = [
     "3D:25:DB:AC:13:33",
     "https://portal.example.com/login",
     "192.168.0.1",
+    "guest.example.ıo",
+    "Cafe.İT",
     "Enter password",
     "Password",
     "PW;",

@@ -103,8 +103,9 @@ const SUFFIX_GAP = new RegExp(
 );
 const UNICODE_ARROWS = "→⇒➔➜⟶←⇐⟵";
 const SUFFIX_OPENERS = codePoints("([（【:：>" + UNICODE_ARROWS);
+// Python's re.IGNORECASE also takes dotless ı and dotted İ for an i (JavaScript's folding does not).
 const URL = new RegExp(
-  `(https?:|www\\.|\\.(com|org|net|de|fr|es|it|io|co|uk)${B}|${B}${D}{1,3}\\.${D}{1,3}\\.${D}{1,3}\\.${D}{1,3}${B})`,
+  `(https?:|www\\.|\\.(com|org|net|de|fr|es|[iıİ]t|[iıİ]o|co|uk)${B}|${B}${D}{1,3}\\.${D}{1,3}\\.${D}{1,3}\\.${D}{1,3}${B})`,
   "iu",
 );
 const PRICE = new RegExp(`^[A-Za-z][A-Za-z ]*${S}?[$€£]?${D}{1,3}[.,]${D}{2}${S}?[$€£]?$`, "u");
