@@ -11,6 +11,7 @@ from pwocr.layout.clues import find_label, header_kinds, pair_segments, split_su
         ("12345678 → password", "12345678", "password"),
         ("12345678 -> PW", "12345678", "PW"),
         ("x7#Lq9!p ->PW", "x7#Lq9!p", "PW"),
+        ("ovYu0o.,=> Key", "ovYu0o.,", "Key"),
         ("abc12 (PW)", "abc12", "PW"),
         ("abc12 ~ PW", "abc12", "PW"),  # an arrow as pwocr misreads it
         ("abc~ PW", "abc~", "PW"),  # no space before it: the value's own last character

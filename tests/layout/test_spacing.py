@@ -68,3 +68,20 @@ def test_value_table_keeps_the_value_frames_only():
     assert value_table(probs, 2, 3).argmax(-1).tolist().count(3) == 1
     assert 4 not in value_table(probs, 2, 3).argmax(-1).tolist()
     assert value_table(probs, 0).shape == probs.shape
+
+
+def test_a_character_read_over_a_word_gap_is_shown_as_the_gap_and_one_over_ink_is_kept():
+    from pwocr.layout.ink import spelt_words
+
+    probs = table(50, {5: 1, 10: 2, 22: 5, 30: 3, 35: 4})  # "ab_cd": the "_" at x = 88
+    gap = line(200, [(24, 27), (64, 116), (140, 143)])  # no ink from x = 64 to 116
+    assert spelt_words(gap, probs, "ab_cd") == "ab cd"
+    # An underscore drawn there is ink: it stays, and there is no word gap around it.
+    assert spelt_words(line(200, [(24, 27), (140, 143)]), probs, "ab_cd") == "ab_cd"
+
+
+def test_where_most_characters_seem_inkless_the_reading_stays():
+    from pwocr.layout.ink import spelt_words
+
+    probs = table(50, {5: 1, 10: 2, 22: 5, 30: 3, 35: 4})
+    assert spelt_words(line(200, [(0, 200)]), probs, "ab_cd") == "ab_cd"

@@ -111,3 +111,24 @@ def test_word_strings_come_from_the_word_list_in_sign_cases(tmp_path):
     assert all(4 <= len(t) <= 16 and t == t.strip() for t in texts)
     # Without a word list, the share falls back to the other strings.
     assert all(sample_text(rng, SynthConfig(word_strings=1.0)) for _ in range(5))
+
+
+def test_words_run_together_where_the_alphabet_has_no_space(tmp_path):
+    import numpy as np
+
+    from pwocr.alphabet import PRINTABLE_94
+    from pwocr.synth.render import SynthConfig, sample_text
+
+    (tmp_path / "words").write_text("blue\nsky\n")
+    config = SynthConfig(
+        alphabet=PRINTABLE_94,
+        min_length=8,
+        max_length=16,
+        chosen_strings=0,
+        word_strings=1.0,
+        words_file=str(tmp_path / "words"),
+    )
+    rng = np.random.default_rng(0)
+    texts = [sample_text(rng, config) for _ in range(100)]
+    # Two or more words each (a word is at most 4 letters, a line at least 8), none a random fallback.
+    assert all(" " not in t and sum(t.lower().count(w) for w in ("blue", "sky")) >= 2 for t in texts)

@@ -288,3 +288,60 @@ def test_distillation_keeps_a_fine_tune_close_to_the_model_it_started_from(tiny_
 def test_distillation_needs_a_teacher():
     with pytest.raises(PwocrError, match=r"--distill 1\.0: the teacher is the --weights_file model"):
         TrainConfig(synth_ratio=1.0, steps_per_epoch=1, distill=1.0).check()
+
+
+def test_word_lines_join_the_synthetic_training_lines_and_validation_stays_passwords(tmp_path, monkeypatch, caplog):
+    from pwocr.synth import render
+    from pwocr.training import setup
+
+    words = tmp_path / "words.txt"
+    words.write_text("coffee\ngarden\nstreet\n")
+    drawn: list[str] = []
+    validation: list[str] = []
+    word_string, render_set = render.word_string, setup.render_set
+
+    def recording_words(*args, **kwargs):
+        drawn.append(word_string(*args, **kwargs))
+        return drawn[-1]
+
+    def recording_validation(*args, **kwargs):
+        lines = render_set(*args, **kwargs)
+        validation.extend(label for _, label in lines)
+        return lines
+
+    monkeypatch.setattr(render, "word_string", recording_words)
+    monkeypatch.setattr(setup, "render_set", recording_validation)
+    caplog.set_level("INFO", logger="pwocr")
+    train(
+        TrainConfig(
+            synth_ratio=1.0,
+            synth_words=str(words),
+            synth_word_share=0.5,
+            model_size="crnn-tiny",
+            alphabet="printable",
+            epochs=1,
+            steps_per_epoch=2,
+            batch_size=8,
+            synth_val_count=32,
+            n_workers=0,
+            seed=0,
+            out=str(tmp_path / "c"),
+            logs=str(tmp_path / "l"),
+        ),
+        progress=False,
+    )
+    assert len(validation) == 32 and drawn
+    assert not any(w in v.lower() for v in validation for w in ("coffee", "garden", "street"))
+    assert any(f"50% of the synthetic lines are words of {words}" in m for m in caplog.messages)
+
+
+def test_word_lines_need_a_word_list_and_a_share_below_one(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("coffee\n")
+    base = dict(synth_ratio=1.0, steps_per_epoch=1)
+    with pytest.raises(PwocrError, match=r"--synth_word_share 0\.3: give the word list with --synth_words FILE"):
+        TrainConfig(**base, synth_word_share=0.3).check()
+    with pytest.raises(PwocrError, match=r"--synth_word_share 1\.0: the share of word lines"):
+        TrainConfig(**base, synth_words=str(words), synth_word_share=1.0).check()
+    with pytest.raises(PwocrError, match=r"--synth_words .*missing: no such word list"):
+        TrainConfig(**base, synth_words=str(tmp_path / "missing"), synth_word_share=0.3).check()

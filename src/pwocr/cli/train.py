@@ -110,6 +110,19 @@ def _add_synthetic_flags(p: argparse.ArgumentParser) -> None:
     synth.add_argument(
         "--fonts", dest="fonts_folder", help="render synthetic data in the .ttf/.otf fonts of this folder"
     )
+    synth.add_argument(
+        "--synth_words",
+        metavar="FILE",
+        help="a word list (one word a line, e.g. /usr/share/dict/american-english from Debian's wamerican): "
+        "real words, rendered as signs show them, make --synth_word_share of the synthetic lines, so that the "
+        "model keeps reading words as words while it learns passwords",
+    )
+    synth.add_argument(
+        "--synth_word_share",
+        type=float,
+        help="share of the synthetic training lines that are words of --synth_words (validation stays passwords)"
+        + _default("synth_word_share"),
+    )
 
 
 def _add_model_flags(p: argparse.ArgumentParser) -> None:

@@ -54,9 +54,12 @@ _PREFACE = ("wifi", "wlan", "guest", "gast", "wireless", "network", "wpa2", "wpa
 #: arrow between spaces. Only one is taken, so a password may itself start with ``:`` or ``;``.
 _SEPARATOR = re.compile(r"^\s*[:：=]\s*|^\s+[-–—>|→⇒]\s+|^\s+")
 #: What may stand between a value and a label after it: a space and maybe an arrow (also as pwocr
-#: misreads ``→``: ``~``, ``-``), or an opening bracket. An arrow counts only after a space, so a
-#: value's own last character (``abc~``) is never taken for one.
-_SUFFIX_GAP = re.compile(r"(\s+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—-]{1,2})?\s*|\s*[→⇒➔➜⟶←⇐⟵]\s*|\s*[(\[（【]\s*|[:：]\s*)$")
+#: misreads ``→``: ``~``, ``-``), or an opening bracket. An arrow counts after a space, so a value's
+#: own last character (``abc~``) is never taken for one; a two-character ASCII arrow also counts
+#: unspaced before when a space follows it (``abc=> Key``: the reading lost the gap before it).
+_SUFFIX_GAP = re.compile(
+    r"(\s+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—-]{1,2})?\s*|(->|=>|<-|<=)\s+|\s*[→⇒➔➜⟶←⇐⟵]\s*|\s*[(\[（【]\s*|[:：]\s*)$"
+)
 #: A Unicode arrow is no password character (passwords are printable ASCII): it separates even unspaced.
 _UNICODE_ARROWS = "→⇒➔➜⟶←⇐⟵"
 _URL = re.compile(

@@ -75,41 +75,56 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | No
     return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))
 
 
+def inkless_characters(crop: np.ndarray, table: np.ndarray, frames: int) -> list[bool]:
+    """For each character of the greedy reading, whether it was read where the crop has no ink at all.
+
+    The model has no space class and sometimes spells a word gap, or the crop's margin, as ``_``,
+    ``~`` or ``.``: such a character stands over blank columns. One read over the padding after the
+    crop (its frames past ``frames``) is the line's last character, read late: real, never inkless.
+    """
+    w = crop.shape[1]
+    inked = inked_columns(crop)
+    inkless = []
+    for first, last in greedy_spans(table):
+        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        inkless.append(first < frames and not inked[max(0, x0) : max(x0 + 1, x1)].any())
+    return inkless
+
+
 def phantoms_at(crop: np.ndarray, table: np.ndarray, start: int, frames: int) -> int:
     """How many characters from ``start`` on were read where the crop has no ink at all.
 
-    The model has no space class and sometimes spells a word gap as ``_`` or ``~``; between a
-    label and its value such a character is a gap, not the password's first character.
+    Between a label and its value such a character is a gap, not the password's first character.
     """
-    spans = greedy_spans(table)
-    w = crop.shape[1]
-    inked = inked_columns(crop)
-    count = 0
-    for first, last in spans[start:]:
-        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
-        # A character read over the padding is the line's last one, read late: real, not a gap.
-        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
-            break
-        count += 1
-    return count if count < len(spans) - start else 0
+    inkless = inkless_characters(crop, table, frames)[start:]
+    count = next((i for i, blank in enumerate(inkless) if not blank), len(inkless))
+    return count if count < len(inkless) else 0
 
 
 def trailing_phantoms(crop: np.ndarray, table: np.ndarray, end: int, frames: int) -> int:
     """How many characters before ``end`` (the value's end) were read where the crop has no ink.
 
     A word gap or the crop's right margin is sometimes read as ``_`` or ``.``; after the value such a
-    character is no part of it. One read over the padding is the line's last, read late: real.
+    character is no part of it.
     """
-    spans = greedy_spans(table)[:end]
-    w = crop.shape[1]
-    inked = inked_columns(crop)
-    count = 0
-    for first, last in reversed(spans):
-        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
-        if first >= frames or inked[max(0, x0) : max(x0 + 1, x1)].any():
-            break
-        count += 1
-    return count if count < len(spans) else 0
+    inkless = inkless_characters(crop, table, frames)[:end][::-1]
+    count = next((i for i, blank in enumerate(inkless) if not blank), len(inkless))
+    return count if count < len(inkless) else 0
+
+
+def spelt_words(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | None = None) -> str:
+    """``spaced_text`` as a person reads the line: a character read over no ink is the gap it stands in.
+
+    ``Internet_voucher`` (the model's ``_`` over the word gap) reads ``Internet voucher``. Where most
+    characters seem inkless the crop's ink is not what Otsu's threshold found, and the text stays.
+    """
+    frames = frames or len(probs)
+    spaced = spaced_text(crop, probs, text, frames)
+    inkless = inkless_characters(crop, probs, frames)
+    if len(inkless) != len(text) or sum(inkless) * 2 >= len(text):
+        return spaced
+    chars = iter(inkless)
+    return " ".join("".join(c if c == " " or not next(chars) else " " for c in spaced).split())
 
 
 def value_table(probs: np.ndarray, start: int, end: int | None = None) -> np.ndarray:

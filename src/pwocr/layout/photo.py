@@ -24,7 +24,15 @@ from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout.clues import find_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with_margins
-from pwocr.layout.ink import char_onsets, gray_crop, phantoms_at, spaced_text, trailing_phantoms, value_table
+from pwocr.layout.ink import (
+    char_onsets,
+    gray_crop,
+    phantoms_at,
+    spaced_text,
+    spelt_words,
+    trailing_phantoms,
+    value_table,
+)
 from pwocr.layout.labels import LabelReader, LabelReading, default_label_reader
 from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
 from pwocr.lookalikes import lookalikes_of
@@ -209,10 +217,7 @@ def read_boxes(
         _password_of(pick, read, seen[pick.line][1], recognizer, name, candidates, constraints) for pick in picks
     )
     values = {pick.line for pick in picks}
-    words = [
-        seen[k][0] if k in values else second.words(k, spaced[k], read.readings[k].text)
-        for k in range(len(read.readings))
-    ]
+    words = [seen[k][0] if k in values else second.words(k, _spelt(read, k)) for k in range(len(read.readings))]
     lines = tuple(PhotoLine(b, r, w) for b, r, w in zip(read.boxes, read.readings, words))
     size = (photo.shape[1], photo.shape[0])
     return PhotoReading(name, size, lines, found[0] if found else None, found)
@@ -297,12 +302,17 @@ class _SecondReadings:
             self._read[k] = self.reader(self.crops[k])
         return self._read[k]
 
-    def words(self, k: int, spaced: str, ours: str) -> str:
+    def words(self, k: int, ours: str) -> str:
         """Line ``k`` as words: PP-OCRv6's reading where it spells what pwocr read (adding only spaces
-        and accents) or a script pwocr cannot spell; else pwocr's reading ``spaced`` (an unpicked
-        password is never shown in another model's reading of its characters)."""
+        and accents) or a script pwocr cannot spell; else pwocr's reading as words, ``ours`` (an
+        unpicked password is never shown in another model's reading of its characters)."""
         theirs = self(k).text.strip() if self.available else ""
-        return theirs if theirs and (_same_letters(theirs, ours) or _other_script(theirs)) else spaced
+        return theirs if theirs and (_same_letters(theirs, ours) or _other_script(theirs)) else ours
+
+
+def _spelt(read: _ReadLines, k: int) -> str:
+    """Line ``k`` in pwocr's reading as a person reads it: word gaps as spaces, characters read over no ink left out."""
+    return spelt_words(read.crops[k], read.tables[k], read.readings[k].text, read.frames[k])
 
 
 def _same_letters(theirs: str, ours: str) -> bool:

@@ -147,6 +147,8 @@ def sample_text(rng: np.random.Generator, config: SynthConfig) -> str:
         text = chosen_password(rng, config.min_length, config.max_length)
     elif config.words_file and r > 1.0 - config.word_strings:
         text = word_string(rng, load_words(config.words_file), config.min_length, config.max_length)
+        if " " not in allowed:
+            text = text.replace(" ", "")  # words run together, as in passwords (``BlueSky24``)
     elif r < config.chosen_strings + config.confusable_strings:
         text = lookalike_string(rng, config.alphabet, config.min_length, config.max_length)
     else:

@@ -111,6 +111,12 @@ class TrainConfig:
     synth_min_length: int = 6
     synth_max_length: int = 20
     fonts_folder: str | None = None
+    # Real words (a word list, one a line: Debian's wamerican gives /usr/share/dict/american-english)
+    # rendered as signs show them, as this share of the synthetic lines, so that a run learning
+    # passwords keeps reading words as words: trained on random strings alone, a model learns that
+    # an ambiguous round glyph is as likely ``0`` as ``O`` and reads ``H0TEL``. Validation stays passwords.
+    synth_words: str | None = None
+    synth_word_share: float = 0.0
     max_width: int = 800
     # The model's input: RGB lines (``True``) or gray ones (``False``); ``None``: the --weights_file
     # checkpoint's, gray for a fresh model. A gray checkpoint fine-tuned in colour keeps its readings
@@ -174,7 +180,7 @@ class TrainConfig:
         the same CSVs, images, weights, fonts and logs, not those of the new directory.
         """
         values: dict[str, Any] = {}
-        for name in ("imgs_folder", "train_file", "val_file", "logs"):
+        for name in ("imgs_folder", "train_file", "val_file", "logs", "synth_words"):
             if getattr(self, name) is not None:
                 values[name] = os.path.abspath(getattr(self, name))
         if self.weights_file is not None and self.weights_file != "default":
@@ -303,6 +309,12 @@ class TrainConfig:
             bad("distill", "must be 0 or more")
         if self.distill > 0 and not self.weights_file:
             bad("distill", "the teacher is the --weights_file model: give one")
+        if not (math.isfinite(self.synth_word_share) and 0 <= self.synth_word_share < 1):
+            bad("synth_word_share", "the share of word lines must be at least 0 and below 1")
+        if self.synth_word_share > 0 and not self.synth_words:
+            bad("synth_word_share", "give the word list with --synth_words FILE")
+        if self.synth_words and not os.path.isfile(self.synth_words):
+            bad("synth_words", "no such word list")
         if not (math.isfinite(self.anchor) and self.anchor >= 0):
             bad("anchor", "must be 0 or more")
         if self.anchor > 0 and not self.weights_file:

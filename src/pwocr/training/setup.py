@@ -336,6 +336,10 @@ def run_data(
             colour=model_config.colour,
         )
     loaders = validation_loaders(config, model_config, val_items, synth, collate, ranks)
+    if synth is not None and config.synth_word_share > 0:
+        # After the validation lines, which stay passwords: words only teach.
+        synth = dataclasses.replace(synth, words_file=config.synth_words, word_strings=config.synth_word_share)
+        logger.info("%.0f%% of the synthetic lines are words of %s", 100 * config.synth_word_share, config.synth_words)
     return RunData(train_items, val_items, steps, synth_ratio, synth, fonts, loaders, collate)
 
 
