@@ -63,6 +63,8 @@ EXTRA_TEXTS = [
     "１２３４５６７８",
     "²³¹⁴⁵",
     "abc (PW)",
+    "ovYu0o.,=> Key",
+    "abc->PW",
     "abc（パスワード）",
     "Hello world, again",
     "",
@@ -209,7 +211,8 @@ INK = """async (lines) => {
     const count = K.greedySpans(table).length;
     const at = [...Array(count + 1).keys()];
     return [
-      K.spacedText(crop, table, c.text, c.frames, c.space_gap), K.charOnsets(table, c.frames),
+      K.spacedText(crop, table, c.text, c.frames, c.space_gap), K.speltWords(crop, table, c.text, c.frames, c.space_gap),
+      K.inklessCharacters(crop, table, c.frames), K.charOnsets(table, c.frames),
       at.map((i) => K.phantomsAt(crop, table, i, c.frames)), at.map((i) => K.trailingPhantoms(crop, table, i, c.frames)),
       at.map((i) => [...at, null].map((j) => K.valueTable(table, i, j).steps)),
     ];
@@ -247,6 +250,8 @@ def test_word_gaps_and_inkless_characters_are_found_as_python_finds_them(site, c
             expected.append(
                 [
                     ink.spaced_text(crop, table, text, frames),
+                    ink.spelt_words(crop, table, text, frames),
+                    ink.inkless_characters(crop, table, frames),
                     ink.char_onsets(table, frames),
                     [ink.phantoms_at(crop, table, i, frames) for i in at],
                     [ink.trailing_phantoms(crop, table, i, frames) for i in at],

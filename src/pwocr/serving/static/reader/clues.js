@@ -98,7 +98,7 @@ export function useRules(rules) {
 const SEPARATOR = new RegExp(`^${S}*[:：=]${S}*|^${S}+[-–—>|→⇒]${S}+|^${S}+`, "u");
 const LONE_PUNCTUATION = new RegExp(`^${S}*[:;：.,=]?${S}*$`, "u");
 const SUFFIX_GAP = new RegExp(
-  `(${S}+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—\\-]{1,2})?${S}*|${S}*[→⇒➔➜⟶←⇐⟵]${S}*|${S}*[(\\[（【]${S}*|[:：]${S}*)$`,
+  `(${S}+(->|=>|<-|<=|[→⇒➔➜⟶←⇐⟵~>=:：–—\\-]{1,2})?${S}*|(->|=>|<-|<=)${S}+|${S}*[→⇒➔➜⟶←⇐⟵]${S}*|${S}*[(\\[（【]${S}*|[:：]${S}*)$`,
   "u",
 );
 const UNICODE_ARROWS = "→⇒➔➜⟶←⇐⟵";

@@ -79,35 +79,44 @@ function anyInk(inked, from, to) {
   return false;
 }
 
-// phantoms_at: how many characters from `start` on were read where the crop has no ink at all.
-export function phantomsAt(crop, table, start, frames) {
-  const spans = greedySpans(table);
+// inkless_characters: for each character of the greedy reading, whether it was read where the crop
+// has no ink at all (one read over the padding, past `frames`, is the line's last, read late: real).
+export function inklessCharacters(crop, table, frames) {
   const w = crop.width;
   const inked = inkedColumns(crop);
-  let count = 0;
-  for (const [first, last] of spans.slice(start)) {
+  return greedySpans(table).map(([first, last]) => {
     const x0 = Math.trunc((first / frames) * w);
     const x1 = Math.trunc(((last + 1) / frames) * w);
-    // A character read over the padding is the line's last one, read late: real, not a gap.
-    if (first >= frames || anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1))) break;
-    count += 1;
-  }
-  return count < spans.length - start ? count : 0;
+    return first < frames && !anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1));
+  });
+}
+
+// How many of `inkless` lead with true, or 0 when all do (ink not found where Otsu looked).
+function leadingInkless(inkless) {
+  const count = inkless.findIndex((blank) => !blank);
+  return count === -1 ? 0 : count;
+}
+
+// phantoms_at: how many characters from `start` on were read where the crop has no ink at all.
+export function phantomsAt(crop, table, start, frames) {
+  return leadingInkless(inklessCharacters(crop, table, frames).slice(start));
 }
 
 // trailing_phantoms: how many characters before `end` (the value's end) were read where the crop has no ink.
 export function trailingPhantoms(crop, table, end, frames) {
-  const spans = greedySpans(table).slice(0, end);
-  const w = crop.width;
-  const inked = inkedColumns(crop);
-  let count = 0;
-  for (const [first, last] of [...spans].reverse()) {
-    const x0 = Math.trunc((first / frames) * w);
-    const x1 = Math.trunc(((last + 1) / frames) * w);
-    if (first >= frames || anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1))) break;
-    count += 1;
-  }
-  return count < spans.length ? count : 0;
+  return leadingInkless(inklessCharacters(crop, table, frames).slice(0, end).reverse());
+}
+
+// spelt_words: spaced_text as a person reads the line: a character read over no ink is the gap it
+// stands in; where most characters seem inkless, the text stays.
+export function speltWords(crop, table, text, frames, spaceGap) {
+  frames = frames || table.steps;
+  const spaced = spacedText(crop, table, text, frames, spaceGap);
+  const inkless = inklessCharacters(crop, table, frames);
+  if (inkless.length !== text.length || inkless.filter(Boolean).length * 2 >= text.length) return spaced;
+  let k = 0;
+  const out = [...spaced].map((c) => (c === " " || !inkless[k++] ? c : " ")).join("");
+  return out.split(" ").filter(Boolean).join(" ");
 }
 
 // value_table: the frames of a line's table that read characters start to end (the value, without its label).

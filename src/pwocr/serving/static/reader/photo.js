@@ -11,7 +11,7 @@ import { asJson, constraintsFrom, decodeLabelled } from "./decode.js";
 import { boxAsList, boxHeight, boxWidth, cropLine } from "./detector.js";
 import { codePoints, findLabel, isAlpha, isAscii, isCombining, isSpace, pyLen, pyStrip } from "./clues.js";
 import { joinFragments, readingOrder, withMargins } from "./geometry.js";
-import { charOnsets, grayCrop, phantomsAt, spacedText, trailingPhantoms, valueTable } from "./ink.js";
+import { charOnsets, grayCrop, phantomsAt, spacedText, speltWords, trailingPhantoms, valueTable } from "./ink.js";
 import { pickPairs } from "./password.js";
 import { widthFor } from "./preprocess.js";
 
@@ -50,10 +50,10 @@ class SecondReadings {
   }
 
   // Line k as words: PP-OCRv6's reading where it spells what pwocr read (adding only spaces and accents)
-  // or a script pwocr cannot spell; else pwocr's reading `spaced`.
-  async words(k, spaced, ours) {
+  // or a script pwocr cannot spell; else pwocr's reading as words, `ours`.
+  async words(k, ours) {
     const theirs = pyStrip((await this.get(k)).text);
-    return theirs && (sameLetters(theirs, ours) || otherScript(theirs)) ? theirs : spaced;
+    return theirs && (sameLetters(theirs, ours) || otherScript(theirs)) ? theirs : ours;
   }
 }
 
@@ -180,7 +180,9 @@ export async function readBoxes(photo, name, boxes, options, reader) {
   const lines = [];
   for (let k = 0; k < readings.length; k++) {
     const r = readings[k];
-    const words = values.has(k) ? seen[k][0] : await second.words(k, spaced[k], r.best.text);
+    const words = values.has(k)
+      ? seen[k][0]
+      : await second.words(k, speltWords(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
     const json = asJson(r.best, r.raw, r.found, r.chars);
     lines.push({
       box: boxAsList(ordered[k]),
