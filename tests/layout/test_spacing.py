@@ -85,3 +85,12 @@ def test_where_most_characters_seem_inkless_the_reading_stays():
 
     probs = table(50, {5: 1, 10: 2, 22: 5, 30: 3, 35: 4})
     assert spelt_words(line(200, [(0, 200)]), probs, "ab_cd") == "ab_cd"
+
+
+def test_a_reading_with_spaces_keeps_its_characters():
+    """A model whose alphabet has a space spells its own gaps: no character is taken for one."""
+    from pwocr.layout.ink import spelt_words
+
+    probs = table(50, {5: 1, 10: 2, 22: 5, 30: 3, 35: 4, 40: 1})  # "ab cda", the space read at x = 88
+    gap = line(200, [(24, 27), (64, 116), (140, 143)])
+    assert spelt_words(gap, probs, "ab cda").replace(" ", "") == "abcda"

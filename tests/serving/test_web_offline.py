@@ -99,3 +99,28 @@ def test_a_whole_photo_reads_offline_once_one_was_read_online(site, chromium, tm
         heard = [line for line in requests_logged(log)[served_before:] if '"GET /sw.js ' not in line]
         assert heard == []
         context.close()
+
+
+def test_a_whole_photo_offline_before_its_reader_was_fetched_says_what_to_do(site, chromium, tmp_path):
+    """Offline before the first whole photo: the page says to go online once or crop, and no loading bar stays."""
+    import numpy as np
+    from PIL import Image
+
+    from pwocr.synth.fonts import fonts_for
+    from pwocr.synth.scenes import compose_scene
+
+    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card", size=(1280, 960), max_angle=15)
+    photo = tmp_path / "card.png"
+    Image.fromarray(scene.image).save(photo)
+    with static_server(site, tmp_path / "http.log") as url:
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+        context.set_offline(True)
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function("() => document.querySelector('#error').textContent !== ''", timeout=60_000)
+        assert "go online once, or crop the photo" in page.inner_text("#error")
+        assert page.is_hidden("#loading")
+        context.close()

@@ -242,3 +242,16 @@ def test_the_anchor_needs_a_starting_model_and_a_pull_of_zero_or_more():
         TrainConfig(synth_ratio=1.0, steps_per_epoch=1, anchor=1.0).check()
     with pytest.raises(PwocrError, match=r"--anchor -1\.0: must be 0 or more"):
         TrainConfig(synth_ratio=1.0, steps_per_epoch=1, weights_file="default", anchor=-1.0).check()
+
+
+def test_an_anchor_with_no_learning_conv_weight_is_refused(tiny_checkpoint):
+    """A fine-tune of a PP-LCNetV4 model keeps its whole conv stack frozen by default: nothing to anchor."""
+    from pwocr.checkpoints import build_model, load_state
+    from pwocr.errors import PwocrError
+    from pwocr.training import setup
+
+    model = build_model(*load_state(str(tiny_checkpoint)))
+    model.cnn.requires_grad_(False)
+    config = TrainConfig(weights_file=str(tiny_checkpoint), synth_ratio=1.0, steps_per_epoch=1, anchor=1.0)
+    with pytest.raises(PwocrError, match=r"--anchor 1\.0: no conv weight learns in this run"):
+        setup.anchor(config.resolved(), model, None, torch.device("cpu"))

@@ -345,3 +345,12 @@ def test_word_lines_need_a_word_list_and_a_share_below_one(tmp_path):
         TrainConfig(**base, synth_words=str(words), synth_word_share=1.0).check()
     with pytest.raises(PwocrError, match=r"--synth_words .*missing: no such word list"):
         TrainConfig(**base, synth_words=str(tmp_path / "missing"), synth_word_share=0.3).check()
+
+
+def test_a_word_list_needs_a_share_and_synthetic_lines_to_join(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("coffee\n")
+    with pytest.raises(PwocrError, match=r"--synth_words .*: give the share of word lines with --synth_word_share"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, synth_words=str(words)).check()
+    with pytest.raises(PwocrError, match=r"--synth_word_share 0\.3: the run has no synthetic lines"):
+        TrainConfig(train_file="t.csv", synth_ratio=0.0, synth_words=str(words), synth_word_share=0.3).check()

@@ -205,8 +205,8 @@ def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
         "--anchor",
         type=float,
         help="after every step, pull the learning conv weights back toward the --weights_file model's by "
-        "--lr x this share of the distance (decoupled L2-SP: new glyphs are learnt, real-photo features kept; "
-        "0: no pull)" + _default("anchor"),
+        "their learning rate (--lr x --backbone_lr_scale, on the schedule) x this share of the distance "
+        "(decoupled L2-SP; 0: no pull)" + _default("anchor"),
     )
     optim.add_argument(
         "--max_width",

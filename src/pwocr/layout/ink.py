@@ -121,8 +121,8 @@ def spelt_words(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | No
     frames = frames or len(probs)
     spaced = spaced_text(crop, probs, text, frames)
     inkless = inkless_characters(crop, probs, frames)
-    if len(inkless) != len(text) or sum(inkless) * 2 >= len(text):
-        return spaced
+    if " " in text or len(inkless) != len(text) or sum(inkless) * 2 >= len(text):
+        return spaced  # a model that reads spaces spells its own gaps
     chars = iter(inkless)
     return " ".join("".join(c if c == " " or not next(chars) else " " for c in spaced).split())
 

@@ -40,7 +40,8 @@ class SynthConfig:
     chosen_strings: float = 0.25
     confusable_strings: float = 0.15
     # Real words, as signs, labels and the words inside passwords show them, drawn from a word list
-    # (one word a line, e.g. Debian's /usr/share/dict/words); none when no list is given.
+    # (one word a line, e.g. Debian's /usr/share/dict/words); none when no list is given. This share
+    # is drawn first; the chosen and confusable shares follow it, and uniform strings take the rest.
     word_strings: float = 0.0
     words_file: str | None = None
     # Lines with a fragment of the neighbouring line above or below, as loose crops of real photos have.
@@ -143,13 +144,14 @@ def sample_text(rng: np.random.Generator, config: SynthConfig) -> str:
     """A training string: uniform over the alphabet, person-chosen, confusable-heavy or words (shares in ``config``)."""
     r = rng.random()
     allowed = set(config.alphabet)
-    if r < config.chosen_strings:
-        text = chosen_password(rng, config.min_length, config.max_length)
-    elif config.words_file and r > 1.0 - config.word_strings:
+    words = config.word_strings if config.words_file else 0.0
+    if r < words:
         text = word_string(rng, load_words(config.words_file), config.min_length, config.max_length)
         if " " not in allowed:
             text = text.replace(" ", "")  # words run together, as in passwords (``BlueSky24``)
-    elif r < config.chosen_strings + config.confusable_strings:
+    elif r < words + config.chosen_strings:
+        text = chosen_password(rng, config.min_length, config.max_length)
+    elif r < words + config.chosen_strings + config.confusable_strings:
         text = lookalike_string(rng, config.alphabet, config.min_length, config.max_length)
     else:
         return random_password(rng, config.alphabet, config.min_length, config.max_length)

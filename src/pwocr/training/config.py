@@ -315,6 +315,10 @@ class TrainConfig:
             bad("synth_word_share", "give the word list with --synth_words FILE")
         if self.synth_words and not os.path.isfile(self.synth_words):
             bad("synth_words", "no such word list")
+        if self.synth_words and self.synth_word_share <= 0:
+            bad("synth_words", "give the share of word lines with --synth_word_share S (above 0)")
+        if self.synth_word_share > 0 and self.effective_synth_ratio() == 0:
+            bad("synth_word_share", "the run has no synthetic lines (--synth 0) for words to join")
         if not (math.isfinite(self.anchor) and self.anchor >= 0):
             bad("anchor", "must be 0 or more")
         if self.anchor > 0 and not self.weights_file:

@@ -23,7 +23,7 @@ from pwocr.model.config import LCNET_MODELS
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, with_input_channels
 from pwocr.synth.fonts import FontSpec, training_fonts
-from pwocr.synth.render import SynthConfig, render_set
+from pwocr.synth.render import SynthConfig, load_words, render_set
 from pwocr.training import distributed
 from pwocr.training.anchor import Anchor
 from pwocr.training.config import TrainConfig
@@ -280,6 +280,11 @@ def anchor(config: TrainConfig, model: CRNN, teacher: Teacher | None, device: to
         return None
     start = teacher.model if teacher is not None else initial_model(config, Alphabet(model.config.alphabet), quiet=True)
     pulled = Anchor(model, start.to(device), config.anchor)
+    if not pulled.pairs:
+        raise PwocrError(
+            f"--anchor {config.anchor}: no conv weight learns in this run (a fine-tune keeps the whole conv "
+            "stack frozen): give --freeze_blocks N to let the blocks after N learn"
+        )
     logger.info(
         "anchoring %d conv weights to %s (--anchor %s: at most about %.3g from their start)",
         sum(param.numel() for param, _ in pulled.pairs),
@@ -337,6 +342,8 @@ def run_data(
         )
     loaders = validation_loaders(config, model_config, val_items, synth, collate, ranks)
     if synth is not None and config.synth_word_share > 0:
+        assert config.synth_words is not None
+        load_words(config.synth_words)  # a list with no usable word stops the run here, not in a data worker
         # After the validation lines, which stay passwords: words only teach.
         synth = dataclasses.replace(synth, words_file=config.synth_words, word_strings=config.synth_word_share)
         logger.info("%.0f%% of the synthetic lines are words of %s", 100 * config.synth_word_share, config.synth_words)

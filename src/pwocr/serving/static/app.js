@@ -211,7 +211,10 @@ function startReader(after) {
       if (!waiting) return;
       pending.delete(data.id);
       if (data.type === "reading") waiting.resolve(data);
-      else waiting.reject(Object.assign(new Error(data.message), { photo: data.photo }));
+      else {
+        box.hidden = true; // a whole-photo reader that failed to load leaves no loading bar behind
+        waiting.reject(Object.assign(new Error(data.message), { photo: data.photo }));
+      }
     }
   };
   const ask = async (message, transfer = []) => {

@@ -113,7 +113,10 @@ export function speltWords(crop, table, text, frames, spaceGap) {
   frames = frames || table.steps;
   const spaced = spacedText(crop, table, text, frames, spaceGap);
   const inkless = inklessCharacters(crop, table, frames);
-  if (inkless.length !== text.length || inkless.filter(Boolean).length * 2 >= text.length) return spaced;
+  // A model that reads spaces spells its own gaps.
+  if (text.includes(" ") || inkless.length !== text.length || inkless.filter(Boolean).length * 2 >= text.length) {
+    return spaced;
+  }
   let k = 0;
   const out = [...spaced].map((c) => (c === " " || !inkless[k++] ? c : " ")).join("");
   return out.split(" ").filter(Boolean).join(" ");

@@ -75,11 +75,19 @@ async function loadPhotoReader() {
   const total = files.rules_bytes + files.detector_bytes + files.labels_bytes;
   let loaded = 0;
   const progress = (n) => { loaded += n; postMessage({ type: "progress", loaded, total, stage: "photo" }); };
-  const [rulesBytes, detectorGraph, labelsGraph] = await Promise.all([
-    fetchBytes(here(`../${files.rules}`), progress),
-    fetchBytes(here(`../${files.detector}`), progress),
-    fetchBytes(here(`../${files.labels}`), progress),
-  ]);
+  let rulesBytes, detectorGraph, labelsGraph;
+  try {
+    [rulesBytes, detectorGraph, labelsGraph] = await Promise.all([
+      fetchBytes(here(`../${files.rules}`), progress),
+      fetchBytes(here(`../${files.detector}`), progress),
+      fetchBytes(here(`../${files.labels}`), progress),
+    ]);
+  } catch (e) {
+    // Offline before the first whole photo: its reader was never fetched, so the service worker has no copy.
+    throw new Error(
+      `the whole-photo reader could not be fetched (${e.message}): go online once, or crop the photo to the password's line`,
+    );
+  }
   const rules = JSON.parse(new TextDecoder().decode(rulesBytes));
   useRules(rules.clues);
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
