@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from web_site import chromium, site, static_server
+from web_site import READ_IN_WORKER, chromium, site, static_server
 
 from pwocr.synth.render import SynthConfig, render_set
 
@@ -23,22 +23,6 @@ __all__ = ["chromium", "site"]  # fixtures
 
 LINES = 60
 TOLERANCE = 1e-3
-
-#: Reads files with the site's own worker, one at a time, and returns their readings (the JSON of recognize --json).
-READ_IN_WORKER = """async ([images, options]) => {
-  const worker = new Worker("reader/worker.js", { type: "module" });
-  const read = (name, bytes) => new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => {
-      if (data.type === "reading") resolve(data.reading);
-      else if (data.type === "error") reject(new Error(data.message));
-    };
-    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }), options });
-  });
-  const out = [];
-  for (const [name, b64] of images) out.push(await read(name, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
-  worker.terminate();
-  return out;
-}"""
 
 
 def _resized(image: np.ndarray, height: int) -> np.ndarray:

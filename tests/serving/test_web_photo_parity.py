@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from web_site import chromium, site, static_server
+from web_site import READ_IN_WORKER, chromium, site, static_server
 
 from pwocr.synth.fonts import fonts_for
 from pwocr.synth.scenes import _foreign_script, compose_scene
@@ -41,22 +41,6 @@ SCENES = (
 #: Signs in Japanese, where a font for it is installed (Debian's fonts-vlgothic): pwocr cannot spell
 #: the labels, so PP-OCRv6's reading supplies them (after the value, and above it).
 FOREIGN_SCENES = (("foreign_sign", 14, 1280, 960), ("foreign_sign", 13, 960, 1280))
-
-#: Reads files with the site's own worker, one at a time, and returns their readings.
-READ_IN_WORKER = """async ([images, options]) => {
-  const worker = new Worker("reader/worker.js", { type: "module" });
-  const read = (name, bytes) => new Promise((resolve, reject) => {
-    worker.onmessage = ({ data }) => {
-      if (data.type === "reading") resolve(data.reading);
-      else if (data.type === "error") reject(new Error(data.message));
-    };
-    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }), options });
-  });
-  const out = [];
-  for (const [name, b64] of images) out.push(await read(name, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
-  worker.terminate();
-  return out;
-}"""
 
 
 @pytest.fixture(scope="module")

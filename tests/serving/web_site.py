@@ -79,3 +79,20 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+#: Reads files with the site's own worker, one at a time, and returns their readings (the JSON of recognize --json).
+READ_IN_WORKER = """async ([images, options]) => {
+  const worker = new Worker("reader/worker.js", { type: "module" });
+  const read = (name, bytes) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.type === "reading") resolve(data.reading);
+      else if (data.type === "error") reject(new Error(data.message));
+    };
+    worker.postMessage({ type: "read", id: name, file: new File([bytes], name, { type: "image/png" }), options });
+  });
+  const out = [];
+  for (const [name, b64] of images) out.push(await read(name, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  worker.terminate();
+  return out;
+}"""
