@@ -108,6 +108,13 @@ def test_resume_from_another_directory_finds_the_run_s_files(capsys, tiny_set, t
     assert code == 0 and "label file not found" not in err, err
 
 
+def test_resume_names_a_setting_it_cannot_change_rather_than_a_missing_companion(capsys, tiny_set, tmp_path):
+    assert main(_train_args(tiny_set.parent, tmp_path / "run")) == 0
+    capsys.readouterr()
+    err = _error(capsys, ["train", "--resume", "--out", str(tmp_path / "run"), "--synth_word_share", "0.5"])
+    assert "--resume continues the run" in err and "start a new run" in err and "--synth_words FILE" not in err
+
+
 def test_train_counts_skipped_rows_and_strict_refuses_them(capsys, tiny_set, tmp_path):
     import shutil
 

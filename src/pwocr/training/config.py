@@ -244,7 +244,9 @@ class TrainConfig:
             out = Path(self.out)
             if not (out / "last.pt").is_file() and not any(out.glob("step-*.pt")):
                 raise PwocrError(f"--resume: {out / 'last.pt'} not found; nothing to resume in --out {self.out}")
-            self._check_values(only=set(self.resume_overrides))
+            # Only the settings a resumed run may change are checked here, each on its own: the others are
+            # compared with the saved run's when it is loaded, and their cross-checks need the saved values.
+            self._check_values(only=set(self.resume_overrides) & RESUME_OVERRIDABLE)
             return
         if not self.train_file and self.synth_ratio is None:
             raise PwocrError(NO_DATA)
