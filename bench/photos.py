@@ -21,7 +21,9 @@ seed's whole photo and the domain line crops, read as photos). For each tool:
 
     OMP_NUM_THREADS=2 python bench/photos.py --count 300 --out bench/results/photos.json
 
-``--condition small --read_height 0 --no_rapidocr`` is the ablation behind ``LINE_READ_HEIGHT``.
+``--condition small --read_height 0 --no_rapidocr`` is the ablation behind ``LINE_READ_HEIGHT``;
+``--also_detector rapidocr/models/PP-OCRv6_det_small.onnx`` reads every photo again with rapidocr's
+float32 detector beside the shipped float16-stored one.
 """
 
 from __future__ import annotations
@@ -113,10 +115,17 @@ def facts_of(boxes: list[np.ndarray], texts: list[str], scores: list[float]) -> 
     return [LineFacts(texts[k], float(scores[k]), f.row, f.left, f.right) for k, f in zip(order, facts)]
 
 
-def run_pwocr(cases: list[dict], threads: int, draw_dir: Path | None, detector_side: int | None) -> list[dict]:
+def run_pwocr(
+    cases: list[dict],
+    threads: int,
+    draw_dir: Path | None,
+    detector_side: int | None,
+    detector_model: str | None = None,
+) -> list[dict]:
     start = time.perf_counter()
     recognizer = Recognizer("default", threads=threads)
-    detector = TextDetector(threads=threads, **({"max_side": detector_side} if detector_side else {}))
+    sizes = {"max_side": detector_side} if detector_side else {}
+    detector = TextDetector(detector_model, threads=threads, **sizes)
     read_photo(recognizer, cases[0]["path"], candidates=3, detector=detector)  # warm-up
     load_s = time.perf_counter() - start
     results = []
@@ -231,6 +240,13 @@ def main() -> None:
     parser.add_argument(
         "--detector_side", type=int, default=None, help="pwocr's detector input, long side (default: TextDetector's)"
     )
+    parser.add_argument(
+        "--also_detector",
+        action="append",
+        default=[],
+        metavar="ONNX",
+        help="run pwocr again with this detector graph in place of the shipped one, as 'pwocr+NAME' (repeatable)",
+    )
     args = parser.parse_args()
     if args.read_height is not None:
         photo.LINE_READ_HEIGHT = args.read_height
@@ -243,6 +259,8 @@ def main() -> None:
         if draw_dir:
             draw_dir.mkdir(parents=True, exist_ok=True)
         tools = {"pwocr": run_pwocr(cases, args.threads, draw_dir, args.detector_side)}
+        for graph in args.also_detector:
+            tools[f"pwocr+{Path(graph).stem}"] = run_pwocr(cases, args.threads, None, args.detector_side, graph)
         if not args.no_rapidocr:
             tools["rapidocr"] = run_rapidocr(cases, args.threads)
 
@@ -283,15 +301,25 @@ def main() -> None:
         for c, p, r in zip(cases, tools["pwocr"], tools.get("rapidocr", [None] * len(cases)))
         if not p["top1"]
     ]
+    for name in tools:
+        if name.startswith("pwocr+"):  # the photos whose pick the other detector changes, either way
+            report[f"{name} differs"] = [
+                {"photo": Path(c["path"]).name, "password": c["password"], "pwocr": a["picked"], name: b["picked"]}
+                for c, a, b in zip(cases, tools["pwocr"], tools[name])
+                if a["top1"] != b["top1"]
+            ]
     atomic_write(args.out, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    header = f"{'':16} {'photos':>6} {'line recall':>11} {'pw top-1':>8} {'pw top-3':>8} {'anywhere':>8} {'s/photo':>8}"
+    width = max(16, *(len(name) + 7 for name in tools))
+    header = (
+        f"{'':{width}} {'photos':>6} {'line recall':>11} {'pw top-1':>8} {'pw top-3':>8} {'anywhere':>8} {'s/photo':>8}"
+    )
     print(header)
     for name in tools:
         for group in ("scene", "shared", "all"):
             s = report[name][group]
             if s:
                 print(
-                    f"{name + ' ' + group:<16} {s['photos']:>6} {s['line_recall']:>11.1%} {s['password_top1']:>8.1%} "
+                    f"{name + ' ' + group:<{width}} {s['photos']:>6} {s['line_recall']:>11.1%} {s['password_top1']:>8.1%} "
                     f"{s['password_top3']:>8.1%} {s['password_anywhere']:>8.1%} {s['seconds_per_photo_median']:>8.2f}"
                 )
     print(f"{'layout / condition':<20} " + " ".join(f"{name + ' pick':>14} {name + ' anywhere':>18}" for name in tools))

@@ -1,8 +1,14 @@
-"""What storing PP-OCRv6's recognizer weights as float16 changes: the shipped file against rapidocr 3.10's.
+"""What storing PP-OCRv6's weights as float16 changes: the shipped files against rapidocr 3.10's.
 
-pwocr ships ``PP-OCRv6_rec_small.onnx`` with its large weights stored as float16 and cast back to
-float32 in the graph (``pwocr.rapidocr_models.store_weights_as_fp16``; 10.7 MB instead of 21.2 MB,
-under the project's 20 MB a file). Both files are run by the label reader of photo mode
+pwocr ships ``PP-OCRv6_rec_small.onnx`` and ``PP-OCRv6_det_small.onnx`` with their large weights
+stored as float16 and cast back to float32 in the graph (``pwocr.rapidocr_models.store_weights_as_fp16``;
+10.7 MB instead of 21.2 MB and 5.1 MB instead of 9.9 MB).
+
+The detector: both files find the lines of composed photos (``pwocr.synth.scenes``, held-out fonts)
+and the boxes are compared: photos with as many boxes, and how far the matched boxes' corners moved.
+(``bench/photos.py --also_detector`` measures what that changes in the password picked.)
+
+The recognizer: both files are run by the label reader of photo mode
 (``pwocr.layout.labels.LabelReader``, greedy CTC over PP-OCRv6's dictionary) on synthetic lines
 rendered in held-out fonts and on real word photos (IIIT 5K-Word), and compared: the largest and
 mean difference of the output probabilities, the frames whose most likely class changed, and the
@@ -25,9 +31,12 @@ import numpy as np
 from pwocr.data.images import load_image
 from pwocr.data.labels import read_labels
 from pwocr.io import atomic_write
+from pwocr.layout.detector import TextDetector
 from pwocr.layout.labels import LabelReader
-from pwocr.rapidocr_models import RECOGNIZER_FILE, installed_rapidocr_file, rapidocr_model_path
+from pwocr.layout.photo import luminance
+from pwocr.rapidocr_models import DETECTOR_FILE, RECOGNIZER_FILE, installed_rapidocr_file, rapidocr_model_path
 from pwocr.synth.render import render_set
+from pwocr.synth.scenes import compose_scenes
 
 #: Far from every seed training derives, as ``compare_peer.py``'s.
 TEST_SEED = 20261125
@@ -68,6 +77,46 @@ def compare(pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict:
     }
 
 
+def compare_detectors(photos: int) -> dict:
+    """The shipped detector's boxes against rapidocr's file's on ``photos`` composed photos; beside them, as a
+    yardstick, rapidocr's file's boxes on the same photos with one gray level of noise."""
+    original_path, shipped_path = installed_rapidocr_file(DETECTOR_FILE), rapidocr_model_path(DETECTOR_FILE)
+    original, shipped = TextDetector(original_path, threads=1), TextDetector(shipped_path, threads=1)
+    rng = np.random.default_rng(TEST_SEED)
+    pairs: dict[str, list[tuple[list, list]]] = {"shipped vs original": [], "original with 1 gray level of noise": []}
+    for scene in compose_scenes(photos, TEST_SEED, split="eval"):
+        gray = luminance(scene.image)
+        boxes = original(gray)
+        pairs["shipped vs original"].append((boxes, shipped(gray)))
+        pairs["original with 1 gray level of noise"].append((boxes, original(one_gray_level_of_noise(gray, rng))))
+    return {
+        "original_mb": original_path.stat().st_size / 1e6,
+        "shipped_mb": shipped_path.stat().st_size / 1e6,
+        "photos": photos,
+        **{name: box_moves(found) for name, found in pairs.items()},
+    }
+
+
+def box_moves(found: list[tuple[list, list]]) -> dict:
+    """How many photos keep their box count, and how far the corners of those photos' boxes move (in pixels)."""
+    moves = []
+    for a, b in found:
+        if len(a) == len(b):
+            a, b = sorted(a, key=_corner), sorted(b, key=_corner)
+            moves.append(max((float(np.abs(x.points - y.points).max()) for x, y in zip(a, b)), default=0.0))
+    return {
+        "photos_with_as_many_boxes": len(moves),
+        "of_those, every corner within 0.5 px": sum(m <= 0.5 for m in moves),
+        "of_those, every corner within 2 px": sum(m <= 2 for m in moves),
+        "largest_corner_move_px": max(moves, default=0.0),
+        "median_of_largest_move_per_photo_px": float(np.median(moves)) if moves else 0.0,
+    }
+
+
+def _corner(box) -> tuple[float, float]:
+    return float(box.points[0][1]), float(box.points[0][0])
+
+
 def one_gray_level_of_noise(line: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``line`` with each pixel moved by -1, 0 or +1 gray level: the yardstick of a change too small to see."""
     return np.clip(line.astype(np.int16) + rng.integers(-1, 2, line.shape), 0, 255).astype(np.uint8)
@@ -76,6 +125,7 @@ def one_gray_level_of_noise(line: np.ndarray, rng: np.random.Generator) -> np.nd
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50, help="lines of each kind")
+    parser.add_argument("--photos", type=int, default=40, help="composed photos for the detector")
     parser.add_argument("--real_val", default="../shared/real-val", help="folder of labelled real word sets")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
@@ -85,6 +135,7 @@ def main() -> None:
     sets = gray_lines(args.count, Path(args.real_val))
     rng = np.random.default_rng(TEST_SEED)
     results = {
+        "detector": compare_detectors(args.photos),
         "original_mb": original_path.stat().st_size / 1e6,
         "shipped_mb": shipped_path.stat().st_size / 1e6,
         **{

@@ -4,16 +4,16 @@ For each variant the site is exported, served by ``python -m http.server`` (a st
 compression), and opened in a fresh headless chromium:
 
 - first visit: the bytes the static server sent (raw, and gzip-compressed as a static host that
-  compresses would send them), until the reader is loaded and the service worker has the site;
+  compresses would send them), until the line reader and the whole-photo reader (fetched in the
+  background once the line reader is ready) are loaded and the service worker has the site;
 - second visit (a reload): the bytes of models and WebAssembly sent again (the budget is 0);
 - line latency: the median wall time from handing a line to the worker to its reading, over
   rendered lines, on the first visit (one thread: a static host is not cross-origin isolated)
   and the second (the service worker adds the isolation headers: several threads); Python's
   ``Recognizer.read`` on the same files beside it, one thread and default threads;
 - a whole photo (``--photos``, composed scenes of about 1280 x 960): the bytes the first one
-  fetches (the whole-photo reader: PP-OCRv6's detector and label recognizer and
-  ``model/photo.json``, fetched only then), the wall time of the first (those files fetched and
-  loaded) and of the next ones, and whether the page's answer is ``pwocr recognize``'s (password,
+  fetches from the server (none: the first visit fetched the whole-photo reader), the wall time of
+  the first (the reader loaded from the service worker's copy) and of the next ones, and whether the page's answer is ``pwocr recognize``'s (password,
   line texts, largest confidence difference); Python's ``read_image`` on the same files beside it;
 - memory: the tab's renderer processes (PSS, from /proc) after handing the reader a 12 MP photo
   (a line stretched to 4000 x 3000: decoded whole, sent through the detector, which finds one
@@ -76,6 +76,12 @@ READ_ALL = """async (images) => {
     worker.postMessage(message);
   });
   const ready = await ask({ type: "load" });
+  // The whole-photo reader loads in the background after "ready": the timed lines wait for it, as on a page at rest.
+  if (ready.photos) {
+    await new Promise((resolve) => {
+      worker.onmessage = ({ data }) => (data.type === "photo-ready" || data.type === "photo-unavailable") && resolve();
+    });
+  }
   const out = [];
   for (const [name, b64] of images) {
     const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" });
@@ -268,8 +274,9 @@ def measure_variant(
             page.goto(f"{url}/")
             page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
             page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=300_000)
-            first = page.evaluate(READ_ALL, images)
+            page.wait_for_selector("body[data-photos=ready]", timeout=300_000)
             first_raw, first_gzip, _ = served_bytes(log, site)
+            first = page.evaluate(READ_ALL, images)
             before = len(log.read_text().splitlines())
             page.reload()
             page.wait_for_selector("body[data-reader=ready]", timeout=300_000)

@@ -51,7 +51,7 @@ def test_the_wheel_leaves_the_training_files_in_the_source_tree():
 
 @pytest.mark.parametrize("name", ["PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"])
 def test_the_ppocrv6_files_are_the_pinned_ones(name):
-    """The detector is rapidocr 3.10's; the recognizer is its float16-stored derivation (tests/test_rapidocr_models.py)."""
+    """Both are rapidocr 3.10's files with float16-stored weights (derived as tests/test_rapidocr_models.py checks)."""
     from pwocr.rapidocr_models import SHA256, rapidocr_model_path
 
     assert hashlib.sha256(rapidocr_model_path(name).read_bytes()).hexdigest() == SHA256[name]

@@ -22,28 +22,62 @@ def test_the_exported_site_holds_the_whole_app(site):
     assert "http" not in (site / "index.html").read_text().replace("http-equiv", "")  # nothing from outside
 
 
+def composed_photo(folder: Path):
+    """A Wi-Fi card photographed at an angle (1280 x 960, held-out fonts), saved in ``folder``; and its scene."""
+    import numpy as np
+    from PIL import Image
+
+    from pwocr.synth.fonts import fonts_for
+    from pwocr.synth.scenes import compose_scene
+
+    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card", size=(1280, 960), max_angle=15)
+    path = folder / "card.png"
+    Image.fromarray(scene.image).save(path)
+    return path, scene
+
+
+def read_in_page(page, photo: Path, expected: str) -> None:
+    """Hand ``photo`` to the page and wait until ``[data-reading]`` shows ``expected``."""
+    page.evaluate("() => { document.querySelector('[data-reading]').textContent = ''; }")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_function(
+        "(text) => document.querySelector('[data-reading]').textContent === text", arg=expected, timeout=120_000
+    )
+
+
+def wait_until_held_for_offline(page) -> None:
+    """The line reader and the whole-photo reader loaded, by way of the service worker that keeps them."""
+    page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+    page.wait_for_selector("body[data-photos=ready]", timeout=120_000)
+
+
 @pytest.mark.skipif(not SEED_PHOTO.is_file(), reason=f"{SEED_PHOTO} is not here")
-def test_after_one_visit_the_site_reads_offline_and_nothing_leaves_the_page(site, chromium, tmp_path):
+def test_offline_right_after_the_first_visit_it_reads_the_seed_photo_and_a_whole_photo(site, chromium, tmp_path):
+    """The done-when of the on-device issue: one visit to a static host, the network off, then a line photo and a
+    whole photo read, again after a reload, with nothing leaving the page."""
+    photo, scene = composed_photo(tmp_path)
     log = tmp_path / "http.log"
     with static_server(site, log) as url:
         context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
         page = context.new_page()
         page.goto(f"{url}/")
-        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        # The service worker has cached the whole site once it controls the page (it claims it on activation).
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+        wait_until_held_for_offline(page)
+        assert any("model/detector.onnx" in line for line in requests_logged(log))  # fetched before any photo
 
         context.set_offline(True)
         served_before = len(requests_logged(log))
         after: list = []
         context.on("request", lambda request: after.append(request))
-        page.reload()  # a second visit with the network off: the service worker serves the whole app
-        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        page.set_input_files("#file", str(SEED_PHOTO))
-        page.wait_for_selector("#result:not([hidden])", timeout=60_000)
-
-        assert page.inner_text("[data-reading]") == SEED_PASSWORD
+        read_in_page(page, SEED_PHOTO, SEED_PASSWORD)
+        read_in_page(page, photo, scene.password)
+        assert "on this device" in page.inner_text("#status")
         assert "nothing is uploaded" in page.inner_text("#privacy")
+
+        page.reload()  # a second visit with the network off: the service worker serves the whole app
+        wait_until_held_for_offline(page)
+        read_in_page(page, photo, scene.password)
+        read_in_page(page, SEED_PHOTO, SEED_PASSWORD)
         # After the network went off the static server heard nothing from the page; the browser itself may
         # still ask whether sw.js changed (its update check on navigation, which carries nothing of the page).
         heard = [line for line in requests_logged(log)[served_before:] if '"GET /sw.js ' not in line]
@@ -58,69 +92,22 @@ def _from_cache(request) -> bool:
     return response is not None and response.from_service_worker
 
 
-def test_a_whole_photo_reads_offline_once_one_was_read_online(site, chromium, tmp_path):
-    """The whole-photo reader's files are fetched with the first whole photo and kept: the next one reads offline."""
-    import numpy as np
-    from PIL import Image
+def test_a_whole_photo_whose_reader_could_not_be_fetched_says_what_to_do(site, chromium, tmp_path):
+    """A host that lost the detector: line crops still read, a whole photo says to go online once or crop."""
+    import shutil
 
-    from pwocr.synth.fonts import fonts_for
-    from pwocr.synth.scenes import compose_scene
-
-    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card", size=(1280, 960), max_angle=15)
-    photo = tmp_path / "card.png"
-    Image.fromarray(scene.image).save(photo)
-    log = tmp_path / "http.log"
-    with static_server(site, log) as url:
+    photo, _ = composed_photo(tmp_path)
+    broken = shutil.copytree(site, tmp_path / "site")
+    (broken / "model" / "detector.onnx").unlink()
+    with static_server(broken, tmp_path / "http.log") as url:
         context = chromium.new_context()
         page = context.new_page()
         page.goto(f"{url}/")
         page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
-        assert not any("model/detector.onnx" in line for line in requests_logged(log))  # not before a whole photo
-        page.set_input_files("#file", str(photo))
-        page.wait_for_function(
-            "(text) => document.querySelector('[data-reading]').textContent === text",
-            arg=scene.password,
-            timeout=120_000,
-        )
-        assert any("model/detector.onnx" in line for line in requests_logged(log))
-
-        context.set_offline(True)
-        served_before = len(requests_logged(log))
-        page.reload()
-        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        page.set_input_files("#file", str(photo))
-        page.wait_for_function(
-            "(text) => document.querySelector('[data-reading]').textContent === text",
-            arg=scene.password,
-            timeout=120_000,
-        )
-        assert "on this device" in page.inner_text("#status")
-        heard = [line for line in requests_logged(log)[served_before:] if '"GET /sw.js ' not in line]
-        assert heard == []
-        context.close()
-
-
-def test_a_whole_photo_offline_before_its_reader_was_fetched_says_what_to_do(site, chromium, tmp_path):
-    """Offline before the first whole photo: the page says to go online once or crop, and no loading bar stays."""
-    import numpy as np
-    from PIL import Image
-
-    from pwocr.synth.fonts import fonts_for
-    from pwocr.synth.scenes import compose_scene
-
-    scene = compose_scene(np.random.default_rng(7), fonts_for("eval"), kind="wifi_card", size=(1280, 960), max_angle=15)
-    photo = tmp_path / "card.png"
-    Image.fromarray(scene.image).save(photo)
-    with static_server(site, tmp_path / "http.log") as url:
-        context = chromium.new_context()
-        page = context.new_page()
-        page.goto(f"{url}/")
-        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
-        context.set_offline(True)
+        page.wait_for_function("() => document.querySelector('#loading').hidden", timeout=60_000)
         page.set_input_files("#file", str(photo))
         page.wait_for_function("() => document.querySelector('#error').textContent !== ''", timeout=60_000)
         assert "go online once, or crop the photo" in page.inner_text("#error")
         assert page.is_hidden("#loading")
+        assert page.get_attribute("body", "data-photos") is None
         context.close()

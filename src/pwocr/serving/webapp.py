@@ -5,7 +5,8 @@ folder that any static host serves (``pwocr export-web``), and ``pwocr serve`` s
 map. The photo is read in the browser: the page never uploads it unless the user asks the server.
 A whole photo too: the site carries PP-OCRv6's detector and label recognizer and ``model/photo.json``
 (the whole-photo reader's rules, written here from the Python that defines them), which the page
-fetches only when the first whole photo is read, and the service worker keeps for offline use.
+fetches in the background once its line reader is ready, and the service worker keeps, so that
+after one visit whole photos read offline too.
 
 onnxruntime-web is not in pwocr's wheel: its WebAssembly alone is 15 MB (4 MB compressed), which
 every reader install would carry for the few who publish the page. ``onnxruntime_web`` fetches the
@@ -75,7 +76,7 @@ SERVICE_WORKER = "sw.js"
 #: Files above this size (the model, the WebAssembly) are cached as the reader first fetches them
 #: rather than when the service worker installs: fetched at install too, they would cross the network twice.
 LARGE_FILE = 1_000_000
-#: The whole-photo reader's files: fetched (and cached) when the page reads its first whole photo.
+#: The whole-photo reader's files: fetched (and cached) in the background once the line reader is ready.
 PHOTO_FILES = {"rules": "model/photo.json", "detector": "model/detector.onnx", "labels": "model/labels.onnx"}
 
 

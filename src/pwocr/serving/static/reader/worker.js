@@ -1,7 +1,8 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device. A line
 // crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
-// PP-OCRv6's detector and label recognizer, which are loaded only when the first whole photo comes.
+// PP-OCRv6's detector and label recognizer, which are fetched in the background as soon as the line
+// reader is ready, so that after one visit whole photos read offline too (the service worker keeps them).
 //
 // Messages in:  {type: "load"},
 //               {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}},
@@ -10,6 +11,7 @@
 //                 with the recent frames that read the same password; {type: "forget"}: a new password
 // Messages out: {type: "progress", loaded, total, stage?: "photo"}, {type: "ready", threads, photos (reads whole photos)},
 //               {type: "photo-ready"} (the whole-photo models are loaded),
+//               {type: "photo-unavailable", message} (they could not be fetched: a whole photo will try again),
 //               {type: "reading", id, reading, ms, frames?}, {type: "error", id?, message}
 //               A whole photo's reading is the JSON of `pwocr recognize --json` on it: {image, lines, password, pairs}.
 
@@ -25,15 +27,15 @@ import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 let model = null;
 let session = null;
 let loading = null;
-// The whole-photo reader (PP-OCRv6's detector and label recognizer, pwocr's rules), once a whole photo comes.
+// The whole-photo reader (PP-OCRv6's detector and label recognizer, pwocr's rules), loaded once.
 let photoReader = null;
 let photoLoading = null;
 
 const here = (path) => new URL(path, import.meta.url).href;
 
 // The bytes of `url`, reporting each chunk's size through `onBytes` (for the page's progress bar).
-async function fetchBytes(url, onBytes) {
-  const response = await fetch(url);
+async function fetchBytes(url, onBytes, signal = undefined) {
+  const response = await fetch(url, { signal });
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   const reader = response.body.getReader();
   const chunks = [];
@@ -66,24 +68,38 @@ async function load() {
   ort.env.wasm.numThreads = threads;
   session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   postMessage({ type: "ready", threads, photos: Boolean(model.photo) });
+  if (model.photo) {
+    photoReaderLoaded().catch((e) => postMessage({ type: "photo-unavailable", message: String(e.message || e) }));
+  }
+}
+
+// The whole-photo reader, loading or loaded; after a failed load the next call tries again.
+function photoReaderLoaded() {
+  photoLoading = photoLoading || loadPhotoReader().catch((e) => { photoLoading = null; throw e; });
+  return photoLoading;
 }
 
 // The whole-photo reader: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's two
-// graphs, fetched with the page's progress bar the first time a whole photo is read (the service worker keeps them).
+// graphs, fetched with the page's progress bar right after the line reader (the service worker keeps them).
 async function loadPhotoReader() {
   const files = model.photo;
   const total = files.rules_bytes + files.detector_bytes + files.labels_bytes;
   let loaded = 0;
-  const progress = (n) => { loaded += n; postMessage({ type: "progress", loaded, total, stage: "photo" }); };
+  // One file failing stops the others, and their progress with them (no loading bar left behind).
+  const stop = new AbortController();
+  const progress = (n) => {
+    loaded += n;
+    if (!stop.signal.aborted) postMessage({ type: "progress", loaded, total, stage: "photo" });
+  };
   let rulesBytes, detectorGraph, labelsGraph;
   try {
-    [rulesBytes, detectorGraph, labelsGraph] = await Promise.all([
-      fetchBytes(here(`../${files.rules}`), progress),
-      fetchBytes(here(`../${files.detector}`), progress),
-      fetchBytes(here(`../${files.labels}`), progress),
-    ]);
+    [rulesBytes, detectorGraph, labelsGraph] = await Promise.all(
+      [files.rules, files.detector, files.labels].map((file) =>
+        fetchBytes(here(`../${file}`), progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
+      ),
+    );
   } catch (e) {
-    // Offline before the first whole photo: its reader was never fetched, so the service worker has no copy.
+    // Offline before the background fetch completed: the service worker has no copy.
     throw new Error(
       `the whole-photo reader could not be fetched (${e.message}): go online once, or crop the photo to the password's line`,
     );
@@ -177,7 +193,7 @@ async function read(file, options) {
       throw Object.assign(new Error(`${image.width}×${image.height} looks like a whole photo, and this site reads one cropped line at a time`), { photo: true });
     }
     const decoded = performance.now();
-    await (photoLoading = photoLoading || loadPhotoReader().catch((e) => { photoLoading = null; throw e; }));
+    await photoReaderLoaded();
     const loaded = performance.now();
     image = photoAtReadingSize(image, image.jpeg, photoReader.rules.decode_side);
     const boxes = await photoReader.detect(luminance(image));
@@ -185,7 +201,7 @@ async function read(file, options) {
     if (!looksLikeLine(boxes, image.width, image.height)) {
       const reading = await readBoxes(image, name, boxes, options, photoReader);
       const end = performance.now();
-      // decode: the file to pixels; load: the whole-photo reader fetched and started (the first whole photo only);
+      // decode: the file to pixels; load: waiting for the whole-photo reader (while its background fetch runs);
       // detect: the detector and its boxes; lines: straightening, reading, labels and the pick.
       const timings = { decode: decoded - times[0], load: loaded - decoded, detect: detected - loaded, lines: end - detected };
       return { reading, ms: end - times[0], timings };
