@@ -22,8 +22,8 @@ seed's whole photo and the domain line crops, read as photos). For each tool:
     OMP_NUM_THREADS=2 python bench/photos.py --count 300 --out bench/results/photos.json
 
 ``--condition small --read_height 0 --no_rapidocr`` is the ablation behind ``LINE_READ_HEIGHT``;
-``--also_detector rapidocr/models/PP-OCRv6_det_small.onnx`` reads every photo again with rapidocr's
-float32 detector beside the shipped float16-stored one.
+``--also_detector fp32=rapidocr/models/PP-OCRv6_det_small.onnx`` reads every photo again with
+rapidocr's float32 detector beside the shipped float16-stored one (as ``pwocr+fp32``).
 """
 
 from __future__ import annotations
@@ -249,8 +249,9 @@ def main() -> None:
         "--also_detector",
         action="append",
         default=[],
-        metavar="ONNX",
-        help="run pwocr again with this detector graph in place of the shipped one, as 'pwocr+NAME' (repeatable)",
+        metavar="[NAME=]ONNX",
+        help="run pwocr again with this detector graph in place of the shipped one, reported as 'pwocr+NAME' "
+        "(default NAME: the file's stem; repeatable)",
     )
     args = parser.parse_args()
     if args.read_height is not None:
@@ -264,8 +265,9 @@ def main() -> None:
         if draw_dir:
             draw_dir.mkdir(parents=True, exist_ok=True)
         tools = {"pwocr": run_pwocr(cases, args.threads, draw_dir, args.detector_side)}
-        for graph in args.also_detector:
-            tools[f"pwocr+{Path(graph).stem}"] = run_pwocr(cases, args.threads, None, args.detector_side, graph)
+        for named in args.also_detector:
+            name, _, graph = named.rpartition("=")
+            tools[f"pwocr+{name or Path(graph).stem}"] = run_pwocr(cases, args.threads, None, args.detector_side, graph)
         if not args.no_rapidocr:
             tools["rapidocr"] = run_rapidocr(cases, args.threads)
 

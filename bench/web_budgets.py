@@ -294,6 +294,7 @@ def measure_variant(
             before = len(log.read_text().splitlines())
             page.reload()
             page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
+            page.wait_for_selector("body[data-photos=ready]", timeout=300_000)
             second = page.evaluate(READ_ALL, images)
             _, _, again = served_bytes(log, site, before)
             photo_results = None

@@ -43,7 +43,7 @@ def test_fp16_storage_halves_the_weights_and_computes_in_float32():
     import onnxruntime as ort
 
     model = linear_model(64, FP16_MIN_VALUES // 16)
-    converted = store_weights_as_fp16(model, RECOGNIZER_FILE)
+    converted = store_weights_as_fp16(model)
     onnx.checker.check_model(converted)
     stored = {t.name: t.data_type for t in converted.graph.initializer}
     assert stored == {"W.fp16": onnx.TensorProto.FLOAT16, "b": onnx.TensorProto.FLOAT}
@@ -56,7 +56,7 @@ def test_fp16_storage_halves_the_weights_and_computes_in_float32():
     )
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=0, atol=0.02)  # |x @ (W - fp16(W))| over 64 terms
-    assert store_weights_as_fp16(model, RECOGNIZER_FILE).SerializeToString() == converted.SerializeToString()
+    assert store_weights_as_fp16(model).SerializeToString() == converted.SerializeToString()
 
 
 def test_a_file_that_is_not_rapidocrs_is_refused(tmp_path):
@@ -98,6 +98,7 @@ def test_the_shipped_detector_finds_the_lines_rapidocrs_finds():
     shipped = TextDetector(rapidocr_model_path(DETECTOR_FILE), threads=1)
     for scene in compose_scenes(3, seed=20261125, split="eval"):
         gray = luminance(scene.image)
-        a, b = (sorted(d(gray), key=lambda box: (box.points[0][1], box.points[0][0])) for d in (original, shipped))
-        assert len(a) == len(b) > 0
-        assert max(float(np.abs(x.points - y.points).max()) for x, y in zip(a, b)) < 2
+        theirs, ours = original(gray), shipped(gray)
+        assert len(theirs) == len(ours) > 0
+        for box in theirs:  # each of rapidocr's boxes has one of ours within 2 px at every corner
+            assert min(float(np.abs(box.points - other.points).max()) for other in ours) < 2

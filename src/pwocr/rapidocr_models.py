@@ -9,7 +9,7 @@ names. Torch-free, so reading a photo never imports torch.
 
 Both ship with their large weights stored as float16 (``store_weights_as_fp16``) and onnxruntime
 still computes in float32. The recognizer so that rapidocr's 21.2 MB keeps the project's rule of no
-file over 20 MB; the detector (9.9 MB to 5.0) so that the web page can carry the whole-photo reader
+file over 20 MB; the detector (9.9 MB to 5.1) so that the web page can carry the whole-photo reader
 on its first visit within its 25 MB budget, with Python reading the very graph the page reads.
 ``python -m pwocr.rapidocr_models`` derives both files again from an installed ``rapidocr`` 3.10;
 ``bench/ppocrv6_fp16.py`` measures what the float16 storage changes in each model's outputs.
@@ -59,12 +59,14 @@ def rapidocr_model_path(name: str) -> Path:
     return path
 
 
-def store_weights_as_fp16(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
-    """A copy of ``model`` (rapidocr's file ``source``) whose float32 weights of ``FP16_MIN_VALUES`` values or more are stored as float16.
+def store_weights_as_fp16(model: onnx.ModelProto, source: str | None = None) -> onnx.ModelProto:
+    """A copy of ``model`` whose float32 weights of ``FP16_MIN_VALUES`` values or more are stored as float16.
 
     Each becomes an initializer ``<name>.fp16`` and a Cast node at the head of the graph that gives
     ``<name>`` back in float32, so every other node is unchanged, onnxruntime folds the casts when it
     loads the model and computes in float32 as before: only the weights' rounding differs.
+    ``source`` names the rapidocr file ``model`` is (``DETECTOR_FILE`` or ``RECOGNIZER_FILE``): the
+    copy then carries, in its metadata, the notice Apache-2.0 asks of a modified file.
     """
     import numpy as np
     import onnx
@@ -82,6 +84,8 @@ def store_weights_as_fp16(model: onnx.ModelProto, source: str) -> onnx.ModelProt
     nodes = [*casts, *converted.graph.node]
     del converted.graph.node[:]
     converted.graph.node.extend(nodes)
+    if source is None:
+        return converted
     notice = converted.metadata_props.add()
     notice.key = MODIFICATION_KEY
     notice.value = (

@@ -92,8 +92,9 @@ def _from_cache(request) -> bool:
     return response is not None and response.from_service_worker
 
 
-def test_a_whole_photo_whose_reader_could_not_be_fetched_says_what_to_do(site, chromium, tmp_path):
-    """A host that lost the detector: line crops still read, a whole photo says to go online once or crop."""
+def test_a_site_that_lost_the_detector_still_reads_crops_and_says_to_crop_a_whole_photo(site, chromium, tmp_path):
+    """A host missing the detector's file (HTTP 404): the page says whole photos are unavailable, reads a line
+    crop, and asks for a crop of a whole photo (going online would not help), with no loading bar left."""
     import shutil
 
     photo, _ = composed_photo(tmp_path)
@@ -103,11 +104,29 @@ def test_a_whole_photo_whose_reader_could_not_be_fetched_says_what_to_do(site, c
         context = chromium.new_context()
         page = context.new_page()
         page.goto(f"{url}/")
-        page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-        page.wait_for_function("() => document.querySelector('#loading').hidden", timeout=60_000)
+        page.wait_for_selector("body[data-photos=unavailable]", timeout=120_000)
+        assert page.is_hidden("#loading")
+        if SEED_PHOTO.is_file():
+            read_in_page(page, SEED_PHOTO, SEED_PASSWORD)
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function("() => document.querySelector('#error').textContent !== ''", timeout=60_000)
+        error = page.inner_text("#error")
+        assert "detector.onnx: 404" in error and "crop the photo" in error and "go online" not in error
+        assert page.is_hidden("#loading")
+        context.close()
+
+
+def test_a_whole_photo_offline_before_its_reader_was_fetched_says_to_go_online_once(site, chromium, tmp_path):
+    """The network fails under the background fetch (no service worker to answer): going online once is the advice."""
+    photo, _ = composed_photo(tmp_path)
+    with static_server(site, tmp_path / "http.log") as url:
+        context = chromium.new_context(service_workers="block")
+        context.route("**/model/labels.onnx", lambda route: route.abort("internetdisconnected"))
+        page = context.new_page()
+        page.goto(f"{url}/")
+        page.wait_for_selector("body[data-photos=unavailable]", timeout=120_000)
         page.set_input_files("#file", str(photo))
         page.wait_for_function("() => document.querySelector('#error').textContent !== ''", timeout=60_000)
         assert "go online once, or crop the photo" in page.inner_text("#error")
         assert page.is_hidden("#loading")
-        assert page.get_attribute("body", "data-photos") is None
         context.close()

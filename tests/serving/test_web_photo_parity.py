@@ -91,7 +91,8 @@ def _same(python: object, js: object, where: str, tolerance: float = TOLERANCE) 
 
 def _same_photo(python: dict, js: dict, name: str) -> int:
     """``_same`` on one photo's JSON, and 0; or, where a box moved, 1 and a looser check: the same lines, words,
-    password and pairs, line confidences within MOVED_TOLERANCE (a less likely alternative may change place)."""
+    password (its line, reason, network and candidates) and pairs, line confidences within MOVED_TOLERANCE (a less
+    likely alternative of a character may change place)."""
     assert len(js["lines"]) == len(python["lines"]), name
     if all(a["box"] == b["box"] for a, b in zip(python["lines"], js["lines"])):
         _same({**python, "image": name}, js, name)
@@ -100,7 +101,9 @@ def _same_photo(python: dict, js: dict, name: str) -> int:
         _same(a["box"], b["box"], f"{name}.lines[{i}].box")
         assert (b["text"], b["words"]) == (a["text"], a["words"]), (name, i)
         assert abs(b["confidence"] - a["confidence"]) <= MOVED_TOLERANCE, (name, i, a["confidence"], b["confidence"])
-    assert js["password"]["text"] == python["password"]["text"], name
+    for key in ("text", "line", "why", "network"):
+        assert js["password"][key] == python["password"][key], (name, key)
+    assert [c["text"] for c in js["password"]["candidates"]] == [c["text"] for c in python["password"]["candidates"]]
     assert [p["text"] for p in js["pairs"]] == [p["text"] for p in python["pairs"]], name
     return 1
 

@@ -190,14 +190,16 @@ function startReader(after) {
     if (data.type === "progress") {
       box.hidden = false;
       $("loading-bar").value = data.loaded / data.total;
-      const what = data.stage === "photo" ? "the whole-photo reader (once, then kept for offline use)" : "the reader";
+      const kept = navigator.serviceWorker && navigator.serviceWorker.controller ? ", kept for offline use" : "";
+      const what = data.stage === "photo" ? `the whole-photo reader${kept}` : "the reader";
       $("loading-text").textContent = `Loading ${what}: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB…`;
     } else if (data.type === "photo-ready") {
       box.hidden = true;
       document.body.dataset.photos = "ready";
-      if (pending.size) say("Reading the whole photo on this device…");
     } else if (data.type === "photo-unavailable") {
-      box.hidden = true; // line crops still read; a whole photo tries the fetch again and says why it failed
+      // Line crops still read; a whole photo tries the fetch again and says why it failed.
+      box.hidden = true;
+      document.body.dataset.photos = "unavailable";
     } else if (data.type === "ready") {
       box.hidden = true;
       document.body.dataset.reader = "ready";

@@ -1,8 +1,9 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device. A line
 // crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
-// PP-OCRv6's detector and label recognizer, which are fetched in the background as soon as the line
-// reader is ready, so that after one visit whole photos read offline too (the service worker keeps them).
+// PP-OCRv6's detector and label recognizer. Their files are fetched in the background as soon as the line
+// reader is ready, so that after one visit whole photos read offline too (the service worker keeps them);
+// their sessions are built when the first whole photo comes, so a page that reads crops holds no more.
 //
 // Messages in:  {type: "load"},
 //               {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}},
@@ -10,7 +11,7 @@
 //               {type: "frame", id, frame ({data: RGBA, width, height}), options}: a camera frame, fused
 //                 with the recent frames that read the same password; {type: "forget"}: a new password
 // Messages out: {type: "progress", loaded, total, stage?: "photo"}, {type: "ready", threads, photos (reads whole photos)},
-//               {type: "photo-ready"} (the whole-photo models are loaded),
+//               {type: "photo-ready"} (the whole-photo reader's files are fetched: whole photos read offline),
 //               {type: "photo-unavailable", message} (they could not be fetched: a whole photo will try again),
 //               {type: "reading", id, reading, ms, frames?}, {type: "error", id?, message}
 //               A whole photo's reading is the JSON of `pwocr recognize --json` on it: {image, lines, password, pairs}.
@@ -30,6 +31,8 @@ let loading = null;
 // The whole-photo reader (PP-OCRv6's detector and label recognizer, pwocr's rules), loaded once.
 let photoReader = null;
 let photoLoading = null;
+// Its files (rules, detector, labels), fetching or fetched, until its sessions are built from them.
+let photoFiles = null;
 
 const here = (path) => new URL(path, import.meta.url).href;
 
@@ -69,8 +72,17 @@ async function load() {
   session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   postMessage({ type: "ready", threads, photos: Boolean(model.photo) });
   if (model.photo) {
-    photoReaderLoaded().catch((e) => postMessage({ type: "photo-unavailable", message: String(e.message || e) }));
+    photoFilesFetched().then(
+      () => postMessage({ type: "photo-ready" }),
+      (e) => postMessage({ type: "photo-unavailable", message: String(e.message || e) }),
+    );
   }
+}
+
+// The whole-photo reader's three files, fetching or fetched; after a failed fetch the next call tries again.
+function photoFilesFetched() {
+  photoFiles = photoFiles || fetchPhotoFiles().catch((e) => { photoFiles = null; throw e; });
+  return photoFiles;
 }
 
 // The whole-photo reader, loading or loaded; after a failed load the next call tries again.
@@ -79,9 +91,9 @@ function photoReaderLoaded() {
   return photoLoading;
 }
 
-// The whole-photo reader: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's two
-// graphs, fetched with the page's progress bar right after the line reader (the service worker keeps them).
-async function loadPhotoReader() {
+// The whole-photo reader's files: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's
+// two graphs, fetched with the page's progress bar right after the line reader (the service worker keeps them).
+async function fetchPhotoFiles() {
   const files = model.photo;
   const total = files.rules_bytes + files.detector_bytes + files.labels_bytes;
   let loaded = 0;
@@ -91,19 +103,25 @@ async function loadPhotoReader() {
     loaded += n;
     if (!stop.signal.aborted) postMessage({ type: "progress", loaded, total, stage: "photo" });
   };
-  let rulesBytes, detectorGraph, labelsGraph;
   try {
-    [rulesBytes, detectorGraph, labelsGraph] = await Promise.all(
+    return await Promise.all(
       [files.rules, files.detector, files.labels].map((file) =>
         fetchBytes(here(`../${file}`), progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
       ),
     );
   } catch (e) {
-    // Offline before the background fetch completed: the service worker has no copy.
-    throw new Error(
-      `the whole-photo reader could not be fetched (${e.message}): go online once, or crop the photo to the password's line`,
-    );
+    // fetch rejects with a TypeError when the network is off (offline before the background fetch
+    // completed: the service worker has no copy); an HTTP error means the site lacks the file.
+    const advice = e instanceof TypeError ? "go online once, or crop the photo to the password's line"
+      : "crop the photo to the password's line";
+    throw new Error(`the whole-photo reader could not be fetched (${e.message}): ${advice}`);
   }
+}
+
+// The whole-photo reader's sessions, built from its files when the first whole photo comes.
+async function loadPhotoReader() {
+  const [rulesBytes, detectorGraph, labelsGraph] = await photoFilesFetched();
+  photoFiles = null; // the sessions hold what they need of the bytes
   const rules = JSON.parse(new TextDecoder().decode(rulesBytes));
   useRules(rules.clues);
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
@@ -132,7 +150,6 @@ async function loadPhotoReader() {
       return labelReading(output.data, steps, count, classes);
     },
   };
-  postMessage({ type: "photo-ready" });
 }
 
 // pwocr.data.images.load's size limit for a photo (load_photo's max_side): a JPEG Pillow would decode at
@@ -201,7 +218,8 @@ async function read(file, options) {
     if (!looksLikeLine(boxes, image.width, image.height)) {
       const reading = await readBoxes(image, name, boxes, options, photoReader);
       const end = performance.now();
-      // decode: the file to pixels; load: waiting for the whole-photo reader (while its background fetch runs);
+      // decode: the file to pixels; load: the whole-photo reader's sessions built (the first whole photo only),
+      // after its background fetch where that had not finished;
       // detect: the detector and its boxes; lines: straightening, reading, labels and the pick.
       const timings = { decode: decoded - times[0], load: loaded - decoded, detect: detected - loaded, lines: end - detected };
       return { reading, ms: end - times[0], timings };
