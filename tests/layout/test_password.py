@@ -121,6 +121,15 @@ def test_wide_gap_in_a_row_makes_a_pair():
     assert pick.value == "m7Hq2xLw" and pick.network == "CafeLuna" and "right of" in pick.why
 
 
+@pytest.mark.parametrize(
+    "row", ["1F: Biblioteca-Gast: POJA=Kuhod", "[ 1F: Biblioteca-Gast: POJA=Kuhod", "» Luna / k3!Qz8aa"]
+)
+def test_a_name_password_line_after_an_icon_read_as_a_mark(row):
+    """A Wi-Fi or lock icon before the line reads as a lone mark (``[``, ``»``): still a name and its password."""
+    pick = pick_password(lines("FREE WIFI", row, "Valid until 21.11.2026"))
+    assert pick.value == row.rpartition(" ")[2] and "name/password" in pick.why
+
+
 # ---------------------------------------------------------------- labels after values
 
 

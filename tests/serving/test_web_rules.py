@@ -30,6 +30,8 @@ __all__ = ["chromium", "site"]  # fixtures
 
 #: Strings the layouts do not write: other scripts, beyond the BMP, ß, headers, bare labels, odd spacing.
 EXTRA_TEXTS = [
+    "[ 1F: Biblioteca-Gast: POJA=Kuhod",  # an icon before a name/password line, read as a mark
+    "» Luna / k3!Qz8aa",
     "Paßwort: Xy7!abc",
     "Straße 12",
     "密码：k3!Qz8aa",

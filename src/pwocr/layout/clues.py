@@ -79,8 +79,9 @@ _PAIR_COLON = re.compile(r"[:：]\s+")
 #: Any of them, for ``pair_split``.
 _ANY_PAIR_SEPARATOR = re.compile(_PAIR_SEPARATOR.pattern + r"|[:：]\s+")
 #: What a network name looks like (letters, digits, spaces, ``_-.!&'+#``), maybe after a short
-#: ``1F:`` or ``Wi-Fi:`` prefix. A password's symbols (``*{%@/``) are not in it.
-_NETWORK_NAME = re.compile(r"([\w .\-]{1,8}[:：]\s*)?[\w .\-!&'+#]+")
+#: ``1F:`` or ``Wi-Fi:`` prefix, maybe after a lone mark and a space (an icon before the line, a
+#: Wi-Fi or lock sign, read as ``[`` or ``»``). A password's symbols (``*{%@/``) are not in it.
+_NETWORK_NAME = re.compile(r"([^\w\s]\s+)?([\w .\-]{1,8}[:：]\s*)?[\w .\-!&'+#]+")
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,10 @@ const PAIR_SEPARATOR_SOURCE = `${S}+[/|｜]${S}*|${S}*[/|｜]${S}+|[,、]${S}+|$
 const PAIR_SEPARATOR = new RegExp(PAIR_SEPARATOR_SOURCE, "gu");
 const PAIR_COLON = new RegExp(`[:：]${S}+`, "gu");
 const ANY_PAIR_SEPARATOR = new RegExp(`${PAIR_SEPARATOR_SOURCE}|[:：]${S}+`, "gu");
-const NETWORK_NAME = new RegExp(`^(?:([${WORD_CLASS} .\\-]{1,8}[:：]${S}*)?[${WORD_CLASS} .\\-!&'+#]+)$`, "u");
+const NETWORK_NAME = new RegExp(
+  `^(?:([^${WORD_CLASS}${SPACE_CLASS}]${S}+)?([${WORD_CLASS} .\\-]{1,8}[:：]${S}*)?[${WORD_CLASS} .\\-!&'+#]+)$`,
+  "u",
+);
 const HEADER_SPLIT = new RegExp(`[${SPACE_CLASS}/|｜,、:：]+`, "u");
 const PLAIN_WORD = new RegExp(`^${LETTER}+$`, "u");
 const OTHER_THAN_ALNUM = new RegExp(`[^A-Za-z0-9${SPACE_CLASS}]`, "u");
