@@ -4,8 +4,8 @@ For each variant the site is exported, served by ``python -m http.server`` (a st
 compression), and opened in a fresh headless chromium:
 
 - first visit: the bytes the static server sent (raw, and gzip-compressed as a static host that
-  compresses would send them), until the line reader and the whole-photo reader (fetched in the
-  background once the line reader is ready) are loaded and the service worker has the site;
+  compresses would send them), until the line reader is loaded, the whole-photo reader's files
+  (fetched in the background once the line reader is ready) are here and the service worker has the site;
 - second visit (a reload): the bytes of models and WebAssembly sent again (the budget is 0);
 - line latency: the median wall time from handing a line to the worker to its reading, over
   rendered lines, on the first visit (one thread: a static host is not cross-origin isolated)
@@ -16,8 +16,9 @@ compression), and opened in a fresh headless chromium:
   the first (the reader loaded from the service worker's copy) and of the next ones, and whether the page's answer is ``pwocr recognize``'s (password,
   line texts, largest confidence difference); Python's ``read_image`` on the same files beside it;
 - a 12 MP photo and memory: the page, opened in a new tab (one thread: not isolated) and then
-  reloaded (isolated by the service worker's headers: two threads), each time with its one worker
-  and both readers loaded, is handed a 12 MP photo through its file input (a line stretched to
+  reloaded (isolated by the service worker's headers: two threads), each time with its one worker,
+  the line reader loaded and the whole-photo reader's files fetched (this photo builds its
+  sessions), is handed a 12 MP photo through its file input (a line stretched to
   4000 x 3000: decoded whole, sent through the detector, which finds one line in it, and read as
   that line): the wall time until the result shows, the tab's renderer process (PSS, from /proc)
   before and after, and the browser's own ``measureUserAgentSpecificMemory`` where isolated;
@@ -78,7 +79,8 @@ READ_ALL = """async (images) => {
     worker.postMessage(message);
   });
   const ready = await ask({ type: "load" });
-  // The whole-photo reader loads in the background after "ready": the timed lines wait for it, as on a page at rest.
+  // The whole-photo reader's files are fetched in the background after "ready": the timed lines wait for them,
+  // as on a page at rest.
   if (ready.photos) {
     await new Promise((resolve) => {
       worker.onmessage = ({ data }) => (data.type === "photo-ready" || data.type === "photo-unavailable") && resolve();
@@ -196,7 +198,7 @@ def renderer_pss_mb() -> list[float]:
 
 
 def read_big_photo(page, photo: Path) -> dict:
-    """The page, once both readers are loaded, handed ``photo`` through its file input: wall time until the
+    """The page, once its line reader is loaded and the whole-photo files fetched, handed ``photo`` through its file input: wall time until the
     result shows, and the tab's memory before and after (its renderer's PSS; the browser's own count where isolated)."""
     page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
     page.wait_for_selector("body[data-photos=ready]", timeout=300_000)
