@@ -198,8 +198,9 @@ def renderer_pss_mb() -> list[float]:
 
 
 def read_big_photo(page, photo: Path) -> dict:
-    """The page, once its line reader is loaded and the whole-photo files fetched, handed ``photo`` through its file input: wall time until the
-    result shows, and the tab's memory before and after (its renderer's PSS; the browser's own count where isolated)."""
+    """The page, once its line reader is loaded and the whole-photo files fetched, handed ``photo`` through its
+    file input: wall time until the result shows, and the tab's memory before and after (its renderer's PSS; the
+    browser's own count where isolated)."""
     page.wait_for_selector("body[data-reader=ready]", timeout=300_000)
     page.wait_for_selector("body[data-photos=ready]", timeout=300_000)
     before = renderer_pss_mb()
