@@ -144,6 +144,9 @@ def test_the_page_shows_the_picked_password_of_a_whole_photo(site, chromium, pho
         assert "on this device" in page.locator("#status").text_content() + page.locator("#privacy").text_content()
         lines = page.locator("#lines li").all_text_contents()
         assert any(password in line for line in lines)
+        # The card's pick is sure and its look-alike swaps are under a thousandth: said so, not rounded to 0.0%.
+        odds = page.locator("#candidates .prob").all_text_contents()
+        assert "<0.1%" in odds and "0.0%" not in odds, odds
         page.close()
 
 

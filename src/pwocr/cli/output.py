@@ -34,10 +34,23 @@ COLUMNS = ("img", "password", "confidence", "status")
 logger = logging.getLogger(__name__)
 
 
+def probability_text(p: float) -> str:
+    """``p`` as a percentage to a tenth, never rounded to a certainty it is not: ``<0.1%`` and ``>99.9%`` at the ends.
+
+    A candidate at 0.04% is still a string the model offers, and a reading at 99.96% is not sure;
+    the page's ``percent`` (``static/app.js``) writes probabilities the same way.
+    """
+    if p < 0.0005:
+        return "<0.1%"
+    if p >= 0.9995:
+        return ">99.9%"
+    return f"{p:.1%}"
+
+
 def format_text(reading: Reading, show_raw: bool = False) -> str:
     """The reading, its probability, the unsure characters marked ``^`` with their rivals, then the next candidates."""
     raw = f", raw output: {reading.raw}" if show_raw else ""
-    lines = [f"{reading.image}: {reading.text}  ({reading.confidence:.1%}{raw})"]
+    lines = [f"{reading.image}: {reading.text}  ({probability_text(reading.confidence)}{raw})"]
     uncertain = reading.uncertain
     if uncertain:
         indent = " " * (len(reading.image) + 2)
@@ -45,7 +58,7 @@ def format_text(reading: Reading, show_raw: bool = False) -> str:
         rivals = ", ".join(_unsure(reading.chars[i]) for i in uncertain if reading.chars[i].alternatives)
         lines.append(f"{indent}{marks}  unsure: {rivals}")
     for rank, candidate in enumerate(reading.candidates[1:], start=2):
-        lines.append(f"  {rank}. {candidate.text}  ({candidate.confidence:.1%})")
+        lines.append(f"  {rank}. {candidate.text}  ({probability_text(candidate.confidence)})")
     return "\n".join(lines)
 
 

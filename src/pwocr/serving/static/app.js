@@ -25,7 +25,13 @@ function spoken(ch) {
   return NAMES[ch] ? `${NAMES[ch]} (${ch})` : ch;
 }
 
-const percent = (p) => (typeof p === "number" ? `${(p * 100).toFixed(1)}%` : "");
+// A probability to a tenth of a percent, never rounded to a certainty it is not (pwocr.cli.output.probability_text).
+const percent = (p) => {
+  if (typeof p !== "number") return "";
+  if (p < 0.0005) return "<0.1%";
+  if (p >= 0.9995) return ">99.9%";
+  return `${(p * 100).toFixed(1)}%`;
+};
 
 const state = { chars: [], text: "", busy: false, open: -1, server: false, reader: null };
 
