@@ -28,11 +28,20 @@ import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 let model = null;
 let session = null;
 let loading = null;
-// The whole-photo reader (PP-OCRv6's detector and label recognizer, pwocr's rules), loaded once.
-let photoReader = null;
-let photoLoading = null;
-// Its files (rules, detector, labels), fetching or fetched, until its sessions are built from them.
-let photoFiles = null;
+
+// `start()` run once: its promise, shared by every caller until it fails (the next call then starts again);
+// `forget()` lets its result go.
+function once(start) {
+  let pending = null;
+  const get = () => (pending = pending || start().catch((e) => { pending = null; throw e; }));
+  get.forget = () => { pending = null; };
+  return get;
+}
+
+// The whole-photo reader's files (rules, detector, labels), until its sessions are built from them,
+// and the reader itself (PP-OCRv6's detector and label recognizer, pwocr's rules).
+const photoFiles = once(fetchPhotoFiles);
+const photoReader = once(loadPhotoReader);
 
 const here = (path) => new URL(path, import.meta.url).href;
 
@@ -72,23 +81,11 @@ async function load() {
   session = await ort.InferenceSession.create(graph, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   postMessage({ type: "ready", threads, photos: Boolean(model.photo) });
   if (model.photo) {
-    photoFilesFetched().then(
+    photoFiles().then(
       () => postMessage({ type: "photo-ready" }),
       (e) => postMessage({ type: "photo-unavailable", message: String(e.message || e) }),
     );
   }
-}
-
-// The whole-photo reader's three files, fetching or fetched; after a failed fetch the next call tries again.
-function photoFilesFetched() {
-  photoFiles = photoFiles || fetchPhotoFiles().catch((e) => { photoFiles = null; throw e; });
-  return photoFiles;
-}
-
-// The whole-photo reader, loading or loaded; after a failed load the next call tries again.
-function photoReaderLoaded() {
-  photoLoading = photoLoading || loadPhotoReader().catch((e) => { photoLoading = null; throw e; });
-  return photoLoading;
 }
 
 // The whole-photo reader's files: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's
@@ -120,8 +117,8 @@ async function fetchPhotoFiles() {
 
 // The whole-photo reader's sessions, built from its files when the first whole photo comes.
 async function loadPhotoReader() {
-  const [rulesBytes, detectorGraph, labelsGraph] = await photoFilesFetched();
-  photoFiles = null; // the sessions hold what they need of the bytes
+  const [rulesBytes, detectorGraph, labelsGraph] = await photoFiles();
+  photoFiles.forget(); // the sessions hold what they need of the bytes
   const rules = JSON.parse(new TextDecoder().decode(rulesBytes));
   useRules(rules.clues);
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
@@ -132,7 +129,7 @@ async function loadPhotoReader() {
     const feeds = { [graph.inputNames[0]]: new ort.Tensor("float32", input.data, input.dims) };
     return (await graph.run(feeds))[graph.outputNames[0]];
   };
-  photoReader = {
+  return {
     model,
     rules,
     // TextDetector.__call__: the boxes of a gray photo.
@@ -210,13 +207,13 @@ async function read(file, options) {
       throw Object.assign(new Error(`${image.width}×${image.height} looks like a whole photo, and this site reads one cropped line at a time`), { photo: true });
     }
     const decoded = performance.now();
-    await photoReaderLoaded();
+    const reader = await photoReader();
     const loaded = performance.now();
-    image = photoAtReadingSize(image, image.jpeg, photoReader.rules.decode_side);
-    const boxes = await photoReader.detect(luminance(image));
+    image = photoAtReadingSize(image, image.jpeg, reader.rules.decode_side);
+    const boxes = await reader.detect(luminance(image));
     const detected = performance.now();
     if (!looksLikeLine(boxes, image.width, image.height)) {
-      const reading = await readBoxes(image, name, boxes, options, photoReader);
+      const reading = await readBoxes(image, name, boxes, options, reader);
       const end = performance.now();
       // decode: the file to pixels; load: the whole-photo reader's sessions built (the first whole photo only),
       // after its background fetch where that had not finished;
