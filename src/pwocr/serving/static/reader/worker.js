@@ -27,7 +27,6 @@ import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 
 let model = null;
 let session = null;
-let loading = null;
 
 // `start()` run once: its promise, shared by every caller until it fails (the next call then starts again);
 // `forget()` lets its result go.
@@ -42,6 +41,8 @@ function once(start) {
 // and the reader itself (PP-OCRv6's detector and label recognizer, pwocr's rules).
 const photoFiles = once(fetchPhotoFiles);
 const photoReader = once(loadPhotoReader);
+// The line reader (onnxruntime-web and pwocr's model): loaded by the page's "load", or by the first request.
+const lineReader = once(load);
 
 const here = (path) => new URL(path, import.meta.url).href;
 
@@ -282,24 +283,22 @@ onmessage = async (event) => {
   const message = event.data;
   try {
     if (message.type === "load") {
-      loading = loading || load();
-      await loading;
+      await lineReader();
     } else if (message.type === "read") {
-      await (loading = loading || load());
+      await lineReader();
       const { reading, ms, timings } = await read(message.file, message.options || {});
       postMessage({ type: "reading", id: message.id, reading, ms, timings });
     } else if (message.type === "fuse") {
-      await (loading = loading || load());
+      await lineReader();
       postMessage({ type: "reading", id: message.id, reading: await fuseFiles(message.files, message.options || {}) });
     } else if (message.type === "frame") {
-      await (loading = loading || load());
+      await lineReader();
       const { reading, frames } = await fuseFrame(message.frame, message.options || {});
       postMessage({ type: "reading", id: message.id, reading, frames });
     } else if (message.type === "forget") {
       recent = [];
     }
   } catch (e) {
-    if (message.type === "load") loading = null;
     postMessage({ type: "error", id: message.id, message: String(e && e.message ? e.message : e), photo: Boolean(e && e.photo) });
   }
 };
