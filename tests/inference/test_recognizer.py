@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import subprocess
 import sys
@@ -9,9 +10,11 @@ import torch
 from conftest import TINY_LABELS, draw_line
 from PIL import Image
 
-from pwocr.checkpoints import CONFIG_KEY, load_model
+from pwocr.checkpoints import CONFIG_KEY, load_model, save_weights
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.constraints import Constraints
+from pwocr.decoding.formats import FormatPrior
+from pwocr.decoding.policy import decode_table
 from pwocr.inference.engine import OnnxEngine
 from pwocr.inference.onnx import export_onnx
 from pwocr.inference.recognizer import Recognizer, equal_width_batches, tempered_probabilities
@@ -93,6 +96,27 @@ def test_top_k_is_listed_beside_the_reading_not_instead_of_it(tiny_checkpoint):
         one, five = recognizer.read(line), recognizer.read(line, candidates=5)
         assert one.text == five.text == five.candidates[0].text
         assert one.confidence == pytest.approx(five.confidence)
+
+
+def test_a_format_prior_kept_in_a_checkpoint_reads_the_same_in_both_backends(tiny_checkpoint, tmp_path):
+    """The prior rides in the checkpoint's config and in its exported graph; each backend decodes through it."""
+    model = load_model(tiny_checkpoint)
+    # A shape none of the tiny labels has, so the prior must pull the reading off the glyphs' best.
+    prior = FormatPrior((("aa0", 0.9),), 1e-6, 2.0)
+    model.config = dataclasses.replace(model.config, **prior.as_config())
+    save_weights(model, tmp_path / "formats.safetensors")
+    gray = np.asarray(draw_line("Zz9").convert("L"))
+    texts = set()
+    for backend in ("onnx", "torch"):
+        recognizer = Recognizer(tmp_path / "formats.safetensors", backend=backend)
+        assert recognizer.prior == prior
+        (probs,) = recognizer.probabilities([gray])
+        expected = decode_table(probs, recognizer.alphabet, 3, prior=prior)
+        reading = recognizer.read(gray, candidates=3)
+        assert [c.text for c in reading.candidates] == [c.text for c in expected.candidates]
+        texts.add(reading.text)
+    plain = Recognizer(tiny_checkpoint).read(gray).text
+    assert plain == "Zz9" and texts == {expected.best.text} and expected.best.text != plain
 
 
 def test_constrained_reading_obeys_length(tiny_checkpoint):

@@ -1,5 +1,7 @@
 """``pwocr train`` checks every flag and label before any work: one line on stderr, exit code 2."""
 
+import json
+
 import pytest
 from conftest import make_labelled_folder
 
@@ -160,3 +162,15 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_the_last_checkpoint(
         ".safetensors: cannot write (No space left on device); the previous file is intact"
     )
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
+
+
+def test_a_run_says_in_its_summary_whether_it_kept_its_labels_formats(tiny_set, tmp_path):
+    labels = ["ab1", "cd2", "ef3", "gh4", "ij5", "kl6", "12x", "34y", "56z", "78w", "90v", "!Zz"]
+    csv = make_labelled_folder(tmp_path / "patterned", labels)
+    val = ["--val_file", csv, "--val_each", "1", "--synth_val_count", "4"]
+    assert main(_train_args(csv.parent, tmp_path / "run", *val)) == 0
+    formats = json.loads((tmp_path / "run" / "summary.json").read_text())["formats"]
+    assert formats["shapes"] == 2 and formats["labels_covered"] == pytest.approx(11 / 12, abs=1e-4)
+    assert set(formats["exact_readings"]["real"]) == {"without", "with", "of"}
+    assert main(_train_args(csv.parent, tmp_path / "off", *val, "--no_format_prior")) == 0
+    assert json.loads((tmp_path / "off" / "summary.json").read_text())["formats"] is None

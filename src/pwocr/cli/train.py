@@ -266,6 +266,13 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
         action="store_false",
         help="keep the confidence temperature instead of re-fitting it on --val_file at the end",
     )
+    run.add_argument(
+        "--no_format_prior",
+        dest="format_prior",
+        action="store_false",
+        help="never keep the formats of your labels (AA000AA: letters, digits) as a prior for reading; "
+        "by default they are kept where --val_file reads better with them",
+    )
     run.add_argument("--no_progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument(
         "--n_workers",

@@ -14,12 +14,11 @@ from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import resolve_checkpoint
 from pwocr.data.images import ImageSource, describe, list_images, load
 from pwocr.data.preprocess import LinePreprocessor
-from pwocr.decoding.beam import Candidate, prefix_beam_search
-from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy, char_confidences, string_probability
+from pwocr.decoding.beam import Candidate
+from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy
 from pwocr.decoding.constraints import Constraints
-from pwocr.decoding.ctc import greedy_decode
-from pwocr.decoding.fusion import fuse_candidates, fuse_characters
-from pwocr.decoding.swaps import lookalike_swaps
+from pwocr.decoding.formats import FormatPrior
+from pwocr.decoding.policy import decode_table, fuse_tables
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, open_engine
 
@@ -90,17 +89,6 @@ def equal_width_batches(widths: Sequence[int], batch_size: int) -> list[list[int
     ]
 
 
-def _best_distinct(candidates: Iterable[Candidate], count: int, exclude: str) -> list[Candidate]:
-    """The ``count`` most probable candidates with distinct texts, none equal to ``exclude``."""
-    seen = {exclude}
-    out = []
-    for candidate in sorted(candidates, key=lambda c: c.confidence, reverse=True):
-        if candidate.text not in seen:
-            seen.add(candidate.text)
-            out.append(candidate)
-    return out[:count]
-
-
 def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log_probs / temperature)`` over the last axis; the argmax is the same for any temperature."""
     if temperature == 1.0:
@@ -146,6 +134,8 @@ class Recognizer:
         self.preprocess = LinePreprocessor.for_model(self.config)
         self.batch_size = batch_size
         self.flags = flags
+        # The formats a fine-tune learned (none in the shipped model): a prior of the decoder's.
+        self.prior = FormatPrior(self.config.formats, self.config.format_floor, self.config.format_weight)
 
     # ------------------------------------------------------------ model
     def log_probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -192,41 +182,11 @@ class Recognizer:
         constraints: Constraints | None = None,
         beam_width: int = 16,
     ) -> Reading:
-        """Turn one probability table into a ``Reading``: the one decoder policy of every command.
-
-        The reading is the greedy path without constraints, and the best string of the constrained
-        beam search with them, however many candidates are asked for: top-k lists the next ones
-        beside it, never instead of it. Every confidence is the string's CTC probability under the
-        model at its calibrated temperature (for a constrained search, still the model's probability,
-        not one renormalised over the allowed characters).
-        """
-        if candidates < 1:
-            raise PwocrError(f"candidates {candidates} must be at least 1")
-        greedy = greedy_decode(probs, self.alphabet)
-        constrained = constraints is not None and constraints.active
-        found: list[Candidate] = []
-        if candidates > 1 or constrained:
-            found = prefix_beam_search(
-                probs,
-                self.alphabet,
-                top_k=candidates,
-                beam_width=max(beam_width, candidates),
-                constraints=constraints,
-            )
-        if constrained:
-            if not found:
-                return Reading(image, "", greedy.raw, 0.0, (), ())
-            best = found[0]
-        else:
-            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
-        allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
-        if candidates > 1:
-            swaps = lookalike_swaps(probs, self.alphabet, best.labels, candidates - 1, allowed)
-            found = [best, *_best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
-        else:
-            found = [best]
-        chars = char_confidences(probs, self.alphabet, best.labels, allowed=allowed, policy=self.flags)
-        return Reading(image, best.text, greedy.raw, best.confidence, tuple(found), tuple(chars))
+        """Turn one probability table into a ``Reading``: the one decoder policy of every command
+        (``pwocr.decoding.policy.decode_table``), with the model's format prior where it has one."""
+        decoded = decode_table(probs, self.alphabet, candidates, constraints, self.flags, self.prior, beam_width)
+        best = decoded.best
+        return Reading(image, best.text, decoded.raw, best.confidence, decoded.candidates, decoded.chars)
 
     # ------------------------------------------------------------ public API
     def read(self, image: ImageSource, candidates: int = 1, constraints: Constraints | None = None) -> Reading:
@@ -319,23 +279,16 @@ class Recognizer:
 
         Each frame proposes its ``proposals`` best candidates (``decode``); every proposal is scored
         under every frame, and the best by the geometric mean of its probabilities is the reading
-        (``pwocr.decoding.fusion``). Characters carry the frames' mean probabilities; one is flagged
-        when most frames flag it.
+        (``pwocr.decoding.fusion``), weighed by the model's format prior where it has one.
+        Characters carry the frames' mean probabilities; one is flagged when most frames flag it.
         """
         if not frames:
             raise PwocrError("no frames to fuse")
-        if candidates < 1:
-            raise PwocrError(f"candidates {candidates} must be at least 1")
         tables = self.line_probabilities([self.load_line(frame) for frame in frames])
-        readings = [self.decode(t, candidates=max(candidates, proposals), constraints=constraints) for t in tables]
         name = describe(frames[0]) + (f" (+{len(frames) - 1} frames)" if len(frames) > 1 else "")
-        found = fuse_candidates(tables, [c for r in readings for c in r.candidates], candidates)
-        if not found:
-            return Reading(name, "", readings[0].raw, 0.0, (), ())
-        best = found[0]
-        allowed = constraints.allowed if constraints is not None else None
-        chars = fuse_characters(tables, self.alphabet, best.labels, allowed, self.flags)
-        return Reading(name, best.text, readings[0].raw, best.confidence, tuple(found), tuple(chars))
+        fused = fuse_tables(tables, self.alphabet, candidates, constraints, self.flags, self.prior, proposals)
+        best = fused.best
+        return Reading(name, best.text, fused.raw, best.confidence, fused.candidates, fused.chars)
 
     def read_folder(
         self,

@@ -51,8 +51,18 @@ class ModelConfig:
     # Softmax temperature for confidences, fitted after training by ``pwocr calibrate``; the
     # best reading never depends on it, only how sure the model says it is.
     temperature: float = 1.0
+    # The formats a fine-tune's labels came in (``pwocr.decoding.formats``): each shape with its
+    # share of the labels, the share of a shape never seen, and the prior's weight in decoding,
+    # kept by ``pwocr train`` only where the validation set reads better with them. None: none.
+    formats: tuple[tuple[str, float], ...] = ()
+    format_floor: float = 0.0
+    format_weight: float = 0.0
 
     def __post_init__(self) -> None:
+        # JSON (checkpoint and graph metadata) gives lists; the config is frozen and compares by value.
+        object.__setattr__(self, "formats", tuple((str(shape), float(share)) for shape, share in self.formats))
+        if self.format_weight < 0 or not 0 <= self.format_floor <= 1:
+            raise PwocrError(f"format_weight {self.format_weight} and format_floor {self.format_floor} out of range")
         if self.arch not in MODEL_SIZES:
             raise PwocrError(f"unknown model architecture {self.arch!r}; choose one of {', '.join(MODEL_SIZES)}")
         if self.temperature <= 0:

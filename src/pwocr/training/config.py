@@ -164,6 +164,9 @@ class TrainConfig:
     nproc: int = 1
     # Re-fit the confidence temperature on the real validation set at the end of the run.
     calibrate: bool = True
+    # Keep the formats of the training labels as a decoding prior (``pwocr.decoding.formats``) where
+    # the validation set reads better with them.
+    format_prior: bool = True
     # Read CSV names that leave --imgs_folder (``../``, absolute); such rows are skipped otherwise.
     allow_outside: bool = False
     # Stop before training when any label row would be skipped (missing or unreadable image, outside

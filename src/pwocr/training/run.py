@@ -24,6 +24,7 @@ from pwocr.training.checkpointing import Checkpointer
 from pwocr.training.config import TrainConfig
 from pwocr.training.datasets import EpochBatches, LabelledImages, StreamSpec, SyntheticStream
 from pwocr.training.distributed import Ranks
+from pwocr.training.formats import fit_format_prior
 from pwocr.training.loop import (
     EpochReport,
     EpochWatch,
@@ -302,8 +303,9 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
     """Read the validation sets with the kept weights, re-fit their temperature, and say what the run changed.
 
     Returns the summary's part about the kept weights: temperature and ECE before and after the
-    re-fit, each set's word accuracy before the run and now, the worst character confusions on
-    the user's set, and the command that reads with the new model.
+    re-fit, the format prior chosen (``pwocr.training.formats``), each set's word accuracy before
+    the run and now, the worst character confusions on the user's set, and the command that reads
+    with the new model.
     """
     # Each loader reads its rank's share of a set: the whole set is the share's dataset.
     sets = {name: loader.dataset.dataset for name, loader in data.val_loaders.items()}
@@ -315,6 +317,7 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
     # synthetic stream alone keeps its own (``pwocr calibrate`` fits one on any set).
     refit = config.calibrate and bool(data.val_items)
     temperature, fit = refit_best_temperature(config, out, model, readings) if refit else (None, None)
+    formats = fit_format_prior(config, out, model, readings, [item.label for item in data.train_items])
     starts = {"real": position.start_real, "synthetic": position.start_guard}
     accuracy = {
         name: compute_metrics(
@@ -325,6 +328,9 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
         ).word_accuracy
         for name in sets
     }
+    if formats and formats["weight"]:
+        # The kept prior is part of how the model reads now (chosen on exactly scored sets only).
+        accuracy.update({name: n["with"] / n["of"] for name, n in formats["exact_readings"].items()})
     report: dict[str, Any] = {
         "word_accuracy": {
             name: {"before": round(starts[name], 4) if starts[name] >= 0 else None, "after": round(accuracy[name], 4)}
@@ -337,7 +343,12 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
         report["character_errors"] = sum(n for _, n in pairs)
         report["worst_confusions"] = [{"truth": t or None, "read": r or None, "count": n} for (t, r), n in pairs[:5]]
     _log_report(report)
-    return {"temperature": temperature, "calibration": fit.as_dict() if fit else None, "report": report}
+    return {
+        "temperature": temperature,
+        "calibration": fit.as_dict() if fit else None,
+        "formats": formats,
+        "report": report,
+    }
 
 
 def _confusions(truths: list[str], predictions: list[str]) -> list[tuple[tuple[str, str], int]]:

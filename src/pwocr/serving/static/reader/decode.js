@@ -287,7 +287,49 @@ export function lookalikeSwaps(probs, steps, classes, alphabet, labels, greedyPa
   return found.slice(0, topK);
 }
 
-// The `count` most probable candidates with distinct texts, none equal to `exclude` (recognizer._best_distinct).
+// ---------------------------------------------------------------- format prior (decoding.formats)
+
+const POOL = 10;
+
+// formats.shape_of: each upper-case letter A, lower-case a, digit 0; any other character as it is.
+export function shapeOf(text) {
+  return [...text].map((c) => (/\p{Lu}/u.test(c) ? "A" : /\p{Ll}/u.test(c) ? "a" : /\p{Nd}/u.test(c) ? "0" : c)).join("");
+}
+
+// FormatPrior from a model's config, or null where it has none (the shipped model).
+function formatPrior(config) {
+  const shapes = config.formats || [];
+  if (!shapes.length || !(config.format_weight > 0) || !(config.format_floor > 0)) return null;
+  return { logShares: new Map(shapes.map(([shape, share]) => [shape, Math.log(share)])), logFloor: Math.log(config.format_floor), floor: config.format_floor, weight: config.format_weight };
+}
+
+// FormatPrior.score: log P(string) + weight * log P(shape).
+function priorScore(prior, c) {
+  return Math.log(Math.max(c.confidence, 1e-300)) + prior.weight * (prior.logShares.get(shapeOf(c.text)) ?? prior.logFloor);
+}
+
+// FormatPrior.rank: distinct candidates by text (the more probable kept), by log P(string) + weight * log P(shape).
+function rankByPrior(prior, candidates) {
+  const distinct = new Map();
+  for (const c of candidates) {
+    const kept = distinct.get(c.text);
+    if (kept === undefined || c.confidence > kept.confidence) distinct.set(c.text, c);
+  }
+  return [...distinct.values()].map((c) => [priorScore(prior, c), c]).sort((a, b) => b[0] - a[0] || b[1].confidence - a[1].confidence).map(([, c]) => c);
+}
+
+// FormatPrior.posterior: each ranked candidate's probability under the model and the prior, normalised over
+// the candidates and the model's mass outside them (as of a shape never seen).
+function posterior(prior, ranked) {
+  const weights = ranked.map((c) => Math.exp(priorScore(prior, c)));
+  const sum = (values) => values.reduce((total, v) => total + v, 0);
+  const outside = Math.max(0, 1 - sum(ranked.map((c) => c.confidence))) * prior.floor ** prior.weight;
+  const total = sum(weights) + outside;
+  if (!(total > 0)) return ranked;
+  return ranked.map((c, i) => ({ ...c, confidence: weights[i] / total }));
+}
+
+// The `count` most probable candidates with distinct texts, none equal to `exclude` (policy.best_distinct).
 function bestDistinct(candidates, count, exclude) {
   const seen = new Set([exclude]);
   const out = [];
@@ -442,9 +484,10 @@ export function prefixBeamSearch(probs, steps, classes, alphabet, { topK = 5, be
 // Round as the JSON of `pwocr recognize --json` does (Python's round(x, 6)).
 const round6 = (x) => Math.round(x * 1e6) / 1e6;
 
-// One table to the JSON shape of Reading.as_dict(), by Recognizer.decode's policy: the greedy path
-// without constraints, the constrained beam search's best with them; top-k candidates beside it,
-// from the beam and from look-alike swaps of the reading.
+// One table to the JSON shape of Reading.as_dict(), by the decoder policy (decoding.policy.decode_table):
+// the greedy path without constraints, the constrained beam search's best with them; top-k
+// candidates beside it, from the beam and from look-alike swaps of the reading; with a format
+// prior (a fine-tune's), the best of the pool by the prior's score.
 export function decodeReading(probs, steps, classes, model, options = {}) {
   const r = decodeLabelled(probs, steps, classes, model, options);
   return asJson(r.best, r.raw, r.found, r.chars);
@@ -457,9 +500,11 @@ export function decodeLabelled(probs, steps, classes, model, options) {
   if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
   const constraints = constraintsFrom(options, model);
   const greedy = greedyDecode(probs, steps, classes, alphabet);
+  const prior = formatPrior(model.config);
+  const searched = prior ? Math.max(candidates, POOL) : candidates;
   let found = [];
-  if (candidates > 1 || constraints) {
-    found = prefixBeamSearch(probs, steps, classes, alphabet, { topK: candidates, beamWidth: Math.max(16, candidates), constraints });
+  if (searched > 1 || constraints) {
+    found = prefixBeamSearch(probs, steps, classes, alphabet, { topK: searched, beamWidth: Math.max(16, searched), constraints });
   }
   let best;
   if (constraints) {
@@ -469,7 +514,12 @@ export function decodeLabelled(probs, steps, classes, model, options) {
     best = { text: greedy.text, confidence: stringProbability(probs, steps, classes, greedy.labels), labels: greedy.labels };
   }
   const allowed = constraints && constraints.allowed !== null ? new Set(constraints.allowed) : null;
-  if (candidates > 1) {
+  if (prior) {
+    const swaps = lookalikeSwaps(probs, steps, classes, alphabet, best.labels, greedy.path, model, searched - 1, allowed);
+    const ranked = posterior(prior, rankByPrior(prior, [best, ...found, ...swaps]));
+    best = ranked[0];
+    found = ranked.slice(0, candidates);
+  } else if (candidates > 1) {
     const swaps = lookalikeSwaps(probs, steps, classes, alphabet, best.labels, greedy.path, model, candidates - 1, allowed);
     found = [best, ...bestDistinct([...found, ...swaps], candidates - 1, best.text)];
   } else {
@@ -556,7 +606,9 @@ export function fuseReadings(tables, model, options = {}) {
   const candidates = Number(options.candidates || 1);
   const constraints = constraintsFrom(options, model);
   const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, { ...options, candidates: Math.max(candidates, PROPOSALS) }));
-  const found = fuseCandidates(tables, readings.flatMap((r) => r.found), candidates);
+  const proposed = readings.flatMap((r) => r.found);
+  const prior = formatPrior(model.config);
+  const found = prior ? posterior(prior, rankByPrior(prior, fuseCandidates(tables, proposed, proposed.length))).slice(0, candidates) : fuseCandidates(tables, proposed, candidates);
   if (!found.length) return { text: "", raw: readings[0].raw, confidence: 0, candidates: [], chars: [] };
   const best = found[0];
   const allowed = constraints && constraints.allowed !== null ? new Set(constraints.allowed) : null;

@@ -1,0 +1,116 @@
+"""The end of a fine-tune: keep the formats of its labels as a decoding prior, where they help.
+
+The shapes of the training labels (``pwocr.decoding.formats``) are tried at a few weights on the
+validation readings of the kept weights; the prior is written into ``best.safetensors`` only when
+it reads more of the user's validation set right and costs the synthetic guard set (random
+passwords, which have no format) at most one point. Nothing about the labels is logged but counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pwocr.alphabet import Alphabet
+from pwocr.checkpoints import save_weights
+from pwocr.decoding.formats import FormatPrior
+from pwocr.decoding.policy import decode_table
+from pwocr.inference.recognizer import tempered_probabilities
+from pwocr.model.crnn import CRNN
+from pwocr.training.config import TrainConfig
+from pwocr.training.validation import BestReadings
+
+logger = logging.getLogger(__name__)
+
+#: The prior's weights tried. 1 first: the model's probability times the shape's, Bayes' rule as
+#: if the model's output were a likelihood; another is kept only where it reads strictly more.
+WEIGHTS = (1.0, 0.5, 2.0)
+#: Too few validation lines cannot show that a prior helps.
+MIN_VAL_LINES = 10
+#: The most of the guard set (a share of its lines) a kept prior may cost.
+GUARD_COST = 0.01
+
+
+def right_readings(
+    tables: Sequence[np.ndarray],
+    truths: Sequence[str],
+    alphabet: Alphabet,
+    temperature: float,
+    prior: FormatPrior | None,
+) -> int:
+    """How many of ``tables`` (log-probabilities) the decoder reads exactly as their ``truths``, with ``prior``."""
+    return sum(
+        decode_table(tempered_probabilities(table, temperature), alphabet, prior=prior).best.text == truth
+        for table, truth in zip(tables, truths)
+    )
+
+
+def fit_format_prior(
+    config: TrainConfig, out: Path, model: CRNN, readings: BestReadings, train_labels: Sequence[str]
+) -> dict[str, Any] | None:
+    """Choose the format prior of ``best.safetensors`` (``model``) on its validation readings, in place.
+
+    Returns the summary's part: how many shapes, the weight kept (0: none) and each set's exact
+    readings without and with it; ``None`` when there was nothing to choose on.
+    """
+    real = readings.tables.get("real")
+    if not config.format_prior or not real or config.ignore_case or config.ignore_symbols:
+        return None
+    if len(real) < MIN_VAL_LINES:
+        logger.info("format prior not tried: %d validation lines (it needs %d)", len(real), MIN_VAL_LINES)
+        return None
+    learned = FormatPrior.learn(train_labels)
+    if not learned.shapes:
+        logger.info("format prior not kept: no two training labels share a format")
+        return {"shapes": 0, "weight": 0.0}
+    alphabet = Alphabet(model.config.alphabet)
+    temperature = model.config.temperature
+
+    def right(prior: FormatPrior | None) -> dict[str, int]:
+        return {
+            name: right_readings(tables, readings.truths[name], alphabet, temperature, prior)
+            for name, tables in readings.tables.items()
+        }
+
+    without = right(None)
+    tried = {weight: right(learned.with_weight(weight)) for weight in WEIGHTS}
+    weight = _chosen_weight(without, tried, {name: len(t) for name, t in readings.tables.items()})
+    if weight:
+        model.config = dataclasses.replace(model.config, **learned.with_weight(weight).as_config())
+        save_weights(model, out / "best.safetensors")
+    with_prior = tried[weight] if weight else without
+    share = sum(s for _, s in learned.shapes)
+    logger.info(
+        "format prior %s: %d formats cover %.0f%% of your training labels; validation %d -> %d of %d right",
+        f"kept (weight {weight:g})" if weight else "not kept",
+        len(learned.shapes),
+        100 * share,
+        without["real"],
+        with_prior["real"],
+        len(real),
+    )
+    return {
+        "shapes": len(learned.shapes),
+        "labels_covered": round(share, 4),
+        "weight": weight,
+        "exact_readings": {
+            name: {"without": without[name], "with": with_prior[name], "of": len(readings.tables[name])}
+            for name in readings.tables
+        },
+    }
+
+
+def _chosen_weight(without: dict[str, int], tried: dict[float, dict[str, int]], sizes: dict[str, int]) -> float:
+    """The first weight tried that reads the most of the user's set right, if more than without a
+    prior and within ``GUARD_COST`` on the guard set; 0 otherwise."""
+    best, best_right = 0.0, without["real"]
+    for weight, right in tried.items():
+        guard_cost = without.get("synthetic", 0) - right.get("synthetic", 0)
+        if right["real"] > best_right and guard_cost <= GUARD_COST * sizes.get("synthetic", 0):
+            best, best_right = weight, right["real"]
+    return best
