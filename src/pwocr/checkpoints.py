@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.io import atomic_path
-from pwocr.model.config import ModelConfig
+from pwocr.model.config import DECODING_FIELDS, FORMAT_FIELDS, ModelConfig
 
 if TYPE_CHECKING:  # torch is imported where weights are handled, so reading with onnxruntime never loads it
     import torch
@@ -218,7 +218,8 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: 
     keeps much of what the fine-tuning learnt while giving back little of what the start knew:
     pwocr's look-alike stage trades real-word accuracy for look-alikes, and the average gets most
     of the look-alikes back at a fraction of the cost. The checkpoints must share everything but
-    their temperature (the average keeps the first's; run ``pwocr calibrate`` on it).
+    how they decode: the average keeps the first's temperature (run ``pwocr calibrate`` on it) and
+    the format prior of the first that has one (a fine-tune's: the shipped model has none).
     """
     if len(paths) != len(shares) or len(paths) < 2:
         raise PwocrError(f"averaging needs two or more checkpoints and one share each ({len(paths)} and {len(shares)})")
@@ -226,9 +227,13 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: 
         raise PwocrError(f"the shares {', '.join(f'{s:g}' for s in shares)} must be non-negative and sum to 1")
     first_config, total = load_state(paths[0])
     total = {k: v * shares[0] if v.is_floating_point() else v for k, v in total.items()}
+    prior: dict[str, Any] = {}
     for path, share in zip(paths[1:], shares[1:]):
         config, weights = load_state(path)
-        if dataclasses.replace(config, temperature=first_config.temperature) != first_config:
+        if config.formats and not first_config.formats and not prior:
+            prior = {name: getattr(config, name) for name in FORMAT_FIELDS}
+        decoding = {name: getattr(first_config, name) for name in DECODING_FIELDS}
+        if dataclasses.replace(config, **decoding) != first_config:
             raise PwocrError(
                 f"{resolve_checkpoint(path)}: another model than {resolve_checkpoint(paths[0])} (config differs)"
             )
@@ -237,4 +242,4 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: 
         for k, v in weights.items():
             if v.is_floating_point():
                 total[k] = total[k] + v * share
-    return build_model(first_config, total, str(resolve_checkpoint(paths[0]))).eval()
+    return build_model(dataclasses.replace(first_config, **prior), total, str(resolve_checkpoint(paths[0]))).eval()

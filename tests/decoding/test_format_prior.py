@@ -35,6 +35,8 @@ LEANING = plate("AB302OZ", {5: {"0": 0.6, "O": 0.4}})
 
 def test_shapes_class_letters_and_digits_and_keep_the_rest():
     assert shape_of("AB-302oz é9") == "AA-000aa a0"
+    # By Unicode category, as the page's \\p{Lu}, \\p{Ll} and \\p{Nd} class them (not str.isdigit's ²).
+    assert shape_of("Nº m² Ⅰ١") == "Aº a² Ⅰ0"
 
 
 def test_learn_keeps_shapes_two_labels_share_and_gives_the_rest_half_a_label():

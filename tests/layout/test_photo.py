@@ -271,3 +271,27 @@ def test_a_sign_in_a_script_pwocr_cannot_spell_with_its_labels_after_the_values(
     assert reading.password.reading.text == s.password, reading.password.why
     assert "after it" in reading.password.why
     assert reading.lines[0].words == s.lines[0].text  # the title, in its own script
+
+
+def test_a_fine_tune_s_format_prior_weighs_the_picked_value_and_leaves_the_lines_as_they_look(recognizer):
+    """A photo's lines (their words, ink and the value's cut) stay aligned to what the glyphs read;
+    the prior chooses among the picked value's candidates only."""
+    from pwocr.decoding.formats import FormatPrior, shape_of
+
+    photo = scene("wifi_card", 2)
+    plain = read_photo(recognizer, photo.image, candidates=3)
+    with_prior = Recognizer("default", threads=1)
+    # A prior for the shapes of the lines' runners-up, weighted to move any line it were applied to.
+    rivals = {shape_of(line.reading.candidates[1].text) for line in plain.lines if len(line.reading.candidates) > 1}
+    rivals -= {shape_of(line.reading.text) for line in plain.lines}
+    assert rivals
+    with_prior.prior = FormatPrior(tuple((shape, 0.5) for shape in sorted(rivals)), 1e-9, 3.0)
+    assert [line.reading.text for line in read_photo(with_prior, photo.image, candidates=3).lines] == [
+        line.reading.text for line in plain.lines
+    ]
+    # One for the password's own shape: the value read through it is the same password, surer.
+    with_prior.prior = FormatPrior(((shape_of(photo.password), 0.9),), 1e-6, 1.0)
+    value = read_photo(with_prior, photo.image).password
+    assert value is not None and plain.password is not None
+    assert value.reading.text == plain.password.reading.text == photo.password
+    assert value.reading.confidence >= plain.password.reading.confidence

@@ -50,3 +50,15 @@ def test_shares_must_sum_to_one_in_one_line(two_models, tmp_path, capsys):
     assert main(["average", *map(str, two_models), "--shares", "0.5", "0.6", "--out", str(out)]) == 2
     error = capsys.readouterr().err.strip()
     assert "\n" not in error and "sum to 1" in error and not out.exists()
+
+
+def test_a_fine_tune_with_a_format_prior_averages_with_its_start_and_keeps_the_prior(two_models, tmp_path):
+    start, moved = two_models
+    fine_tuned = load_model(moved)
+    fine_tuned.config = dataclasses.replace(
+        fine_tuned.config, formats=(("AA000AA", 0.9),), format_floor=0.01, format_weight=1.0
+    )
+    save_weights(fine_tuned, tmp_path / "fine_tuned.safetensors")
+    averaged = average_checkpoints([start, tmp_path / "fine_tuned.safetensors"], [0.5, 0.5])
+    assert averaged.config.formats == (("AA000AA", 0.9),) and averaged.config.format_weight == 1.0
+    assert averaged.config.temperature == load_model(start).config.temperature

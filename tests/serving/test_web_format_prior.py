@@ -12,7 +12,7 @@ import pytest
 from web_site import chromium, site, static_server
 
 from pwocr.alphabet import Alphabet
-from pwocr.decoding.formats import FormatPrior
+from pwocr.decoding.formats import FormatPrior, shape_of
 from pwocr.decoding.policy import decode_table, fuse_tables
 
 __all__ = ["chromium", "site"]  # fixtures
@@ -100,3 +100,15 @@ def test_fused_frames_read_through_a_format_prior_as_python_does(site, chromium,
     expected = [_as_json(fuse_tables(group, alphabet, 3, prior=PRIOR)) for group in groups]
     for python, js in zip(expected, _in_page(site, chromium, tmp_path, groups, 3, True), strict=True):
         _same(python, js)
+
+
+def test_the_page_shapes_strings_as_python_does(site, chromium, tmp_path):
+    texts = ["AB-302oz é9", "Nº m² Ⅰ١", "ÄÖÜß straße", "Ⓐ①ª", "ǅ ǲ", "密码 パスワード", "٣٤٥ ९", "x\u00a0y"]
+    with static_server(site, tmp_path / "http.log") as url:
+        page = chromium.new_page()
+        page.goto(f"{url}/")
+        got = page.evaluate(
+            'async (texts) => { const D = await import("./reader/decode.js"); return texts.map(D.shapeOf); }', texts
+        )
+        page.close()
+    assert got == [shape_of(t) for t in texts]

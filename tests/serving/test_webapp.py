@@ -10,6 +10,7 @@ import pytest
 from live_server import running
 
 from pwocr.decoding.confidence import DEFAULT_FLAGS
+from pwocr.decoding.formats import POOL
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.serving.app import create_app
 from pwocr.serving.settings import ServeSettings
@@ -104,6 +105,7 @@ def test_the_model_description_carries_the_config_and_the_decoders_data(tiny_che
     model = json.loads(app.read("model/model.json"))
     assert model["config"] == app.model.config.to_dict()
     assert model["named_charsets"]["digits"] == "0123456789"
+    assert model["format_pool"] == POOL  # the format prior's candidates, as decoding.formats counts them
     assert model["lookalike_groups"] == LOOKALIKE_GROUPS  # one table for both decoders
     assert model["flag_policy"] == dataclasses.asdict(DEFAULT_FLAGS)
     assert model["graph_bytes"] == len(app.read("model/recognizer.onnx"))

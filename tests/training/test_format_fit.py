@@ -75,3 +75,34 @@ def test_no_prior_is_tried_when_asked_not_to_or_when_validation_is_not_exact(run
     for config in (TrainConfig(format_prior=False), TrainConfig(ignore_case=True)):
         assert fit_format_prior(config, run, model, readings(LEANING, CLEAR), TRAIN) is None
     assert not Recognizer(run / "best.safetensors").prior.active
+
+
+def test_a_prior_kept_by_an_earlier_fit_is_removed_when_no_prior_helps_now(run):
+    model = load_model(run / "best.safetensors")
+    fit_format_prior(TrainConfig(), run, model, readings(LEANING, CLEAR), TRAIN)
+    assert Recognizer(run / "best.safetensors").prior.active
+    model = load_model(run / "best.safetensors")
+    assert fit_format_prior(TrainConfig(format_prior=False), run, model, readings(LEANING, CLEAR), TRAIN) is None
+    assert not Recognizer(run / "best.safetensors").prior.active
+
+
+def test_a_fine_tune_starts_without_its_starting_model_s_prior(run, tmp_path):
+    from pwocr.alphabet import Alphabet as Chars
+    from pwocr.training.setup import initial_model
+
+    model = load_model(run / "best.safetensors")
+    fit_format_prior(TrainConfig(), run, model, readings(LEANING, CLEAR), TRAIN)
+    config = TrainConfig(weights_file=str(run / "best.safetensors"), out=str(tmp_path / "next"))
+    assert initial_model(config, Chars(PRINTABLE_94)).config.formats == ()
+
+
+def test_guard_lines_a_prior_would_cost_keep_it_out(run):
+    """Guard passwords shaped like the plates, read right only without the prior: the prior is refused."""
+    lean = {"0": 0.6, "O": 0.4}
+    plates_as_passwords = ["AB3020Z", "RK0110M", "QW01000", "0XY1234"]  # digits where the format wants an O
+    guard = {"truths": plates_as_passwords, "tables": [log_table(t, lean) for t in LEANING]}
+    both = readings(LEANING, CLEAR)
+    both.truths["synthetic"] = guard["truths"] * 10
+    both.tables["synthetic"] = guard["tables"] * 10
+    model = load_model(run / "best.safetensors")
+    assert fit_format_prior(TrainConfig(), run, model, both, TRAIN)["weight"] == 0

@@ -15,6 +15,7 @@ wins where the model is sure of it. The shipped model has no formats: a password
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,14 @@ MIN_COUNT = 2
 POOL = 10
 
 
+#: Unicode general categories that stand for a class (the page's ``\p{Lu}``, ``\p{Ll}``, ``\p{Nd}``:
+#: not ``str.isupper`` and kin, which also count ``ª``, ``Ⅰ`` or ``²``).
+_CLASSES = {"Lu": UPPER, "Ll": LOWER, "Nd": DIGIT}
+
+
 def shape_of(text: str) -> str:
-    """The shape of a string: each upper-case letter ``A``, lower-case ``a``, digit ``0``; the rest as it is."""
-    return "".join(UPPER if c.isupper() else LOWER if c.islower() else DIGIT if c.isdigit() else c for c in text)
+    """The shape of a string: each upper-case letter ``A``, lower-case ``a``, decimal digit ``0``; the rest as it is."""
+    return "".join(_CLASSES.get(unicodedata.category(c), c) for c in text)
 
 
 @dataclass(frozen=True)

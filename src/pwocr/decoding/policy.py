@@ -17,7 +17,7 @@ from pwocr.alphabet import Alphabet
 from pwocr.decoding.beam import Candidate, prefix_beam_search
 from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy, char_confidences, string_probability
 from pwocr.decoding.constraints import Constraints
-from pwocr.decoding.ctc import greedy_decode
+from pwocr.decoding.ctc import GreedyResult, greedy_decode
 from pwocr.decoding.formats import POOL, FormatPrior
 from pwocr.decoding.fusion import fuse_candidates, fuse_characters
 from pwocr.decoding.swaps import lookalike_swaps
@@ -60,40 +60,63 @@ def decode_table(
     beam search with them, however many candidates are asked for: top-k lists the next ones
     beside it, never instead of it. Every confidence is the string's CTC probability under the
     model (for a constrained search, still the model's probability, not one renormalised over the
-    allowed characters). A model with a format prior reads the best of its ``POOL`` candidates
-    (beam and look-alike swaps) by the prior's score, lists them in that order, and gives each its
-    probability under the model and the prior (``FormatPrior.posterior``).
+    allowed characters). A model with a format prior reads the best of its ``candidate_pool`` by
+    the prior's score, lists them in that order, and gives each its probability under the model
+    and the prior (``FormatPrior.posterior``).
     """
     if candidates < 1:
         raise PwocrError(f"candidates {candidates} must be at least 1")
     greedy = greedy_decode(probs, alphabet)
-    constrained = constraints is not None and constraints.active
-    with_prior = prior is not None and prior.active
-    searched = max(candidates, POOL) if with_prior else candidates
-    found: list[Candidate] = []
-    if searched > 1 or constrained:
-        found = prefix_beam_search(
-            probs, alphabet, top_k=searched, beam_width=max(beam_width, searched), constraints=constraints
-        )
-    if constrained:
-        if not found:
+    allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
+    if prior is not None and prior.active:
+        pool = candidate_pool(probs, alphabet, constraints, max(candidates, POOL), beam_width, greedy)
+        if not pool:
             return Decoded(Candidate("", 0.0), greedy.raw, (), ())
+        ranked = prior.posterior(prior.rank(pool))
+        best, found = ranked[0], ranked[:candidates]
+    else:
+        constrained = constraints is not None and constraints.active
+        found = []
+        if candidates > 1 or constrained:
+            found = prefix_beam_search(
+                probs, alphabet, top_k=candidates, beam_width=max(beam_width, candidates), constraints=constraints
+            )
+        if constrained:
+            if not found:
+                return Decoded(Candidate("", 0.0), greedy.raw, (), ())
+            best = found[0]
+        else:
+            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
+        if candidates > 1:
+            swaps = lookalike_swaps(probs, alphabet, best.labels, candidates - 1, allowed)
+            found = [best, *best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
+        else:
+            found = [best]
+    chars = char_confidences(probs, alphabet, best.labels, allowed=allowed, policy=flags)
+    return Decoded(best, greedy.raw, tuple(found), tuple(chars))
+
+
+def candidate_pool(
+    probs: np.ndarray,
+    alphabet: Alphabet,
+    constraints: Constraints | None = None,
+    size: int = POOL,
+    beam_width: int = 16,
+    greedy: GreedyResult | None = None,
+) -> list[Candidate]:
+    """What a format prior chooses among: the reading as without a prior (first), the beam's ``size``
+    best and up to ``size - 1`` look-alike swaps of the reading (texts may repeat); empty when the
+    constraints admit nothing."""
+    greedy = greedy or greedy_decode(probs, alphabet)
+    found = prefix_beam_search(probs, alphabet, top_k=size, beam_width=max(beam_width, size), constraints=constraints)
+    if constraints is not None and constraints.active:
+        if not found:
+            return []
         best = found[0]
     else:
         best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
     allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
-    if with_prior:
-        assert prior is not None
-        swaps = lookalike_swaps(probs, alphabet, best.labels, searched - 1, allowed)
-        ranked = prior.posterior(prior.rank([best, *found, *swaps]))
-        best, found = ranked[0], ranked[:candidates]
-    elif candidates > 1:
-        swaps = lookalike_swaps(probs, alphabet, best.labels, candidates - 1, allowed)
-        found = [best, *best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
-    else:
-        found = [best]
-    chars = char_confidences(probs, alphabet, best.labels, allowed=allowed, policy=flags)
-    return Decoded(best, greedy.raw, tuple(found), tuple(chars))
+    return [best, *found, *lookalike_swaps(probs, alphabet, best.labels, size - 1, allowed)]
 
 
 def fuse_tables(

@@ -181,10 +181,15 @@ class Recognizer:
         candidates: int = 1,
         constraints: Constraints | None = None,
         beam_width: int = 16,
+        with_prior: bool = True,
     ) -> Reading:
         """Turn one probability table into a ``Reading``: the one decoder policy of every command
-        (``pwocr.decoding.policy.decode_table``), with the model's format prior where it has one."""
-        decoded = decode_table(probs, self.alphabet, candidates, constraints, self.flags, self.prior, beam_width)
+        (``pwocr.decoding.policy.decode_table``), with the model's format prior where it has one.
+
+        ``with_prior=False`` reads the greedy path even so: a whole photo's lines, whose words and
+        ink are aligned to it (the prior then weighs the picked value alone)."""
+        prior = self.prior if with_prior else None
+        decoded = decode_table(probs, self.alphabet, candidates, constraints, self.flags, prior, beam_width)
         best = decoded.best
         return Reading(image, best.text, decoded.raw, best.confidence, decoded.candidates, decoded.chars)
 

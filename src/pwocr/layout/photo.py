@@ -184,7 +184,8 @@ def _read_lines(
     straight = [crop_line(photo, box, min_height=LINE_READ_HEIGHT) for box in boxes]
     crops = [gray_crop(crop) for crop in straight]
     tables = recognizer.probabilities(straight if recognizer.preprocess.colour else crops) if crops else []
-    readings = [recognizer.decode(t, f"{name}#{i}", candidates) for i, t in enumerate(tables)]
+    # Read as they look: a line's words, ink and value cut are aligned to its greedy path.
+    readings = [recognizer.decode(t, f"{name}#{i}", candidates, with_prior=False) for i, t in enumerate(tables)]
     frames = [recognizer.line_frames(crop.shape) for crop in crops]
     return _ReadLines(boxes, places, crops, tables, frames, readings)
 

@@ -24,6 +24,14 @@ _PAPER_CHANNELS = (64, 128, 256, 256, 512, 512, 512)
 _PAPER_HIDDEN = 256
 
 
+#: The fields of a ModelConfig that say how its readings are decoded, not what the network is:
+#: fitted after training (the temperature by calibration, the format prior by a fine-tune's end).
+FORMAT_FIELDS = ("formats", "format_floor", "format_weight")
+DECODING_FIELDS = ("temperature", *FORMAT_FIELDS)
+#: The format fields of a model with no format prior (the shipped model's).
+NO_FORMAT_PRIOR: dict[str, object] = {"formats": (), "format_floor": 0.0, "format_weight": 0.0}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model and its preprocessing; saved inside every checkpoint."""
@@ -53,7 +61,7 @@ class ModelConfig:
     temperature: float = 1.0
     # The formats a fine-tune's labels came in (``pwocr.decoding.formats``): each shape with its
     # share of the labels, the share of a shape never seen, and the prior's weight in decoding,
-    # kept by ``pwocr train`` only where the validation set reads better with them. None: none.
+    # kept by ``pwocr train`` only where the validation set reads better with them (``()``: none).
     formats: tuple[tuple[str, float], ...] = ()
     format_floor: float = 0.0
     format_weight: float = 0.0
@@ -61,8 +69,14 @@ class ModelConfig:
     def __post_init__(self) -> None:
         # JSON (checkpoint and graph metadata) gives lists; the config is frozen and compares by value.
         object.__setattr__(self, "formats", tuple((str(shape), float(share)) for shape, share in self.formats))
-        if self.format_weight < 0 or not 0 <= self.format_floor <= 1:
-            raise PwocrError(f"format_weight {self.format_weight} and format_floor {self.format_floor} out of range")
+        shares = [share for _, share in self.formats]
+        if not (self.format_weight >= 0 and 0 <= self.format_floor <= 1 and all(0 < s <= 1 for s in shares)):
+            raise PwocrError(
+                f"format prior out of range: weight {self.format_weight}, floor {self.format_floor}, "
+                "shares must lie in (0, 1]"
+            )
+        if self.formats and self.format_weight > 0 and not self.format_floor > 0:
+            raise PwocrError("a format prior needs a positive floor (the share of a shape never seen)")
         if self.arch not in MODEL_SIZES:
             raise PwocrError(f"unknown model architecture {self.arch!r}; choose one of {', '.join(MODEL_SIZES)}")
         if self.temperature <= 0:
@@ -121,7 +135,8 @@ class ModelConfig:
         return len(self.alphabet) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The config as JSON has it (lists, not tuples): what checkpoints, graphs and the page keep."""
+        return {**asdict(self), "formats": [list(shape) for shape in self.formats]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:

@@ -39,6 +39,7 @@ from typing import Any
 
 from pwocr.alphabet import NAMED_CHARSETS
 from pwocr.decoding.confidence import DEFAULT_FLAGS
+from pwocr.decoding.formats import POOL as FORMAT_POOL
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
 from pwocr.io import atomic_write
@@ -321,6 +322,8 @@ class WebApp:
                 "max_wide_height": LINE_MAX_WIDE_HEIGHT,
             },
             "named_charsets": NAMED_CHARSETS,
+            # How many candidates a fine-tune's format prior chooses among (decoding.formats.POOL).
+            "format_pool": FORMAT_POOL,
             # ModelConfig.output_length's formula: how many frames a line of a given width spans.
             "lcnet_frames": self.model.config.arch in LCNET_MODELS,
             "photo": self._photo_files(),

@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
 from pwocr.decoding.formats import FormatPrior
-from pwocr.decoding.policy import decode_table
+from pwocr.decoding.policy import candidate_pool
 from pwocr.inference.recognizer import tempered_probabilities
+from pwocr.model.config import NO_FORMAT_PRIOR
 from pwocr.model.crnn import CRNN
 from pwocr.training.config import TrainConfig
 from pwocr.training.validation import BestReadings
@@ -36,53 +35,45 @@ MIN_VAL_LINES = 10
 GUARD_COST = 0.01
 
 
-def right_readings(
-    tables: Sequence[np.ndarray],
-    truths: Sequence[str],
-    alphabet: Alphabet,
-    temperature: float,
-    prior: FormatPrior | None,
-) -> int:
-    """How many of ``tables`` (log-probabilities) the decoder reads exactly as their ``truths``, with ``prior``."""
-    return sum(
-        decode_table(tempered_probabilities(table, temperature), alphabet, prior=prior).best.text == truth
-        for table, truth in zip(tables, truths)
-    )
-
-
 def fit_format_prior(
     config: TrainConfig, out: Path, model: CRNN, readings: BestReadings, train_labels: Sequence[str]
 ) -> dict[str, Any] | None:
     """Choose the format prior of ``best.safetensors`` (``model``) on its validation readings, in place.
 
-    Returns the summary's part: how many shapes, the weight kept (0: none) and each set's exact
-    readings without and with it; ``None`` when there was nothing to choose on.
+    Returns the summary's part: how many shapes, the share of the training labels they cover, the
+    weight kept (0: none) and each set's exact readings without and with it; ``None`` when there
+    was nothing to choose on. A model that keeps no prior is written without one.
     """
     real = readings.tables.get("real")
     if not config.format_prior or not real or config.ignore_case or config.ignore_symbols:
+        _keep(model, out, None)
         return None
     if len(real) < MIN_VAL_LINES:
         logger.info("format prior not tried: %d validation lines (it needs %d)", len(real), MIN_VAL_LINES)
+        _keep(model, out, None)
         return None
     learned = FormatPrior.learn(train_labels)
-    if not learned.shapes:
-        logger.info("format prior not kept: no two training labels share a format")
-        return {"shapes": 0, "weight": 0.0}
     alphabet = Alphabet(model.config.alphabet)
     temperature = model.config.temperature
+    # A line's pool does not depend on the weight: built once, ranked at each.
+    pools = {
+        name: [candidate_pool(tempered_probabilities(table, temperature), alphabet) for table in tables]
+        for name, tables in readings.tables.items()
+    }
 
     def right(prior: FormatPrior | None) -> dict[str, int]:
         return {
-            name: right_readings(tables, readings.truths[name], alphabet, temperature, prior)
-            for name, tables in readings.tables.items()
+            name: sum(
+                (prior.rank(pool)[0] if prior else pool[0]).text == truth
+                for pool, truth in zip(pools[name], readings.truths[name])
+            )
+            for name in pools
         }
 
     without = right(None)
-    tried = {weight: right(learned.with_weight(weight)) for weight in WEIGHTS}
+    tried = {weight: right(learned.with_weight(weight)) for weight in WEIGHTS} if learned.shapes else {}
     weight = _chosen_weight(without, tried, {name: len(t) for name, t in readings.tables.items()})
-    if weight:
-        model.config = dataclasses.replace(model.config, **learned.with_weight(weight).as_config())
-        save_weights(model, out / "best.safetensors")
+    _keep(model, out, learned.with_weight(weight) if weight else None)
     with_prior = tried[weight] if weight else without
     share = sum(s for _, s in learned.shapes)
     logger.info(
@@ -103,6 +94,15 @@ def fit_format_prior(
             for name in readings.tables
         },
     }
+
+
+def _keep(model: CRNN, out: Path, prior: FormatPrior | None) -> None:
+    """Write ``best.safetensors`` with ``prior`` (or none), where that changes its config."""
+    fields = prior.as_config() if prior is not None else NO_FORMAT_PRIOR
+    config = dataclasses.replace(model.config, **fields)
+    if config != model.config:
+        model.config = config
+        save_weights(model, out / "best.safetensors")
 
 
 def _chosen_weight(without: dict[str, int], tried: dict[float, dict[str, int]], sizes: dict[str, int]) -> float:

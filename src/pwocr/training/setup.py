@@ -19,7 +19,7 @@ from pwocr.alphabet import Alphabet, resolve_charset
 from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint
 from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
 from pwocr.errors import PwocrError
-from pwocr.model.config import LCNET_MODELS
+from pwocr.model.config import LCNET_MODELS, NO_FORMAT_PRIOR
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, with_input_channels
 from pwocr.synth.fonts import FontSpec, training_fonts
@@ -162,7 +162,8 @@ def start_rank(config: TrainConfig, ranks: Ranks) -> torch.device:
 def initial_model(config: TrainConfig, alphabet: Alphabet, quiet: bool = False) -> CRNN:
     """A fresh model for ``alphabet``, or the pretrained one with its output layer fitted to ``alphabet``.
 
-    The pretrained confidence temperature is kept until the run re-fits it. What was changed is
+    The pretrained confidence temperature is kept until the run re-fits it; its format prior, fitted
+    to another set's labels, is dropped (the run's end may fit one to these). What was changed is
     logged, at debug level when ``quiet`` (a second copy, the distillation teacher, says it again).
     """
     level = logging.DEBUG if quiet else logging.INFO
@@ -176,6 +177,7 @@ def initial_model(config: TrainConfig, alphabet: Alphabet, quiet: bool = False) 
         max_width=config.max_width,
         in_channels=in_channels,
         pad_width=pretrained_config.pad_width if config.pad_width is None else config.pad_width,
+        **NO_FORMAT_PRIOR,
     )
     if in_channels != pretrained_config.in_channels:
         weights = with_input_channels(weights, model_config)

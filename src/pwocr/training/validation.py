@@ -43,7 +43,8 @@ def validation_readings(
 ) -> tuple[list[float], list[str], list[str], list[str]]:
     """Per-line loss, truth, reading and raw path of every line in ``loader``.
 
-    The reading is what ``Recognizer.decode`` returns without constraints: the greedy path.
+    The reading is what ``Recognizer.decode`` returns without constraints or a format prior: the
+    greedy path (a format prior is chosen at the end, on these readings: ``pwocr.training.formats``).
     ``tables``, when given, receives each line's log-probability table (time x classes), in order.
     """
     model.eval()

@@ -289,8 +289,6 @@ export function lookalikeSwaps(probs, steps, classes, alphabet, labels, greedyPa
 
 // ---------------------------------------------------------------- format prior (decoding.formats)
 
-const POOL = 10;
-
 // formats.shape_of: each upper-case letter A, lower-case a, digit 0; any other character as it is.
 export function shapeOf(text) {
   return [...text].map((c) => (/\p{Lu}/u.test(c) ? "A" : /\p{Ll}/u.test(c) ? "a" : /\p{Nd}/u.test(c) ? "0" : c)).join("");
@@ -494,14 +492,15 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
 }
 
 // decodeReading's result before it becomes JSON: the best candidate, all candidates with their labels, the characters.
-export function decodeLabelled(probs, steps, classes, model, options) {
+// withPrior false reads as if the model had no format prior (Recognizer.decode's with_prior).
+export function decodeLabelled(probs, steps, classes, model, options, withPrior = true) {
   const alphabet = [...model.config.alphabet];
   const candidates = Number(options.candidates || 1);
   if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
   const constraints = constraintsFrom(options, model);
   const greedy = greedyDecode(probs, steps, classes, alphabet);
-  const prior = formatPrior(model.config);
-  const searched = prior ? Math.max(candidates, POOL) : candidates;
+  const prior = withPrior ? formatPrior(model.config) : null;
+  const searched = prior ? Math.max(candidates, model.format_pool) : candidates;
   let found = [];
   if (searched > 1 || constraints) {
     found = prefixBeamSearch(probs, steps, classes, alphabet, { topK: searched, beamWidth: Math.max(16, searched), constraints });

@@ -163,7 +163,8 @@ export async function readBoxes(photo, name, boxes, options, reader) {
   const crops = straight.map(grayCrop);
   const tables = [];
   for (let i = 0; i < straight.length; i++) tables.push(await reader.table(model.config.in_channels === 3 ? straight[i] : crops[i]));
-  const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, lineOptions));
+  // Read as they look (with_prior=False): a line's words, ink and value cut are aligned to its greedy path.
+  const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, lineOptions, false));
   const frames = crops.map((c) => lineFrames(model, c.height, c.width));
   const read = { crops, tables, frames, readings };
 
