@@ -16,8 +16,8 @@ Runs go one after another, so their times compare (the machine should be otherwi
     git worktree add /tmp/stop26 191cd92
     python bench/finetune.py --recipes today default epochs_15 --seeds 0 1 --today_src /tmp/stop26/src \
         --out bench/results/finetune_sweep.json
-    python bench/finetune.py --recipes today default --split_seeds 0 1 2 --today_src /tmp/stop26/src \
-        --out bench/results/finetune_splits.json
+    python bench/finetune.py --recipes today default no_format_prior --split_seeds 0 1 2 \
+        --today_src /tmp/stop26/src --out bench/results/finetune_splits.json
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ RECIPES: dict[str, list[str]] = {
     "unfreeze_3": ["--freeze_blocks", "10"],
     "distill_1": ["--distill", "1"],
     "no_distill": ["--distill", "0"],
+    "no_format_prior": ["--no_format_prior"],
 }
 
 

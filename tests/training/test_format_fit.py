@@ -53,8 +53,11 @@ def run(tmp_path, tiny_checkpoint):
 def test_a_prior_that_reads_more_plates_right_is_kept_in_the_model(run, caplog):
     caplog.set_level(logging.INFO, logger="pwocr")
     model = load_model(run / "best.safetensors")
-    summary = fit_format_prior(TrainConfig(), run, model, readings(LEANING, CLEAR), TRAIN)
+    read = readings(LEANING, CLEAR)
+    summary = fit_format_prior(TrainConfig(), run, model, read, TRAIN)
     assert summary is not None and summary["weight"] > 0 and summary["shapes"] == 2
+    assert read.predictions["real"] == [*LEANING, *CLEAR]  # the run's report reads through the prior too
+    assert summary["ece"]["real"]["with"] < summary["ece"]["real"]["without"]  # surer where it is right
     assert summary["exact_readings"]["real"] == {"without": len(CLEAR), "with": 11, "of": 11}
     assert summary["exact_readings"]["synthetic"]["with"] == len(GUARD)
     # The saved model reads through it (its shapes only: no label is logged).

@@ -16,8 +16,10 @@ from typing import Any
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
+from pwocr.decoding.beam import Candidate
 from pwocr.decoding.formats import FormatPrior
 from pwocr.decoding.policy import candidate_pool
+from pwocr.evaluation.calibration import expected_calibration_error
 from pwocr.inference.recognizer import tempered_probabilities
 from pwocr.model.config import NO_FORMAT_PRIOR
 from pwocr.model.crnn import CRNN
@@ -42,7 +44,8 @@ def fit_format_prior(
 
     Returns the summary's part: how many shapes, the share of the training labels they cover, the
     weight kept (0: none) and each set's exact readings without and with it; ``None`` when there
-    was nothing to choose on. A model that keeps no prior is written without one.
+    was nothing to choose on. A model that keeps no prior is written without one; where one is
+    kept, ``readings.predictions`` become the readings through it.
     """
     real = readings.tables.get("real")
     if not config.format_prior or not real or config.ignore_case or config.ignore_symbols:
@@ -75,6 +78,12 @@ def fit_format_prior(
     weight = _chosen_weight(without, tried, {name: len(t) for name, t in readings.tables.items()})
     _keep(model, out, learned.with_weight(weight) if weight else None)
     with_prior = tried[weight] if weight else without
+    ece = {name: {"without": _ece(pools[name], readings.truths[name], None)} for name in pools}
+    if weight:  # the run's report reads as the saved model now reads
+        kept = learned.with_weight(weight)
+        for name in pools:
+            readings.predictions[name] = [kept.rank(pool)[0].text for pool in pools[name]]
+            ece[name]["with"] = _ece(pools[name], readings.truths[name], kept)
     share = sum(s for _, s in learned.shapes)
     logger.info(
         "format prior %s: %d formats cover %.0f%% of your training labels; validation %d -> %d of %d right",
@@ -93,7 +102,17 @@ def fit_format_prior(
             name: {"without": without[name], "with": with_prior[name], "of": len(readings.tables[name])}
             for name in readings.tables
         },
+        # Of the reading's confidence: the model's probability without, model and prior with.
+        "ece": ece,
     }
+
+
+def _ece(pools: list[list[Candidate]], truths: Sequence[str], prior: FormatPrior | None) -> float:
+    """The ECE of the readings of ``pools`` (first: the reading without a prior) with their confidences."""
+    best = [prior.posterior(prior.rank(pool))[0] if prior else pool[0] for pool in pools]
+    return round(
+        expected_calibration_error([b.confidence for b in best], [b.text == t for b, t in zip(best, truths)]), 4
+    )
 
 
 def _keep(model: CRNN, out: Path, prior: FormatPrior | None) -> None:

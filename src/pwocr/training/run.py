@@ -328,9 +328,6 @@ def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -
         ).word_accuracy
         for name in sets
     }
-    if formats and formats["weight"]:
-        # The kept prior is part of how the model reads now (chosen on exactly scored sets only).
-        accuracy.update({name: n["with"] / n["of"] for name, n in formats["exact_readings"].items()})
     report: dict[str, Any] = {
         "word_accuracy": {
             name: {"before": round(starts[name], 4) if starts[name] >= 0 else None, "after": round(accuracy[name], 4)}
