@@ -26,11 +26,17 @@ function spoken(ch) {
 }
 
 // A probability to a tenth of a percent, never rounded to a certainty it is not (pwocr.cli.output.probability_text).
-const percent = (p) => {
+export const percent = (p) => {
   if (typeof p !== "number") return "";
   if (p < 0.0005) return "<0.1%";
   if (p >= 0.9995) return ">99.9%";
-  return `${(p * 100).toFixed(1)}%`;
+  const x = p * 100;
+  // Python's format rounds an exact tie (x * 4 odd: 0.25, 1.75) to the even tenth; toFixed rounds it up.
+  if (Number.isInteger(x * 4) && (x * 4) % 2 === 1) {
+    const below = Math.floor(x * 10);
+    return `${((below % 2 === 0 ? below : below + 1) / 10).toFixed(1)}%`;
+  }
+  return `${x.toFixed(1)}%`;
 };
 
 const state = { chars: [], text: "", busy: false, open: -1, server: false, reader: null };
