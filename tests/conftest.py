@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from pwocr.alphabet import Alphabet
 from pwocr.data.labels import write_labels
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import cache_dir
@@ -44,6 +45,21 @@ def make_labelled_folder(folder: Path, labels: list[str], csv_name: str = "label
         rows.append((name, label))
     write_labels(folder / csv_name, rows)
     return folder / csv_name
+
+
+def spelt_table(
+    alphabet: Alphabet, *columns: dict[str, float], floor: float = 1e-4, dtype: type = np.float32
+) -> np.ndarray:
+    """A probability table with one step per column (characters by name, "-" the blank), a blank step
+    after each; every other class gets ``floor`` before the rows are normalised."""
+    rows = []
+    for column in columns:
+        for spec in (column, {"-": 1.0}):
+            row = np.full(alphabet.num_classes, floor)
+            for char, p in spec.items():
+                row[0 if char == "-" else alphabet.index(char)] = p
+            rows.append(row / row.sum())
+    return np.asarray(rows, dtype=dtype)
 
 
 @pytest.fixture(autouse=True, scope="session")

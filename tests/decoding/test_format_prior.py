@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import spelt_table
 
 from pwocr.alphabet import PRINTABLE_94, Alphabet
 from pwocr.decoding.beam import Candidate
@@ -14,15 +15,7 @@ PLATES = ["AB123CD", "ZX981QW", "KL555MN", "AAA1234", "BCD9876", "QQQ0000", "ODD
 
 
 def table(*columns: dict[str, float]) -> np.ndarray:
-    """One step per column (characters by name), a blank step after each."""
-    rows = []
-    for column in columns:
-        for spec in (column, {"-": 1.0}):
-            row = np.full(ALPHABET.num_classes, 1e-5)
-            for char, p in spec.items():
-                row[0 if char == "-" else ALPHABET.index(char)] = p
-            rows.append(row / row.sum())
-    return np.asarray(rows, dtype=np.float64)
+    return spelt_table(ALPHABET, *columns, floor=1e-5, dtype=np.float64)
 
 
 def plate(text: str, unsure: dict[int, dict[str, float]]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import spelt_table
 
 from pwocr.alphabet import Alphabet
 from pwocr.decoding.beam import prefix_beam_search
@@ -12,15 +13,7 @@ ALPHABET = Alphabet("abcXY")
 
 
 def table(*columns: dict[str, float]) -> np.ndarray:
-    """A probability table with one step per column (characters by name, "-" the blank), blanks between."""
-    rows = []
-    for column in columns:
-        for spec in (column, {"-": 1.0}):
-            row = np.full(ALPHABET.num_classes, 1e-4)
-            for char, p in spec.items():
-                row[0 if char == "-" else ALPHABET.index(char)] = p
-            rows.append(row / row.sum())
-    return np.asarray(rows, dtype=np.float32)
+    return spelt_table(ALPHABET, *columns)
 
 
 def proposals(*tables: np.ndarray):
