@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ from pwocr.data.labels import write_labels
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import cache_dir
 from pwocr.synth.fonts import fonts_for, load_font
+
+if TYPE_CHECKING:
+    from pwocr.training.config import TrainConfig
 
 #: pwocr's own cache, read before the session's private one replaces it: onnxruntime-web for the
 #: page's in-page reader is kept there, so it is fetched once per machine, not once per test run.
@@ -60,6 +64,17 @@ def spelt_table(
                 row[0 if char == "-" else alphabet.index(char)] = p
             rows.append(row / row.sum())
     return np.asarray(rows, dtype=dtype)
+
+
+def tiny_config(tmp_path: Path, labels: Path | None = None, **changes: Any) -> TrainConfig:
+    """A crnn-tiny run writing to ``tmp_path`` (checkpoints in ``c``, logs in ``l``), its data prepared
+    in the training process, trained on ``labels`` (a labels.csv) when given; ``changes`` set the rest."""
+    from pwocr.training.config import TrainConfig
+
+    base: dict[str, Any] = dict(model_size="crnn-tiny", n_workers=0, out=str(tmp_path / "c"), logs=str(tmp_path / "l"))
+    if labels is not None:
+        base.update(imgs_folder=str(labels.parent), train_file=str(labels))
+    return TrainConfig(**{**base, **changes})
 
 
 @pytest.fixture(autouse=True, scope="session")

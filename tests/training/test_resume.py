@@ -10,10 +10,11 @@ import textwrap
 
 import pytest
 import torch
+from conftest import tiny_config
 from safetensors.torch import load_file
 
 from pwocr.checkpoints import load_training_state
-from pwocr.training.trainer import TrainConfig, train
+from pwocr.training.trainer import train
 
 #: Runs a training from a JSON config in a process of its own; with a kill count, SIGKILLs itself in the
 #: middle of that resumable save (after the temporary file is written, before the rename).
@@ -97,19 +98,8 @@ def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monke
     monkeypatch.setattr(loop, "ctc_loss", loss_then_signal)
     caplog.set_level(logging.INFO, logger="pwocr")
     handler = signal.getsignal(signal.SIGINT)
-    config = TrainConfig(
-        imgs_folder=str(tiny_set.parent),
-        train_file=str(tiny_set),
-        model_size="crnn-tiny",
-        alphabet="printable",
-        epochs=1,
-        steps_per_epoch=6,
-        batch_size=2,
-        n_workers=0,
-        seed=1,
-        checkpoint_every=0,
-        out=str(tmp_path / "c"),
-        logs=str(tmp_path / "l"),
+    config = tiny_config(
+        tmp_path, tiny_set, alphabet="printable", epochs=1, steps_per_epoch=6, batch_size=2, seed=1, checkpoint_every=0
     )
     with pytest.raises(KeyboardInterrupt):
         train(config, progress=False)

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 import torch
-from conftest import TINY_LABELS, make_labelled_folder
+from conftest import TINY_LABELS, make_labelled_folder, tiny_config
 from safetensors import safe_open
 
 from pwocr.alphabet import PRINTABLE_94
@@ -23,20 +23,16 @@ def test_committed_fixture_model_reads_its_set(tiny_set, tiny_checkpoint):
 
 def test_training_lowers_the_loss(tiny_set, tmp_path):
     reports = train(
-        TrainConfig(
-            imgs_folder=str(tiny_set.parent),
-            train_file=str(tiny_set),
-            model_size="crnn-tiny",
+        tiny_config(
+            tmp_path,
+            tiny_set,
             alphabet="printable",
             epochs=3,
             steps_per_epoch=10,
             batch_size=6,
             lr=1e-2,
-            n_workers=0,
             seed=0,
             augment=False,
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
         ),
         progress=False,
     )
@@ -147,16 +143,8 @@ def test_bad_training_images_are_reported_and_skipped(tmp_path, caplog):
     with csv.open("a") as f:
         f.write("broken.png,xyz\nmissing.png,xyz\nlong.png," + "a" * 60 + "\n")
     train(
-        TrainConfig(
-            imgs_folder=str(csv.parent),
-            train_file=str(csv),
-            model_size="crnn-tiny",
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
-            epochs=1,
-            steps_per_epoch=1,
-            n_workers=0,
-            max_width=64,
+        tiny_config(
+            tmp_path, imgs_folder=str(csv.parent), train_file=str(csv), epochs=1, steps_per_epoch=1, max_width=64
         ),
         progress=False,
     )
@@ -183,18 +171,15 @@ def test_ctc_width_arithmetic():
 
 def test_synthetic_stream_training_runs(tmp_path):
     reports = train(
-        TrainConfig(
+        tiny_config(
+            tmp_path,
             synth_ratio=1.0,
-            model_size="crnn-tiny",
             alphabet="digits",
             epochs=1,
             steps_per_epoch=2,
             batch_size=4,
             synth_val_count=4,
-            n_workers=0,
             seed=0,
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
         ),
         progress=False,
     )
@@ -203,20 +188,16 @@ def test_synthetic_stream_training_runs(tmp_path):
 
 def test_val_each_zero_validates_after_the_last_epoch_only(tiny_set, tmp_path):
     reports = train(
-        TrainConfig(
-            imgs_folder=str(tiny_set.parent),
-            train_file=str(tiny_set),
+        tiny_config(
+            tmp_path,
+            tiny_set,
             val_file=str(tiny_set),
-            model_size="crnn-tiny",
             alphabet="printable",
             epochs=2,
             steps_per_epoch=1,
             batch_size=3,
-            n_workers=0,
             seed=0,
             val_each=0,
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
         ),
         progress=False,
     )
@@ -313,20 +294,17 @@ def test_word_lines_join_the_synthetic_training_lines_and_validation_stays_passw
     monkeypatch.setattr(setup, "render_set", recording_validation)
     caplog.set_level("INFO", logger="pwocr")
     train(
-        TrainConfig(
+        tiny_config(
+            tmp_path,
             synth_ratio=1.0,
             synth_words=str(words),
             synth_word_share=0.5,
-            model_size="crnn-tiny",
             alphabet="printable",
             epochs=1,
             steps_per_epoch=2,
             batch_size=8,
             synth_val_count=32,
-            n_workers=0,
             seed=0,
-            out=str(tmp_path / "c"),
-            logs=str(tmp_path / "l"),
         ),
         progress=False,
     )
