@@ -174,3 +174,9 @@ def test_a_run_says_in_its_summary_whether_it_kept_its_labels_formats(tiny_set, 
     assert set(formats["exact_readings"]["real"]) == {"without", "with", "of"}
     assert main(_train_args(csv.parent, tmp_path / "off", *val, "--no_format_prior")) == 0
     assert json.loads((tmp_path / "off" / "summary.json").read_text())["formats"] is None
+
+
+def test_resume_may_change_what_the_run_s_end_fits(capsys, tiny_set, tmp_path):
+    assert main(_train_args(tiny_set.parent, tmp_path / "run")) == 0
+    resumed = ["train", "--resume", "--out", str(tmp_path / "run"), "--epochs_num", "2", "--no_progress"]
+    assert main([*resumed, "--no_format_prior"]) == 0, capsys.readouterr().err

@@ -27,12 +27,18 @@ FLAGS: dict[str, str] = {
     "fonts_folder": "--fonts",
     "seed": "--fixed_seed",
     "n_workers": "--n_workers",
+    "calibrate": "--no_calibrate",
+    "format_prior": "--no_format_prior",
 }
 
 #: Settings that ``--resume`` may change explicitly: how the rest of the run is reported, checkpointed
-#: and run, and its length (the schedule is then re-planned). Anything else would be another run.
+#: and run, its length (the schedule is then re-planned), and what its end fits to the kept weights
+#: (the temperature, the format prior). Anything else would be another run.
 RESUME_OVERRIDABLE = frozenset(
-    {"epochs", "val_each", "test_display", "n_workers", "use_cuda", "checkpoint_every", "keep_last", "nproc", "logs"}
+    {
+        *("epochs", "val_each", "test_display", "n_workers", "use_cuda", "checkpoint_every", "keep_last", "nproc"),
+        *("logs", "calibrate", "format_prior"),
+    }
 )
 
 #: What ``pwocr train`` says when given nothing to train on, instead of starting a multi-hour run.
