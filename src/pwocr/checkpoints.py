@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pwocr.decoding.formats import FormatPrior
 from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.io import atomic_path
-from pwocr.model.config import DECODING_FIELDS, FORMAT_FIELDS, ModelConfig
+from pwocr.model.config import DECODING_FIELDS, ModelConfig
 
 if TYPE_CHECKING:  # torch is imported where weights are handled, so reading with onnxruntime never loads it
     import torch
@@ -231,7 +232,7 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: 
     for path, share in zip(paths[1:], shares[1:]):
         config, weights = load_state(path)
         if config.formats and not first_config.formats and not prior:
-            prior = {name: getattr(config, name) for name in FORMAT_FIELDS}
+            prior = FormatPrior.of(config).as_config()
         decoding = {name: getattr(first_config, name) for name in DECODING_FIELDS}
         if dataclasses.replace(config, **decoding) != first_config:
             raise PwocrError(

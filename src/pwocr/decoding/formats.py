@@ -20,8 +20,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Protocol
 
 from pwocr.decoding.beam import Candidate
+
+
+class KeepsFormats(Protocol):
+    """What keeps a prior: a ``ModelConfig`` (whose package this one does not import)."""
+
+    formats: tuple[tuple[str, float], ...]
+    format_floor: float
+    format_weight: float
+
 
 #: How a character stands in a shape: its class; any other character stands for itself.
 UPPER, LOWER, DIGIT = "A", "a", "0"
@@ -59,6 +69,11 @@ class FormatPrior:
             return cls((), 0.0, 0.0)
         kept = sorted(((shape, n / total) for shape, n in counts.items() if n >= min_count), key=lambda s: -s[1])
         return cls(tuple(kept), 0.5 / total, weight)
+
+    @classmethod
+    def of(cls, config: KeepsFormats) -> FormatPrior:
+        """The prior a model keeps in its config (``NO_PRIOR`` where it keeps none)."""
+        return cls(config.formats, config.format_floor, config.format_weight)
 
     def with_weight(self, weight: float) -> FormatPrior:
         return FormatPrior(self.shapes, self.floor, weight)
@@ -99,6 +114,10 @@ class FormatPrior:
             return list(ranked)
         return [Candidate(c.text, w / total, c.labels) for c, w in zip(ranked, weights)]
 
-    def as_config(self) -> dict[str, object]:
-        """The ``ModelConfig`` fields that keep this prior in a model."""
+    def as_config(self) -> dict[str, Any]:
+        """The ``ModelConfig`` fields that keep this prior in a model (``dataclasses.replace(config, **...)``)."""
         return {"formats": self.shapes, "format_floor": self.floor, "format_weight": self.weight}
+
+
+#: No prior: what the shipped model keeps, and what a fine-tune starts from.
+NO_PRIOR = FormatPrior((), 0.0, 0.0)

@@ -67,56 +67,61 @@ def decode_table(
     if candidates < 1:
         raise PwocrError(f"candidates {candidates} must be at least 1")
     greedy = greedy_decode(probs, alphabet)
-    allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
-    if prior is not None and prior.active:
-        pool = candidate_pool(probs, alphabet, constraints, max(candidates, POOL), beam_width, greedy)
-        if not pool:
-            return Decoded(Candidate("", 0.0), greedy.raw, (), ())
-        ranked = prior.posterior(prior.rank(pool))
+    with_prior = prior is not None and prior.active
+    searched = max(candidates, POOL) if with_prior else candidates
+    found = _search(probs, alphabet, greedy, constraints, searched, beam_width)
+    if not found:
+        return Decoded(Candidate("", 0.0), greedy.raw, (), ())
+    if with_prior:
+        assert prior is not None
+        ranked = prior.posterior(prior.rank(found))
         best, found = ranked[0], ranked[:candidates]
     else:
-        constrained = constraints is not None and constraints.active
-        found = []
-        if candidates > 1 or constrained:
-            found = prefix_beam_search(
-                probs, alphabet, top_k=candidates, beam_width=max(beam_width, candidates), constraints=constraints
-            )
-        if constrained:
-            if not found:
-                return Decoded(Candidate("", 0.0), greedy.raw, (), ())
-            best = found[0]
-        else:
-            best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
-        if candidates > 1:
-            swaps = lookalike_swaps(probs, alphabet, best.labels, candidates - 1, allowed)
-            found = [best, *best_distinct([*found, *swaps], candidates - 1, exclude=best.text)]
-        else:
-            found = [best]
-    chars = char_confidences(probs, alphabet, best.labels, allowed=allowed, policy=flags)
+        best = found[0]
+        found = [best, *best_distinct(found[1:], candidates - 1, exclude=best.text)]
+    chars = char_confidences(probs, alphabet, best.labels, allowed=_allowed(constraints), policy=flags)
     return Decoded(best, greedy.raw, tuple(found), tuple(chars))
 
 
 def candidate_pool(
-    probs: np.ndarray,
-    alphabet: Alphabet,
-    constraints: Constraints | None = None,
-    size: int = POOL,
-    beam_width: int = 16,
-    greedy: GreedyResult | None = None,
+    probs: np.ndarray, alphabet: Alphabet, constraints: Constraints | None = None, size: int = POOL
 ) -> list[Candidate]:
     """What a format prior chooses among: the reading as without a prior (first), the beam's ``size``
     best and up to ``size - 1`` look-alike swaps of the reading (texts may repeat); empty when the
     constraints admit nothing."""
-    greedy = greedy or greedy_decode(probs, alphabet)
-    found = prefix_beam_search(probs, alphabet, top_k=size, beam_width=max(beam_width, size), constraints=constraints)
-    if constraints is not None and constraints.active:
+    return _search(probs, alphabet, greedy_decode(probs, alphabet), constraints, size)
+
+
+def _search(
+    probs: np.ndarray,
+    alphabet: Alphabet,
+    greedy: GreedyResult,
+    constraints: Constraints | None,
+    size: int,
+    beam_width: int = 16,
+) -> list[Candidate]:
+    """The reading (the greedy path, or the constrained beam's best), then for ``size`` above one the
+    beam's ``size`` best and ``size - 1`` look-alike swaps of the reading; empty when the constraints
+    admit nothing."""
+    constrained = constraints is not None and constraints.active
+    found: list[Candidate] = []
+    if size > 1 or constrained:
+        found = prefix_beam_search(
+            probs, alphabet, top_k=size, beam_width=max(beam_width, size), constraints=constraints
+        )
+    if constrained:
         if not found:
             return []
         best = found[0]
     else:
         best = Candidate(greedy.text, string_probability(probs, greedy.labels), greedy.labels)
-    allowed = set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
-    return [best, *found, *lookalike_swaps(probs, alphabet, best.labels, size - 1, allowed)]
+    swaps = lookalike_swaps(probs, alphabet, best.labels, size - 1, _allowed(constraints)) if size > 1 else []
+    return [best, *found, *swaps]
+
+
+def _allowed(constraints: Constraints | None) -> set[str] | None:
+    """The characters a reading may have under ``constraints`` (``None``: any)."""
+    return set(constraints.allowed) if constraints is not None and constraints.allowed is not None else None
 
 
 def fuse_tables(
@@ -146,6 +151,5 @@ def fuse_tables(
         found = fuse_candidates(tables, proposed, candidates)
     if not found:
         return Decoded(Candidate("", 0.0), readings[0].raw, (), ())
-    allowed = constraints.allowed if constraints is not None else None
-    chars = fuse_characters(tables, alphabet, found[0].labels, allowed, flags)
+    chars = fuse_characters(tables, alphabet, found[0].labels, _allowed(constraints), flags)
     return Decoded(found[0], readings[0].raw, tuple(found), tuple(chars))

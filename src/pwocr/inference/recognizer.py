@@ -135,7 +135,7 @@ class Recognizer:
         self.batch_size = batch_size
         self.flags = flags
         # The formats a fine-tune learned (none in the shipped model): a prior of the decoder's.
-        self.prior = FormatPrior(self.config.formats, self.config.format_floor, self.config.format_weight)
+        self.prior = FormatPrior.of(self.config)
 
     # ------------------------------------------------------------ model
     def log_probabilities(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:

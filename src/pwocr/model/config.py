@@ -26,10 +26,7 @@ _PAPER_HIDDEN = 256
 
 #: The fields of a ModelConfig that say how its readings are decoded, not what the network is:
 #: fitted after training (the temperature by calibration, the format prior by a fine-tune's end).
-FORMAT_FIELDS = ("formats", "format_floor", "format_weight")
-DECODING_FIELDS = ("temperature", *FORMAT_FIELDS)
-#: The format fields of a model with no format prior (the shipped model's).
-NO_FORMAT_PRIOR: dict[str, object] = {"formats": (), "format_floor": 0.0, "format_weight": 0.0}
+DECODING_FIELDS = ("temperature", "formats", "format_floor", "format_weight")
 
 
 @dataclass(frozen=True)

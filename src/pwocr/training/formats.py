@@ -17,11 +17,10 @@ from typing import Any
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
 from pwocr.decoding.beam import Candidate
-from pwocr.decoding.formats import FormatPrior
+from pwocr.decoding.formats import NO_PRIOR, FormatPrior
 from pwocr.decoding.policy import candidate_pool
 from pwocr.evaluation.calibration import expected_calibration_error
 from pwocr.inference.recognizer import tempered_probabilities
-from pwocr.model.config import NO_FORMAT_PRIOR
 from pwocr.model.crnn import CRNN
 from pwocr.training.config import TrainConfig
 from pwocr.training.validation import BestReadings
@@ -117,8 +116,7 @@ def _ece(pools: list[list[Candidate]], truths: Sequence[str], prior: FormatPrior
 
 def _keep(model: CRNN, out: Path, prior: FormatPrior | None) -> None:
     """Write ``best.safetensors`` with ``prior`` (or none), where that changes its config."""
-    fields = prior.as_config() if prior is not None else NO_FORMAT_PRIOR
-    config = dataclasses.replace(model.config, **fields)
+    config = dataclasses.replace(model.config, **(prior or NO_PRIOR).as_config())
     if config != model.config:
         model.config = config
         save_weights(model, out / "best.safetensors")

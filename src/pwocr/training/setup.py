@@ -18,8 +18,9 @@ from torch.utils.data import DataLoader, Subset
 from pwocr.alphabet import Alphabet, resolve_charset
 from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint
 from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
+from pwocr.decoding.formats import NO_PRIOR
 from pwocr.errors import PwocrError
-from pwocr.model.config import LCNET_MODELS, NO_FORMAT_PRIOR
+from pwocr.model.config import LCNET_MODELS
 from pwocr.model.crnn import CRNN, ModelConfig
 from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, with_input_channels
 from pwocr.synth.fonts import FontSpec, training_fonts
@@ -177,7 +178,7 @@ def initial_model(config: TrainConfig, alphabet: Alphabet, quiet: bool = False) 
         max_width=config.max_width,
         in_channels=in_channels,
         pad_width=pretrained_config.pad_width if config.pad_width is None else config.pad_width,
-        **NO_FORMAT_PRIOR,
+        **NO_PRIOR.as_config(),
     )
     if in_channels != pretrained_config.in_channels:
         weights = with_input_channels(weights, model_config)
