@@ -101,7 +101,8 @@ def test_a_photo_chosen_on_the_page_is_read_on_the_device(phone, server):
     assert phone.inner_text("[data-reading]") == TINY_LABELS[3]
     assert uploads == []
     assert phone.locator("#password .ch").count() == len(TINY_LABELS[3])
-    assert phone.evaluate("document.fonts.check('16px \"pwocr mono\"')")
+    # The bundled font loads once the glyphs ask for it: wait for it (a missing font times out and fails).
+    phone.wait_for_function("document.fonts.check('16px \"pwocr mono\"')", timeout=20_000)
     phone.click("#copy")
     expect(phone.locator("#copied")).to_have_text("Copied.")
     assert phone.evaluate("navigator.clipboard.readText()") == TINY_LABELS[3]
