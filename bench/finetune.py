@@ -16,7 +16,7 @@ Runs go one after another, so their times compare (the machine should be otherwi
     git worktree add /tmp/stop26 191cd92
     python bench/finetune.py --recipes today default epochs_15 --seeds 0 1 --today_src /tmp/stop26/src \
         --out bench/results/finetune_sweep.json
-    python bench/finetune.py --recipes today default no_format_prior --split_seeds 0 1 2 \
+    python bench/finetune.py --recipes today default single --split_seeds 0 1 2 \
         --today_src /tmp/stop26/src --out bench/results/finetune_splits.json
 """
 
@@ -55,7 +55,8 @@ PHOTO_SHOWS = {
 
 #: Each recipe's flags beside ``--weights_file default`` and the data. ``today`` is the README's
 #: fine-tuning command before the fine-tuning defaults (stop 26); ``default`` is ``pwocr train``'s
-#: defaults alone; the others are the sweep that chose them.
+#: defaults alone (a soup of three); ``single`` one run of them; the others are the sweep that chose
+#: them (``no_format_prior``: one run, as it was measured).
 RECIPES: dict[str, list[str]] = {
     "today": ["--freeze_blocks", "13", "--synth_val_count", "64", "--epochs_num", "3", "--lr", "0.0005"],
     "default": [],
@@ -63,10 +64,14 @@ RECIPES: dict[str, list[str]] = {
     "epochs_15": ["--epochs_num", "15"],
     "epochs_8": ["--epochs_num", "8"],
     "lr_1e-3": ["--lr", "0.001"],
+    "unfreeze_1": ["--freeze_blocks", "12"],
+    "unfreeze_2": ["--freeze_blocks", "11"],
     "unfreeze_3": ["--freeze_blocks", "10"],
     "distill_1": ["--distill", "1"],
     "no_distill": ["--distill", "0"],
-    "no_format_prior": ["--no_format_prior"],
+    "single": ["--soup", "1"],
+    "soup_2": ["--soup", "2"],
+    "no_format_prior": ["--soup", "1", "--no_format_prior"],
 }
 
 
@@ -129,9 +134,7 @@ def _rows_of_split(args: argparse.Namespace, split: Path, split_seed: int) -> li
                     "split_seed": split_seed,
                     "seed": seed,
                     "seconds": round(seconds, 1),
-                    "best_epoch": summary["best_epoch"],
-                    "epochs_run": len(summary["epochs_run"]),
-                    "history": summary.get("history"),
+                    **_runs_of(summary),
                     "calibration": summary.get("calibration"),
                     "formats": summary.get("formats"),
                     **_score(out / "best.safetensors", sets),
@@ -139,6 +142,16 @@ def _rows_of_split(args: argparse.Namespace, split: Path, split_seed: int) -> li
             )
             _print_row(rows[-1])
     return rows
+
+
+def _runs_of(summary: dict) -> dict[str, object]:
+    """Which epoch each run kept, how many it ran, and its curve: one run's, or each member's of a soup."""
+    runs = summary.get("members") or [summary]
+    return {
+        "best_epoch": [run["best_epoch"] for run in runs],
+        "epochs_run": [len(run["epochs_run"]) for run in runs],
+        "history": [run.get("history") for run in runs],
+    }
 
 
 def _scoring_sets(args: argparse.Namespace, split: Path) -> dict[str, list]:

@@ -59,6 +59,8 @@ def command(variant: Variant, batch: int, steps: int, data: Path, out: Path) -> 
         *("--batch_size", str(batch // variant.processes), "--nproc", str(variant.processes)),
         *("--synth_val_count", "16", "--checkpoint_every", "0", "--no_calibrate", "--fixed_seed", "0"),
         *("--out", str(out), "--logs", str(out / "logs"), "--no_progress"),
+        # One run of the fine-tune (a soup's members each train as it does); older checkouts know no soups.
+        *(() if variant.source else ("--soup", "1")),
         *variant.flags,
     ]
 

@@ -149,6 +149,8 @@ def test_train_from_weights_file_default_name(capsys, tiny_set, tmp_path, monkey
         tiny_set,
         "--weights_file",
         "default",
+        "--soup",
+        1,
         "--synth",
         0,
         "--no_progress",

@@ -138,6 +138,7 @@ def test_colour_fine_tune_of_a_gray_checkpoint_reads_and_exports(tiny_checkpoint
             imgs_folder=str(csv.parent),
             train_file=str(csv),
             weights_file=str(tiny_checkpoint),
+            soup=1,
             colour=True,
             pad_width=96,
             out=str(out),

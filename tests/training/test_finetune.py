@@ -130,6 +130,7 @@ def fine_tune_run(tiny_checkpoint, tmp_path):
             train_file=str(csv),
             val_file=str(csv),
             weights_file=str(tiny_checkpoint),
+            soup=1,  # one run: what each member of a soup does (tests/training/test_soup.py)
             out=str(tmp_path / "run"),
             logs=str(tmp_path / "logs"),
             epochs=3,

@@ -220,6 +220,14 @@ def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:
         help="stop when validation has not improved for N validations in a row (0: never)" + _default("patience"),
     )
     optim.add_argument(
+        "--soup",
+        type=int,
+        metavar="N",
+        help="fine-tune N times, each run with the next seed (in --out/member-1 ... member-N), and keep the "
+        "average of their kept weights (a model soup: it forgets less of what the start read than one run, "
+        "and reads your set as well or better; N times the time; 1: one run)" + _default("soup"),
+    )
+    optim.add_argument(
         "--guard_drop",
         type=float,
         metavar="POINTS",

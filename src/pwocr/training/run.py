@@ -91,7 +91,7 @@ def run_rank(
         _score_the_start(config, trainee, data, position, ranks)
     reports = _epochs(config, trainee, data, position, checkpoints, ranks, progress)
     if ranks.is_main:
-        finish = _finish(config, checkpoints.out, data, position)
+        finish = finish_run(config, checkpoints.out, data, position)
         _write_summary(config, reports, position, finish, checkpoints.written, time.time() - run_started, ranks)
     return reports
 
@@ -299,7 +299,7 @@ def _epoch_line(report: EpochReport, epochs: int) -> str:
     )
 
 
-def _finish(config: TrainConfig, out: Path, data: RunData, position: Position) -> dict[str, Any]:
+def finish_run(config: TrainConfig, out: Path, data: RunData, position: Position) -> dict[str, Any]:
     """Read the validation sets with the kept weights, re-fit their temperature, and say what the run changed.
 
     Returns the summary's part about the kept weights: temperature and ECE before and after the

@@ -25,7 +25,7 @@ from typing import Any
 
 from pwocr.errors import PwocrError
 from pwocr.messages import print_messages
-from pwocr.training import distributed
+from pwocr.training import distributed, soup
 from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag
 from pwocr.training.loop import EpochReport
 from pwocr.training.run import run_rank
@@ -46,8 +46,13 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
     processes on this machine and rank 0's reports are returned. What the run does (each epoch's
     scores, files written, rows skipped) is logged under ``pwocr``; ``pwocr train`` prints it.
     """
+    if config.resume and soup.is_soup_folder(Path(config.out)):
+        config.check()
+        return _train_soup(_resumed_config(config, soup.load_plan(Path(config.out))).resolved(), config, progress)
     given = config
     config, state, state_path = _checked(config)
+    if config.soup > 1:
+        return _train_soup(config, None, progress)
     if config.nproc > 1 and not distributed.under_torchrun():
         return _launch_ranks(config, given, state, progress)
     return _train_rank(config, state, state_path, progress)
@@ -59,7 +64,7 @@ def _checked(config: TrainConfig) -> tuple[TrainConfig, TrainingState | None, Pa
     if not config.resume:
         return config.with_absolute_paths().resolved(), None, Path(config.out) / "last.pt"
     state, state_path = load_resumable(Path(config.out))
-    return _resumed_config(config, state).resolved(), state, state_path
+    return _resumed_config(config, state.train_config).resolved(), state, state_path
 
 
 def _train_rank(
@@ -105,9 +110,34 @@ def _rank_entry(config_dict: dict[str, Any], progress: bool) -> Any:
         sys.exit(130)
 
 
-def _resumed_config(config: TrainConfig, state: TrainingState) -> TrainConfig:
+def _train_soup(config: TrainConfig, resumed_by: TrainConfig | None, progress: bool) -> list[EpochReport]:
+    """Train (or resume, as ``resumed_by`` asks) each member of a soup in turn, then average them
+    (``pwocr.training.soup``); the members' epoch reports, in order."""
+    started = time.time()
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    if resumed_by is None:
+        read_items(config)  # a bad label stops the run here, before any folder is made
+        if config.seed is None:
+            config = dataclasses.replace(config, seed=int(time.time()) % 2**31)  # the members' seeds follow it
+        if main_rank:
+            Path(config.out).mkdir(parents=True, exist_ok=True)
+            soup.save_plan(config)
+    reports: list[EpochReport] = []
+    for index in range(config.soup):
+        member = soup.member_config(config, index)
+        logger.info("member %d of %d (seed %d), in %s", index + 1, config.soup, member.seed, member.out)
+        if resumed_by is not None and (Path(member.out) / "last.pt").is_file():
+            overrides = tuple(n for n in resumed_by.resume_overrides if n in RESUME_OVERRIDABLE)
+            member = dataclasses.replace(member, resume=True, resume_overrides=overrides)
+        reports.extend(train(member, progress))
+    if main_rank:
+        soup.finish_soup(config, time.time() - started)
+    return reports
+
+
+def _resumed_config(config: TrainConfig, saved_settings: dict[str, Any]) -> TrainConfig:
     """The saved run's settings, with the few that ``config`` changes explicitly; other changes are errors."""
-    saved = TrainConfig.from_dict(state.train_config)
+    saved = TrainConfig.from_dict(saved_settings)
     for name in config.resume_overrides:
         if name in ("resume", "resume_overrides", "out"):
             continue

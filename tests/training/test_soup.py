@@ -1,0 +1,101 @@
+"""A fine-tune as a model soup (``--soup N``): members that differ in their seed, averaged, resumable."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_labelled_folder
+from safetensors.torch import load_file
+
+from pwocr.cli.main import main
+from pwocr.errors import PwocrError
+from pwocr.training.config import TrainConfig
+from pwocr.training.run_folder import load_resumable
+from pwocr.training.trainer import train
+
+
+@pytest.fixture
+def soup_config(tiny_checkpoint, tmp_path):
+    """A two-member fine-tune of the tiny model on new labels, short enough for a test."""
+    csv = make_labelled_folder(tmp_path / "mine", ["zz9Q", "Q9zz", "9zQz", "zQ9z"])
+    return TrainConfig(
+        imgs_folder=str(csv.parent),
+        train_file=str(csv),
+        val_file=str(csv),
+        weights_file=str(tiny_checkpoint),
+        out=str(tmp_path / "run"),
+        logs=str(tmp_path / "logs"),
+        soup=2,
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+        lr=3e-2,
+        synth_val_count=24,
+        synth_min_length=3,
+        synth_max_length=5,
+        n_workers=0,
+        seed=5,
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config):
+    reports = train(soup_config, progress=False)
+    out = Path(soup_config.out)
+    assert len(reports) == 2  # one epoch each
+    members = [load_file(out / f"member-{k}" / "best.safetensors") for k in (1, 2)]
+    soup = load_file(out / "best.safetensors")
+    learnt = [
+        name for name, v in soup.items() if v.is_floating_point() and not members[0][name].equal(members[1][name])
+    ]
+    assert learnt, "the members, trained on other seeds, should differ"
+    for name in learnt:
+        mean = (members[0][name].float() + members[1][name].float()) / 2
+        assert soup[name].float().allclose(mean, atol=1e-6), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["soup"] == 2 and summary["seeds"] == [5, 6]
+    assert [m["folder"] for m in summary["members"]] == [str(out / "member-1"), str(out / "member-2")]
+    assert all(m["best_epoch"] == 1 for m in summary["members"])
+    # The average is what the run reports on and reads with.
+    assert summary["report"]["read_with"] == f"pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"
+    assert set(summary["report"]["word_accuracy"]) == {"real", "synthetic"}
+    # Each member is a run of its own, on the next seed.
+    seeds = [load_resumable(out / f"member-{k}")[0].train_config["seed"] for k in (1, 2)]
+    assert seeds == [5, 6]
+
+
+def test_an_interrupted_soup_resumes_the_members_it_had_not_finished(soup_config):
+    train(soup_config, progress=False)
+    out = Path(soup_config.out)
+    first = _sha(out / "member-1" / "best.safetensors")
+    second = _sha(out / "member-2" / "best.safetensors")
+    # As if the run had stopped before its second member began.
+    shutil.rmtree(out / "member-2")
+    for name in ("best.safetensors", "summary.json"):
+        (out / name).unlink()
+    reports = train(TrainConfig(out=soup_config.out, resume=True), progress=False)
+    assert len(reports) == 1  # the second member's epoch; the first had finished
+    assert _sha(out / "member-1" / "best.safetensors") == first
+    # The second member ran again from its start, with its own seed: the same kept weights.
+    assert _sha(out / "member-2" / "best.safetensors") == second
+    assert (out / "best.safetensors").is_file() and json.loads((out / "summary.json").read_text())["soup"] == 2
+
+
+def test_a_soup_refuses_what_cannot_average(tmp_path, capsys):
+    with pytest.raises(PwocrError, match=r"--soup 0: must be at least 1"):
+        TrainConfig(train_file="t.csv", weights_file="default", soup=0).check()
+    with pytest.raises(PwocrError, match=r"--soup 3: only fine-tunes of one starting model average"):
+        TrainConfig(synth_ratio=1.0, steps_per_epoch=1, soup=3).check()
+    csv = make_labelled_folder(tmp_path / "d", ["ab", "ba"])
+    assert main(["train", "--train_file", str(csv), "--soup", "2", "--out", str(tmp_path / "c")]) == 2
+    assert "--soup 2: only fine-tunes of one starting model average" in capsys.readouterr().err
+    # A fine-tune is a soup of three unless told otherwise; other runs are one run.
+    assert TrainConfig(train_file="t.csv", weights_file="default").resolved().soup == 3
+    assert TrainConfig(train_file="t.csv").resolved().soup == 1
+    # A run saved before soups resumes as the one run it was.
+    assert TrainConfig.from_dict({"train_file": "t.csv", "weights_file": "default"}).resolved().soup == 1
