@@ -44,7 +44,8 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config):
+def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config, caplog):
+    caplog.set_level("INFO", logger="pwocr")
     reports = train(soup_config, progress=False)
     out = Path(soup_config.out)
     assert len(reports) == 2  # one epoch each
@@ -64,6 +65,9 @@ def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config):
     # The average is what the run reports on and reads with.
     assert summary["report"]["read_with"] == f"pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"
     assert set(summary["report"]["word_accuracy"]) == {"real", "synthetic"}
+    # Only the average is offered as the new model.
+    offered = [m for m in caplog.messages if m.startswith("read with the new model")]
+    assert offered == [f"read with the new model: pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"]
     # Each member is a run of its own, on the next seed.
     seeds = [load_resumable(out / f"member-{k}")[0].train_config["seed"] for k in (1, 2)]
     assert seeds == [5, 6]

@@ -162,6 +162,9 @@ class TrainConfig:
     # soup, ``pwocr.training.soup``); 1: one run, its own. ``None``: FINE_TUNE_DEFAULTS when
     # fine-tuning, RUN_DEFAULTS otherwise (runs from different starts do not average).
     soup: int | None = None
+    # Set by the soup on each of its members (K, from 1): the run is member K of the soup in its
+    # --out's parent folder, and its end says so rather than offering its weights as the new model.
+    soup_member: int = 0
     # A fine-tune keeps the epoch that reads --val_file best among those that read the synthetic
     # guard set (its validation lines) within this many points of the starting model; if none
     # does, the one that forgot least.

@@ -339,7 +339,7 @@ def finish_run(config: TrainConfig, out: Path, data: RunData, position: Position
         pairs = _confusions(readings.truths["real"], readings.predictions["real"])
         report["character_errors"] = sum(n for _, n in pairs)
         report["worst_confusions"] = [{"truth": t or None, "read": r or None, "count": n} for (t, r), n in pairs[:5]]
-    _log_report(report)
+    _log_report(report, config.soup_member)
     return {
         "temperature": temperature,
         "calibration": fit.as_dict() if fit else None,
@@ -354,7 +354,7 @@ def _confusions(truths: list[str], predictions: list[str]) -> list[tuple[tuple[s
     return sorted(pairs, key=lambda item: -item[1])
 
 
-def _log_report(report: dict[str, Any]) -> None:
+def _log_report(report: dict[str, Any], soup_member: int = 0) -> None:
     for name, change in report["word_accuracy"].items():
         before = "" if change["before"] is None else f"{change['before']:.2%} before, "
         logger.info("%s: %s%.2f%% with the kept weights", SET_NAMES[name], before, 100 * change["after"])
@@ -366,7 +366,10 @@ def _log_report(report: dict[str, Any]) -> None:
             "(worst_confusions)",
             report["character_errors"],
         )
-    logger.info("read with the new model: %s", report["read_with"])
+    if soup_member:
+        logger.info("member %d done: the soup averages the members' kept weights once they are all done", soup_member)
+    else:
+        logger.info("read with the new model: %s", report["read_with"])
 
 
 def _write_summary(

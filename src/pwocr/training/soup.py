@@ -66,6 +66,7 @@ def member_config(config: TrainConfig, index: int) -> TrainConfig:
     return dataclasses.replace(
         config,
         soup=1,
+        soup_member=index + 1,
         seed=config.seed + index,
         out=str(Path(config.out) / name),
         logs=str(Path(config.logs) / name),
