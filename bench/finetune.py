@@ -149,7 +149,7 @@ def _runs_of(summary: dict) -> dict[str, object]:
     runs = summary.get("members") or [summary]
     return {
         "best_epoch": [run["best_epoch"] for run in runs],
-        "epochs_run": [len(run["epochs_run"]) for run in runs],
+        "epochs_run": [len(run["epochs_run"] or ()) for run in runs],
         "history": [run.get("history") for run in runs],
     }
 

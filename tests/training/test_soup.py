@@ -1,5 +1,6 @@
 """A fine-tune as a model soup (``--soup N``): members that differ in their seed, averaged, resumable."""
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -68,6 +69,13 @@ def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config, caplo
     # Only the average is offered as the new model.
     offered = [m for m in caplog.messages if m.startswith("read with the new model")]
     assert offered == [f"read with the new model: pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"]
+    # The temperature and the format prior are fitted on the average, never on a member.
+    assert "calibration" in summary and "formats" in summary
+    for k in (1, 2):
+        member = json.loads((out / f"member-{k}" / "summary.json").read_text())
+        assert member["calibration"] is None and member["formats"] is None
+    names = ("best.safetensors", "soup.json", "summary.json", "member-1", "member-2")
+    assert summary["files"] == [str(out / name) for name in names]
     # Each member is a run of its own, on the next seed.
     seeds = [load_resumable(out / f"member-{k}")[0].train_config["seed"] for k in (1, 2)]
     assert seeds == [5, 6]
@@ -88,6 +96,22 @@ def test_an_interrupted_soup_resumes_the_members_it_had_not_finished(soup_config
     # The second member ran again from its start, with its own seed: the same kept weights.
     assert _sha(out / "member-2" / "best.safetensors") == second
     assert (out / "best.safetensors").is_file() and json.loads((out / "summary.json").read_text())["soup"] == 2
+
+
+def test_flags_given_on_resume_hold_for_the_members_still_to_come(soup_config):
+    train(soup_config, progress=False)
+    out = Path(soup_config.out)
+    shutil.rmtree(out / "member-2")
+    train(TrainConfig(out=soup_config.out, resume=True, epochs=2, resume_overrides=("epochs",)), progress=False)
+    assert json.loads((out / "soup.json").read_text())["epochs"] == 2
+    assert json.loads((out / "member-2" / "summary.json").read_text())["epochs_run"] == [1, 2]
+
+
+def test_a_new_run_never_mixes_with_a_soup_already_in_its_out(soup_config):
+    train(soup_config, progress=False)
+    for again in (soup_config, dataclasses.replace(soup_config, soup=1)):
+        with pytest.raises(PwocrError, match=r"--out .*: holds a soup's run .* --resume continues it, or give another"):
+            train(again, progress=False)
 
 
 def test_a_soup_refuses_what_cannot_average(tmp_path, capsys):

@@ -64,6 +64,11 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {"epochs": 5, "lr": 5e-4, "distill": 3.0, "
 RUN_DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 1e-3, "distill": 0.0, "patience": 0, "soup": 1}
 
 
+def has_checkpoint(out: Path) -> bool:
+    """Whether a run folder holds a resumable checkpoint (``last.pt`` or a step-numbered one)."""
+    return (out / "last.pt").is_file() or any(out.glob("step-*.pt"))
+
+
 def default_text(field: str) -> str:
     """How a field's default reads in help: one value, or the fine-tune's and the other runs'."""
     if field in FINE_TUNE_DEFAULTS:
@@ -264,8 +269,7 @@ class TrainConfig:
         """
         if self.resume:
             out = Path(self.out)
-            resumable = (out / "last.pt").is_file() or any(out.glob("step-*.pt")) or (out / "soup.json").is_file()
-            if not resumable:
+            if not has_checkpoint(out) and not (out / "soup.json").is_file():
                 raise PwocrError(f"--resume: {out / 'last.pt'} not found; nothing to resume in --out {self.out}")
             # Only the settings a resumed run may change are checked here, each on its own: the others are
             # compared with the saved run's when it is loaded, and their cross-checks need the saved values.

@@ -41,6 +41,11 @@ def under_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def is_main_process() -> bool:
+    """True outside torchrun and in its rank 0: the process that writes a run's shared files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def init_ranks(use_cuda: bool) -> Ranks:
     """Join torchrun's process group (gloo on CPU, NCCL on GPUs) when started by it; one process otherwise."""
     if not under_torchrun():

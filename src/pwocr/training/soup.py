@@ -23,7 +23,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pwocr.checkpoints import average_checkpoints, save_weights
+from pwocr.checkpoints import average_checkpoints, load_state, save_weights
 from pwocr.errors import PwocrError
 from pwocr.io import atomic_write
 from pwocr.training import setup
@@ -42,6 +42,11 @@ PLAN = "soup.json"
 def is_soup_folder(out: Path) -> bool:
     """Whether ``out`` holds a soup's run (its members and plan) rather than a single run."""
     return (out / PLAN).is_file()
+
+
+def holds_a_soup(out: Path) -> bool:
+    """Whether ``out`` holds any part of a soup's run: a new run there would mix with it."""
+    return is_soup_folder(out) or any(p.is_dir() for p in out.glob("member-*"))
 
 
 def save_plan(config: TrainConfig) -> None:
@@ -88,11 +93,12 @@ def finish_soup(config: TrainConfig, seconds: float) -> dict[str, Any]:
             raise PwocrError(f"{path}: this member kept no weights; --resume finishes its run")
     save_weights(average_checkpoints(kept, [1 / len(kept)] * len(kept)), out / "best.safetensors")
     logger.info("averaged the kept weights of %d members into %s", len(kept), out / "best.safetensors")
-    train_items, val_items, alphabet, _ = setup.read_items(config)
-    start = setup.initial_model(config, alphabet, quiet=True)
-    data = setup.run_data(config, start.config, train_items, val_items, Ranks())
+    train_items, val_items, _, _ = setup.read_items(config)
+    averaged, _ = load_state(out / "best.safetensors")
+    # The validation sets of the first member: its seed is the soup's, and the synthetic guard set
+    # is drawn from the seed, so its scores of the starting model are the "before" of the average.
+    data = setup.run_data(config, averaged, train_items, val_items, Ranks())
     state, _ = load_resumable(members[0])
-    # The members start from one model: the first one's scores of it are every member's "before".
     position = Position(start_real=state.position.start_real, start_guard=state.position.start_guard)
     ending = finish_run(config, out, data, position)
     summary = _summary(config, members, ending, seconds)
@@ -121,5 +127,6 @@ def _summary(config: TrainConfig, members: list[Path], ending: dict[str, Any], s
         **ending,
         "synth_ratio": config.effective_synth_ratio(),
         "seconds": round(seconds, 1),
-        "files": sorted(str(p) for p in (Path(config.out) / "best.safetensors", Path(config.out) / "summary.json")),
+        "files": sorted(str(Path(config.out) / name) for name in ("best.safetensors", "summary.json", PLAN))
+        + [str(member) for member in members],
     }

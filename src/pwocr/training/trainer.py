@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 from pwocr.errors import PwocrError
 from pwocr.messages import print_messages
 from pwocr.training import distributed, soup
-from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag
+from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag, has_checkpoint
 from pwocr.training.loop import EpochReport
 from pwocr.training.run import run_rank
 from pwocr.training.run_folder import load_resumable
@@ -51,6 +50,11 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
         return _train_soup(_resumed_config(config, soup.load_plan(Path(config.out))).resolved(), config, progress)
     given = config
     config, state, state_path = _checked(config)
+    if not config.resume and soup.holds_a_soup(Path(config.out)):
+        raise PwocrError(
+            f"--out {config.out}: holds a soup's run (soup.json, member-K folders); --resume continues it, "
+            "or give another --out"
+        )
     if config.soup > 1:
         return _train_soup(config, None, progress)
     if config.nproc > 1 and not distributed.under_torchrun():
@@ -97,7 +101,7 @@ def _launch_ranks(
 
 def _rank_entry(config_dict: dict[str, Any], progress: bool) -> Any:
     """What each process that ``--nproc`` starts runs: its rank of the run, messages and errors as ``pwocr train``'s."""
-    main_rank = int(os.environ.get("RANK", "0")) == 0
+    main_rank = distributed.is_main_process()
     print_messages(level=logging.INFO if main_rank else logging.ERROR)
     try:
         config, state, state_path = _checked(TrainConfig.from_dict(config_dict))
@@ -114,19 +118,24 @@ def _train_soup(config: TrainConfig, resumed_by: TrainConfig | None, progress: b
     """Train (or resume, as ``resumed_by`` asks) each member of a soup in turn, then average them
     (``pwocr.training.soup``); the members' epoch reports, in order."""
     started = time.time()
-    main_rank = int(os.environ.get("RANK", "0")) == 0
+    main_rank = distributed.is_main_process()
     if resumed_by is None:
         read_items(config)  # a bad label stops the run here, before any folder is made
         if config.seed is None:
+            if distributed.under_torchrun():
+                raise PwocrError(
+                    "--fixed_seed: give one to a soup that torchrun starts, so every process trains the same members"
+                )
             config = dataclasses.replace(config, seed=int(time.time()) % 2**31)  # the members' seeds follow it
-        if main_rank:
-            Path(config.out).mkdir(parents=True, exist_ok=True)
-            soup.save_plan(config)
+    if main_rank:
+        # Written again on --resume: a member started later trains with the flags that resume gave.
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+        soup.save_plan(config)
     reports: list[EpochReport] = []
     for index in range(config.soup):
         member = soup.member_config(config, index)
         logger.info("member %d of %d (seed %d), in %s", index + 1, config.soup, member.seed, member.out)
-        if resumed_by is not None and (Path(member.out) / "last.pt").is_file():
+        if resumed_by is not None and has_checkpoint(Path(member.out)):
             overrides = tuple(n for n in resumed_by.resume_overrides if n in RESUME_OVERRIDABLE)
             member = dataclasses.replace(member, resume=True, resume_overrides=overrides)
         reports.extend(train(member, progress))
