@@ -77,6 +77,29 @@ def tiny_config(tmp_path: Path, labels: Path | None = None, **changes: Any) -> T
     return TrainConfig(**{**base, **changes})
 
 
+def tiny_fine_tune_config(checkpoint: Path, tmp_path: Path, **changes: Any) -> TrainConfig:
+    """A short fine-tune of ``checkpoint`` on four new labels drawn in ``tmp_path/mine`` (also its
+    validation set, beside 24 synthetic guard lines), writing to ``tmp_path/run``; ``changes`` set the rest."""
+    from pwocr.training.config import TrainConfig
+
+    csv = make_labelled_folder(tmp_path / "mine", ["zz9Q", "Q9zz", "9zQz", "zQ9z"])
+    base: dict[str, Any] = dict(
+        imgs_folder=str(csv.parent),
+        train_file=str(csv),
+        val_file=str(csv),
+        weights_file=str(checkpoint),
+        out=str(tmp_path / "run"),
+        logs=str(tmp_path / "logs"),
+        steps_per_epoch=2,
+        batch_size=4,
+        synth_val_count=24,
+        synth_min_length=3,
+        synth_max_length=5,
+        n_workers=0,
+    )
+    return TrainConfig(**{**base, **changes})
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Exported ONNX graphs go to a cache of the session's own, never the user's ~/.cache."""

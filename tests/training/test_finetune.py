@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from conftest import make_labelled_folder
+from conftest import tiny_fine_tune_config
 
 from pwocr.model.config import ModelConfig
 from pwocr.training.config import FINE_TUNE_DEFAULTS, RUN_DEFAULTS, TrainConfig
@@ -124,26 +124,9 @@ def fine_tune_run(tiny_checkpoint, tmp_path):
     """A fine-tune of the tiny model on new labels, with a validation set and the synthetic guard."""
 
     def run(**overrides):
-        csv = make_labelled_folder(tmp_path / "mine", ["zz9Q", "Q9zz", "9zQz", "zQ9z"])
-        config = dict(
-            imgs_folder=str(csv.parent),
-            train_file=str(csv),
-            val_file=str(csv),
-            weights_file=str(tiny_checkpoint),
-            soup=1,  # one run: what each member of a soup does (tests/training/test_soup.py)
-            out=str(tmp_path / "run"),
-            logs=str(tmp_path / "logs"),
-            epochs=3,
-            steps_per_epoch=2,
-            batch_size=4,
-            synth_val_count=24,
-            synth_min_length=3,
-            synth_max_length=5,
-            n_workers=0,
-            seed=0,
-            augment=False,
-        )
-        reports = train(TrainConfig(**{**config, **overrides}), progress=False)
+        # One run: what each member of a soup does (tests/training/test_soup.py).
+        config = dict(soup=1, epochs=3, seed=0, augment=False)
+        reports = train(tiny_fine_tune_config(tiny_checkpoint, tmp_path, **{**config, **overrides}), progress=False)
         return reports, json.loads((tmp_path / "run" / "summary.json").read_text())
 
     return run

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_labelled_folder
+from conftest import make_labelled_folder, tiny_fine_tune_config
 from safetensors.torch import load_file
 
 from pwocr.cli.main import main
@@ -20,25 +20,7 @@ from pwocr.training.trainer import train
 @pytest.fixture
 def soup_config(tiny_checkpoint, tmp_path):
     """A two-member fine-tune of the tiny model on new labels, short enough for a test."""
-    csv = make_labelled_folder(tmp_path / "mine", ["zz9Q", "Q9zz", "9zQz", "zQ9z"])
-    return TrainConfig(
-        imgs_folder=str(csv.parent),
-        train_file=str(csv),
-        val_file=str(csv),
-        weights_file=str(tiny_checkpoint),
-        out=str(tmp_path / "run"),
-        logs=str(tmp_path / "logs"),
-        soup=2,
-        epochs=1,
-        steps_per_epoch=2,
-        batch_size=4,
-        lr=3e-2,
-        synth_val_count=24,
-        synth_min_length=3,
-        synth_max_length=5,
-        n_workers=0,
-        seed=5,
-    )
+    return tiny_fine_tune_config(tiny_checkpoint, tmp_path, soup=2, epochs=1, lr=3e-2, seed=5)
 
 
 def _sha(path: Path) -> str:
