@@ -48,6 +48,8 @@ def test_a_soup_keeps_the_average_of_its_members_kept_weights(soup_config, caplo
     # The average is what the run reports on and reads with.
     assert summary["report"]["read_with"] == f"pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"
     assert set(summary["report"]["word_accuracy"]) == {"real", "synthetic"}
+    # Each member says what it trains on; the average's finish does not say it again.
+    assert sum("fresh synthetic passwords" in m for m in caplog.messages) == 2
     # Only the average is offered as the new model.
     offered = [m for m in caplog.messages if m.startswith("read with the new model")]
     assert offered == [f"read with the new model: pwocr recognize --checkpoint_path {out / 'best.safetensors'} PHOTO"]

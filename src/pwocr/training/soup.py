@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +95,12 @@ def finish_soup(config: TrainConfig, seconds: float) -> dict[str, Any]:
             raise PwocrError(f"{path}: this member kept no weights; --resume finishes its run")
     save_weights(average_checkpoints(kept, [1 / len(kept)] * len(kept)), out / "best.safetensors")
     logger.info("averaged the kept weights of %d members into %s", len(kept), out / "best.safetensors")
-    train_items, val_items, _, _ = setup.read_items(config)
     averaged, _ = load_state(out / "best.safetensors")
     # The validation sets of the first member: its seed is the soup's, and the synthetic guard set
     # is drawn from the seed, so its scores of the starting model are the "before" of the average.
-    data = setup.run_data(config, averaged, train_items, val_items, Ranks())
+    with _quiet(setup.logger):  # the rows skipped and the data's mix: each member has said them
+        train_items, val_items, _, _ = setup.read_items(config)
+        data = setup.run_data(config, averaged, train_items, val_items, Ranks())
     state, _ = load_resumable(members[0])
     position = Position(start_real=state.position.start_real, start_guard=state.position.start_guard)
     ending = finish_run(config, out, data, position)
@@ -107,6 +110,17 @@ def finish_soup(config: TrainConfig, seconds: float) -> dict[str, Any]:
         "done in %.0f s: the average of %d fine-tunes; wrote %s", seconds, len(members), out / "best.safetensors"
     )
     return summary
+
+
+@contextmanager
+def _quiet(chatty: logging.Logger) -> Iterator[None]:
+    """``chatty`` says nothing below an error while the block runs."""
+    level = chatty.level
+    chatty.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        chatty.setLevel(level)
 
 
 def _summary(config: TrainConfig, members: list[Path], ending: dict[str, Any], seconds: float) -> dict[str, Any]:
