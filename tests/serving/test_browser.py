@@ -101,8 +101,12 @@ def test_a_photo_chosen_on_the_page_is_read_on_the_device(phone, server):
     assert phone.inner_text("[data-reading]") == TINY_LABELS[3]
     assert uploads == []
     assert phone.locator("#password .ch").count() == len(TINY_LABELS[3])
-    # The bundled font loads once the glyphs ask for it: wait for it (a missing font times out and fails).
-    phone.wait_for_function("document.fonts.check('16px \"pwocr mono\"')", timeout=20_000)
+    # The bundled font loads once the glyphs ask for it: wait for its load (a missing font ends as
+    # "error"). Not wait_for_function with a string: its polling evaluates the string in the page, which
+    # the page's CSP (no 'unsafe-eval') refuses whenever the font is not loaded at the first look.
+    loaded = "document.fonts.load('16px \"pwocr mono\"').then(() => [...document.fonts]"
+    loaded += ".filter((face) => face.family.includes('pwocr mono')).map((face) => face.status))"
+    assert phone.evaluate(loaded) == ["loaded"]
     phone.click("#copy")
     expect(phone.locator("#copied")).to_have_text("Copied.")
     assert phone.evaluate("navigator.clipboard.readText()") == TINY_LABELS[3]
