@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pwocr.checkpoints import average_checkpoints, load_state, save_weights
+from pwocr.checkpoints import average_checkpoints, save_weights
 from pwocr.errors import PwocrError
 from pwocr.io import atomic_write
 from pwocr.training import setup
@@ -88,20 +88,20 @@ def finish_soup(config: TrainConfig, seconds: float) -> dict[str, Any]:
     """Average the members' kept weights into ``out/best.safetensors``, fit its temperature and format
     prior on the validation sets, report what it changed, and write ``summary.json``; returns the summary."""
     out = Path(config.out)
-    members = [Path(member_config(config, k).out) for k in range(config.soup)]
-    kept = [member / "best.safetensors" for member in members]
+    members = [member_config(config, k) for k in range(config.soup)]
+    kept = [Path(member.out) / "best.safetensors" for member in members]
     for path in kept:
         if not path.is_file():
             raise PwocrError(f"{path}: this member kept no weights; --resume finishes its run")
-    save_weights(average_checkpoints(kept, [1 / len(kept)] * len(kept)), out / "best.safetensors")
+    averaged = average_checkpoints(kept, [1 / len(kept)] * len(kept))
+    save_weights(averaged, out / "best.safetensors")
     logger.info("averaged the kept weights of %d members into %s", len(kept), out / "best.safetensors")
-    averaged, _ = load_state(out / "best.safetensors")
     # The validation sets of the first member: its seed is the soup's, and the synthetic guard set
     # is drawn from the seed, so its scores of the starting model are the "before" of the average.
     with _quiet(setup.logger):  # the rows skipped and the data's mix: each member has said them
         train_items, val_items, _, _ = setup.read_items(config)
-        data = setup.run_data(config, averaged, train_items, val_items, Ranks())
-    state, _ = load_resumable(members[0])
+        data = setup.run_data(config, averaged.config, train_items, val_items, Ranks())
+    state, _ = load_resumable(Path(members[0].out))
     position = Position(start_real=state.position.start_real, start_guard=state.position.start_guard)
     ending = finish_run(config, out, data, position)
     summary = _summary(config, members, ending, seconds)
@@ -123,17 +123,17 @@ def _quiet(chatty: logging.Logger) -> Iterator[None]:
         chatty.setLevel(level)
 
 
-def _summary(config: TrainConfig, members: list[Path], ending: dict[str, Any], seconds: float) -> dict[str, Any]:
+def _summary(config: TrainConfig, members: list[TrainConfig], ending: dict[str, Any], seconds: float) -> dict[str, Any]:
     """``summary.json`` of a soup: each member's run in brief, then what the average reads."""
     runs = []
     for member in members:
-        path = member / "summary.json"
+        path = Path(member.out) / "summary.json"
         run = json.loads(path.read_text()) if path.is_file() else {}
         keys = ("best_epoch", "epochs_run", "kept_by", "best", "history", "seconds")
-        runs.append({"folder": str(member), **{key: run.get(key) for key in keys}})
+        runs.append({"folder": member.out, **{key: run.get(key) for key in keys}})
     return {
         "soup": len(members),
-        "seeds": [member_config(config, k).seed for k in range(len(members))],
+        "seeds": [member.seed for member in members],
         "members": runs,
         "kept_by": f"the average of the {len(members)} members' kept weights (each member's epoch kept by its own "
         "run: members[].kept_by)",
@@ -142,5 +142,5 @@ def _summary(config: TrainConfig, members: list[Path], ending: dict[str, Any], s
         "synth_ratio": config.effective_synth_ratio(),
         "seconds": round(seconds, 1),
         "files": sorted(str(Path(config.out) / name) for name in ("best.safetensors", "summary.json", PLAN))
-        + [str(member) for member in members],
+        + [member.out for member in members],
     }
