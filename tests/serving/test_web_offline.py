@@ -48,7 +48,9 @@ def read_in_page(page, photo: Path, expected: str) -> None:
 def wait_until_held_for_offline(page) -> None:
     """The line reader and the whole-photo reader loaded, by way of the service worker that keeps them."""
     page.wait_for_selector("body[data-reader=ready]", timeout=120_000)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+    # A function, never a bare expression: Playwright re-evaluates an expression's string at every poll,
+    # which the page's CSP (no 'unsafe-eval') refuses; a function's string is evaluated once.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     page.wait_for_selector("body[data-photos=ready]", timeout=120_000)
 
 
