@@ -111,6 +111,17 @@ def test_a_password_label_keeps_its_whole_value_however_it_is_spaced():
     assert pick_password(lines("Password: ab/ cd")).value == "ab/ cd"
 
 
+def test_a_labelled_value_read_with_many_gaps_still_beats_a_title():
+    """Gaps read around a password's symbols make it look like a phrase; its label outweighs that."""
+    pick = pick_password(lines("Wireless Settings", "Security: WPA2/WPA3", "Key: r . /sje%l> ; , , ?", "Channel: 12"))
+    assert pick.value == "r . /sje%l> ; , , ?" and pick.label == "Key", pick.why
+
+
+def test_an_address_under_a_password_label_still_loses():
+    pick = pick_password(lines("Password", "https://portal.example.org/login", "Zq9#pL2m!x"))
+    assert pick.value == "Zq9#pL2m!x", pick.why
+
+
 def test_a_phrase_after_a_comma_is_no_password():
     pick = pick_password(lines("Thank you, come again", "Xq7!mZ2#pL"))
     assert pick.value == "Xq7!mZ2#pL"

@@ -42,6 +42,8 @@ EXTRA_TEXTS = [
     "Contraseña : Abc#1234",
     "MOT DE PASSE : Zz9-Zz9",
     "Wi-Fi Password",
+    "Key : r . /sje%l> ; , , ?",  # a labelled value read with gaps around its symbols
+    "Price 3.50",
     "WLAN-Schlüssel 1234-5678",
     "ID / PW",
     "SSID  Password",
@@ -94,7 +96,7 @@ CLUES = """async (texts) => {
   return texts.map((t) => [
     split(C.findLabel(t)), split(C.splitLabel(t)), split(C.splitSuffixLabel(t)), C.wholeLabel(t),
     C.namesNetwork(C.findLabel(t).label), C.pairSegments(t, true), C.pairSegments(t, false), C.pairSplit(t),
-    C.headerKinds(t), C.passwordLikeness(t),
+    C.headerKinds(t), C.passwordLikeness(t), C.isAddressOrDate(t),
   ]);
 }"""
 
@@ -129,6 +131,10 @@ def layouts() -> list[list[LineFacts]]:
                 right = left + 18.0 * len(text)
                 lines.append(LineFacts(text, float(rng.uniform(0.3, 1.0)), row, left, right))
             out.append(lines)
+    # A labelled value whose gaps make it look like a phrase, under a title: the label wins.
+    out.append(
+        [LineFacts("Wireless Settings", 1.0, 0, 0.0, 300.0), LineFacts("Key : r . /sje%l> ; , , ?", 0.98, 1, 0, 300)]
+    )
     for label in (*FOREIGN_NETWORK_LABELS, *FOREIGN_PASSWORD_LABELS):  # as photo._label_text builds them
         out.append([LineFacts(f"{label}: Abc12345!", 0.4, 0, 0.0, 200.0), LineFacts("Room 12", 0.9, 1, 0.0, 90.0)])
         out.append(
@@ -190,6 +196,7 @@ def test_line_texts_give_the_same_clues(site, chromium, tmp_path, layouts):
             list(clues.pair_split(text) or []) or None,
             list(clues.header_kinds(text) or []) or None,
             clues.password_likeness(text),
+            clues.is_address_or_date(text),
         ]
         assert js == python, text
 

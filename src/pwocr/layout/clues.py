@@ -290,12 +290,18 @@ def header_kinds(text: str) -> tuple[str, ...] | None:
     return tuple(k[0] for k in kinds if k is not None)
 
 
+def is_address_or_date(text: str) -> bool:
+    """A web address, MAC address, date, time or price: never a password, whatever its label says."""
+    t = text.strip()
+    return bool(_URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t) or _PRICE.match(t))
+
+
 def password_likeness(text: str) -> float:
     """How much ``text`` looks like a password rather than a name, word, number or address (-3 to 2)."""
     t = text.strip()
     if len(t) < 4:
         return -2.0
-    if _URL.search(t) or _MAC.match(t) or _DATE_TIME.search(t) or _PRICE.match(t):
+    if is_address_or_date(t):
         return -3.0
     classes = sum(bool(re.search(p, t)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9\s]"))
     score = 0.5 * (classes - 1)

@@ -19,6 +19,7 @@ from pwocr.layout.clues import (
     LabelSplit,
     find_label,
     header_kinds,
+    is_address_or_date,
     names_network,
     pair_segments,
     pair_split,
@@ -306,7 +307,8 @@ def _score_line(i: int, lines: Sequence[LineFacts], parsed: Sequence[_Parsed], w
     if e.structural and e.network is None:
         e.network = _network_before(i, lines, parsed)
     likeness = password_likeness(value)
-    if e.labelled and likeness > -3.0:
+    if e.labelled and not is_address_or_date(value):
+        # A value read with many gaps (``r . /sje%l> ; , ?``) looks like a phrase; its label says otherwise.
         likeness = max(likeness, w.labelled_looks_floor)
     score = e.score + likeness + w.confidence * lines[i].confidence
     reasons = e.reasons or ["the most password-like line, without a label"]

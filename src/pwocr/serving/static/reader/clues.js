@@ -306,12 +306,18 @@ export function headerKinds(text) {
   return kinds.map((k) => k[0]);
 }
 
+// is_address_or_date: a web address, MAC address, date, time or price: never a password, whatever its label says.
+export function isAddressOrDate(text) {
+  const t = pyStrip(text);
+  return URL.test(t) || MAC.test(t) || DATE_TIME.test(t) || PRICE.test(t);
+}
+
 // password_likeness: how much `text` looks like a password rather than a name, word, number or address (-3 to 2).
 export function passwordLikeness(text) {
   const t = pyStrip(text);
   const n = pyLen(t);
   if (n < 4) return -2.0;
-  if (URL.test(t) || MAC.test(t) || DATE_TIME.test(t) || PRICE.test(t)) return -3.0;
+  if (isAddressOrDate(t)) return -3.0;
   const classes = [/[a-z]/u, /[A-Z]/u, /[0-9]/u, OTHER_THAN_ALNUM].filter((p) => p.test(t)).length;
   let score = 0.5 * (classes - 1);
   if (t.includes(" ")) score -= 0.5 * (t.split(" ").length - 1); // phrases and sentences

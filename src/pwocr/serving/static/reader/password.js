@@ -9,6 +9,7 @@ import {
   alone,
   findLabel,
   headerKinds,
+  isAddressOrDate,
   namesNetwork,
   pairSegments,
   pairSplit,
@@ -263,7 +264,8 @@ function scoreLine(i, lines, all, w) {
   if (!value || p.header !== null) return null;
   if (e.structural && e.network === null) e.network = networkBefore(i, lines, all);
   let likeness = passwordLikeness(value);
-  if (e.labelled && likeness > -3.0) likeness = Math.max(likeness, w.labelled_looks_floor);
+  // A value read with many gaps (r . /sje%l> ; , ?) looks like a phrase; its label says otherwise.
+  if (e.labelled && !isAddressOrDate(value)) likeness = Math.max(likeness, w.labelled_looks_floor);
   const score = e.score + likeness + w.confidence * lines[i].confidence;
   const reasons = e.reasons || ["the most password-like line, without a label"];
   const why = [...reasons, `password-likeness ${signedTenths(likeness)}`].join("; ");
