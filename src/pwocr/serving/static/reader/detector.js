@@ -20,9 +20,6 @@ import {
 
 const f32 = Math.fround;
 
-// TextDetector's defaults (model.json's "detector", written by pwocr from the Python class).
-export const DETECTOR_DEFAULTS = { max_side: 1280, min_side: 640, threshold: 0.3, box_threshold: 0.55, unclip_ratio: 1.6 };
-
 // np.linalg.norm of a float32 [dx, dy]: float32 arithmetic.
 function norm32(dx, dy) {
   return f32(Math.sqrt(f32(f32(dx * dx) + f32(dy * dy))));
