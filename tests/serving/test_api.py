@@ -12,7 +12,7 @@ from live_server import png, running
 from PIL import Image
 
 from pwocr.inference.recognizer import Recognizer
-from pwocr.serving.app import charset_of, create_app
+from pwocr.serving.app import ReadService, charset_of, create_app
 from pwocr.serving.gate import Gate
 from pwocr.serving.limits import HTTPRefusal
 from pwocr.serving.settings import ServeSettings
@@ -29,6 +29,12 @@ def recognizer(tiny_checkpoint):
 def server(recognizer):
     with running(create_app(recognizer=recognizer, settings=SETTINGS), SETTINGS) as url:
         yield url
+
+
+def test_the_servers_detector_keeps_no_arena(recognizer):
+    """A large photo's feature maps (over 300 MB) are given back after its reading (bench/server_memory.py)."""
+    detector = ReadService(recognizer, SETTINGS).text_detector()
+    assert detector.session.get_session_options().enable_cpu_mem_arena is False
 
 
 def test_multipart_upload_reads_like_the_cli(server):

@@ -152,7 +152,8 @@ class ReadService:
 
     def text_detector(self) -> TextDetector:
         if self._detector is None:
-            self._detector = TextDetector(threads=self.settings.onnx_threads)
+            # No memory arena: a large photo's feature maps (over 300 MB) would stay held by the server for good.
+            self._detector = TextDetector(threads=self.settings.onnx_threads, arena=False)
         return self._detector
 
     def authorise(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
