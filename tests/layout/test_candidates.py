@@ -71,3 +71,32 @@ def test_a_label_after_the_value_in_a_script_pwocr_cannot_spell():
     brand = LineFacts("FRITZ!Box 7590 AB", 0.9, 0, 0.0, 200.0)
     pick = pick_password([brand, LineFacts(seen, 0.3, 1, 0.0, 200.0)])
     assert pick.value == "40187256" and to_reading(pick.end) == 8  # the digits beat the brand name
+
+
+def test_a_misread_label_after_the_value_leaves_the_value_alone():
+    """PP-OCRv6 read ``wa%82969 : パスワード`` as ``wa%82969:バ1スワード``: the label found is ``スワード``, and
+    ``バ1`` before it is no part of the value (pwocr cannot spell ``バ``), nor the ``:`` pwocr read as ``;``."""
+    from pwocr.layout.ink import spaced_text
+    from pwocr.layout.labels import LabelReading
+    from pwocr.layout.photo import _label_text, _SecondReadings
+
+    frames, text = 60, "wa%82969;!\\"
+    onsets = [3 + 4 * k for k in range(len(text))]  # one character every 4 frames, from frame 3
+    classes = sorted(set(text))
+    probs = np.full((frames, len(classes) + 1), 0.001, np.float32)
+    probs[:, 0] = 0.99
+    for t, c in zip(onsets, text):
+        probs[t, 0], probs[t, classes.index(c) + 1] = 0.001, 0.99
+    crop = np.full((40, 240), 255, np.uint8)
+    crop[10:30, 5:200] = 0
+    other = "wa%82969:バ1スワード"
+    starts = tuple((3 + 4 * k) / frames for k in range(len(other)))  # aligned with pwocr's characters
+
+    def label_reader(_: np.ndarray) -> LabelReading:
+        return LabelReading(other, starts)
+
+    found = Reading("sign.jpg", text, text, 0.02, (Candidate(text, 0.02),), ())
+    second = _SecondReadings(label_reader, [crop])
+    seen, to_reading = _label_text(0, probs, found, spaced_text(crop, probs, text, frames), second, frames)
+    assert seen.startswith("wa%82969 →") and seen.endswith("スワード"), seen
+    assert to_reading(len(seen)) == 8

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pwocr.layout.clues import find_label, header_kinds, pair_segments, split_suffix_label
+from pwocr.layout.clues import find_label, header_kinds, pair_segments, spellable_value_end, split_suffix_label
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,23 @@ def test_a_label_after_its_value(text, value, label):
 @pytest.mark.parametrize("text", ["Enter password", "Forgot password?", "keyboard", "abcPW", "abc->PW"])
 def test_no_label_after_a_phrase_or_inside_a_word(text):
     assert split_suffix_label(text).kind == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("wa%82969:バ1スワード", "wa%82969"),  # パスワード misread: its first characters are no value
+        ("k3!Qz8パスワード", "k3!Qz8"),
+        ("12345678 : パスワード", "12345678"),
+        ("ab？cd1234 → 密码", "ab？cd1234"),  # a full-width ? is spellable (NFKC), so the value keeps it
+        ("バ1スワード", None),  # nothing spellable before the label: the cut stands
+    ],
+)
+def test_a_value_labelled_after_it_ends_before_what_pwocr_cannot_spell(text, value):
+    found = find_label(text)
+    assert found.after
+    end = spellable_value_end(text, found.end)
+    assert text[:end].strip() == (value if value is not None else text[: found.end].strip())
 
 
 def test_a_label_before_the_value_is_found_first():

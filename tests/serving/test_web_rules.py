@@ -43,6 +43,9 @@ EXTRA_TEXTS = [
     "MOT DE PASSE : Zz9-Zz9",
     "Wi-Fi Password",
     "Key : r . /sje%l> ; , , ?",  # a labelled value read with gaps around its symbols
+    "wa%82969:バ1スワード",  # a label after the value, its first characters misread
+    "ab？cd1234 → 密码",
+    "𠅤b1: パスワード",
     "Price 3.50",
     "WLAN-Schlüssel 1234-5678",
     "ID / PW",
@@ -96,7 +99,7 @@ CLUES = """async (texts) => {
   return texts.map((t) => [
     split(C.findLabel(t)), split(C.splitLabel(t)), split(C.splitSuffixLabel(t)), C.wholeLabel(t),
     C.namesNetwork(C.findLabel(t).label), C.pairSegments(t, true), C.pairSegments(t, false), C.pairSplit(t),
-    C.headerKinds(t), C.passwordLikeness(t), C.isAddressOrDate(t),
+    C.headerKinds(t), C.passwordLikeness(t), C.isAddressOrDate(t), C.spellableValueEnd(t, C.findLabel(t).end),
   ]);
 }"""
 
@@ -197,6 +200,7 @@ def test_line_texts_give_the_same_clues(site, chromium, tmp_path, layouts):
             list(clues.header_kinds(text) or []) or None,
             clues.password_likeness(text),
             clues.is_address_or_date(text),
+            clues.spellable_value_end(text, found.end),
         ]
         assert js == python, text
 

@@ -237,6 +237,17 @@ def split_suffix_label(text: str) -> LabelSplit:
     return LabelSplit(None, "", 0.0, 0, len(text))
 
 
+def spellable_value_end(text: str, end: int) -> int:
+    """Where the value before a label after it ends in another model's reading ``text``, given
+    ``split_suffix_label``'s cut ``end``: before the first character pwocr cannot spell, less a
+    separator before it, where that leaves a value. ``wa%82969:バ1スワード`` is a misread
+    ``パスワード`` whose first characters the label did not take; the value is ``wa%82969``."""
+    first = next((i for i, c in enumerate(text[:end]) if not unicodedata.normalize("NFKC", c).isascii()), end)
+    gap = _SUFFIX_GAP.search(text[:first]) if first < end else None
+    cut = gap.start() if gap is not None else first
+    return cut if text[:cut].strip() else end
+
+
 def find_label(text: str) -> LabelSplit:
     """``split_label``'s label before the value if there is one, else ``split_suffix_label``'s after it."""
     before = split_label(text)

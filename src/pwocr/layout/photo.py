@@ -21,7 +21,7 @@ from pwocr.data.images import ImageSource, describe, load
 from pwocr.decoding.constraints import Constraints
 from pwocr.imaging import rgb_to_gray
 from pwocr.inference.recognizer import Reading, Recognizer
-from pwocr.layout.clues import find_label
+from pwocr.layout.clues import find_label, spellable_value_end
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.geometry import LinePlace, join_fragments, reading_order, with_margins
 from pwocr.layout.ink import (
@@ -346,7 +346,8 @@ def _label_text(
     onsets = char_onsets(table, frames)
     if found.after:
         # The value ends where the separator before the label starts; pwocr's characters before it.
-        x = other.starts[found.end] if found.end < len(other.starts) else 1.0
+        end = spellable_value_end(other.text, found.end)
+        x = other.starts[end] if end < len(other.starts) else 1.0
         cut = next((k for k, f in enumerate(onsets) if f >= x), len(reading.text))
         return f"{reading.text[:cut]} → {found.label}", lambda i: min(i, cut)
     prefix = f"{found.label}: "

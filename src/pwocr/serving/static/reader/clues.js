@@ -264,6 +264,19 @@ export function splitSuffixLabel(text) {
   return labelSplit(null, "", 0.0, 0, cs.length);
 }
 
+// spellable_value_end: where the value before a label after it ends in another model's reading, given
+// split_suffix_label's cut `end`: before the first character pwocr cannot spell, less a separator
+// before it, where that leaves a value (wa%82969:バ1スワード: the value is wa%82969).
+export function spellableValueEnd(text, end) {
+  const cs = codePoints(text);
+  let first = cs.slice(0, end).findIndex((c) => !codePoints(c.normalize("NFKC")).every(isAscii));
+  if (first < 0) first = end;
+  const head = cs.slice(0, first).join("");
+  const gap = first < end ? SUFFIX_GAP.exec(head) : null;
+  const cut = gap !== null ? codePointAt(head, gap.index) : first;
+  return pyStrip(cs.slice(0, cut).join("")) ? cut : end;
+}
+
 // find_label: split_label's label before the value if there is one, else split_suffix_label's after it.
 export function findLabel(text) {
   const before = splitLabel(text);

@@ -9,7 +9,17 @@
 
 import { asJson, constraintsFrom, decodeLabelled } from "./decode.js";
 import { boxAsList, boxHeight, boxWidth, cropLine } from "./detector.js";
-import { codePoints, findLabel, isAlpha, isAscii, isCombining, isSpace, pyLen, pyStrip } from "./clues.js";
+import {
+  codePoints,
+  findLabel,
+  isAlpha,
+  isAscii,
+  isCombining,
+  isSpace,
+  pyLen,
+  pyStrip,
+  spellableValueEnd,
+} from "./clues.js";
 import { joinFragments, readingOrder, withMargins } from "./geometry.js";
 import { charOnsets, grayCrop, phantomsAt, spacedText, speltWords, trailingPhantoms, valueTable } from "./ink.js";
 import { pickPairs } from "./password.js";
@@ -79,7 +89,8 @@ async function labelText(k, table, reading, spaced, second, frames, rules) {
   const text = reading.text;
   if (found.after) {
     // The value ends where the separator before the label starts; pwocr's characters before it.
-    const x = found.end < other.starts.length ? other.starts[found.end] : 1.0;
+    const end = spellableValueEnd(other.text, found.end);
+    const x = end < other.starts.length ? other.starts[end] : 1.0;
     let cut = onsets.findIndex((f) => f >= x);
     if (cut < 0) cut = text.length;
     return [`${text.slice(0, cut)} → ${found.label}`, (i) => Math.min(i, cut)];
