@@ -43,6 +43,7 @@ def test_no_label_after_a_phrase_or_inside_a_word(text):
         ("12345678 : パスワード", "12345678"),
         ("ab？cd1234 → 密码", "ab？cd1234"),  # a full-width ? is spellable (NFKC), so the value keeps it
         ("バ1スワード", None),  # nothing spellable before the label: the cut stands
+        ("/小\\a@Zov →暗号化キー", "/小\\a@Zov"),  # another script inside the value: no cut
     ],
 )
 def test_a_value_labelled_after_it_ends_before_what_pwocr_cannot_spell(text, value):

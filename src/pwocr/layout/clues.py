@@ -237,14 +237,28 @@ def split_suffix_label(text: str) -> LabelSplit:
     return LabelSplit(None, "", 0.0, 0, len(text))
 
 
+def _spellable(c: str) -> bool:
+    """A character pwocr's alphabet has, once compatibility forms are folded (a full-width ``？`` is ``?``)."""
+    return unicodedata.normalize("NFKC", c).isascii()
+
+
 def spellable_value_end(text: str, end: int) -> int:
     """Where the value before a label after it ends in another model's reading ``text``, given
-    ``split_suffix_label``'s cut ``end``: before the first character pwocr cannot spell, less a
-    separator before it, where that leaves a value. ``wa%82969:バ1スワード`` is a misread
-    ``パスワード`` whose first characters the label did not take; the value is ``wa%82969``."""
-    first = next((i for i, c in enumerate(text[:end]) if not unicodedata.normalize("NFKC", c).isascii()), end)
-    gap = _SUFFIX_GAP.search(text[:first]) if first < end else None
-    cut = gap.start() if gap is not None else first
+    ``split_suffix_label``'s cut ``end``: before a misread head of the label (a run that starts with
+    a character pwocr cannot spell and holds at most one it can), less a separator before it, where
+    that leaves a value. ``wa%82969:バ1スワード`` is a misread ``パスワード`` whose first characters
+    the label did not take; the value is ``wa%82969``. A character read in another script inside
+    the value (``/小\\a@Zov``) cuts nothing: too much pwocr can spell follows it."""
+    head = next(
+        (
+            i
+            for i in range(end)
+            if not _spellable(text[i]) and sum(_spellable(c) and not c.isspace() for c in text[i:end]) <= 1
+        ),
+        end,
+    )
+    gap = _SUFFIX_GAP.search(text[:head]) if head < end else None
+    cut = gap.start() if gap is not None else head
     return cut if text[:cut].strip() else end
 
 

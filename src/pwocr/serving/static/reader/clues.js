@@ -265,15 +265,18 @@ export function splitSuffixLabel(text) {
 }
 
 // spellable_value_end: where the value before a label after it ends in another model's reading, given
-// split_suffix_label's cut `end`: before the first character pwocr cannot spell, less a separator
-// before it, where that leaves a value (wa%82969:バ1スワード: the value is wa%82969).
+// split_suffix_label's cut `end`: before a misread head of the label (a run that starts with a
+// character pwocr cannot spell and holds at most one it can), less a separator before it, where that
+// leaves a value (wa%82969:バ1スワード: the value is wa%82969; /小\a@Zov keeps its 小).
 export function spellableValueEnd(text, end) {
   const cs = codePoints(text);
-  let first = cs.slice(0, end).findIndex((c) => !codePoints(c.normalize("NFKC")).every(isAscii));
-  if (first < 0) first = end;
-  const head = cs.slice(0, first).join("");
-  const gap = first < end ? SUFFIX_GAP.exec(head) : null;
-  const cut = gap !== null ? codePointAt(head, gap.index) : first;
+  const spellable = (c) => codePoints(c.normalize("NFKC")).every(isAscii);
+  const spelt = (from) => cs.slice(from, end).filter((c) => spellable(c) && !isSpace(c)).length;
+  let head = cs.slice(0, end).findIndex((c, i) => !spellable(c) && spelt(i) <= 1);
+  if (head < 0) head = end;
+  const before = cs.slice(0, head).join("");
+  const gap = head < end ? SUFFIX_GAP.exec(before) : null;
+  const cut = gap !== null ? codePointAt(before, gap.index) : head;
   return pyStrip(cs.slice(0, cut).join("")) ? cut : end;
 }
 
