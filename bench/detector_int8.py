@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pwocr.imaging import resize
-from pwocr.layout.detector import detection_size
+from pwocr.layout.detector import detector_input
 from pwocr.layout.photo import load_photo, luminance
 from pwocr.rapidocr_models import DETECTOR_FILE, installed_rapidocr_file
 from pwocr.synth.dataset_writer import write_scene_set
@@ -33,14 +32,10 @@ CALIBRATION_SEED = 11
 
 def detector_inputs(folder: Path, count: int, side: int, min_side: int = 640) -> Iterator[np.ndarray]:
     """``count`` scenes composed in the training fonts, written as ``pwocr synth --scenes --fonts_split
-    train`` writes them (JPEG), as the detector reads them (``TextDetector.probability_map``)."""
+    train`` writes them (JPEG), as the detector reads them (``detector_input``)."""
     write_scene_set(folder, count, CALIBRATION_SEED, "train")
     for path in sorted(folder.glob("*.jpg")):
-        gray = luminance(load_photo(path))
-        h, w = detection_size(*gray.shape, side, min_side)
-        small = resize(gray, w, h, "area" if h * w < gray.size else "linear")
-        x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
-        yield np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, h, w)))
+        yield detector_input(luminance(load_photo(path)), side, min_side)
 
 
 def main() -> None:

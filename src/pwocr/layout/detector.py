@@ -95,6 +95,16 @@ def detection_size(height: int, width: int, max_side: int, min_side: int) -> tup
     return max(32, round(height * ratio / 32) * 32), max(32, round(width * ratio / 32) * 32)
 
 
+def detector_input(gray: np.ndarray, max_side: int, min_side: int) -> np.ndarray:
+    """A grayscale photo as the detector reads it: at ``detection_size``, each channel in [-1, 1],
+    float32 ``1 x 3 x h x w``."""
+    h, w = detection_size(*gray.shape[:2], max_side, min_side)
+    small = resize(gray, w, h, "area" if h * w < gray.shape[0] * gray.shape[1] else "linear")
+    # PaddleOCR normalises each channel to [-1, 1]; the photo is gray, so the three channels are equal.
+    x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
+    return np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, h, w)))
+
+
 class TextDetector:
     """Finds text lines in a photo: PP-OCRv6 small's DB probability map, then one rotated box per line.
 
@@ -130,12 +140,7 @@ class TextDetector:
 
     def probability_map(self, gray: np.ndarray) -> np.ndarray:
         """The detector's text probability at its input size, for a grayscale photo."""
-        h, w = detection_size(*gray.shape[:2], self.max_side, self.min_side)
-        shrink = h * w < gray.shape[0] * gray.shape[1]
-        small = resize(gray, w, h, "area" if shrink else "linear")
-        # PaddleOCR normalises each channel to [-1, 1]; the photo is gray, so the three channels are equal.
-        x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
-        x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, h, w)))
+        x = detector_input(gray, self.max_side, self.min_side)
         return self.session.run(None, {self.input_name: x})[0][0, 0]
 
     def __call__(self, gray: np.ndarray) -> list[TextBox]:

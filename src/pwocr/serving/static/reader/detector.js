@@ -104,7 +104,7 @@ export function detectionSize(height, width, maxSide, minSide) {
   return [Math.max(32, roundHalfEven((height * ratio) / 32) * 32), Math.max(32, roundHalfEven((width * ratio) / 32) * 32)];
 }
 
-// TextDetector.probability_map's input: the gray photo at the detector's size, each channel in [-1, 1], as float32 1 x 3 x h x w.
+// detector_input: the gray photo at the detector's size, each channel in [-1, 1], as float32 1 x 3 x h x w.
 export function detectorInput(gray, params) {
   const [h, w] = detectionSize(gray.height, gray.width, params.max_side, params.min_side);
   const shrink = h * w < gray.height * gray.width;
