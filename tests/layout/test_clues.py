@@ -22,6 +22,8 @@ from pwocr.layout.clues import find_label, header_kinds, pair_segments, spellabl
         ("Gufujez8#→パスワード", "Gufujez8#", "パスワード"),
         ("Yivokir4732@ 暗号化キー", "Yivokir4732@", "暗号化キー"),
         ("Yivokir4732@ 暗号化キ一", "Yivokir4732@", "暗号化キ一"),  # its long vowel read as the kanji for one
+        # PP-OCRv6 reads a ? before another script in its full-width form, and drops the space.
+        ("Cocumej5？暗号化キ一", "Cocumej5？", "暗号化キ一"),
     ],
 )
 def test_a_label_after_its_value(text, value, label):

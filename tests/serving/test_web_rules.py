@@ -45,6 +45,7 @@ EXTRA_TEXTS = [
     "Key : r . /sje%l> ; , , ?",  # a labelled value read with gaps around its symbols
     "wa%82969:バ1スワード",  # a label after the value, its first characters misread
     "ab？cd1234 → 密码",
+    "Cocumej5？暗号化キ一",  # a full-width ? before a label in another script, unspaced
     "/小\\a@Zov →暗号化キー",
     "𠅤b1: パスワード",
     "Price 3.50",

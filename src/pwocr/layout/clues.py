@@ -217,8 +217,9 @@ def split_suffix_label(text: str) -> LabelSplit:
     value must not be a plain word (``Enter password`` is a phrase, ``k3!Qz8 password`` a pair).
     """
     for p in range(1, len(text)):  # the longest tail first: "Wi-Fi Password", not "Password"
-        # A label in another script may follow an ASCII value unspaced (``k3!Qz8パスワード``).
-        script_change = not text[p].isascii() and text[p - 1].isascii() and not text[p - 1].isspace()
+        # A label in another script may follow an ASCII value unspaced (``k3!Qz8パスワード``), whose
+        # last character may be read in its full-width form (``Cocumej5？暗号化キー``).
+        script_change = not text[p].isascii() and _spellable(text[p - 1]) and not text[p - 1].isspace()
         if not text[p].isalnum() or not (
             text[p - 1].isspace() or text[p - 1] in "([（【:：>" + _UNICODE_ARROWS or script_change
         ):

@@ -242,12 +242,16 @@ function plainWord(value) {
   return PLAIN_WORD.test(pyStrip(value));
 }
 
+// _spellable: a character pwocr's alphabet has, once compatibility forms are folded (a full-width ？ is ?).
+const spellable = (c) => codePoints(c.normalize("NFKC")).every(isAscii);
+
 // split_suffix_label: a known label after the value (12345678 → password, abc (PW)), or no label.
 export function splitSuffixLabel(text) {
   const cs = codePoints(text);
   for (let p = 1; p < cs.length; p++) {
-    // A label in another script may follow an ASCII value unspaced (k3!Qz8パスワード).
-    const scriptChange = !isAscii(cs[p]) && isAscii(cs[p - 1]) && !isSpace(cs[p - 1]);
+    // A label in another script may follow an ASCII value unspaced (k3!Qz8パスワード), whose last
+    // character may be read in its full-width form (Cocumej5？暗号化キー).
+    const scriptChange = !isAscii(cs[p]) && spellable(cs[p - 1]) && !isSpace(cs[p - 1]);
     if (!isAlnum(cs[p]) || !(isSpace(cs[p - 1]) || SUFFIX_OPENERS.includes(cs[p - 1]) || scriptChange)) continue;
     const tail = cs.slice(p).join("");
     const found = wholeLabel(tail);
@@ -270,7 +274,6 @@ export function splitSuffixLabel(text) {
 // leaves a value (wa%82969:バ1スワード: the value is wa%82969; /小\a@Zov keeps its 小).
 export function spellableValueEnd(text, end) {
   const cs = codePoints(text);
-  const spellable = (c) => codePoints(c.normalize("NFKC")).every(isAscii);
   const spelt = (from) => cs.slice(from, end).filter((c) => spellable(c) && !isSpace(c)).length;
   let head = cs.slice(0, end).findIndex((c, i) => !spellable(c) && spelt(i) <= 1);
   if (head < 0) head = end;
