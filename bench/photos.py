@@ -21,6 +21,7 @@ seed's whole photo and the domain line crops, read as photos). For each tool:
 
     OMP_NUM_THREADS=2 python bench/photos.py --count 300 --out bench/results/photos.json
 
+``--turn 90`` (or 180, 270) reads every scene as a phone held sideways or upside down took it;
 ``--condition small --read_height 0 --no_rapidocr`` is the ablation behind ``LINE_READ_HEIGHT``;
 ``--also_detector fp32=rapidocr/models/PP-OCRv6_det_small.onnx`` reads every photo again with
 rapidocr's float32 detector beside the shipped float16-stored one (as ``pwocr+fp32``).
@@ -76,13 +77,15 @@ def line_recall(truth: list[str], read: list[str]) -> tuple[int, int]:
     return len(matched), len(truth)
 
 
-def load_cases(count: int, folder: Path, condition: str | None = None) -> list[dict]:
-    """Scenes written to ``folder`` as PNG, then the shared photos: path, truth lines, password(s), kind, condition."""
+def load_cases(count: int, folder: Path, condition: str | None = None, turns: int = 0) -> list[dict]:
+    """Scenes written to ``folder`` as PNG (turned ``turns`` quarter turns counterclockwise, as a phone
+    held sideways or upside down takes them, with no EXIF orientation), then the shared photos:
+    path, truth lines, password(s), kind, condition."""
     cases = []
     extra = {"condition": condition} if condition else {}
     for i, scene in enumerate(compose_scenes(count, SCENE_SEED, split="eval", **extra)):
         path = folder / f"scene{i:03d}_{scene.kind}_{scene.condition}.png"
-        Image.fromarray(scene.image).save(path)
+        Image.fromarray(np.rot90(scene.image, turns)).save(path)
         cases.append(
             {
                 "path": path,
@@ -241,6 +244,13 @@ def main() -> None:
         default=None,
         help=f"straighten lines at no fewer rows than this (default: {photo.LINE_READ_HEIGHT}; 0: as photographed)",
     )
+    parser.add_argument(
+        "--turn",
+        type=int,
+        choices=(0, 90, 180, 270),
+        default=0,
+        help="turn every scene this many degrees counterclockwise: a photo taken sideways or upside down",
+    )
     parser.add_argument("--no_rapidocr", action="store_true", help="run pwocr alone (for ablations)")
     parser.add_argument(
         "--detector_side", type=int, default=None, help="pwocr's detector input, long side (default: TextDetector's)"
@@ -259,7 +269,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="pwocr-scenes-") as tmp:
         t = time.perf_counter()
-        cases = load_cases(args.count, Path(tmp), args.condition)
+        cases = load_cases(args.count, Path(tmp), args.condition, args.turn // 90)
         compose_s = time.perf_counter() - t
         draw_dir = Path(args.draw) if args.draw else None
         if draw_dir:
@@ -274,6 +284,7 @@ def main() -> None:
     report: dict = {
         "scenes": args.count,
         "scene_seed": SCENE_SEED,
+        "turned_degrees": args.turn,
         "fonts": "eval split (never used in training)",
         "kinds": dict(Counter(c["kind"] for c in cases)),
         "conditions": dict(Counter(c.get("condition", "shared") for c in cases)),

@@ -9,6 +9,7 @@ import pytest
 
 from pwocr.errors import PwocrError
 from pwocr.rapidocr_models import (
+    ANGLE_FILE,
     DETECTOR_FILE,
     FP16_MIN_VALUES,
     RECOGNIZER_FILE,
@@ -72,6 +73,13 @@ def test_the_shipped_files_are_derived_from_rapidocr_3_10s(name):
     """The same model, compared as parsed: another protobuf release may serialise it in other bytes."""
     derived = derive_shipped_file(name, installed_rapidocr_file(name))
     assert onnx.load_from_string(derived) == onnx.load(str(rapidocr_model_path(name)))
+
+
+@needs_rapidocr
+def test_the_text_angle_classifier_ships_as_rapidocr_bundles_it():
+    original = installed_rapidocr_file(ANGLE_FILE).read_bytes()
+    assert derive_shipped_file(ANGLE_FILE, installed_rapidocr_file(ANGLE_FILE)) == original
+    assert rapidocr_model_path(ANGLE_FILE).read_bytes() == original
 
 
 @needs_rapidocr

@@ -1,17 +1,19 @@
 """The PP-OCRv6 small models pwocr ships (Apache-2.0), as released in the ``rapidocr`` 3.10 wheel.
 
-pwocr uses two of rapidocr's model files and none of its code: the text detector finds the lines
-of a whole photo; the recognizer reads labels in scripts pwocr cannot spell and starts
-``crnn-svtr`` and ``crnn-lcnet``. They ship in ``pwocr/weights/ppocrv6`` (with rapidocr's licence
-and model notice) instead of coming with a ``rapidocr`` dependency: rapidocr brings 13 packages
-and 55 MB for these 31 MB of files, and a later rapidocr may bundle other models under other
-names. Torch-free, so reading a photo never imports torch.
+pwocr uses three of rapidocr's model files and none of its code: the text detector finds the lines
+of a whole photo; the text-angle classifier (PP-OCR's ``ch_ppocr_mobile_v2.0_cls``, also
+Apache-2.0, shipped unmodified) says which way up they read; the recognizer reads labels in
+scripts pwocr cannot spell and starts ``crnn-svtr`` and ``crnn-lcnet``. They ship in
+``pwocr/weights/ppocrv6`` (with rapidocr's licence and model notice) instead of coming with a
+``rapidocr`` dependency: rapidocr brings 13 packages and 55 MB for these 32 MB of files, and a
+later rapidocr may bundle other models under other names. Torch-free, so reading a photo never
+imports torch.
 
-Both ship with their large weights stored as float16 (``store_weights_as_fp16``) and onnxruntime
+The detector and the recognizer ship with their large weights stored as float16 (``store_weights_as_fp16``) and onnxruntime
 still computes in float32. The recognizer so that rapidocr's 21.2 MB keeps the project's rule of no
 file over 20 MB; the detector (9.9 MB to 5.1) so that the web page can carry the whole-photo reader
 on its first visit within its 25 MB budget, with Python reading the very graph the page reads.
-``python -m pwocr.rapidocr_models`` derives both files again from an installed ``rapidocr`` 3.10;
+``python -m pwocr.rapidocr_models`` derives the three files again from an installed ``rapidocr`` 3.10;
 ``bench/ppocrv6_fp16.py`` measures what the float16 storage changes in each model's outputs.
 """
 
@@ -33,15 +35,21 @@ if TYPE_CHECKING:
 RAPIDOCR_VERSION = "3.10"
 RECOGNIZER_FILE = "PP-OCRv6_rec_small.onnx"
 DETECTOR_FILE = "PP-OCRv6_det_small.onnx"
+#: PP-OCR's text-angle classifier (is a line upside down?), shipped as rapidocr bundles it: 0.6 MB.
+ANGLE_FILE = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 #: The files as rapidocr 3.10 bundles them (``rapidocr/models/``; its MODEL_LICENSES.md lists the same).
 RAPIDOCR_SHA256 = {
     DETECTOR_FILE: "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
     RECOGNIZER_FILE: "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+    ANGLE_FILE: "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
 }
-#: The files pwocr ships: rapidocr's, with float16-stored weights.
+#: Files pwocr ships as rapidocr bundles them, byte for byte.
+UNMODIFIED = frozenset({ANGLE_FILE})
+#: The files pwocr ships: rapidocr's, with float16-stored weights (the unmodified ones as they are).
 SHA256 = {
     DETECTOR_FILE: "3c0294bc9f8c9f49fa41d5c5bd6e9022e694640ff609f76032cb6dac780c305d",
     RECOGNIZER_FILE: "eacb17a0a550175034e5111183aa4c4d6b28d08376f1b13fdc9a9134debb598e",
+    ANGLE_FILE: RAPIDOCR_SHA256[ANGLE_FILE],
 }
 LICENSE = "Apache-2.0 (PaddleOCR PP-OCRv6 small, as bundled in rapidocr 3.10; see weights/ppocrv6/)"
 #: Weights of at least this many values are stored as float16. The smaller ones (biases, norms, the
@@ -97,10 +105,13 @@ def store_weights_as_fp16(model: onnx.ModelProto, source: str | None = None) -> 
 
 
 def derive_shipped_file(name: str, rapidocr_file: Path) -> bytes:
-    """The bytes pwocr ships as ``name``, from rapidocr 3.10's file: its large weights float16-stored."""
+    """The bytes pwocr ships as ``name``, from rapidocr 3.10's file: its large weights float16-stored
+    (the ``UNMODIFIED`` files as they are)."""
     data = rapidocr_file.read_bytes()
     if hashlib.sha256(data).hexdigest() != RAPIDOCR_SHA256[name]:
         raise PwocrError(f"{rapidocr_file}: not rapidocr {RAPIDOCR_VERSION}'s {name} (its SHA-256 differs)")
+    if name in UNMODIFIED:
+        return data
     import onnx
 
     return store_weights_as_fp16(onnx.load_from_string(data), name).SerializeToString()
@@ -115,10 +126,10 @@ def installed_rapidocr_file(name: str) -> Path:
 
 
 def main() -> None:
-    """Write the PP-OCRv6 files pwocr ships into its ``weights/ppocrv6``, derived from the installed rapidocr 3.10."""
+    """Write the PP-OCR files pwocr ships into its ``weights/ppocrv6``, derived from the installed rapidocr 3.10."""
     argparse.ArgumentParser(description=main.__doc__).parse_args()
     folder = Path(str(resources.files("pwocr") / "weights" / "ppocrv6"))
-    for name in (DETECTOR_FILE, RECOGNIZER_FILE):
+    for name in (DETECTOR_FILE, RECOGNIZER_FILE, ANGLE_FILE):
         data = derive_shipped_file(name, installed_rapidocr_file(name))
         (folder / name).write_bytes(data)
         print(f"{folder / name}: {len(data) / 1e6:.1f} MB, SHA-256 {hashlib.sha256(data).hexdigest()}")

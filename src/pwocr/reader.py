@@ -54,7 +54,7 @@ def read_image(
             return dataclasses.replace(recognizer.read(photo, candidates, constraints), image=name)
     if boxes is None:
         boxes = (detector or default_detector())(luminance(photo))
-    return read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+    return read_boxes(recognizer, photo, name, boxes, candidates, constraints, label_reader, detector)
 
 
 def looks_like_line(image: ImageSource, detector: TextDetector | None = None) -> bool:

@@ -33,7 +33,7 @@ def test_a_whole_photo_gives_its_lines_and_the_password(capsys, scene, tmp_path)
     code, out, err = run(capsys, "recognize", path, "--format", "jsonl", "--draw", drawn, "--candidates", "2")
     assert code == 0
     obj = json.loads(out)
-    assert set(obj) == {"image", "lines", "password", "pairs"}
+    assert set(obj) == {"image", "turned", "lines", "password", "pairs"}
     assert obj["pairs"][0] == obj["password"]
     assert obj["password"]["text"] == composed.password
     assert obj["lines"][obj["password"]["line"]]["text"] == composed.password

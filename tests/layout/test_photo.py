@@ -83,7 +83,7 @@ def test_picks_the_password_with_its_label_stripped(recognizer, kind, seed):
     assert reading.password is not None
     assert reading.password.reading.text == s.password, reading.password.why
     d = reading.as_dict()
-    assert set(d) == {"image", "lines", "password", "pairs"}
+    assert set(d) == {"image", "turned", "lines", "password", "pairs"}
     assert set(d["password"]) == {"text", "confidence", "candidates", "chars", "line", "why", "network"}
     assert d["pairs"][0] == d["password"]
     assert all(set(line) == {"box", "text", "words", "confidence", "candidates", "chars"} for line in d["lines"])

@@ -4,8 +4,9 @@ as ``pwocr recognize --json`` does.
 
 The photos are composed here (``pwocr.synth.scenes``: a Wi-Fi card with a labelled password, a
 name/password pair on one line, labels after their values, a sign with two networks, a router
-sticker, a phone's settings screen, and two signs labelled in Japanese where a font for it is
-installed; 960 x 1280 and 1280 x 960 px, PNG), and read by the exported
+sticker, a phone's settings screen, two photos taken upside down and sideways, and two signs
+labelled in Japanese where a font for it is installed; 960 x 1280 and 1280 x 960 px, PNG), and
+read by the exported
 site's worker and by the CLI. Everything in the JSON must be equal, the boxes, the line texts
 (``text`` and ``words``), the candidates, the characters and their flags, the picked password,
 its line, its reason and its network, and every confidence within 1e-3 (onnxruntime-web and
@@ -46,6 +47,9 @@ SCENES = (
     ("router_sticker", 11, 1280, 960),  # a label alone above its value, two boxes in a row
     ("phone_settings", 12, 960, 1280),  # "Contraseña" above the value: PP-OCRv6 spells the accent
 )
+#: Photos taken turned: read upright (``turned``), their lines found again, their boxes in the photo as it came.
+#: (scene kind, seed, width, height, quarter turns counterclockwise the camera's photo is from upright).
+TURNED_SCENES = (("wifi_card", 15, 1280, 960, 2), ("router_sticker", 16, 1280, 960, 1))
 #: Signs in Japanese, where a font for it is installed (Debian's fonts-vlgothic): pwocr cannot spell
 #: the labels, so PP-OCRv6's reading supplies them (after the value, and above it).
 FOREIGN_SCENES = (("foreign_sign", 14, 1280, 960), ("foreign_sign", 13, 960, 1280))
@@ -57,10 +61,13 @@ def photos(tmp_path_factory) -> list[tuple[Path, str]]:
     folder = tmp_path_factory.mktemp("photos")
     fonts = fonts_for("eval")
     out = []
-    for kind, seed, width, height in SCENES + (FOREIGN_SCENES if _foreign_script() is not None else ()):
+    turned = [(kind, seed, width, height, 0) for kind, seed, width, height in SCENES] + list(TURNED_SCENES)
+    for kind, seed, width, height, turns in turned + [
+        (*scene, 0) for scene in (FOREIGN_SCENES if _foreign_script() is not None else ())
+    ]:
         scene = compose_scene(np.random.default_rng(seed), fonts, kind=kind, size=(width, height), max_angle=15)
         path = folder / f"{kind}-{seed}.png"
-        Image.fromarray(scene.image).save(path)
+        Image.fromarray(np.rot90(scene.image, turns)).save(path)
         out.append((path, scene.password))
     return out
 
@@ -128,6 +135,8 @@ def test_the_page_reads_whole_photos_as_pwocr_recognize_does(site, chromium, pho
     assert moved <= 1, f"boxes moved in {moved} photos"
     several = next(js for (path, _), js in zip(photos, got) if path.name.startswith("several_networks"))
     assert len(several["pairs"]) == 2  # both networks' passwords
+    turned = {f"{kind}-{seed}.png": (4 - turns) % 4 * 90 for kind, seed, _, _, turns in TURNED_SCENES}
+    assert {path.name: js["turned"] for (path, _), js in zip(photos, got) if js["turned"]} == turned
 
 
 def test_the_page_shows_the_picked_password_of_a_whole_photo(site, chromium, photos, tmp_path):

@@ -55,6 +55,7 @@ def test_the_whole_photo_reader_is_listed_and_cached_when_first_fetched(tiny_che
         "rules_bytes": len(app.read("model/photo.json")),
         "detector_bytes": len(app.read("model/detector.onnx")),
         "labels_bytes": len(app.read("model/labels.onnx")),
+        "angles_bytes": len(app.read("model/angles.onnx")),
     }
     assert model["lcnet_frames"] is (app.model.config.arch in ("crnn-lcnet", "crnn-svtr"))
     assert "model/PP-OCRv6-LICENSE.txt" in app.files and "model/PP-OCRv6-MODIFICATIONS.md" in app.files

@@ -76,6 +76,8 @@ def format_photo(photo: PhotoReading, show_raw: bool = False) -> str:
     else:
         out.append(format_text(photo.password.reading, show_raw))  # the password's reading is named as the photo
         out.append(f"  picked line {photo.password.line}: {photo.password.why}")
+    if photo.turned:
+        out.append(f"  read turned {photo.turned} degrees counterclockwise: its text stood sideways or upside down")
     for pair in photo.pairs[1:]:  # a sign listing several networks: each one's password
         network = f" ({pair.network})" if pair.network else ""
         out.append(f"  also line {pair.line}{network}: {pair.reading.text}  ({pair.reading.confidence:.0%})")

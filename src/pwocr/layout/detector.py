@@ -200,8 +200,11 @@ def crop_line(gray: np.ndarray, box: TextBox, max_height: int = 96, min_height: 
     if h > max_height:  # a warp cannot average when shrinking; resize does
         out_w = max(8, round(w * max_height / h))
         crop = resize(crop, out_w, max_height, "area")
-    out_h, out_w = crop.shape[:2]
-    if out_h > 1.5 * out_w:
-        # A box much taller than wide is a vertical line (text rotated by 90 degrees): read it turned.
+    if is_vertical(box):
         crop = rotate_counterclockwise(crop)
     return crop
+
+
+def is_vertical(box: TextBox) -> bool:
+    """A box much taller than wide: a vertical line (text turned by a quarter), which ``crop_line`` reads turned."""
+    return max(8, round(box.height)) > 1.5 * max(8, round(box.width))

@@ -34,6 +34,7 @@ from pwocr.layout.ink import (
     value_table,
 )
 from pwocr.layout.labels import LabelReader, LabelReading, default_label_reader
+from pwocr.layout.orientation import AngleClassifier, default_angle_classifier, turn_photo, unturn_box, upright_turns
 from pwocr.layout.password import LineFacts, PasswordPick, pick_pairs
 from pwocr.lookalikes import lookalikes_of
 
@@ -100,16 +101,20 @@ class PhotoReading:
     """Every text line of a photo in reading order, and the password among them (``None`` if no line)."""
 
     image: str
-    size: tuple[int, int]  # width, height of the upright photo
+    size: tuple[int, int]  # width, height of the photo as loaded (its EXIF orientation applied)
     lines: tuple[PhotoLine, ...]
     password: PhotoPassword | None
     #: Every network's password on a sign that lists several, the pick (``password``) first.
     pairs: tuple[PhotoPassword, ...] = ()
+    #: Degrees counterclockwise the photo was turned for its text to read left to right (0, 90, 180, 270).
+    turned: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"image", "lines": [{"box", "text", ...}], "password": {...} | None, "pairs": [{...}]}``; lines number from 0."""
+        """``{"image", "turned", "lines": [{"box", "text", ...}], "password": {...} | None, "pairs": [{...}]}``;
+        lines number from 0."""
         return {
             "image": self.image,
+            "turned": self.turned,
             "lines": [line.as_dict() for line in self.lines],
             "password": self.password.as_dict() if self.password else None,
             "pairs": [pair.as_dict() for pair in self.pairs],
@@ -140,6 +145,7 @@ def read_photo(
     constraints: Constraints | None = None,
     detector: TextDetector | None = None,
     label_reader: LabelReader | Literal["default"] | None = "default",
+    angles: AngleClassifier | Literal["default"] | None = "default",
 ) -> PhotoReading:
     """Read every text line of a whole photo and pick the password.
 
@@ -153,13 +159,17 @@ def read_photo(
         detector: the text-line detector (default: PP-OCRv6 small's, loaded once).
         label_reader: reads labels in scripts pwocr cannot (default: PP-OCRv6 small's recognizer,
             shipped with pwocr); ``None`` to use pwocr's readings alone.
+        angles: says which way up the text reads (default: PP-OCR's text-angle classifier, shipped
+            with pwocr); a sideways or upside-down photo is read turned. ``None``: read as it stands.
 
     Returns:
         the lines in reading order and the password (``None`` when the photo has no text).
     """
     photo = load_photo(image)
     boxes = (detector or default_detector())(luminance(photo))
-    return read_boxes(recognizer, photo, describe(image), boxes, candidates, constraints, label_reader)
+    return read_boxes(
+        recognizer, photo, describe(image), boxes, candidates, constraints, label_reader, detector, angles
+    )
 
 
 @dataclass(frozen=True)
@@ -198,8 +208,39 @@ def read_boxes(
     candidates: int,
     constraints: Constraints | None,
     label_reader: LabelReader | Literal["default"] | None,
+    detector: TextDetector | None = None,
+    angles: AngleClassifier | Literal["default"] | None = "default",
 ) -> PhotoReading:
-    """Read the detected lines of a loaded photo, then pick the password (and every network's)."""
+    """Read the detected lines of a loaded photo, then pick the password (and every network's).
+
+    A photo whose text stands sideways or upside down (``pwocr.layout.orientation``) is turned to
+    read left to right and its lines found again by ``detector`` (default: the shipped one), so
+    that it reads as it would have upright; its boxes are still given in the pixels of the photo
+    as it came. ``angles=None`` reads every photo as it stands.
+    """
+    if angles == "default":
+        angles = default_angle_classifier()
+    turns = upright_turns(luminance(photo), boxes, angles) if angles is not None else 0
+    if turns == 0:
+        return _read_upright(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+    turned = turn_photo(photo, turns)
+    turned_boxes = (detector or default_detector())(luminance(turned))
+    reading = _read_upright(recognizer, turned, name, turned_boxes, candidates, constraints, label_reader)
+    lines = tuple(dataclasses.replace(line, box=unturn_box(line.box, turns, photo.shape)) for line in reading.lines)
+    size = (photo.shape[1], photo.shape[0])
+    return dataclasses.replace(reading, size=size, lines=lines, turned=90 * turns)
+
+
+def _read_upright(
+    recognizer: Recognizer,
+    photo: np.ndarray,
+    name: str,
+    boxes: list[TextBox],
+    candidates: int,
+    constraints: Constraints | None,
+    label_reader: LabelReader | Literal["default"] | None,
+) -> PhotoReading:
+    """``read_boxes`` of a photo whose text reads left to right."""
     if label_reader == "default":
         label_reader = default_label_reader()
     read = _read_lines(recognizer, photo, name, boxes, candidates)

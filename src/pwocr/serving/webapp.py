@@ -45,7 +45,7 @@ from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkp
 from pwocr.io import atomic_write
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.model.config import LCNET_MODELS
-from pwocr.rapidocr_models import DETECTOR_FILE, RECOGNIZER_FILE, rapidocr_model_path
+from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, RECOGNIZER_FILE, rapidocr_model_path
 from pwocr.reader import LINE_MAX_HEIGHT, LINE_MAX_WIDE_HEIGHT, LINE_MIN_ASPECT
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,12 @@ SERVICE_WORKER = "sw.js"
 #: rather than when the service worker installs: fetched at install too, they would cross the network twice.
 LARGE_FILE = 1_000_000
 #: The whole-photo reader's files: fetched (and cached) in the background once the line reader is ready.
-PHOTO_FILES = {"rules": "model/photo.json", "detector": "model/detector.onnx", "labels": "model/labels.onnx"}
+PHOTO_FILES = {
+    "rules": "model/photo.json",
+    "detector": "model/detector.onnx",
+    "labels": "model/labels.onnx",
+    "angles": "model/angles.onnx",
+}
 
 
 def _integrity(data: bytes) -> str:
@@ -197,7 +202,7 @@ def photo_rules(dictionary: list[str]) -> dict[str, Any]:
     ``unicodedata.combining``), each from the module that defines it, so the two readers read one
     table; and PP-OCRv6's dictionary as ``LabelReader`` splits it from the model's metadata.
     """
-    from pwocr.layout import clues, geometry, ink, photo
+    from pwocr.layout import clues, geometry, ink, orientation, photo
     from pwocr.layout.detector import TextDetector
     from pwocr.layout.password import DEFAULT_WEIGHTS
 
@@ -208,6 +213,7 @@ def photo_rules(dictionary: list[str]) -> dict[str, Any]:
         "detector": detector,
         "decode_side": photo.DECODE_SIDE,
         "line_read_height": photo.LINE_READ_HEIGHT,
+        "angle_input": [orientation.ANGLE_HEIGHT, orientation.ANGLE_WIDTH],
         "label_reader_below": photo.LABEL_READER_BELOW,
         "number_prior": photo.NUMBER_PRIOR,
         "plausible": photo.PLAUSIBLE,
@@ -282,11 +288,16 @@ class WebApp:
 
     @cached_property
     def photo_graphs(self) -> dict[str, Path] | None:
-        """PP-OCRv6's detector and label recognizer for reading whole photos in the page; ``None`` where pwocr lacks them."""
+        """PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier, for reading whole
+        photos in the page; ``None`` where pwocr lacks them."""
         if self.runtime is None:
             return None
         try:
-            return {"detector": rapidocr_model_path(DETECTOR_FILE), "labels": rapidocr_model_path(RECOGNIZER_FILE)}
+            return {
+                "detector": rapidocr_model_path(DETECTOR_FILE),
+                "labels": rapidocr_model_path(RECOGNIZER_FILE),
+                "angles": rapidocr_model_path(ANGLE_FILE),
+            }
         except PwocrError:
             log.info("PP-OCRv6's models are missing: the page reads line crops only")
             return None
@@ -339,6 +350,7 @@ class WebApp:
             "rules_bytes": len(self.photo_json),
             "detector_bytes": self.photo_graphs["detector"].stat().st_size,
             "labels_bytes": self.photo_graphs["labels"].stat().st_size,
+            "angles_bytes": self.photo_graphs["angles"].stat().st_size,
         }
         return {**PHOTO_FILES, **sizes}
 
@@ -363,6 +375,7 @@ class WebApp:
             out[PHOTO_FILES["rules"]] = self.photo_json
             out[PHOTO_FILES["detector"]] = self.photo_graphs["detector"]
             out[PHOTO_FILES["labels"]] = self.photo_graphs["labels"]
+            out[PHOTO_FILES["angles"]] = self.photo_graphs["angles"]
             licences = self.photo_graphs["detector"].parent
             out["model/PP-OCRv6-LICENSE.txt"] = licences / "LICENSE"
             out["model/PP-OCRv6-MODEL_LICENSES.md"] = licences / "MODEL_LICENSES.md"

@@ -324,6 +324,7 @@ function show(data) {
   renderCandidates(reading, text);
   renderLines(data, text, typeof reading.line === "number" ? reading.line : -1);
   if (typeof reading.why === "string" && reading.why) $("meta").textContent += ` · ${reading.why}`;
+  if (typeof data.turned === "number" && data.turned) $("meta").textContent += ` · read turned ${data.turned}°: the text stood sideways or upside down`;
   $("result").hidden = false;
   $("alternatives").hidden = true;
   state.open = -1;

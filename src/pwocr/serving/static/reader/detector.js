@@ -158,7 +158,11 @@ export function cropLine(image, box, maxHeight = 96, minHeight = 0) {
   const matrix = perspectiveTransform(box.points, [[0, 0], [w, 0], [w, h], [0, h]]);
   let crop = warpPerspective(image, matrix, w, h, scale > 1.0 ? "cubic" : "linear");
   if (h > maxHeight) crop = resizeImage(crop, Math.max(8, roundHalfEven((w * maxHeight) / h)), maxHeight, "area");
-  // A box much taller than wide is a vertical line (text rotated by 90 degrees): read it turned.
-  if (crop.height > 1.5 * crop.width) crop = rotateCounterclockwise(crop);
+  if (isVertical(box)) crop = rotateCounterclockwise(crop);
   return crop;
+}
+
+// detector.is_vertical: a box much taller than wide is a vertical line (text turned by a quarter), read turned.
+export function isVertical(box) {
+  return Math.max(8, roundHalfEven(boxHeight(box))) > 1.5 * Math.max(8, roundHalfEven(boxWidth(box)));
 }

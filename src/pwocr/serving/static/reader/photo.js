@@ -2,10 +2,11 @@
 // JavaScript. Find the text lines (detector.js), order, join and widen them (geometry.js),
 // straighten and read each with pwocr's model, read labels with PP-OCRv6's recognizer where pwocr
 // cannot (labels.js), pick the password (password.js) and answer with the JSON of
-// `pwocr recognize --json` on a photo: {image, lines, password, pairs}.
+// `pwocr recognize --json` on a photo: {image, turned, lines, password, pairs}.
 //
 // The worker hands in `reader`: {model (model.json), rules (model/photo.json), detect(gray) -> boxes,
-// table(image) -> {probs, steps, classes} (pwocr's tempered probabilities), labels(gray) -> {text, starts}}.
+// table(image) -> {probs, steps, classes} (pwocr's tempered probabilities), labels(gray) -> {text, starts},
+// upsideDown(inputs) -> each line's probability of reading upside down (PP-OCR's text-angle classifier)}.
 
 import { asJson, constraintsFrom, decodeLabelled } from "./decode.js";
 import { boxAsList, boxHeight, boxWidth, cropLine } from "./detector.js";
@@ -21,7 +22,9 @@ import {
   spellableValueEnd,
 } from "./clues.js";
 import { joinFragments, readingOrder, withMargins } from "./geometry.js";
+import { luminance } from "./imaging.js";
 import { charOnsets, grayCrop, phantomsAt, spacedText, speltWords, trailingPhantoms, valueTable } from "./ink.js";
+import { turnImage, unturnBox, uprightTurns } from "./orientation.js";
 import { pickPairs } from "./password.js";
 import { widthFor } from "./preprocess.js";
 
@@ -162,7 +165,20 @@ function passwordOf(pick, read, toReading, options, constraints, model, rules) {
 
 // photo.read_boxes: read the detected lines of a decoded photo ({data, width, height, channels}), then pick
 // the password (and every network's). `options` are the page's: candidates and the password's constraints.
+// A photo whose text stands sideways or upside down is turned to read left to right and its lines found
+// again, its boxes given back in the pixels of the photo as it came (orientation.js).
 export async function readBoxes(photo, name, boxes, options, reader) {
+  const turns = reader.upsideDown ? await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input) : 0;
+  if (turns === 0) return { image: name, turned: 0, ...(await readUpright(photo, boxes, options, reader, (box) => box)) };
+  const turned = turnImage(photo, turns);
+  const found = await reader.detect(luminance(turned));
+  const back = (box) => unturnBox(box, turns, photo.width, photo.height);
+  return { image: name, turned: 90 * turns, ...(await readUpright(turned, found, options, reader, back)) };
+}
+
+// photo._read_upright: read_boxes of a photo whose text reads left to right; `toPhoto` puts a box back
+// in the pixels of the photo as it came.
+async function readUpright(photo, boxes, options, reader, toPhoto) {
   const { model, rules } = reader;
   const constraints = constraintsFrom(options, model);
   const lineOptions = { candidates: options.candidates || 1 };
@@ -197,7 +213,7 @@ export async function readBoxes(photo, name, boxes, options, reader) {
       : await second.words(k, speltWords(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
     const json = asJson(r.best, r.raw, r.found, r.chars);
     lines.push({
-      box: boxAsList(ordered[k]),
+      box: boxAsList(toPhoto(ordered[k])),
       text: json.text,
       words: words || json.text,
       confidence: json.confidence,
@@ -205,5 +221,5 @@ export async function readBoxes(photo, name, boxes, options, reader) {
       chars: json.chars,
     });
   }
-  return { image: name, lines, password: passwords.length ? passwords[0] : null, pairs: passwords };
+  return { lines, password: passwords.length ? passwords[0] : null, pairs: passwords };
 }

@@ -1,7 +1,7 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device. A line
 // crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
-// PP-OCRv6's detector and label recognizer. Their files are fetched in the background as soon as the line
+// PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier. Their files are fetched in the background as soon as the line
 // reader is ready, so that after one visit whole photos read offline too (the service worker keeps them);
 // their sessions are built when the first whole photo comes, so a page that reads crops holds no more.
 //
@@ -14,7 +14,7 @@
 //               {type: "photo-ready"} (the whole-photo reader's files are fetched: whole photos read offline),
 //               {type: "photo-unavailable", message} (they could not be fetched: a whole photo will try again),
 //               {type: "reading", id, reading, ms, frames?}, {type: "error", id?, message}
-//               A whole photo's reading is the JSON of `pwocr recognize --json` on it: {image, lines, password, pairs}.
+//               A whole photo's reading is the JSON of `pwocr recognize --json` on it: {image, turned, lines, password, pairs}.
 
 import * as ort from "../ort/ort.wasm.min.mjs";
 import { decodeReading, fuseReadings, temperedProbabilities } from "./decode.js";
@@ -37,8 +37,8 @@ function once(start) {
   return get;
 }
 
-// The whole-photo reader's files (rules, detector, labels), until its sessions are built from them,
-// and the reader itself (PP-OCRv6's detector and label recognizer, pwocr's rules).
+// The whole-photo reader's files (rules, detector, labels, angles), until its sessions are built from them,
+// and the reader itself (PP-OCRv6's detector and label recognizer, PP-OCR's text-angle classifier, pwocr's rules).
 const photoFiles = once(fetchPhotoFiles);
 const photoReader = once(loadPhotoReader);
 // The line reader (onnxruntime-web and pwocr's model): loaded by the page's "load", or by the first request.
@@ -89,11 +89,11 @@ async function load() {
   }
 }
 
-// The whole-photo reader's files: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCRv6's
-// two graphs, fetched with the page's progress bar right after the line reader (the service worker keeps them).
+// The whole-photo reader's files: model/photo.json (pwocr's rules and PP-OCRv6's dictionary) and PP-OCR's
+// three graphs, fetched with the page's progress bar right after the line reader (the service worker keeps them).
 async function fetchPhotoFiles() {
   const files = model.photo;
-  const total = files.rules_bytes + files.detector_bytes + files.labels_bytes;
+  const total = files.rules_bytes + files.detector_bytes + files.labels_bytes + files.angles_bytes;
   let loaded = 0;
   // One file failing stops the others, and their progress with them (no loading bar left behind).
   const stop = new AbortController();
@@ -103,7 +103,7 @@ async function fetchPhotoFiles() {
   };
   try {
     return await Promise.all(
-      [files.rules, files.detector, files.labels].map((file) =>
+      [files.rules, files.detector, files.labels, files.angles].map((file) =>
         fetchBytes(here(`../${file}`), progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
       ),
     );
@@ -118,13 +118,14 @@ async function fetchPhotoFiles() {
 
 // The whole-photo reader's sessions, built from its files when the first whole photo comes.
 async function loadPhotoReader() {
-  const [rulesBytes, detectorGraph, labelsGraph] = await photoFiles();
+  const [rulesBytes, detectorGraph, labelsGraph, anglesGraph] = await photoFiles();
   photoFiles.forget(); // the sessions hold what they need of the bytes
   const rules = JSON.parse(new TextDecoder().decode(rulesBytes));
   useRules(rules.clues);
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
   const detector = await ort.InferenceSession.create(detectorGraph, options);
   const labels = await ort.InferenceSession.create(labelsGraph, options);
+  const angles = await ort.InferenceSession.create(anglesGraph, options);
   const classes = ["", ...rules.dictionary, " "];
   const run = async (graph, input) => {
     const feeds = { [graph.inputNames[0]]: new ort.Tensor("float32", input.data, input.dims) };
@@ -141,6 +142,14 @@ async function loadPhotoReader() {
     },
     // Recognizer.probabilities of one straightened line.
     table: tableOf,
+    // AngleClassifier.upside_down: each line's probability of reading upside down, one batch of 3 x 48 x 192 inputs.
+    async upsideDown(inputs) {
+      const [height, width] = rules.angle_input;
+      const batch = new Float32Array(inputs.length * 3 * height * width);
+      inputs.forEach((input, i) => batch.set(input, i * input.length));
+      const output = await run(angles, { data: batch, dims: [inputs.length, 3, height, width] });
+      return Array.from({ length: inputs.length }, (_, i) => output.data[2 * i + 1]);
+    },
     // LabelReader.__call__ of one gray line.
     async labels(gray) {
       const output = await run(labels, labelInput(gray));
