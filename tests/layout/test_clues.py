@@ -24,6 +24,8 @@ from pwocr.layout.clues import find_label, header_kinds, pair_segments, spellabl
         ("Yivokir4732@ 暗号化キ一", "Yivokir4732@", "暗号化キ一"),  # its long vowel read as the kanji for one
         # PP-OCRv6 reads a ? before another script in its full-width form, and drops the space.
         ("Cocumej5？暗号化キ一", "Cocumej5？", "暗号化キ一"),
+        # The long vowel mark read as a dash: the label is still パスワード.
+        ("Digocusuz6 → パスワ-ド", "Digocusuz6", "パスワ-ド"),
     ],
 )
 def test_a_label_after_its_value(text, value, label):
@@ -46,6 +48,8 @@ def test_no_label_after_a_phrase_or_inside_a_word(text):
         ("ab？cd1234 → 密码", "ab？cd1234"),  # a full-width ? is spellable (NFKC), so the value keeps it
         ("バ1スワード", None),  # nothing spellable before the label: the cut stands
         ("/小\\a@Zov →暗号化キー", "/小\\a@Zov"),  # another script inside the value: no cut
+        ("Digocusuz6→11スワ-ド", "Digocusuz6"),  # パ read as two strokes after the arrow, ー as a dash
+        ("ab→cdef1234 → パスワード", "ab→cdef1234"),  # an arrow inside the value (-> read as one) cuts nothing
     ],
 )
 def test_a_value_labelled_after_it_ends_before_what_pwocr_cannot_spell(text, value):

@@ -46,6 +46,9 @@ EXTRA_TEXTS = [
     "wa%82969:バ1スワード",  # a label after the value, its first characters misread
     "ab？cd1234 → 密码",
     "Cocumej5？暗号化キ一",  # a full-width ? before a label in another script, unspaced
+    "Digocusuz6→11スワ-ド",  # パ read as two strokes after an arrow, the long vowel mark as a dash
+    "ab→cdef1234 → パスワード",  # an arrow inside the value
+    "Yivokir4732@ 暗号化キ一",  # the long vowel mark read as the kanji for one
     "/小\\a@Zov →暗号化キー",
     "𠅤b1: パスワード",
     "Price 3.50",

@@ -105,14 +105,27 @@ class LabelSplit:
         return bool(self.kind) and self.start >= self.end
 
 
+#: What OCR reads a katakana long vowel mark (``ー``) as: a hyphen or dash, or the kanji for one.
+_LONG_VOWEL_MISREADS = "-－‐–—一"
+
+
+def _katakana(c: str) -> bool:
+    return "\u30a0" <= c <= "\u30ff"
+
+
 def normalise(text: str) -> tuple[str, list[int]]:
     """Lower case, accents and spacing removed; and for each kept character its index in ``text``.
 
     OCR of a label is compared in this form, so ``Mot de passe :`` and ``Contraseña`` match
-    readings without spaces or accents (``Motdepasse:``, ``Contrasena``).
+    readings without spaces or accents (``Motdepasse:``, ``Contrasena``), and a long vowel mark
+    read as a dash or as ``一`` after katakana is one again (``パスワ-ド``, ``暗号化キ一``).
     """
     out, index = [], []
     for i, c in enumerate(text):
+        if c in _LONG_VOWEL_MISREADS and out and _katakana(out[-1][-1]):
+            out.append("ー")
+            index.append(i)
+            continue
         if c in " \t-_./'’":
             continue
         # Latin letters lose their accents (ñ is n); kana and hangul keep theirs (パ is not ハ).
@@ -246,15 +259,21 @@ def _spellable(c: str) -> bool:
 def spellable_value_end(text: str, end: int) -> int:
     """Where the value before a label after it ends in another model's reading ``text``, given
     ``split_suffix_label``'s cut ``end``: before a misread head of the label (a run that starts with
-    a character pwocr cannot spell and holds at most one it can), less a separator before it, where
-    that leaves a value. ``wa%82969:バ1スワード`` is a misread ``パスワード`` whose first characters
-    the label did not take; the value is ``wa%82969``. A character read in another script inside
-    the value (``/小\\a@Zov``) cuts nothing: too much pwocr can spell follows it."""
+    a character pwocr cannot spell and holds at most one it can, or at a Unicode arrow and holds at
+    most two: a kana read as two strokes), less a separator before it, where that leaves a value.
+    ``wa%82969:バ1スワード`` is a misread ``パスワード`` whose first characters the label did not
+    take; the value is ``wa%82969``; in ``Digocusuz6→11スワード`` it is ``Digocusuz6``. A character
+    read in another script inside the value (``/小\\a@Zov``) cuts nothing: too much pwocr can spell
+    follows it."""
+
+    def spelt(i: int) -> int:
+        return sum(_spellable(c) and not c.isspace() for c in text[i:end])
+
     head = next(
         (
             i
             for i in range(end)
-            if not _spellable(text[i]) and sum(_spellable(c) and not c.isspace() for c in text[i:end]) <= 1
+            if (not _spellable(text[i]) and spelt(i) <= 1) or (text[i] in _UNICODE_ARROWS and spelt(i) <= 2)
         ),
         end,
     )

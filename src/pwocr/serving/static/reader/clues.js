@@ -141,11 +141,21 @@ export function alone(split) {
 
 const SKIPPED = " \t-_./'’";
 
-// normalise: lower case, accents and spacing removed (as code points), and for each kept character its index in `text`.
+// _LONG_VOWEL_MISREADS: what OCR reads a katakana long vowel mark (ー) as: a hyphen or dash, or the kanji for one.
+const LONG_VOWEL_MISREADS = "-－‐–—一";
+const isKatakana = (c) => c >= "\u30a0" && c <= "\u30ff";
+
+// normalise: lower case, accents and spacing removed (as code points), and for each kept character its index in
+// `text`; a long vowel mark read as a dash or as 一 after katakana is one again (パスワ-ド, 暗号化キ一).
 export function normalise(text) {
   const out = [];
   const index = [];
   codePoints(text).forEach((c, i) => {
+    if (LONG_VOWEL_MISREADS.includes(c) && out.length && isKatakana(codePoints(out[out.length - 1]).at(-1))) {
+      out.push("ー");
+      index.push(i);
+      return;
+    }
     if (SKIPPED.includes(c)) return;
     // Latin letters lose their accents (ñ is n); kana and hangul keep theirs (パ is not ハ).
     const base = codePoints(c.normalize("NFKD"))[0];
@@ -270,12 +280,13 @@ export function splitSuffixLabel(text) {
 
 // spellable_value_end: where the value before a label after it ends in another model's reading, given
 // split_suffix_label's cut `end`: before a misread head of the label (a run that starts with a
-// character pwocr cannot spell and holds at most one it can), less a separator before it, where that
-// leaves a value (wa%82969:バ1スワード: the value is wa%82969; /小\a@Zov keeps its 小).
+// character pwocr cannot spell and holds at most one it can, or at a Unicode arrow and holds at most
+// two: a kana read as two strokes), less a separator before it, where that leaves a value
+// (wa%82969:バ1スワード: the value is wa%82969; Digocusuz6→11スワード: Digocusuz6; /小\a@Zov keeps its 小).
 export function spellableValueEnd(text, end) {
   const cs = codePoints(text);
   const spelt = (from) => cs.slice(from, end).filter((c) => spellable(c) && !isSpace(c)).length;
-  let head = cs.slice(0, end).findIndex((c, i) => !spellable(c) && spelt(i) <= 1);
+  let head = cs.slice(0, end).findIndex((c, i) => (!spellable(c) && spelt(i) <= 1) || (UNICODE_ARROWS.includes(c) && spelt(i) <= 2));
   if (head < 0) head = end;
   const before = cs.slice(0, head).join("");
   const gap = head < end ? SUFFIX_GAP.exec(before) : null;
