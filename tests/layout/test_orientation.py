@@ -76,3 +76,17 @@ def test_a_box_turned_back_lands_where_it_was(turns):
         w, h = h, w
     back = unturn_box(TextBox(turned.astype(np.float32), 0.9), turns, shape)
     np.testing.assert_allclose(back.points, points, atol=1e-4)
+
+
+class AlwaysUpsideDown:
+    """A classifier that takes every line for upside down, as PP-OCR's may a random password (``}<6S>z9X=j|``)."""
+
+    def upside_down(self, lines):
+        return np.ones(len(lines))
+
+
+def test_a_photo_taken_for_upside_down_stays_upright_when_it_reads_better_so(recognizer, upright):
+    s, straight = upright
+    reading = read_photo(recognizer, s.image, candidates=3, angles=AlwaysUpsideDown())
+    assert reading.turned == 0
+    assert reading.as_dict() == {**straight.as_dict(), "image": reading.image}

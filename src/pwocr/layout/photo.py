@@ -213,22 +213,34 @@ def read_boxes(
 ) -> PhotoReading:
     """Read the detected lines of a loaded photo, then pick the password (and every network's).
 
-    A photo whose text stands sideways or upside down (``pwocr.layout.orientation``) is turned to
-    read left to right and its lines found again by ``detector`` (default: the shipped one), so
-    that it reads as it would have upright; its boxes are still given in the pixels of the photo
-    as it came. ``angles=None`` reads every photo as it stands.
+    Where the text-angle classifier's vote (``pwocr.layout.orientation``) says the text stands
+    sideways or upside down, the photo is also read turned, its lines found again by ``detector``
+    (default: the shipped one), and the turned reading is kept if its lines read more surely
+    (``legibility``): the classifier knows words, and a random password upside down
+    (``}<6S>z9X=j|``) can fool it, but not the password model. Boxes are always in the pixels of
+    the photo as it came. ``angles=None`` reads every photo as it stands.
     """
     if angles == "default":
         angles = default_angle_classifier()
     turns = upright_turns(luminance(photo), boxes, angles) if angles is not None else 0
+    as_given = _read_upright(recognizer, photo, name, boxes, candidates, constraints, label_reader)
     if turns == 0:
-        return _read_upright(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+        return as_given
     turned = turn_photo(photo, turns)
     turned_boxes = (detector or default_detector())(luminance(turned))
     reading = _read_upright(recognizer, turned, name, turned_boxes, candidates, constraints, label_reader)
+    if legibility(reading) <= legibility(as_given):
+        return as_given
     lines = tuple(dataclasses.replace(line, box=unturn_box(line.box, turns, photo.shape)) for line in reading.lines)
     size = (photo.shape[1], photo.shape[0])
     return dataclasses.replace(reading, size=size, lines=lines, turned=90 * turns)
+
+
+def legibility(reading: PhotoReading) -> float:
+    """How surely the password model reads a photo's lines: their confidences' mean, weighed by the lines' lengths."""
+    lengths = [max(line.box.width, line.box.height) for line in reading.lines]
+    total = sum(lengths)
+    return sum(w * line.reading.confidence for w, line in zip(lengths, reading.lines)) / total if total else 0.0
 
 
 def _read_upright(

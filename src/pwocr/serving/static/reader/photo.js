@@ -165,15 +165,26 @@ function passwordOf(pick, read, toReading, options, constraints, model, rules) {
 
 // photo.read_boxes: read the detected lines of a decoded photo ({data, width, height, channels}), then pick
 // the password (and every network's). `options` are the page's: candidates and the password's constraints.
-// A photo whose text stands sideways or upside down is turned to read left to right and its lines found
-// again, its boxes given back in the pixels of the photo as it came (orientation.js).
+// Where the text-angle classifier's vote says the text stands sideways or upside down, the photo is also read
+// turned, its lines found again, and that reading kept if its lines read more surely (legibility); boxes are
+// always in the pixels of the photo as it came (orientation.js).
 export async function readBoxes(photo, name, boxes, options, reader) {
   const turns = reader.upsideDown ? await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input) : 0;
-  if (turns === 0) return { image: name, turned: 0, ...(await readUpright(photo, boxes, options, reader, (box) => box)) };
+  const { legibility: asGivenLegibility, ...asGiven } = await readUpright(photo, boxes, options, reader, (box) => box);
+  if (turns === 0) return { image: name, turned: 0, ...asGiven };
   const turned = turnImage(photo, turns);
   const found = await reader.detect(luminance(turned));
   const back = (box) => unturnBox(box, turns, photo.width, photo.height);
-  return { image: name, turned: 90 * turns, ...(await readUpright(turned, found, options, reader, back)) };
+  const { legibility, ...reading } = await readUpright(turned, found, options, reader, back);
+  if (legibility <= asGivenLegibility) return { image: name, turned: 0, ...asGiven };
+  return { image: name, turned: 90 * turns, ...reading };
+}
+
+// photo.legibility: the lines' confidences' mean, weighed by the lines' lengths (boxes as read).
+function legibility(boxes, readings) {
+  const lengths = boxes.map((box) => Math.max(boxWidth(box), boxHeight(box)));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  return total ? lengths.reduce((sum, w, k) => sum + w * readings[k].best.confidence, 0) / total : 0.0;
 }
 
 // photo._read_upright: read_boxes of a photo whose text reads left to right; `toPhoto` puts a box back
@@ -221,5 +232,5 @@ async function readUpright(photo, boxes, options, reader, toPhoto) {
       chars: json.chars,
     });
   }
-  return { lines, password: passwords.length ? passwords[0] : null, pairs: passwords };
+  return { lines, password: passwords.length ? passwords[0] : null, pairs: passwords, legibility: legibility(ordered, readings) };
 }
