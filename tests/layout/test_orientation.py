@@ -90,3 +90,15 @@ def test_a_photo_taken_for_upside_down_stays_upright_when_it_reads_better_so(rec
     reading = read_photo(recognizer, s.image, candidates=3, angles=AlwaysUpsideDown())
     assert reading.turned == 0
     assert reading.as_dict() == {**straight.as_dict(), "image": reading.image}
+
+
+def test_the_photo_models_threads_sleep_after_each_run_and_the_line_readers_spin(recognizer):
+    """Sessions that take turns on a whole photo must not spin into each other's runs; a recognizer
+    reading line after line keeps onnxruntime's default (spinning: faster one line at a time)."""
+    from pwocr.layout.labels import default_label_reader
+
+    key = "session.intra_op.allow_spinning"
+    for model in (default_detector(), default_label_reader(), default_angle_classifier()):
+        assert model.session.get_session_options().get_session_config_entry(key) == "0"
+    with pytest.raises(RuntimeError):  # not set: onnxruntime's default, spinning
+        recognizer.engine.session.get_session_options().get_session_config_entry(key)

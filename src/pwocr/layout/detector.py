@@ -133,7 +133,7 @@ class TextDetector:
         arena: bool = True,
     ) -> None:
         path = Path(model_path) if model_path is not None else rapidocr_model_path(DETECTOR_FILE)
-        self.session = onnx_session(path, threads, "a text detector", arena=arena)
+        self.session = onnx_session(path, threads, "a text detector", arena=arena, spinning=False)
         self.input_name = self.session.get_inputs()[0].name
         self.max_side, self.min_side = max_side, min_side
         self.threshold, self.box_threshold, self.unclip_ratio = threshold, box_threshold, unclip_ratio

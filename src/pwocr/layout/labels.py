@@ -38,7 +38,7 @@ class LabelReader:
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
         path = Path(model_path) if model_path is not None else rapidocr_model_path(RECOGNIZER_FILE)
-        self.session = onnx_session(path, threads, "a recognizer")
+        self.session = onnx_session(path, threads, "a recognizer", spinning=False)
         characters = self.session.get_modelmeta().custom_metadata_map.get("character", "").splitlines()
         if not characters:
             raise PwocrError(f"{path}: no character dictionary in its metadata (another PP-OCR model?)")

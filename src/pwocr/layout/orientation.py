@@ -36,7 +36,7 @@ class AngleClassifier:
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None, threads: int | None = None) -> None:
         path = Path(model_path) if model_path is not None else rapidocr_model_path(ANGLE_FILE)
-        self.session = onnx_session(path, threads, "a text-angle classifier")
+        self.session = onnx_session(path, threads, "a text-angle classifier", spinning=False)
         self.input_name = self.session.get_inputs()[0].name
 
     def upside_down(self, lines: Sequence[np.ndarray]) -> np.ndarray:
