@@ -122,3 +122,14 @@ def test_the_text_listing_shows_every_network_and_numbers_lines_from_0():
     out = format_photo(photo)
     assert "picked line 1" in out and "also line 2 (Sol): 9Xw#e2Rt" in out
     assert "[0] FREEWIFI" in out and "[2] 2F:Sol/9Xw#e2Rt" in out and "another network's password" in out
+
+
+def test_an_upside_down_photo_reads_upright_and_says_it_was_turned(capsys, scene, tmp_path):
+    path, composed = scene
+    Image.open(path).rotate(180).save(tmp_path / "upside-down.png")
+    code, out, _ = run(capsys, "recognize", tmp_path / "upside-down.png", "--format", "jsonl")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["turned"] == 180 and obj["password"]["text"] == composed.password
+    code, out, _ = run(capsys, "recognize", tmp_path / "upside-down.png")
+    assert "read turned 180 degrees counterclockwise" in out

@@ -6,10 +6,12 @@ from pwocr.layout.clues import LabelSplit, find_label, split_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
 from pwocr.layout.draw import draw_reading, render
 from pwocr.layout.geometry import LinePlace, reading_order
+from pwocr.layout.orientation import AngleClassifier
 from pwocr.layout.password import LineFacts, PasswordPick, PickerWeights, pick_pairs, pick_password, rank_passwords
 from pwocr.layout.photo import PhotoLine, PhotoPassword, PhotoReading, load_photo, read_photo
 
 __all__ = [
+    "AngleClassifier",
     "LabelSplit",
     "LineFacts",
     "LinePlace",
