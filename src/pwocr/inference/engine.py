@@ -59,8 +59,9 @@ def onnx_session(
     largest run's memory for good. ``spinning=False`` lets the session's worker threads sleep as
     soon as a run ends: where several sessions take turns (a whole photo's detector, classifier,
     recognizer and label reader), a session's threads spinning after its run take the cores from
-    the next one (``bench/photos.py``: 0.50 against 0.43 s a photo on two cores), while a
-    recognizer reading line after line alone is faster spinning (13.6 against 15.4 ms a line).
+    the next one (40 composed photos on two cores: 0.50 against 0.43 s a photo), while a
+    recognizer reading line after line alone is faster spinning (``bench/throughput.py``: 13.6
+    against 15.4 ms a password line).
     """
     import onnxruntime as ort
 

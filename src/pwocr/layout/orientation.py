@@ -6,9 +6,11 @@ at any angle and each is straightened along its length, but whether it then read
 or upside down takes a look at its glyphs. PP-OCR's text-angle classifier
 (``ch_ppocr_mobile_v2.0_cls``, Apache-2.0, shipped unmodified as the ``rapidocr`` 3.10 wheel
 bundles it) gives each straightened line the probability that it is upside down. Each line then
-votes for its reading direction across the photo with its length, and the photo is read turned by
-the quarter turn that makes the sum point left to right: a line's own guess can be wrong (a
-random password has no words to go by), the photo's lines together rarely are.
+votes for its reading direction across the photo with its length, and the quarter turn that makes
+the sum point left to right is the photo's: a line's own guess can be wrong (a random password has
+no words to go by), the photo's lines together rarely are. Where they still are (a screen showing
+one random password), ``photo.read_boxes`` keeps the photo as it stands: it reads it both ways
+and keeps the turned reading only where the password model reads its lines more surely.
 """
 
 from __future__ import annotations

@@ -223,12 +223,12 @@ def read_boxes(
     if angles == "default":
         angles = default_angle_classifier()
     turns = upright_turns(luminance(photo), boxes, angles) if angles is not None else 0
-    as_given = _read_upright(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+    as_given = _read_as_given(recognizer, photo, name, boxes, candidates, constraints, label_reader)
     if turns == 0:
         return as_given
     turned = turn_photo(photo, turns)
     turned_boxes = (detector or default_detector())(luminance(turned))
-    reading = _read_upright(recognizer, turned, name, turned_boxes, candidates, constraints, label_reader)
+    reading = _read_as_given(recognizer, turned, name, turned_boxes, candidates, constraints, label_reader)
     if legibility(reading) <= legibility(as_given):
         return as_given
     lines = tuple(dataclasses.replace(line, box=unturn_box(line.box, turns, photo.shape)) for line in reading.lines)
@@ -243,7 +243,7 @@ def legibility(reading: PhotoReading) -> float:
     return sum(w * line.reading.confidence for w, line in zip(lengths, reading.lines)) / total if total else 0.0
 
 
-def _read_upright(
+def _read_as_given(
     recognizer: Recognizer,
     photo: np.ndarray,
     name: str,
@@ -252,7 +252,7 @@ def _read_upright(
     constraints: Constraints | None,
     label_reader: LabelReader | Literal["default"] | None,
 ) -> PhotoReading:
-    """``read_boxes`` of a photo whose text reads left to right."""
+    """``read_boxes`` of the photo as it stands, whichever way up its text reads."""
     if label_reader == "default":
         label_reader = default_label_reader()
     read = _read_lines(recognizer, photo, name, boxes, candidates)

@@ -170,12 +170,12 @@ function passwordOf(pick, read, toReading, options, constraints, model, rules) {
 // always in the pixels of the photo as it came (orientation.js).
 export async function readBoxes(photo, name, boxes, options, reader) {
   const turns = reader.upsideDown ? await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input) : 0;
-  const { legibility: asGivenLegibility, ...asGiven } = await readUpright(photo, boxes, options, reader, (box) => box);
+  const { legibility: asGivenLegibility, ...asGiven } = await readAsGiven(photo, boxes, options, reader, (box) => box);
   if (turns === 0) return { image: name, turned: 0, ...asGiven };
   const turned = turnImage(photo, turns);
   const found = await reader.detect(luminance(turned));
   const back = (box) => unturnBox(box, turns, photo.width, photo.height);
-  const { legibility, ...reading } = await readUpright(turned, found, options, reader, back);
+  const { legibility, ...reading } = await readAsGiven(turned, found, options, reader, back);
   if (legibility <= asGivenLegibility) return { image: name, turned: 0, ...asGiven };
   return { image: name, turned: 90 * turns, ...reading };
 }
@@ -187,9 +187,9 @@ function legibility(boxes, readings) {
   return total ? lengths.reduce((sum, w, k) => sum + w * readings[k].best.confidence, 0) / total : 0.0;
 }
 
-// photo._read_upright: read_boxes of a photo whose text reads left to right; `toPhoto` puts a box back
+// photo._read_as_given: read_boxes of the photo as it stands; `toPhoto` puts a box back
 // in the pixels of the photo as it came.
-async function readUpright(photo, boxes, options, reader, toPhoto) {
+async function readAsGiven(photo, boxes, options, reader, toPhoto) {
   const { model, rules } = reader;
   const constraints = constraintsFrom(options, model);
   const lineOptions = { candidates: options.candidates || 1 };
