@@ -1,9 +1,10 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device. A line
 // crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
-// PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier. Their files are fetched in the background as soon as the line
-// reader is ready, so that after one visit whole photos read offline too (the service worker keeps them);
-// their sessions are built when the first whole photo comes, so a page that reads crops holds no more.
+// PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier. Their files are
+// fetched in the background as soon as the line reader is ready, so that after one visit whole photos
+// read offline too (the service worker keeps them); their sessions are built when the first whole
+// photo comes, so a page that reads crops holds no more.
 //
 // Messages in:  {type: "load"},
 //               {type: "read", id, file (a Blob), options: {candidates, charset, length, min_length, max_length}},
