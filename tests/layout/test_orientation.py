@@ -97,8 +97,11 @@ def test_the_photo_models_threads_sleep_after_each_run_and_the_line_readers_spin
     reading line after line keeps onnxruntime's default (spinning: faster one line at a time)."""
     from pwocr.layout.labels import default_label_reader
 
-    key = "session.intra_op.allow_spinning"
-    for model in (default_detector(), default_label_reader(), default_angle_classifier()):
-        assert model.session.get_session_options().get_session_config_entry(key) == "0"
-    with pytest.raises(RuntimeError):  # not set: onnxruntime's default, spinning
-        recognizer.engine.session.get_session_options().get_session_config_entry(key)
+    def spins(session) -> bool:
+        try:
+            return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") != "0"
+        except Exception:  # not set (onnxruntime raises its own error type): its default, spinning
+            return True
+
+    assert not any(spins(m.session) for m in (default_detector(), default_label_reader(), default_angle_classifier()))
+    assert spins(recognizer.engine.session)
