@@ -958,15 +958,28 @@ function warpCubic(image, m, width, height) {
   return { data: out, width, height, channels: cn };
 }
 
-// rotate_counterclockwise: cv2.rotate(image, ROTATE_90_COUNTERCLOCKWISE) (np.rot90).
-export function rotateCounterclockwise(image) {
+// np.rot90: an image ({data, width, height, channels}) turned `turns` quarter turns counterclockwise.
+export function rot90(image, turns) {
   const { data, width: w, height: h, channels: cn } = image;
   const out = new Uint8Array(data.length);
-  // out[i, j] = in[j, w - 1 - i]; out is w rows of h.
-  for (let i = 0; i < w; i++) {
-    for (let j = 0; j < h; j++) {
-      for (let c = 0; c < cn; c++) out[(i * h + j) * cn + c] = data[(j * w + (w - 1 - i)) * cn + c];
+  const [outW, outH] = turns % 2 === 0 ? [w, h] : [h, w];
+  // Where out[i, j] comes from in the image, by turns: 1: [j, w-1-i]; 2: [h-1-i, w-1-j]; 3: [h-1-j, i].
+  const source = [
+    (i, j) => i * w + j,
+    (i, j) => j * w + (w - 1 - i),
+    (i, j) => (h - 1 - i) * w + (w - 1 - j),
+    (i, j) => (h - 1 - j) * w + i,
+  ][turns % 4];
+  for (let i = 0; i < outH; i++) {
+    for (let j = 0; j < outW; j++) {
+      const from = source(i, j) * cn;
+      for (let c = 0; c < cn; c++) out[(i * outW + j) * cn + c] = data[from + c];
     }
   }
-  return { data: out, width: h, height: w, channels: cn };
+  return { ...image, data: out, width: outW, height: outH };
+}
+
+// rotate_counterclockwise: cv2.rotate(image, ROTATE_90_COUNTERCLOCKWISE) (np.rot90).
+export function rotateCounterclockwise(image) {
+  return rot90(image, 1);
 }

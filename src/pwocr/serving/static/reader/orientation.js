@@ -4,7 +4,7 @@
 // by the quarter turn that makes the sum point left to right, as `pwocr recognize` does.
 
 import { boxHeight, boxWidth, cropLine, isVertical } from "./detector.js";
-import { resizeImage, roundHalfEven } from "./imaging.js";
+import { resizeImage, rot90, roundHalfEven } from "./imaging.js";
 
 const f32 = Math.fround;
 
@@ -47,27 +47,6 @@ export async function uprightTurns(gray, boxes, upsideDown, size) {
   });
   const degrees = (Math.atan2(vote[1], vote[0]) * 180) / Math.PI; // image coordinates: +90 is down the photo
   return (((roundHalfEven(degrees / 90.0) % 4) + 4) % 4);
-}
-
-// orientation.turn_photo (np.rot90): an image ({data, width, height, channels}) turned `turns` quarter turns counterclockwise.
-export function turnImage(image, turns) {
-  const { data, width: w, height: h, channels: cn } = image;
-  const out = new Uint8Array(data.length);
-  const [outW, outH] = turns % 2 === 0 ? [w, h] : [h, w];
-  // Where out[i, j] comes from in the image, by turns: 1: [j, w-1-i]; 2: [h-1-i, w-1-j]; 3: [h-1-j, i].
-  const source = [
-    (i, j) => i * w + j,
-    (i, j) => j * w + (w - 1 - i),
-    (i, j) => (h - 1 - i) * w + (w - 1 - j),
-    (i, j) => (h - 1 - j) * w + i,
-  ][turns % 4];
-  for (let i = 0; i < outH; i++) {
-    for (let j = 0; j < outW; j++) {
-      const from = source(i, j) * cn;
-      for (let c = 0; c < cn; c++) out[(i * outW + j) * cn + c] = data[from + c];
-    }
-  }
-  return { ...image, data: out, width: outW, height: outH };
 }
 
 // orientation.unturn_box: a box of the photo turned `turns` quarter turns, back in the pixels of the photo

@@ -22,9 +22,9 @@ import {
   spellableValueEnd,
 } from "./clues.js";
 import { joinFragments, readingOrder, withMargins } from "./geometry.js";
-import { luminance } from "./imaging.js";
+import { luminance, rot90 } from "./imaging.js";
 import { charOnsets, grayCrop, phantomsAt, spacedText, speltWords, trailingPhantoms, valueTable } from "./ink.js";
-import { turnImage, unturnBox, uprightTurns } from "./orientation.js";
+import { unturnBox, uprightTurns } from "./orientation.js";
 import { pickPairs } from "./password.js";
 import { widthFor } from "./preprocess.js";
 
@@ -172,7 +172,7 @@ export async function readBoxes(photo, name, boxes, options, reader) {
   const turns = reader.upsideDown ? await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input) : 0;
   const { legibility: asGivenLegibility, ...asGiven } = await readAsGiven(photo, boxes, options, reader, (box) => box);
   if (turns === 0) return { image: name, turned: 0, ...asGiven };
-  const turned = turnImage(photo, turns);
+  const turned = rot90(photo, turns);
   const found = await reader.detect(luminance(turned));
   const back = (box) => unturnBox(box, turns, photo.width, photo.height);
   const { legibility, ...reading } = await readAsGiven(turned, found, options, reader, back);
