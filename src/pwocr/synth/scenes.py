@@ -36,8 +36,13 @@ SCENE_KINDS = (
     "pair_line", "label_after", "several_networks", "foreign_sign",
 )  # fmt: skip
 #: How the photo was taken: ``small`` is a low-resolution photo (text about 8 to 14 px tall),
-#: ``glare`` a laminated card catching a lamp's reflection over its text.
-CONDITIONS = ("plain", "small", "glare")
+#: ``glare`` a laminated card catching a lamp's reflection over its text, ``distant`` a sign taken
+#: from across the room (it fills a quarter to two fifths of a full-size photo, its text 8 to 25 px
+#: tall). ``compose_scenes`` draws the first three; ``distant`` is asked for by name.
+CONDITIONS = ("plain", "small", "glare", "distant")
+#: How much of the photo's width or height the surface spans, as a photo is usually taken and from afar.
+FILL = (0.55, 0.92)
+DISTANT_FILL = (0.25, 0.4)
 #: Labels printed after their value (``12345678 → password``), with the value's network (``NAME → ID``).
 AFTER_LABELS = ("password", "Password", "PW", "pw", "PASS", "Passwort", "Key", "WPA Key")
 AFTER_NETWORK_LABELS = ("ID", "SSID", "Wi-Fi", "Network")
@@ -487,8 +492,10 @@ def _background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), rng.uniform(2, 8))
 
 
-def _placement(sw: int, sh: int, w: int, h: int, max_angle: float, rng: np.random.Generator) -> np.ndarray:
-    """Where the surface's corners land in the photo: scaled to fit, rotated, seen at an angle."""
+def _placement(
+    sw: int, sh: int, w: int, h: int, max_angle: float, rng: np.random.Generator, fill: tuple[float, float] = FILL
+) -> np.ndarray:
+    """Where the surface's corners land in the photo: scaled to span ``fill`` of it, rotated, seen at an angle."""
     angle = float(np.clip(rng.normal(0, max_angle / 2.5), -max_angle, max_angle))
     src = np.float32([[0, 0], [sw, 0], [sw, sh], [0, sh]])
     jitter = rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.float32([sw, sh])
@@ -496,8 +503,8 @@ def _placement(sw: int, sh: int, w: int, h: int, max_angle: float, rng: np.rando
     a = np.deg2rad(angle)
     pts = pts @ np.float32([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
     span = pts.max(0) - pts.min(0)
-    fill = rng.uniform(0.55, 0.92)
-    pts = pts * min(fill * w / span[0], fill * h / span[1])
+    scale = rng.uniform(*fill)
+    pts = pts * min(scale * w / span[0], scale * h / span[1])
     span = pts.max(0) - pts.min(0)
     room = np.float32([w, h]) - span
     offset = np.float32([rng.uniform(0, room[0]), rng.uniform(0, room[1])]) - pts.min(0)
@@ -520,7 +527,8 @@ def compose_scene(
         fonts: fonts to draw in (default: the training split; benchmarks pass ``fonts_for("eval")``).
         size: photo ``(width, height)``; default about 2 MP, landscape or portrait.
         max_angle: the largest in-plane rotation of the surface, in degrees.
-        condition: ``CONDITIONS``: a plain photo, a small low-resolution one, or glare over the text.
+        condition: ``CONDITIONS``: a plain photo, a small low-resolution one, glare over the text, or a
+            surface taken from afar.
     """
     if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
@@ -539,7 +547,7 @@ def compose_scene(
     if size is None:
         size = (1600, 1200) if rng.random() < 0.6 else (1200, 1600)
     w, h = size
-    dst = _placement(sw, sh, w, h, max_angle, rng)
+    dst = _placement(sw, sh, w, h, max_angle, rng, DISTANT_FILL if condition == "distant" else FILL)
     matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [sw, 0], [sw, sh], [0, sh]]), dst)
     photo = _background(h, w, rng)
     warped = cv2.warpPerspective(surface, matrix, (w, h), flags=cv2.INTER_LINEAR)
