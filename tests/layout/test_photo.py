@@ -183,6 +183,10 @@ def test_bytes_and_every_kind_compose():
     assert 6 < np.median(heights) < 20  # the text about 8 to 14 pixels tall, as in a low-resolution photo
     glared = compose_scene(rng, fonts_for("eval"), kind="label_after", condition="glare")
     assert glared.image.max() == 255
+    distant = compose_scene(rng, fonts_for("eval"), kind="wifi_card", size=(1600, 1200), condition="distant")
+    assert distant.image.shape == (1200, 1600, 3)  # a full-size photo, its surface small in it
+    spans = np.ptp(np.concatenate([line.points for line in distant.lines]), axis=0)
+    assert spans[0] < 0.45 * 1600 and spans[1] < 0.45 * 1200
 
 
 def test_several_networks_scene_lists_every_password():

@@ -68,7 +68,7 @@ def test_the_whole_photo_rules_are_pythons(tiny_checkpoint, runtime):
 
     rules = json.loads(WebApp.for_checkpoint(tiny_checkpoint, runtime=runtime).read("model/photo.json"))
     assert rules["detector"] == {
-        "max_side": 1280,
+        "max_side": 960,
         "min_side": 640,
         "threshold": 0.3,
         "box_threshold": 0.55,
