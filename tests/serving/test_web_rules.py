@@ -280,3 +280,44 @@ def test_word_gaps_and_inkless_characters_are_found_as_python_finds_them(site, c
     assert any(" " in python[0] for python in expected)  # word gaps were there to find
     for line, js, python in zip(lines, got, expected, strict=True):
         assert js == python, line["text"]
+
+
+WORDS = """async ([pairs, lines]) => {
+  const C = await import("./reader/clues.js");
+  const P = await import("./reader/photo.js");
+  C.useRules((await (await fetch("model/photo.json")).json()).clues);
+  return [pairs.map(([theirs, ours]) => P.sameLetters(theirs, ours)), lines.map(([text, picks, k]) => P.unspacedValues(text, picks, k))];
+}"""
+
+
+def test_a_line_is_shown_in_pp_ocrv6s_words_and_a_value_without_spaces_as_python_decides(site, chromium, tmp_path):
+    from pwocr.layout.password import PasswordPick
+    from pwocr.layout.photo import _same_letters, _unspaced_values
+
+    pairs = [
+        ("Bienvenidos a la cafetería", "Bienvenidosalacafeteria"),
+        ("Contraseña", "Contrasea"),  # pwocr left out the ñ its alphabet lacks
+        ("Contraseña", "Contrasena"),
+        ("Contraseña", "Contrasefia"),  # another letter is not an accent
+        ("Réseau :", "Rseau:"),
+        ("Password", "Passw0rd"),
+        ("ñ", ""),
+        ("Straße", "Strae"),  # ß is a letter of its own, not an accented s
+        ("Ａｂｃ", "Abc"),  # full-width forms decompose to ASCII
+        ("", ""),
+    ]
+    lines = [
+        ("Key : Xq7 !mZ2#pL", [PasswordPick(0, 6, 17, "Xq7!mZ2#pL", "Key", "", 1.0)], 0),
+        (
+            "1F: Cafe / ab c1 2F: Bar / d e2",
+            [PasswordPick(3, 11, 16, "", None, "", 1.0), PasswordPick(3, 27, 31, "", None, "", 1.0)],
+            3,
+        ),
+        ("暗号 → a b", [PasswordPick(0, 5, 8, "", None, "", 1.0)], 0),
+        ("Room 12", [PasswordPick(1, 0, 7, "", None, "", 1.0)], 0),  # another line's pick
+    ]
+    got = _evaluate(site, chromium, tmp_path, WORDS, [pairs, [[t, [asdict(p) for p in ps], k] for t, ps, k in lines]])
+    assert got[0] == [_same_letters(theirs, ours) for theirs, ours in pairs]
+    assert got[0][:5] == [True, True, True, False, True]
+    assert got[1] == [_unspaced_values(t, ps, k) for t, ps, k in lines]
+    assert got[1][0] == "Key : Xq7!mZ2#pL" and got[1][1] == "1F: Cafe / abc1 2F: Bar / de2"

@@ -271,10 +271,21 @@ def _read_as_given(
         _password_of(pick, read, seen[pick.line][1], recognizer, name, candidates, constraints) for pick in picks
     )
     values = {pick.line for pick in picks}
-    words = [seen[k][0] if k in values else second.words(k, _spelt(read, k)) for k in range(len(read.readings))]
+    words = [
+        _unspaced_values(seen[k][0], picks, k) if k in values else second.words(k, _spelt(read, k))
+        for k in range(len(read.readings))
+    ]
     lines = tuple(PhotoLine(b, r, w) for b, r, w in zip(read.boxes, read.readings, words))
     size = (photo.shape[1], photo.shape[0])
     return PhotoReading(name, size, lines, found[0] if found else None, found)
+
+
+def _unspaced_values(text: str, picks: list[PasswordPick], k: int) -> str:
+    """Line ``k``'s text as the picker saw it, each value picked in it without the word gaps the ink
+    suggested: a password has no space (``Xq7!mZ2#pL``, not ``Xq7 !mZ2#pL``)."""
+    for pick in sorted((p for p in picks if p.line == k), key=lambda p: -p.start):
+        text = text[: pick.start] + text[pick.start : pick.end].replace(" ", "") + text[pick.end :]
+    return text
 
 
 def _password_of(
@@ -370,9 +381,20 @@ def _spelt(read: _ReadLines, k: int) -> str:
 
 
 def _same_letters(theirs: str, ours: str) -> bool:
-    """``Bienvenidos a la cafetería`` and ``Bienvenidosalacafeteria``: the same characters but spaces and accents."""
-    plain = unicodedata.normalize("NFKD", theirs)
-    return "".join(c for c in plain if not unicodedata.combining(c) and not c.isspace()) == ours.replace(" ", "")
+    """``Bienvenidos a la cafetería`` and ``Bienvenidosalacafeteria``: the same characters but spaces and
+    accents, where pwocr may also have left out an accented letter its alphabet lacks (``Contrasea``)."""
+    target = ours.replace(" ", "")
+    reachable = {0}  # how much of ``target`` theirs' characters so far can spell
+    for c in theirs:
+        if c.isspace():
+            continue
+        decomposed = unicodedata.normalize("NFKD", c)
+        base = "".join(d for d in decomposed if not unicodedata.combining(d))
+        spelt = {i + len(base) for i in reachable if target.startswith(base, i)}
+        reachable = spelt | reachable if base != decomposed else spelt
+        if not reachable:
+            return False
+    return len(target) in reachable
 
 
 def _other_script(text: str) -> bool:

@@ -70,10 +70,34 @@ class SecondReadings {
   }
 }
 
-// photo._same_letters: the same characters but spaces and accents.
-function sameLetters(theirs, ours) {
-  const plain = codePoints(theirs.normalize("NFKD")).filter((c) => !isCombining(c) && !isSpace(c)).join("");
-  return plain === ours.replaceAll(" ", "");
+// photo._same_letters: the same characters but spaces and accents, where pwocr may also have left out an
+// accented letter its alphabet lacks.
+export function sameLetters(theirs, ours) {
+  const target = codePoints(ours.replaceAll(" ", ""));
+  let reachable = new Set([0]); // how much of target theirs' characters so far can spell
+  for (const c of codePoints(theirs)) {
+    if (isSpace(c)) continue;
+    const decomposed = c.normalize("NFKD");
+    const base = codePoints(decomposed).filter((d) => !isCombining(d));
+    const spelt = new Set();
+    for (const i of reachable) {
+      if (base.every((d, j) => target[i + j] === d)) spelt.add(i + base.length);
+    }
+    if (base.join("") !== decomposed) for (const i of reachable) spelt.add(i);
+    reachable = spelt;
+    if (!reachable.size) return false;
+  }
+  return reachable.has(target.length);
+}
+
+// photo._unspaced_values: line k's text as the picker saw it, each value picked in it without word gaps.
+export function unspacedValues(text, picks, k) {
+  let points = codePoints(text);
+  for (const pick of picks.filter((p) => p.line === k).sort((a, b) => b.start - a.start)) {
+    const value = points.slice(pick.start, pick.end).filter((c) => c !== " ");
+    points = [...points.slice(0, pick.start), ...value, ...points.slice(pick.end)];
+  }
+  return points.join("");
 }
 
 // photo._other_script: letters no accent-stripping makes ASCII (kana, hanzi, Cyrillic).
@@ -220,7 +244,7 @@ async function readAsGiven(photo, boxes, options, reader, toPhoto) {
   for (let k = 0; k < readings.length; k++) {
     const r = readings[k];
     const words = values.has(k)
-      ? seen[k][0]
+      ? unspacedValues(seen[k][0], picks, k)
       : await second.words(k, speltWords(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
     const json = asJson(r.best, r.raw, r.found, r.chars);
     lines.push({
