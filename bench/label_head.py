@@ -27,7 +27,6 @@ import argparse
 import json
 import statistics
 import time
-from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +63,7 @@ class HeadOnFeatures:
         self.weight = graph.tensors[matmul.input[1]].astype(np.float32)  # 120 x 18,710
         self.bias = graph.constant(next(i for i in add.input if i != matmul.output[0])).astype(np.float32)
         self.torch, self.model = torch, load_model(checkpoint).eval()
-        self.recognizer, self.classes = recognizer, labels.classes
+        self.recognizer, self.labels = recognizer, labels
 
     def features(self, crop: np.ndarray) -> np.ndarray:
         """The model's ``T x 120`` features of a straightened crop (colour or gray), over the line's own frames."""
@@ -75,11 +74,7 @@ class HeadOnFeatures:
         return columns[0, :, 0, :frames].T.numpy()
 
     def read(self, features: np.ndarray) -> str:
-        return greedy((features @ self.weight + self.bias).argmax(-1), self.classes)
-
-
-def greedy(path: np.ndarray, classes: list[str]) -> str:
-    return "".join(classes[k] for k, _ in groupby(path.tolist()) if 0 < k < len(classes))
+        return self.labels.decode(features @ self.weight + self.bias).text
 
 
 def scene_lines(count: int) -> list[tuple[np.ndarray, np.ndarray, set[str]]]:

@@ -57,7 +57,11 @@ class LabelReader:
 
     def __call__(self, gray: np.ndarray) -> LabelReading:
         """Read one straightened line (2-D uint8)."""
-        path = self.probabilities(gray).argmax(-1)
+        return self.decode(self.probabilities(gray))
+
+    def decode(self, scores: np.ndarray) -> LabelReading:
+        """Greedy CTC over PP-OCRv6's dictionary of ``T x classes`` scores (probabilities or logits) of one line."""
+        path = scores.argmax(-1)
         text, starts, previous = [], [], 0
         frames = len(path)
         for t, label in enumerate(path):
