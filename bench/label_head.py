@@ -4,8 +4,9 @@ A whole photo runs PP-OCRv6 small's recognizer on every line pwocr's model has a
 the line's words (spaces, accents, other scripts: ``pwocr.layout.labels``), about a fifth of a
 photo's time. pwocr's network starts from PP-OCRv6's (``MODEL_CARD.md``): its conv stack and mixer
 are PP-OCRv6's, moved a little by training, and end in the same 120 features per frame that
-PP-OCRv6's 18,710-class CTC layer reads. This measures what that layer (one matrix product, taken
-from the shipped ``PP-OCRv6_rec_small.onnx``) reads over the shipped pwocr model's features, on:
+PP-OCRv6's 18,710-class CTC layer reads. This measures what that layer (one matrix product, cut
+from the shipped recognizer as ``PP-OCRv6_rec_head.onnx``) reads over the shipped pwocr model's
+features (its graph's ``features`` output), as photo mode now does, on:
 
 - the lines of composed photos (``pwocr.synth.scenes``, held-out fonts, the seed of
   ``bench/photos.py``), found, joined, widened and straightened as photo mode does: readings exactly
@@ -15,8 +16,8 @@ from the shipped ``PP-OCRv6_rec_small.onnx``) reads over the shipped pwocr model
 - the time of each per line: PP-OCRv6's recognizer, against the matrix product alone (pwocr's
   features come with its own reading of the line, which photo mode runs anyway).
 
-Greedy CTC over PP-OCRv6's dictionary in both, over the frames that cover the line (not its padding).
-Needs torch (``pip install -e ".[train,bench]"``) for the model's features.
+Greedy CTC over PP-OCRv6's dictionary in both (``LabelReader``), the CTC layer over the frames that
+cover the line (not its padding).
 
     python bench/label_head.py --photos 100 --out bench/results/label_head.json
 """
@@ -40,41 +41,11 @@ from pwocr.layout.geometry import join_fragments, reading_order, with_margins
 from pwocr.layout.ink import gray_crop
 from pwocr.layout.labels import LabelReader
 from pwocr.layout.photo import LINE_READ_HEIGHT, luminance
-from pwocr.rapidocr_models import RECOGNIZER_FILE, rapidocr_model_path
 from pwocr.synth.scenes import compose_scenes
 
 #: ``bench/photos.py``'s scenes.
 SCENE_SEED = 20261126
 REAL_SETS = ("iiit5k-train", "svt-train")
-
-
-class HeadOnFeatures:
-    """PP-OCRv6's CTC layer (its last MatMul and Add) over the features of a pwocr ``crnn-svtr`` checkpoint."""
-
-    def __init__(self, recognizer: Recognizer, labels: LabelReader, checkpoint: str = "default") -> None:
-        import torch
-
-        from pwocr.checkpoints import load_model
-        from pwocr.model.pretrained import _Graph
-
-        graph = _Graph(rapidocr_model_path(RECOGNIZER_FILE))
-        matmul = next(n for n in reversed(graph.nodes) if n.op_type == "MatMul")
-        add = graph.consumers[matmul.output[0]][0]
-        self.weight = graph.tensors[matmul.input[1]].astype(np.float32)  # 120 x 18,710
-        self.bias = graph.constant(next(i for i in add.input if i != matmul.output[0])).astype(np.float32)
-        self.torch, self.model = torch, load_model(checkpoint).eval()
-        self.recognizer, self.labels = recognizer, labels
-
-    def features(self, crop: np.ndarray) -> np.ndarray:
-        """The model's ``T x 120`` features of a straightened crop (colour or gray), over the line's own frames."""
-        line = self.recognizer.preprocess(crop)
-        with self.torch.inference_mode():
-            columns = self.model.cnn(self.torch.from_numpy(self.recognizer.preprocess.batch([line])))
-        frames = self.recognizer.line_frames(crop.shape[:2])
-        return columns[0, :, 0, :frames].T.numpy()
-
-    def read(self, features: np.ndarray) -> str:
-        return self.labels.decode(features @ self.weight + self.bias).text
 
 
 def scene_lines(count: int) -> list[tuple[np.ndarray, np.ndarray, set[str]]]:
@@ -104,7 +75,6 @@ def main() -> None:
     args = parser.parse_args()
 
     recognizer, labels = Recognizer("default", threads=2), LabelReader(threads=2)
-    head = HeadOnFeatures(recognizer, labels)
     results: dict = {"photos": args.photos, "scene_seed": SCENE_SEED}
     own_ms, head_ms = [], []
     sets = [
@@ -119,9 +89,9 @@ def main() -> None:
             t = time.perf_counter()
             own = labels(gray).text.strip()
             own_ms.append(1000 * (time.perf_counter() - t))
-            features = head.features(crop)
+            _, (features,) = recognizer.probabilities_and_features([crop])
             t = time.perf_counter()
-            ours = head.read(features).strip()
+            ours = labels.from_features(features).text.strip()
             head_ms.append(1000 * (time.perf_counter() - t))
             truths = {scored(x) for x in truth}
             exact_own += scored(own) in truths

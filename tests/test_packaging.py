@@ -22,7 +22,7 @@ def shipped_files() -> set[Path]:
 
 
 def test_the_wheel_ships_what_reading_and_the_page_open():
-    from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, RECOGNIZER_FILE, rapidocr_model_path
+    from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, HEAD_FILE, RECOGNIZER_FILE, rapidocr_model_path
     from pwocr.synth.fonts import display_font
 
     shipped = shipped_files()
@@ -31,6 +31,7 @@ def test_the_wheel_ships_what_reading_and_the_page_open():
         rapidocr_model_path(DETECTOR_FILE),
         rapidocr_model_path(ANGLE_FILE),
         rapidocr_model_path(RECOGNIZER_FILE),
+        rapidocr_model_path(HEAD_FILE),
         PACKAGE / "weights" / "ppocrv6" / "LICENSE",
         PACKAGE / "weights" / "ppocrv6" / "MODIFICATIONS.md",
         display_font(),
@@ -51,11 +52,17 @@ def test_the_wheel_leaves_the_training_files_in_the_source_tree():
 
 
 @pytest.mark.parametrize(
-    "name", ["PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppocr_mobile_v2.0_cls_mobile.onnx"]
+    "name",
+    [
+        "PP-OCRv6_det_small.onnx",
+        "PP-OCRv6_rec_small.onnx",
+        "PP-OCRv6_rec_head.onnx",
+        "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    ],
 )
 def test_the_ppocrv6_files_are_the_pinned_ones(name):
-    """rapidocr 3.10's files, the detector and recognizer with float16-stored weights (derived as
-    tests/test_rapidocr_models.py checks)."""
+    """rapidocr 3.10's files, the detector and recognizer with float16-stored weights, and the
+    recognizer's CTC layer cut from it (derived as tests/test_rapidocr_models.py checks)."""
     from pwocr.rapidocr_models import SHA256, rapidocr_model_path
 
     assert hashlib.sha256(rapidocr_model_path(name).read_bytes()).hexdigest() == SHA256[name]

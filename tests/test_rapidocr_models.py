@@ -12,7 +12,9 @@ from pwocr.rapidocr_models import (
     ANGLE_FILE,
     DETECTOR_FILE,
     FP16_MIN_VALUES,
+    HEAD_FILE,
     RECOGNIZER_FILE,
+    ctc_layer,
     derive_shipped_file,
     installed_rapidocr_file,
     rapidocr_model_path,
@@ -110,3 +112,27 @@ def test_the_shipped_detector_finds_the_lines_rapidocrs_finds():
         assert len(theirs) == len(ours) > 0
         for box in theirs:  # each of rapidocr's boxes has one of ours within 2 px at every corner
             assert min(float(np.abs(box.points - other.points).max()) for other in ours) < 2
+
+
+def test_the_ctc_layer_is_cut_from_the_shipped_recognizer_and_computes_its_last_layer():
+    """Over the features the whole recognizer computes, the cut layer gives the recognizer's own scores."""
+    import onnxruntime as ort
+    from onnx import helper
+
+    from pwocr.layout.labels import LabelReader
+
+    recognizer = onnx.load(str(rapidocr_model_path(RECOGNIZER_FILE)))
+    head = onnx.load(str(rapidocr_model_path(HEAD_FILE)))
+    assert ctc_layer(recognizer) == head
+    assert {n.op_type for n in head.graph.node} == {"Cast", "MatMul", "Add"}
+    features = next(n for n in reversed(recognizer.graph.node) if n.op_type == "MatMul").input[0]
+    recognizer.graph.output.append(helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None))
+    whole = ort.InferenceSession(recognizer.SerializeToString(), providers=["CPUExecutionProvider"])
+    line = np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 160)).astype(np.float32)
+    probabilities, frames = whole.run(None, {whole.get_inputs()[0].name: line})
+    reader = LabelReader(threads=1)
+    logits = reader.head.run(None, {"features": frames[0]})[0]
+    softmax = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(softmax / softmax.sum(-1, keepdims=True), probabilities[0], atol=5e-4)
+    assert reader.from_features(frames[0]) == reader.decode(probabilities[0])
+    assert reader.classes[1:-1] == next(p.value for p in head.metadata_props if p.key == "character").splitlines()

@@ -43,6 +43,9 @@ RAPIDOCR_SHA256 = {
     RECOGNIZER_FILE: "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
     ANGLE_FILE: "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
 }
+#: PP-OCRv6's CTC layer alone (its recognizer's last MatMul and Add: 120 features a frame to 18,710
+#: classes), cut from the shipped recognizer: a photo's words from pwocr's own features (``pwocr.layout.labels``).
+HEAD_FILE = "PP-OCRv6_rec_head.onnx"
 #: Files pwocr ships as rapidocr bundles them, byte for byte.
 UNMODIFIED = frozenset({ANGLE_FILE})
 #: The files pwocr ships: rapidocr's, with float16-stored weights (the unmodified ones as they are).
@@ -50,6 +53,7 @@ SHA256 = {
     DETECTOR_FILE: "3c0294bc9f8c9f49fa41d5c5bd6e9022e694640ff609f76032cb6dac780c305d",
     RECOGNIZER_FILE: "eacb17a0a550175034e5111183aa4c4d6b28d08376f1b13fdc9a9134debb598e",
     ANGLE_FILE: RAPIDOCR_SHA256[ANGLE_FILE],
+    HEAD_FILE: "d9402732b06132b78e58c53dbe919e459d8a029279812fb4c62bb45c872b1d0f",
 }
 LICENSE = "Apache-2.0 (PaddleOCR PP-OCRv6 small, as bundled in rapidocr 3.10; see weights/ppocrv6/)"
 #: Weights of at least this many values are stored as float16. The smaller ones (biases, norms, the
@@ -117,6 +121,48 @@ def derive_shipped_file(name: str, rapidocr_file: Path) -> bytes:
     return store_weights_as_fp16(onnx.load_from_string(data), name).SerializeToString()
 
 
+def ctc_layer(recognizer: onnx.ModelProto) -> onnx.ModelProto:
+    """The last layer of PP-OCRv6's (float16-stored) recognizer as a graph of its own: ``features``
+    (steps x 120, what its mixer gives each frame) to ``logits`` (steps x classes, before the softmax),
+    its weights stored as the recognizer stores them, with the recognizer's dictionary in its metadata."""
+    import onnx
+    from onnx import helper
+
+    graph = recognizer.graph
+    matmul = next(n for n in reversed(graph.node) if n.op_type == "MatMul")
+    add = next(n for n in graph.node if n.op_type == "Add" and matmul.output[0] in n.input)
+    weight, bias = matmul.input[1], next(i for i in add.input if i != matmul.output[0])
+    casts = [n for n in graph.node if n.op_type == "Cast" and n.output[0] in (weight, bias)]
+    stored = {i for n in casts for i in n.input} | {weight, bias}
+    nodes = [
+        *casts,
+        helper.make_node("MatMul", ["features", weight], ["scores"], name="ctc_matmul"),
+        helper.make_node("Add", ["scores", bias], ["logits"], name="ctc_add"),
+    ]
+    classes = next(int(t.dims[-1]) for t in graph.initializer if t.name in (bias, f"{bias}.fp16"))
+    head = helper.make_graph(
+        nodes,
+        "ppocrv6_ctc_layer",
+        [helper.make_tensor_value_info("features", onnx.TensorProto.FLOAT, ["steps", 120])],
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["steps", classes])],
+        [t for t in graph.initializer if t.name in stored],
+    )
+    model = helper.make_model(head, opset_imports=list(recognizer.opset_import), ir_version=recognizer.ir_version)
+    character = next(p.value for p in recognizer.metadata_props if p.key == "character")
+    for key, value in (
+        ("character", character),
+        (
+            MODIFICATION_KEY,
+            f"Cut by pwocr from rapidocr {RAPIDOCR_VERSION}'s {RECOGNIZER_FILE} (SHA-256 "
+            f"{RAPIDOCR_SHA256[RECOGNIZER_FILE]}): its last MatMul and Add alone (the CTC layer), their "
+            f"weights stored as float16 and cast back to float32 in the graph.",
+        ),
+    ):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model
+
+
 def installed_rapidocr_file(name: str) -> Path:
     """rapidocr's own copy of ``name`` (without importing rapidocr); a one-line error if it is not installed."""
     spec = find_spec("rapidocr")
@@ -129,8 +175,13 @@ def main() -> None:
     """Write the PP-OCR files pwocr ships into its ``weights/ppocrv6``, derived from the installed rapidocr 3.10."""
     argparse.ArgumentParser(description=main.__doc__).parse_args()
     folder = Path(str(resources.files("pwocr") / "weights" / "ppocrv6"))
-    for name in (DETECTOR_FILE, RECOGNIZER_FILE, ANGLE_FILE):
-        data = derive_shipped_file(name, installed_rapidocr_file(name))
+    import onnx
+
+    for name in (DETECTOR_FILE, RECOGNIZER_FILE, ANGLE_FILE, HEAD_FILE):
+        if name == HEAD_FILE:
+            data = ctc_layer(onnx.load(str(folder / RECOGNIZER_FILE))).SerializeToString()
+        else:
+            data = derive_shipped_file(name, installed_rapidocr_file(name))
         (folder / name).write_bytes(data)
         print(f"{folder / name}: {len(data) / 1e6:.1f} MB, SHA-256 {hashlib.sha256(data).hexdigest()}")
 

@@ -41,6 +41,10 @@ def test_exported_onnx_runs_alone_and_matches_torch(tiny_checkpoint, tmp_path):
         with torch.inference_mode():
             expected = model(images).numpy()
         assert np.allclose(engine(images.numpy()), expected, atol=1e-4)
+        log_probs, features = engine.with_features(images.numpy())
+        with torch.inference_mode():
+            expected_features = model.forward_with_features(images)[1].numpy()
+        assert np.allclose(log_probs, expected, atol=1e-4) and np.allclose(features, expected_features, atol=1e-4)
     onnx_reading = Recognizer(tmp_path / "tiny.onnx").read(draw_line("Zz9"))
     assert onnx_reading.text == "Zz9"
 
@@ -211,3 +215,15 @@ def test_a_folder_with_a_bad_file_logs_it_by_name_and_reads_the_rest(tiny_checkp
     assert [r.text for r in readings] == ["Zz9"]
     assert len(caplog.records) == 1 and "b.png" in caplog.records[0].getMessage()
     assert caplog.records[0].getMessage().endswith("skipped")
+
+
+def test_features_come_only_from_a_model_whose_features_are_ppocrv6s(tiny_checkpoint):
+    """The shipped crnn-svtr gives each line's PP-OCRv6 features over its own frames; a VGG model none."""
+    line = np.asarray(draw_line("Zz9"))
+    shipped = Recognizer("default", threads=1)
+    lines = [line, line[:, : line.shape[1] // 2]]
+    probs, features = shipped.probabilities_and_features(lines)
+    assert [f.shape for f in features] == [(shipped.line_frames(x.shape), 120) for x in lines]
+    assert all(len(p) >= len(f) for p, f in zip(probs, features))  # the tables keep their padding's frames
+    tiny = Recognizer(tiny_checkpoint)
+    assert not tiny.config.ppocr_features and tiny.probabilities_and_features([line])[1] is None

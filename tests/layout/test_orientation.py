@@ -103,5 +103,7 @@ def test_the_photo_models_threads_sleep_after_each_run_and_the_line_readers_spin
         except Exception:  # not set (onnxruntime raises its own error type): its default, spinning
             return True
 
-    assert not any(spins(m.session) for m in (default_detector(), default_label_reader(), default_angle_classifier()))
+    labels = default_label_reader()
+    sessions = (default_detector().session, labels.session, labels.head, default_angle_classifier().session)
+    assert not any(spins(session) for session in sessions)
     assert spins(recognizer.engine.session)

@@ -247,8 +247,28 @@ def test_pairs_on_one_line_labels_after_values_and_several_networks(recognizer, 
     assert len(set(texts)) == len(texts)
 
 
-def test_every_line_reads_as_words_and_the_password_as_the_password_model_reads_it(recognizer):
-    """``Bienvenidos a la cafetería`` keeps its spaces and its í (PP-OCRv6); the password keeps pwocr's reading."""
+@pytest.fixture(scope="module")
+def recognizer_without_features(tmp_path_factory) -> Recognizer:
+    """The shipped model as a graph exported before its ``features`` output: PP-OCRv6 reads the crops again."""
+    onnx = pytest.importorskip("onnx")
+    from pwocr.checkpoints import resolve_checkpoint
+
+    graph = onnx.load(str(resolve_checkpoint("default").with_suffix(".onnx")))
+    del graph.graph.output[1:]
+    path = tmp_path_factory.mktemp("graph") / "no-features.onnx"
+    onnx.save(graph, str(path))
+    return Recognizer(path, threads=1)
+
+
+@pytest.mark.parametrize("features", [True, False], ids=["ctc-layer-on-features", "whole-recognizer"])
+def test_every_line_reads_as_words_and_the_password_as_the_password_model_reads_it(
+    recognizer, recognizer_without_features, features
+):
+    """``Bienvenidos a la cafetería`` keeps its spaces and its í (PP-OCRv6); the password keeps pwocr's reading.
+
+    PP-OCRv6's words come from its CTC layer over pwocr's own features, or, for a graph without
+    them, from PP-OCRv6's whole recognizer over the line: the same words either way."""
+    recognizer = recognizer if features else recognizer_without_features
     font = load_font(fonts_for("eval")[0].path, 44)
     image = Image.new("RGB", (1000, 520), (250, 250, 245))
     draw = ImageDraw.Draw(image)

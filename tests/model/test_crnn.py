@@ -47,3 +47,17 @@ def test_height_follows_the_conv_stack():
         ModelConfig("abc", "crnn-lcnet", height=32)
     with pytest.raises(PwocrError, match="width_step"):
         ModelConfig("abc", "crnn", min_width=30)
+
+
+def test_only_a_crnn_svtr_started_from_ppocrv6_has_ppocrv6s_features():
+    """PP-OCRv6's CTC layer reads a photo's words from a crnn-svtr's features (saved configs before the
+    field: true for crnn-svtr); a fresh crnn-svtr from scratch, and every other stack, has other features."""
+    from pwocr.alphabet import Alphabet
+    from pwocr.training.config import TrainConfig
+    from pwocr.training.setup import initial_model
+
+    assert ModelConfig("abc", "crnn-svtr").ppocr_features and not ModelConfig("abc", "crnn-lcnet").ppocr_features
+    with pytest.raises(PwocrError, match="ppocr_features"):
+        ModelConfig("abc", "crnn", ppocr_features=True)
+    scratch = TrainConfig(model_size="crnn-svtr", pretrained_backbone="none")
+    assert initial_model(scratch, Alphabet("abc")).config.ppocr_features is False

@@ -20,12 +20,21 @@ from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.model.config import ModelConfig
 
+#: What ``export_onnx`` writes, in the names of the graphs cached from it: version 2 added the
+#: ``features`` output, so a graph cached before it is exported again rather than read without it.
+EXPORT_VERSION = 2
+
 
 class Engine(Protocol):
     config: ModelConfig
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """``N x C x H x W`` float32 lines to ``T x N x C`` log-probabilities."""
+        ...
+
+    def with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The log-probabilities and the ``T x N x C`` features the sequence model reads (``None``: a
+        graph exported without them)."""
         ...
 
 
@@ -91,9 +100,16 @@ class OnnxEngine:
         self.source_sha256 = metadata.get(SOURCE_KEY)
         self.metadata = dict(metadata)
         self.path = Path(path)
+        self.has_features = "features" in {output.name for output in self.session.get_outputs()}
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"images": images})[0]
+        return self.session.run(["log_probs"], {"images": images})[0]
+
+    def with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if not self.has_features:
+            return self(images), None
+        log_probs, features = self.session.run(["log_probs", "features"], {"images": images})
+        return log_probs, features
 
 
 def _check_classes(session: Any, config: ModelConfig, path: str | os.PathLike[str]) -> None:
@@ -127,6 +143,11 @@ class TorchEngine:
         with self.torch.inference_mode():
             return self.model(self.torch.from_numpy(images).to(self.device)).float().cpu().numpy()
 
+    def with_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        with self.torch.inference_mode():
+            log_probs, features = self.model.forward_with_features(self.torch.from_numpy(images).to(self.device))
+        return log_probs.float().cpu().numpy(), features.float().cpu().numpy()
+
 
 def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> OnnxEngine:
     """The ONNX graph of a ``.safetensors`` checkpoint, loaded once: shipped beside it, or exported once into the cache."""
@@ -139,7 +160,7 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
                 return engine
         except PwocrError:
             pass  # a stale or foreign graph beside the weights: export our own
-    cached = cache_dir() / f"{digest}.onnx"
+    cached = cache_dir() / f"{digest}.v{EXPORT_VERSION}.onnx"
     if not cached.is_file():
         # Only the first reading of a checkpoint exports it; later ones need no torch.
         require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
@@ -152,7 +173,7 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
             # A read-only home: keep the graph in a temporary folder instead.
             import tempfile
 
-            cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / f"{digest}.onnx"
+            cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / cached.name
             export_onnx(model, cached, source_sha256=digest)
     return OnnxEngine(cached, threads)
 

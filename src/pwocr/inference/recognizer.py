@@ -148,14 +148,26 @@ class Recognizer:
 
     def _log_probabilities_of_lines(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``log_probabilities`` of lines already through ``self.preprocess``."""
-        out: list[np.ndarray] = [np.empty(0)] * len(lines)
+        return self._run_lines(lines, features=False)[0]
+
+    def _run_lines(
+        self, lines: Sequence[np.ndarray], features: bool
+    ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """Each line's log-probabilities and, if asked for and the engine has them, its ``T x C`` features."""
+        tables: list[np.ndarray] = [np.empty(0)] * len(lines)
+        kept: list[np.ndarray] | None = [np.empty(0)] * len(lines) if features else None
         buckets = [self.preprocess.padded_width(line.shape[1]) for line in lines]
         for chunk in equal_width_batches(buckets, self.batch_size):
-            log_probs = self.engine(self.preprocess.batch([lines[i] for i in chunk]))
+            batch = self.preprocess.batch([lines[i] for i in chunk])
+            log_probs, columns = self.engine.with_features(batch) if features else (self.engine(batch), None)
+            if columns is None:
+                kept = None
             for j, i in enumerate(chunk):
                 # The frames over the padding stay: the last character's peak often falls there.
-                out[i] = log_probs[:, j]
-        return out
+                tables[i] = log_probs[:, j]
+                if kept is not None and columns is not None:
+                    kept[i] = columns[:, j]
+        return tables, kept
 
     def load_line(self, source: ImageSource) -> np.ndarray:
         """One image loaded as the model reads it (colour or gray) and cut to its model-height line."""
@@ -172,6 +184,19 @@ class Recognizer:
     def line_probabilities(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``probabilities`` of lines already through ``self.preprocess`` (keep lines, not photos, in memory)."""
         return [tempered_probabilities(t, self.config.temperature) for t in self._log_probabilities_of_lines(lines)]
+
+    def probabilities_and_features(
+        self, images: Sequence[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """``probabilities`` of each image, and each one's ``T x C`` features over its own frames (not its
+        padding) where the model's features are PP-OCRv6's (``ModelConfig.ppocr_features``) and its
+        engine gives them (a graph exported before them does not): ``None`` otherwise."""
+        lines = [self.preprocess(image) for image in images]
+        tables, features = self._run_lines(lines, features=bool(self.config.ppocr_features))
+        probs = [tempered_probabilities(t, self.config.temperature) for t in tables]
+        if features is None:
+            return probs, None
+        return probs, [f[: self.line_frames(image.shape)] for f, image in zip(features, images)]
 
     # ------------------------------------------------------------ decoding
     def decode(

@@ -182,6 +182,9 @@ class _ReadLines:
     tables: list[np.ndarray]
     frames: list[int]
     readings: list[Reading]
+    # Each line's PP-OCRv6 features over its own frames, for the label reader's CTC layer (``None``:
+    # a model whose features are not PP-OCRv6's; the label reader then reads the gray crops).
+    features: list[np.ndarray] | None
 
 
 def _read_lines(
@@ -193,11 +196,11 @@ def _read_lines(
     boxes = with_margins(boxes, places, photo.shape)
     straight = [crop_line(photo, box, min_height=LINE_READ_HEIGHT) for box in boxes]
     crops = [gray_crop(crop) for crop in straight]
-    tables = recognizer.probabilities(straight if recognizer.preprocess.colour else crops) if crops else []
+    tables, features = recognizer.probabilities_and_features(straight if recognizer.preprocess.colour else crops)
     # Read as they look: a line's words, ink and value cut are aligned to its greedy path.
     readings = [recognizer.decode(t, f"{name}#{i}", candidates, with_prior=False) for i, t in enumerate(tables)]
     frames = [recognizer.line_frames(crop.shape) for crop in crops]
-    return _ReadLines(boxes, places, crops, tables, frames, readings)
+    return _ReadLines(boxes, places, crops, tables, frames, readings, features)
 
 
 def read_boxes(
@@ -256,7 +259,7 @@ def _read_as_given(
     if label_reader == "default":
         label_reader = default_label_reader()
     read = _read_lines(recognizer, photo, name, boxes, candidates)
-    second = _SecondReadings(label_reader, read.crops)
+    second = _SecondReadings(label_reader, read.crops, read.features)
     spaced = [spaced_text(c, t, r.text, n) for c, t, r, n in zip(read.crops, read.tables, read.readings, read.frames)]
     seen = [
         _label_text(k, read.tables[k], read.readings[k], spaced[k], second, read.frames[k])
@@ -351,10 +354,13 @@ LABEL_READER_BELOW = 0.5
 
 
 class _SecondReadings:
-    """PP-OCRv6's reading of a photo's lines (spaces, accents, other scripts), each read once, when first asked."""
+    """PP-OCRv6's reading of a photo's lines (spaces, accents, other scripts), each read once, when first asked:
+    its CTC layer over the lines' ``features`` where pwocr's model gave them, else its recognizer over the ``crops``."""
 
-    def __init__(self, reader: LabelReader | None, crops: list[np.ndarray]) -> None:
-        self.reader, self.crops = reader, crops
+    def __init__(
+        self, reader: LabelReader | None, crops: list[np.ndarray], features: list[np.ndarray] | None = None
+    ) -> None:
+        self.reader, self.crops, self.features = reader, crops, features
         self._read: dict[int, LabelReading] = {}
 
     @property
@@ -364,7 +370,10 @@ class _SecondReadings:
     def __call__(self, k: int) -> LabelReading:
         assert self.reader is not None
         if k not in self._read:
-            self._read[k] = self.reader(self.crops[k])
+            if self.features is not None:
+                self._read[k] = self.reader.from_features(self.features[k])
+            else:
+                self._read[k] = self.reader(self.crops[k])
         return self._read[k]
 
     def words(self, k: int, ours: str) -> str:

@@ -62,6 +62,11 @@ class ModelConfig:
     formats: tuple[tuple[str, float], ...] = ()
     format_floor: float = 0.0
     format_weight: float = 0.0
+    # Whether PP-OCRv6's own CTC layer reads this model's features (the mixer's 120 per frame): a
+    # crnn-svtr whose conv stack and mixer started from PP-OCRv6's. A photo's words then come from
+    # that layer over features the model computes anyway (``pwocr.layout.labels``) instead of a
+    # second pass of PP-OCRv6's whole recognizer. None: true for crnn-svtr (trained so), else false.
+    ppocr_features: bool | None = None
 
     def __post_init__(self) -> None:
         # JSON (checkpoint and graph metadata) gives lists; the config is frozen and compares by value.
@@ -80,6 +85,10 @@ class ModelConfig:
             raise PwocrError(f"temperature {self.temperature} must be positive")
         if self.height is None:
             object.__setattr__(self, "height", _HEIGHTS[self.arch])
+        if self.ppocr_features is None:
+            object.__setattr__(self, "ppocr_features", self.arch == "crnn-svtr")
+        if self.ppocr_features and self.arch != "crnn-svtr":
+            raise PwocrError(f"ppocr_features: only a crnn-svtr ends in PP-OCRv6's features, not a {self.arch}")
         if self.height != _HEIGHTS[self.arch]:
             raise PwocrError(
                 f"height {self.height} is not supported: the {self.arch} conv stack needs {_HEIGHTS[self.arch]}-pixel lines"

@@ -66,6 +66,12 @@ class CRNN(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self._read_columns(self.cnn(images))
 
+    def forward_with_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward`'s log-probabilities and the ``(T, N, C)`` features the sequence model reads
+        (for a ``crnn-svtr``, PP-OCRv6's mixer output: what PP-OCRv6's own CTC layer reads)."""
+        features = self.cnn(images).squeeze(2).permute(2, 0, 1)
+        return self._read_sequence(features), features
+
     def forward_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
         """:meth:`forward` from the output of the PP-LCNetV4 stack's stem and first ``blocks`` blocks
         (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with its student."""
@@ -79,7 +85,10 @@ class CRNN(nn.Module):
 
     def _read_columns(self, features: torch.Tensor) -> torch.Tensor:
         """``(N, C, 1, T)`` conv features to ``(T, N, classes)`` log-probabilities."""
-        sequence = features.squeeze(2).permute(2, 0, 1)  # T, N, C
+        return self._read_sequence(features.squeeze(2).permute(2, 0, 1))
+
+    def _read_sequence(self, sequence: torch.Tensor) -> torch.Tensor:
+        """``(T, N, C)`` features to ``(T, N, classes)`` log-probabilities."""
         context, _ = self.rnn(sequence)
         if self.skip:
             context = torch.cat([context, sequence], -1)

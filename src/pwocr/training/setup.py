@@ -208,6 +208,8 @@ def _fresh_model(config: TrainConfig, alphabet: Alphabet) -> CRNN:
             max_width=config.max_width,
             in_channels=3 if config.colour else 1,
             pad_width=config.pad_width or 0,
+            # A crnn-svtr's features stay PP-OCRv6's only where its conv stack and mixer start from them.
+            ppocr_features=config.model_size == "crnn-svtr" and config.pretrained_backbone == "ppocrv6",
         )
     )
     if config.model_size in LCNET_MODELS and config.pretrained_backbone == "ppocrv6":
