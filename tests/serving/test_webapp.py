@@ -56,9 +56,23 @@ def test_the_whole_photo_reader_is_listed_and_cached_when_first_fetched(tiny_che
         "detector_bytes": len(app.read("model/detector.onnx")),
         "labels_bytes": len(app.read("model/labels.onnx")),
         "angles_bytes": len(app.read("model/angles.onnx")),
+        "labels_from": "line",  # a VGG model's features are not PP-OCRv6's: its whole recognizer reads the words
     }
     assert model["lcnet_frames"] is (app.model.config.arch in ("crnn-lcnet", "crnn-svtr"))
     assert "model/PP-OCRv6-LICENSE.txt" in app.files and "model/PP-OCRv6-MODIFICATIONS.md" in app.files
+
+
+def test_the_shipped_models_site_reads_a_photos_words_from_its_features(runtime):
+    """PP-OCRv6's CTC layer (4.6 MB) over the model's features output, as Python reads them, instead
+    of PP-OCRv6's whole recognizer (10.7 MB)."""
+    from pwocr.inference.engine import OnnxEngine
+    from pwocr.rapidocr_models import HEAD_FILE, RECOGNIZER_FILE, rapidocr_model_path
+
+    app = WebApp.for_checkpoint(None, runtime=runtime)
+    assert json.loads(app.read("model/model.json"))["photo"]["labels_from"] == "features"
+    assert app.read("model/labels.onnx") == rapidocr_model_path(HEAD_FILE).read_bytes()
+    assert len(app.read("model/labels.onnx")) < 0.5 * rapidocr_model_path(RECOGNIZER_FILE).stat().st_size
+    assert OnnxEngine(app.files["model/recognizer.onnx"]).has_features  # the graph the page reads gives them
 
 
 def test_the_whole_photo_rules_are_pythons(tiny_checkpoint, runtime):

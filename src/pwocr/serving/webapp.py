@@ -41,11 +41,11 @@ from pwocr.alphabet import NAMED_CHARSETS
 from pwocr.decoding.confidence import DEFAULT_FLAGS
 from pwocr.decoding.formats import POOL as FORMAT_POOL
 from pwocr.errors import PwocrError
-from pwocr.inference.engine import OnnxEngine, cache_dir, onnx_engine_for_checkpoint
+from pwocr.inference.engine import EXPORT_VERSION, OnnxEngine, cache_dir, onnx_engine_for_checkpoint
 from pwocr.io import atomic_write
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.model.config import LCNET_MODELS
-from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, RECOGNIZER_FILE, rapidocr_model_path
+from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, HEAD_FILE, RECOGNIZER_FILE, rapidocr_model_path
 from pwocr.reader import LINE_MAX_HEIGHT, LINE_MAX_WIDE_HEIGHT, LINE_MIN_ASPECT
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def half_stored_graph(graph: Path, source_sha256: str | None = None) -> Path:
         return graph
 
     key = source_sha256 or _file_digest(graph).hex()
-    cached = cache_dir() / f"{key}.half-stored.onnx"
+    cached = cache_dir() / f"{key}.v{EXPORT_VERSION}.half-stored.onnx"
     if cached.is_file():
         return cached
     model = onnx.load(str(graph))
@@ -286,16 +286,23 @@ class WebApp:
     def in_page(self) -> bool:
         return self.runtime is not None
 
+    @property
+    def labels_from_features(self) -> bool:
+        """Whether the page reads a photo's words with PP-OCRv6's CTC layer over the model's features
+        (``LabelReader.from_features``), as Python does, rather than with PP-OCRv6's whole recognizer."""
+        return bool(self.model.config.ppocr_features and self.model.has_features)
+
     @cached_property
     def photo_graphs(self) -> dict[str, Path] | None:
-        """PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier, for reading whole
+        """PP-OCRv6's detector, its label reader (its CTC layer alone where the model's features are
+        PP-OCRv6's, else its whole recognizer) and PP-OCR's text-angle classifier, for reading whole
         photos in the page; ``None`` where pwocr lacks them."""
         if self.runtime is None:
             return None
         try:
             return {
                 "detector": rapidocr_model_path(DETECTOR_FILE),
-                "labels": rapidocr_model_path(RECOGNIZER_FILE),
+                "labels": rapidocr_model_path(HEAD_FILE if self.labels_from_features else RECOGNIZER_FILE),
                 "angles": rapidocr_model_path(ANGLE_FILE),
             }
         except PwocrError:
@@ -352,7 +359,9 @@ class WebApp:
             "labels_bytes": self.photo_graphs["labels"].stat().st_size,
             "angles_bytes": self.photo_graphs["angles"].stat().st_size,
         }
-        return {**PHOTO_FILES, **sizes}
+        # "features": model/labels.onnx is PP-OCRv6's CTC layer, run on the model's features output;
+        # "line": it is PP-OCRv6's whole recognizer, run on the line's gray crop.
+        return {**PHOTO_FILES, **sizes, "labels_from": "features" if self.labels_from_features else "line"}
 
     @cached_property
     def files(self) -> dict[str, Path | bytes]:

@@ -5,7 +5,8 @@
 // `pwocr recognize --json` on a photo: {image, turned, lines, password, pairs}.
 //
 // The worker hands in `reader`: {model (model.json), rules (model/photo.json), detect(gray) -> boxes,
-// table(image) -> {probs, steps, classes} (pwocr's tempered probabilities), labels(gray) -> {text, starts},
+// table(image) -> {probs, steps, classes, features} (pwocr's tempered probabilities and features),
+// labels(gray, table, frames) -> {text, starts} (PP-OCRv6's reading of a line),
 // upsideDown(inputs) -> each line's probability of reading upside down (PP-OCR's text-angle classifier)}.
 
 import { asJson, constraintsFrom, decodeLabelled } from "./decode.js";
@@ -49,16 +50,18 @@ function lineFrames(model, height, width) {
   return model.lcnet_frames ? Math.floor(Math.floor((Math.floor((w + 1) / 2) + 1) / 2) / 2) : Math.floor(w / 4) + 1;
 }
 
-// photo._SecondReadings: PP-OCRv6's reading of each line, read once, when first asked.
+// photo._SecondReadings: PP-OCRv6's reading of each line, read once, when first asked (from the line's
+// features where the reader reads them, else from its gray crop).
 class SecondReadings {
-  constructor(reader, crops) {
+  constructor(reader, read) {
     this.reader = reader;
-    this.crops = crops;
+    this.lines = read;
     this.read = new Map();
   }
 
   get(k) {
-    if (!this.read.has(k)) this.read.set(k, this.reader.labels(this.crops[k]));
+    const { crops, tables, frames } = this.lines;
+    if (!this.read.has(k)) this.read.set(k, this.reader.labels(crops[k], tables[k], frames[k]));
     return this.read.get(k);
   }
 
@@ -230,7 +233,7 @@ async function readAsGiven(photo, boxes, options, reader, toPhoto) {
   const frames = crops.map((c) => lineFrames(model, c.height, c.width));
   const read = { crops, tables, frames, readings };
 
-  const second = new SecondReadings(reader, crops);
+  const second = new SecondReadings(reader, read);
   const spaced = readings.map((r, k) => spacedText(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
   const seen = [];
   for (let k = 0; k < readings.length; k++) {

@@ -1,7 +1,7 @@
 // The in-page reader: a module Web Worker that loads onnxruntime-web and the model once, then reads
 // photos sent to it, so the page stays responsive and the photo never leaves the device. A line
 // crop is read by pwocr's model; a whole photo (pwocr.reader's decision) by photo.js, with
-// PP-OCRv6's detector and label recognizer and PP-OCR's text-angle classifier. Their files are
+// PP-OCRv6's detector and label reader (its CTC layer over pwocr's features) and PP-OCR's text-angle classifier. Their files are
 // fetched in the background as soon as the line reader is ready, so that after one visit whole photos
 // read offline too (the service worker keeps them); their sessions are built when the first whole
 // photo comes, so a page that reads crops holds no more.
@@ -28,6 +28,8 @@ import { fromRGBA, isGrayFile, toInput, toLine } from "./preprocess.js";
 
 let model = null;
 let session = null;
+// The width of a frame's features: PP-OCRv6's mixer's, what its CTC layer reads.
+const FEATURES = 120;
 
 // `start()` run once: its promise, shared by every caller until it fails (the next call then starts again);
 // `forget()` lets its result go.
@@ -151,8 +153,15 @@ async function loadPhotoReader() {
       const output = await run(angles, { data: batch, dims: [inputs.length, 3, height, width] });
       return Array.from({ length: inputs.length }, (_, i) => output.data[2 * i + 1]);
     },
-    // LabelReader.__call__ of one gray line.
-    async labels(gray) {
+    // photo._SecondReadings: LabelReader.from_features of a line's table's PP-OCRv6 features over its own
+    // `frames` where model/labels.onnx is PP-OCRv6's CTC layer ("labels_from": "features"), else
+    // LabelReader.__call__ of its gray crop.
+    async labels(gray, table, frames) {
+      if (model.photo.labels_from === "features") {
+        const output = await run(labels, { data: table.features.subarray(0, frames * FEATURES), dims: [frames, FEATURES] });
+        const [steps, count] = output.dims;
+        return labelReading(output.data, steps, count, classes);
+      }
       const output = await run(labels, labelInput(gray));
       const [, steps, count] = output.dims;
       return labelReading(output.data, steps, count, classes);
@@ -197,13 +206,15 @@ async function decodeImage(file) {
   return image;
 }
 
-// The model's log-probabilities of one line, as a steps x classes table.
+// The model's log-probabilities of one line, as a steps x classes table, and its steps x FEATURES
+// features (the graph's "features" output; null for a graph exported without it).
 async function logProbabilities(line) {
   const input = toInput(line, model.config);
   const feeds = { images: new ort.Tensor("float32", input.data, input.dims) };
-  const output = (await session.run(feeds)).log_probs; // steps x 1 x classes
+  const outputs = await session.run(feeds);
+  const output = outputs.log_probs; // steps x 1 x classes
   const [steps, , classes] = output.dims;
-  return { data: output.data, steps, classes };
+  return { data: output.data, steps, classes, features: outputs.features ? outputs.features.data : null };
 }
 
 // `recognize --layout auto` (pwocr.reader.read_image): a line crop, by its size or by the detector's
@@ -245,10 +256,11 @@ async function read(file, options) {
   return { reading: { image: name, ...reading }, ms: times[4] - times[0], timings: { decode, preprocess, run, decoding } };
 }
 
-// The probability table of one line image ({data, width, height, channels}).
+// The probability table of one line image ({data, width, height, channels}), with the line's features.
 async function tableOf(image) {
   const table = await logProbabilities(toLine(image, model.config));
-  return { probs: temperedProbabilities(table.data, table.steps, table.classes, model.config.temperature), steps: table.steps, classes: table.classes };
+  const probs = temperedProbabilities(table.data, table.steps, table.classes, model.config.temperature);
+  return { probs, steps: table.steps, classes: table.classes, features: table.features };
 }
 
 async function fuseFiles(files, options) {
