@@ -85,11 +85,37 @@ class AlwaysUpsideDown:
         return np.ones(len(lines))
 
 
-def test_a_photo_taken_for_upside_down_stays_upright_when_it_reads_better_so(recognizer, upright):
+class Counting(AlwaysUpsideDown):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def upside_down(self, lines):
+        self.calls += 1
+        return super().upside_down(lines)
+
+
+def test_a_photo_taken_for_upside_down_stays_upright_when_it_reads_better_so(recognizer, upright, monkeypatch):
+    from pwocr.layout import photo
+
     s, straight = upright
-    reading = read_photo(recognizer, s.image, candidates=3, angles=AlwaysUpsideDown())
-    assert reading.turned == 0
+    monkeypatch.setattr(photo, "SURELY_UPRIGHT", 1.01)  # every photo put to the vote, however surely it reads
+    classifier = Counting()
+    reading = read_photo(recognizer, s.image, candidates=3, angles=classifier)
+    assert classifier.calls == 1 and reading.turned == 0
     assert reading.as_dict() == {**straight.as_dict(), "image": reading.image}
+
+
+def test_a_photo_whose_lines_read_surely_as_it_stands_is_not_put_to_the_vote(recognizer, upright):
+    from pwocr.layout.photo import SURELY_UPRIGHT, legibility
+
+    s, straight = upright
+    assert legibility(straight) >= SURELY_UPRIGHT
+    classifier = Counting()
+    reading = read_photo(recognizer, s.image, candidates=3, angles=classifier)
+    assert classifier.calls == 0 and reading.as_dict() == {**straight.as_dict(), "image": reading.image}
+    # Upside down, the lines read badly: put to the vote (every line upside down), turned and read upright.
+    turned = read_photo(recognizer, np.rot90(s.image, 2).copy(), angles=classifier)
+    assert classifier.calls == 1 and turned.turned == 180 and turned.password.reading.text == s.password
 
 
 def test_the_photo_models_threads_sleep_after_each_run_and_the_line_readers_spin(recognizer):

@@ -203,6 +203,14 @@ def _read_lines(
     return _ReadLines(boxes, places, crops, tables, frames, readings, features)
 
 
+#: A photo whose lines read at least this surely as they stand (``legibility``) is not put to the
+#: text-angle classifier's vote (12-17 ms a photo): on 150 composed scenes, 96 upright photos read
+#: so surely and none of them was voted turned, while of 150 photos of 50 of them taken sideways or
+#: upside down the 5 that read so surely as given (sideways, their crops straightened the right
+#: way) all gave the right password; sideways photos read wrong reached 0.78.
+SURELY_UPRIGHT = 0.85
+
+
 def read_boxes(
     recognizer: Recognizer,
     photo: np.ndarray,
@@ -216,17 +224,20 @@ def read_boxes(
 ) -> PhotoReading:
     """Read the detected lines of a loaded photo, then pick the password (and every network's).
 
-    Where the text-angle classifier's vote (``pwocr.layout.orientation``) says the text stands
-    sideways or upside down, the photo is also read turned, its lines found again by ``detector``
-    (default: the shipped one), and the turned reading is kept if its lines read more surely
-    (``legibility``): the classifier knows words, and a random password upside down
+    A photo whose lines read surely as it stands (``legibility`` at least ``SURELY_UPRIGHT``) is
+    taken as upright. Elsewhere, where the text-angle classifier's vote (``pwocr.layout.orientation``)
+    says the text stands sideways or upside down, the photo is also read turned, its lines found
+    again by ``detector`` (default: the shipped one), and the turned reading is kept if its lines
+    read more surely: the classifier knows words, and a random password upside down
     (``}<6S>z9X=j|``) can fool it, but not the password model. Boxes are always in the pixels of
     the photo as it came. ``angles=None`` reads every photo as it stands.
     """
     if angles == "default":
         angles = default_angle_classifier()
-    turns = upright_turns(luminance(photo), boxes, angles) if angles is not None else 0
     as_given = _read_as_given(recognizer, photo, name, boxes, candidates, constraints, label_reader)
+    if angles is None or legibility(as_given) >= SURELY_UPRIGHT:
+        return as_given
+    turns = upright_turns(luminance(photo), boxes, angles)
     if turns == 0:
         return as_given
     turned = turn_photo(photo, turns)

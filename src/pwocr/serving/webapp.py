@@ -215,6 +215,7 @@ def photo_rules(dictionary: list[str]) -> dict[str, Any]:
         "line_read_height": photo.LINE_READ_HEIGHT,
         "angle_input": [orientation.ANGLE_HEIGHT, orientation.ANGLE_WIDTH],
         "label_reader_below": photo.LABEL_READER_BELOW,
+        "surely_upright": photo.SURELY_UPRIGHT,
         "number_prior": photo.NUMBER_PRIOR,
         "plausible": photo.PLAUSIBLE,
         "digit_lookalikes": "".join(sorted(photo._DIGIT_LOOKALIKES)),

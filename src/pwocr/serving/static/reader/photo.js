@@ -192,12 +192,14 @@ function passwordOf(pick, read, toReading, options, constraints, model, rules) {
 
 // photo.read_boxes: read the detected lines of a decoded photo ({data, width, height, channels}), then pick
 // the password (and every network's). `options` are the page's: candidates and the password's constraints.
-// Where the text-angle classifier's vote says the text stands sideways or upside down, the photo is also read
+// A photo whose lines read surely as it stands (rules.surely_upright) is taken as upright. Elsewhere, where
+// the text-angle classifier's vote says the text stands sideways or upside down, the photo is also read
 // turned, its lines found again, and that reading kept if its lines read more surely (legibility); boxes are
 // always in the pixels of the photo as it came (orientation.js).
 export async function readBoxes(photo, name, boxes, options, reader) {
-  const turns = reader.upsideDown ? await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input) : 0;
   const { legibility: asGivenLegibility, ...asGiven } = await readAsGiven(photo, boxes, options, reader, (box) => box);
+  if (!reader.upsideDown || asGivenLegibility >= reader.rules.surely_upright) return { image: name, turned: 0, ...asGiven };
+  const turns = await uprightTurns(luminance(photo), boxes, reader.upsideDown, reader.rules.angle_input);
   if (turns === 0) return { image: name, turned: 0, ...asGiven };
   const turned = rot90(photo, turns);
   const found = await reader.detect(luminance(turned));
