@@ -155,19 +155,19 @@ class Recognizer:
     ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
         """Each line's log-probabilities and, if asked for and the engine has them, its ``T x C`` features."""
         tables: list[np.ndarray] = [np.empty(0)] * len(lines)
-        kept: list[np.ndarray] | None = [np.empty(0)] * len(lines) if features else None
+        kept: list[np.ndarray] = [np.empty(0)] * len(lines)
+        given = False
         buckets = [self.preprocess.padded_width(line.shape[1]) for line in lines]
         for chunk in equal_width_batches(buckets, self.batch_size):
             batch = self.preprocess.batch([lines[i] for i in chunk])
             log_probs, columns = self.engine.with_features(batch) if features else (self.engine(batch), None)
-            if columns is None:
-                kept = None
+            given = columns is not None
             for j, i in enumerate(chunk):
                 # The frames over the padding stay: the last character's peak often falls there.
                 tables[i] = log_probs[:, j]
-                if kept is not None and columns is not None:
+                if columns is not None:
                     kept[i] = columns[:, j]
-        return tables, kept
+        return tables, kept if given else None
 
     def load_line(self, source: ImageSource) -> np.ndarray:
         """One image loaded as the model reads it (colour or gray) and cut to its model-height line."""

@@ -3,7 +3,8 @@
 pwocr's recognizer reads the 94 printable ASCII characters: what passwords are made of, but not
 the labels beside them on a Chinese or Japanese Wi-Fi card. PP-OCRv6 small's recognizer, bundled
 in ``rapidocr`` (Apache-2.0) and shipped with pwocr beside the detector, reads 18,000 characters (Chinese, Japanese
-kana, accented Latin). It is run here on onnxruntime. The picker takes a label from it on lines
+kana, accented Latin). It is run here on onnxruntime: for the shipped model, its CTC layer alone
+over the features pwocr's model computed for the line anyway. The picker takes a label from it on lines
 where pwocr found no label and was unsure of its reading; the value is still pwocr's reading.
 Every line that is not a password is shown in its reading (``PhotoLine.words``): with spaces,
 accents and the scripts pwocr cannot spell.
@@ -40,8 +41,8 @@ class LabelReader:
 
     pwocr's ``crnn-svtr`` starts from PP-OCRv6's conv stack and mixer and ends in the same 120
     features a frame (``ModelConfig.ppocr_features``), so PP-OCRv6's CTC layer reads them: on the
-    lines of 100 composed photos 85.6% exact against the whole recognizer's 83.0%, at 4 against 14
-    ms a line (``bench/label_head.py``). Each graph is loaded when first needed.
+    lines of 100 composed photos 85.6% exact against the whole recognizer's 83.0%, at 1.4 against
+    12 ms a line (``bench/label_head.py``). Each graph is loaded when first needed.
 
     Args:
         model_path: PP-OCRv6's recognizer (default: the shipped one).
