@@ -166,8 +166,10 @@ def test_a_plain_phrase_ending_in_a_label_word_is_no_labelled_value():
 # ---------------------------------------------------------------- headers, several networks
 
 
-def test_id_pw_header_over_a_table_of_networks():
-    facts = lines("Wi-Fi", "ID / PW", "Cafe-1F / k3!Qz8Lp", "Cafe-2F / 9Xw#e2Rt")
+@pytest.mark.parametrize("header", ["ID / PW", "ID_| PW", "ID _ PW"])
+def test_id_pw_header_over_a_table_of_networks(header):
+    """The header as printed, or with the gap before its bar read as ``_``: labels only, not ``ID_|`` labelled ``PW``."""
+    facts = lines("Wi-Fi", header, "Cafe-1F / k3!Qz8Lp", "Cafe-2F / 9Xw#e2Rt")
     pairs = pick_pairs(facts)
     assert [(p.network, p.value) for p in pairs] == [("Cafe-1F", "k3!Qz8Lp"), ("Cafe-2F", "9Xw#e2Rt")]
 

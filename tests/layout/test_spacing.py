@@ -29,6 +29,17 @@ def test_a_wide_ink_gap_is_a_space_and_narrow_ones_are_not():
     assert spaced_text(crop, probs, "abcd") == "ab cd"
 
 
+def test_in_a_monospaced_line_a_word_gap_is_wider_than_its_letters_wide_blanks():
+    """``Studio WiFi``: a monospaced font leaves each narrow letter (``i``, ``l``, ``:``) blanks wider
+    than a proportional font's word gap; the word gap is wider still."""
+    onsets = {2 + 4 * k: 1 + k % 5 for k in range(6)} | {34 + 4 * k: 1 + k % 5 for k in range(5)}
+    probs = table(60, onsets)  # two words: 6 letters from frame 2, 5 from frame 34 (x = 4 * frame)
+    starts = [4 * t for t in sorted(onsets)]
+    crop = line(240, [(x + 9, x + 16) for x in starts[:-1]])  # 7-px blanks between letters (0.18 heights)
+    crop[:, starts[5] + 9 : starts[6]] = 255  # the word gap: 35 px
+    assert spaced_text(crop, probs, "StudioWiFi-") == "Studio WiFi-"
+
+
 def test_letter_spaced_field_is_not_split_into_words():
     probs = table(50, {5: 1, 15: 2, 25: 3, 35: 4})
     crop = line(200, [(28, 56), (68, 96), (108, 136)])

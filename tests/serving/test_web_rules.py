@@ -54,6 +54,8 @@ EXTRA_TEXTS = [
     "Price 3.50",
     "WLAN-Schlüssel 1234-5678",
     "ID / PW",
+    "ID_| PW",  # the gap before the bar read as _
+    "1F: Studio WiFi-1F / ^r[mn'XIj",
     "SSID  Password",
     "Guest-5G  Hx7#pp2!",
     "1F: Cafe-Gast / ab|cd 9x",
@@ -229,7 +231,7 @@ INK = """async (lines) => {
     const count = K.greedySpans(table).length;
     const at = [...Array(count + 1).keys()];
     return [
-      K.spacedText(crop, table, c.text, c.frames, c.space_gap), K.speltWords(crop, table, c.text, c.frames, c.space_gap),
+      K.spacedText(crop, table, c.text, c.frames, c), K.speltWords(crop, table, c.text, c.frames, c),
       K.inklessCharacters(crop, table, c.frames), K.charOnsets(table, c.frames),
       at.map((i) => K.phantomsAt(crop, table, i, c.frames)), at.map((i) => K.trailingPhantoms(crop, table, i, c.frames)),
       at.map((i) => [...at, null].map((j) => K.valueTable(table, i, j).steps)),
@@ -249,7 +251,7 @@ def test_word_gaps_and_inkless_characters_are_found_as_python_finds_them(site, c
 
     recognizer = Recognizer("default")
     lines, expected = [], []
-    for kind, seed in (("router_sticker", 11), ("terminal", 5)):
+    for kind, seed in (("router_sticker", 11), ("terminal", 5), ("several_networks", 10)):
         photo = compose_scene(np.random.default_rng(seed), fonts_for("eval"), kind=kind, size=(1280, 960)).image
         boxes = default_detector()(luminance(photo))
         order, places = reading_order(boxes)
@@ -263,7 +265,7 @@ def test_word_gaps_and_inkless_characters_are_found_as_python_finds_them(site, c
             lines.append(
                 {"crop": crop.ravel().tolist(), "w": crop.shape[1], "h": crop.shape[0], "table": table.ravel().tolist()}
                 | {"steps": table.shape[0], "classes": table.shape[1], "text": text, "frames": frames}
-                | {"space_gap": ink.SPACE_GAP}
+                | {"space_gap": ink.SPACE_GAP, "word_gap_ratio": ink.WORD_GAP_RATIO, "median_gaps": ink.MEDIAN_GAPS}
             )
             expected.append(
                 [

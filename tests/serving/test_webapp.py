@@ -90,6 +90,7 @@ def test_the_whole_photo_rules_are_pythons(tiny_checkpoint, runtime):
     }
     assert (rules["decode_side"], rules["line_read_height"]) == (photo.DECODE_SIDE, photo.LINE_READ_HEIGHT)
     assert rules["surely_upright"] == photo.SURELY_UPRIGHT
+    assert (rules["word_gap_ratio"], rules["median_gaps"]) == (ink.WORD_GAP_RATIO, ink.MEDIAN_GAPS)
     assert (rules["space_gap"], rules["join_gap"], rules["side_margin"]) == (
         ink.SPACE_GAP,
         geometry.JOIN_GAP,

@@ -327,8 +327,10 @@ def pair_split(text: str) -> tuple[int, int] | None:
 
 
 def header_kinds(text: str) -> tuple[str, ...] | None:
-    """The kind of each label of a column header line (``ID / PW``, ``SSID  Password``), or ``None``."""
-    parts = [p for p in re.split(r"[\s/|｜,、:：]+", text) if p]
+    """The kind of each label of a column header line (``ID / PW``, ``SSID  Password``), or ``None``.
+
+    A ``_`` parts labels too: it is how pwocr's model may spell the gap between them (``ID_| PW``)."""
+    parts = [p for p in re.split(r"[\s/|｜,、:：_]+", text) if p]
     kinds = [whole_label(p) for p in parts]
     if len(parts) < 2 or any(k is None for k in kinds):
         return None

@@ -16,6 +16,11 @@ from pwocr.imaging import otsu_threshold
 #: A blank run of at least this many crop heights between two characters is a word space. Letters
 #: sit about 0.05 crop heights apart, a space about 0.2 (the crop is about 1.5 text heights tall).
 SPACE_GAP = 0.13
+#: ...and at least this many times the line's median gap between characters: a monospaced font
+#: leaves wide blanks around a narrow ``i``, ``l`` or ``:`` (``St ud io WiF i``), its word gaps wider still.
+WORD_GAP_RATIO = 2.0
+#: The median is the line's own where it has at least this many gaps between characters.
+MEDIAN_GAPS = 4
 
 
 def gray_crop(crop: np.ndarray) -> np.ndarray:
@@ -62,14 +67,18 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | No
     h, w = crop.shape
     inked = inked_columns(crop)
     frames = frames or len(probs)
-    gaps = []
+    blanks: list[int | None] = []
     for k in range(1, len(text)):
         if spans[k][0] >= frames:
             # Read over the padding after the line: the crop's right margin is no word gap.
-            gaps.append(False)
+            blanks.append(None)
             continue
         x0, x1 = int((spans[k - 1][1] + 1) / frames * w), int(spans[k][0] / frames * w)
-        gaps.append(_longest_blank(inked, x0, x1) >= SPACE_GAP * h)
+        blanks.append(_longest_blank(inked, x0, x1))
+    measured = [b for b in blanks if b is not None]
+    typical = float(np.median(measured)) if len(measured) >= MEDIAN_GAPS else 0.0
+    wide = max(SPACE_GAP * h, WORD_GAP_RATIO * typical)
+    gaps = [b is not None and b >= wide for b in blanks]
     if sum(gaps) > len(gaps) / 2:
         return text  # wide gaps everywhere: a letter-spaced field (a password shown spaced out), not words
     return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))

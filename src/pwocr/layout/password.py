@@ -129,10 +129,12 @@ def _parse_pair(text: str) -> _Parsed | None:
 
 def parse_line(text: str) -> _Parsed:
     """The clues of one line: a password label wins, then a name/password pair, then any other label."""
-    whole = find_label(text)
+    whole, header = find_label(text), header_kinds(text)
+    if header is not None and whole.after:
+        # ``ID_| PW``: labels only (the model read the gap between them as ``_``), not a value and its label.
+        whole = LabelSplit(None, "", 0.0, 0, len(text))
     if whole.kind == "password":
         return _Parsed(whole, whole.start, whole.end)
-    header = header_kinds(text)
     if header is None and (whole.kind == "" or names_network(whole.label)):
         pair = _parse_pair(text)
         if pair is not None:

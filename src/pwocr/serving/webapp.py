@@ -3,7 +3,7 @@
 ``WebApp.files`` maps every path of the site to its bytes' source; ``export_web`` writes them to a
 folder that any static host serves (``pwocr export-web``), and ``pwocr serve`` serves the same
 map. The photo is read in the browser: the page never uploads it unless the user asks the server.
-A whole photo too: the site carries PP-OCRv6's detector and label recognizer and ``model/photo.json``
+A whole photo too: the site carries PP-OCRv6's detector and label reader and ``model/photo.json``
 (the whole-photo reader's rules, written here from the Python that defines them), which the page
 fetches in the background once its line reader is ready, and the service worker keeps, so that
 after one visit whole photos read offline too.
@@ -220,6 +220,8 @@ def photo_rules(dictionary: list[str]) -> dict[str, Any]:
         "plausible": photo.PLAUSIBLE,
         "digit_lookalikes": "".join(sorted(photo._DIGIT_LOOKALIKES)),
         "space_gap": ink.SPACE_GAP,
+        "word_gap_ratio": ink.WORD_GAP_RATIO,
+        "median_gaps": ink.MEDIAN_GAPS,
         "join_gap": geometry.JOIN_GAP,
         "side_margin": geometry.SIDE_MARGIN,
         "weights": dataclasses.asdict(DEFAULT_WEIGHTS),

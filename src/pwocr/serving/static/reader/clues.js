@@ -122,7 +122,7 @@ const NETWORK_NAME = new RegExp(
   `^(?:([^${WORD_CLASS}${SPACE_CLASS}]${S}+)?([${WORD_CLASS} .\\-]{1,8}[:：]${S}*)?[${WORD_CLASS} .\\-!&'+#]+)$`,
   "u",
 );
-const HEADER_SPLIT = new RegExp(`[${SPACE_CLASS}/|｜,、:：]+`, "u");
+const HEADER_SPLIT = new RegExp(`[${SPACE_CLASS}/|｜,、:：_]+`, "u");
 const PLAIN_WORD = new RegExp(`^${LETTER}+$`, "u");
 const OTHER_THAN_ALNUM = new RegExp(`[^A-Za-z0-9${SPACE_CLASS}]`, "u");
 const ONE_WORD = /^[A-Z]?[a-z]+[!?.]?$/u;

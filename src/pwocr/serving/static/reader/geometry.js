@@ -9,8 +9,8 @@
 import { fma, minAreaRect, pairwiseSum } from "./imaging.js";
 import { boxAngle, boxCentre, boxHeight, orderCorners, widened } from "./detector.js";
 
-// np.median of a list of floats.
-function median(values) {
+// np.median of a list of numbers.
+export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
   return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;

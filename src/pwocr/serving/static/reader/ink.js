@@ -4,6 +4,7 @@
 // is {probs (Float32Array, steps x classes, blank at 0), steps, classes}.
 
 import { argmaxPath, characterSpans } from "./decode.js";
+import { median } from "./geometry.js";
 import { otsuThreshold } from "./imaging.js";
 import { colourToGray } from "./preprocess.js";
 
@@ -52,23 +53,29 @@ function longestBlank(inked, x0, x1) {
 }
 
 // spaced_text: `text` with a space wherever the crop shows a word gap between two characters.
-export function spacedText(crop, table, text, frames, spaceGap) {
+export function spacedText(crop, table, text, frames, spacing) {
   const spans = greedySpans(table);
   if (spans.length !== text.length || text.length < 2) return text;
   const { width: w, height: h } = crop;
   const inked = inkedColumns(crop);
   frames = frames || table.steps;
-  const gaps = [];
+  const blanks = [];
   for (let k = 1; k < text.length; k++) {
+    // Read over the padding after the line: the crop's right margin is no word gap.
     if (spans[k][0] >= frames) {
-      // Read over the padding after the line: the crop's right margin is no word gap.
-      gaps.push(false);
+      blanks.push(null);
       continue;
     }
     const x0 = Math.trunc(((spans[k - 1][1] + 1) / frames) * w);
     const x1 = Math.trunc((spans[k][0] / frames) * w);
-    gaps.push(longestBlank(inked, x0, x1) >= spaceGap * h);
+    blanks.push(longestBlank(inked, x0, x1));
   }
+  // A word gap: at least space_gap crop heights, and word_gap_ratio times the line's median gap
+  // (where it has median_gaps gaps or more).
+  const measured = blanks.filter((b) => b !== null);
+  const typical = measured.length >= spacing.median_gaps ? median(measured) : 0;
+  const wide = Math.max(spacing.space_gap * h, spacing.word_gap_ratio * typical);
+  const gaps = blanks.map((b) => b !== null && b >= wide);
   if (gaps.filter(Boolean).length > gaps.length / 2) return text; // a letter-spaced field, not words
   return text[0] + gaps.map((gap, k) => (gap ? " " : "") + text[k + 1]).join("");
 }
@@ -109,9 +116,9 @@ export function trailingPhantoms(crop, table, end, frames) {
 
 // spelt_words: spaced_text as a person reads the line: a character read over no ink is the gap it
 // stands in; where most characters seem inkless, the text stays.
-export function speltWords(crop, table, text, frames, spaceGap) {
+export function speltWords(crop, table, text, frames, spacing) {
   frames = frames || table.steps;
-  const spaced = spacedText(crop, table, text, frames, spaceGap);
+  const spaced = spacedText(crop, table, text, frames, spacing);
   const inkless = inklessCharacters(crop, table, frames);
   // A model that reads spaces spells its own gaps.
   if (text.includes(" ") || inkless.length !== text.length || inkless.filter(Boolean).length * 2 >= text.length) {

@@ -81,9 +81,11 @@ function parsePair(text) {
 
 // parse_line: the clues of one line, a password label first, then a name/password pair, then any other label.
 export function parseLine(text) {
-  const whole = findLabel(text);
-  if (whole.kind === "password") return parsed(whole, whole.start, whole.end);
+  let whole = findLabel(text);
   const header = headerKinds(text);
+  // ID_| PW: labels only (the model read the gap between them as _), not a value and its label.
+  if (header !== null && whole.after) whole = noLabel(0, pyLen(text));
+  if (whole.kind === "password") return parsed(whole, whole.start, whole.end);
   if (header === null && (whole.kind === "" || namesNetwork(whole.label))) {
     const pair = parsePair(text);
     if (pair !== null) return pair;

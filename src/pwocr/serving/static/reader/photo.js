@@ -236,7 +236,7 @@ async function readAsGiven(photo, boxes, options, reader, toPhoto) {
   const read = { crops, tables, frames, readings };
 
   const second = new SecondReadings(reader, read);
-  const spaced = readings.map((r, k) => spacedText(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
+  const spaced = readings.map((r, k) => spacedText(crops[k], tables[k], r.best.text, frames[k], rules));
   const seen = [];
   for (let k = 0; k < readings.length; k++) {
     seen.push(await labelText(k, tables[k], readings[k].best, spaced[k], second, frames[k], rules));
@@ -250,7 +250,7 @@ async function readAsGiven(photo, boxes, options, reader, toPhoto) {
     const r = readings[k];
     const words = values.has(k)
       ? unspacedValues(seen[k][0], picks, k)
-      : await second.words(k, speltWords(crops[k], tables[k], r.best.text, frames[k], rules.space_gap));
+      : await second.words(k, speltWords(crops[k], tables[k], r.best.text, frames[k], rules));
     const json = asJson(r.best, r.raw, r.found, r.chars);
     lines.push({
       box: boxAsList(toPhoto(ordered[k])),

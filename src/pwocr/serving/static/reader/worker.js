@@ -41,7 +41,7 @@ function once(start) {
 }
 
 // The whole-photo reader's files (rules, detector, labels, angles), until its sessions are built from them,
-// and the reader itself (PP-OCRv6's detector and label recognizer, PP-OCR's text-angle classifier, pwocr's rules).
+// and the reader itself (PP-OCRv6's detector and label reader, PP-OCR's text-angle classifier, pwocr's rules).
 const photoFiles = once(fetchPhotoFiles);
 const photoReader = once(loadPhotoReader);
 // The line reader (onnxruntime-web and pwocr's model): loaded by the page's "load", or by the first request.
