@@ -82,7 +82,11 @@ class LabelReader:
         line = resize(gray, width, 48, "area" if h > 48 else "linear")
         x = line.astype(np.float32) * (2.0 / 255.0) - 1.0
         x = np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, 48, width)))
-        return self.session.run(None, {self.session.get_inputs()[0].name: x})[0][0]
+        return self.session.run(None, {self._input_name: x})[0][0]
+
+    @cached_property
+    def _input_name(self) -> str:
+        return self.session.get_inputs()[0].name
 
     def __call__(self, gray: np.ndarray) -> LabelReading:
         """Read one straightened line (2-D uint8)."""
