@@ -52,3 +52,17 @@ def lookalikes_of(char: str) -> frozenset[str]:
 
 #: Every character that has a look-alike, in a fixed order.
 LOOKALIKE_CHARS: str = "".join(dict.fromkeys(c for group in LOOKALIKE_GROUPS.values() for c in group))
+
+
+def disjoint_groups(alphabet: str) -> list[str]:
+    """Disjoint look-alike groups of ``alphabet``'s characters, for what needs each character in one group
+    (the look-alike refiner, ``pwocr.model.refiner``): each character in the first group of
+    ``LOOKALIKE_GROUPS`` where it has a look-alike in ``alphabet`` not already placed."""
+    taken: set[str] = set()
+    groups: list[str] = []
+    for members in LOOKALIKE_GROUPS.values():
+        group = "".join(dict.fromkeys(c for c in members if c in alphabet and c not in taken))
+        if len(group) > 1:
+            taken.update(group)
+            groups.append(group)
+    return groups

@@ -168,6 +168,13 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
         help="keep the stem and first N conv blocks at their starting weights (-1: none; default: the whole "
         "stack when fine-tuning with --weights_file and --train_file, else none)",
     )
+    model.add_argument(
+        "--refine_lookalikes",
+        action="store_true",
+        help="train the --weights_file model's look-alike refiner alone (added, silent, where it has none): a small "
+        "conv branch that shares each look-alike group's probability out by the glyph's shape; the rest of the "
+        "model stays as it is",
+    )
 
 
 def _add_optimisation_flags(p: argparse.ArgumentParser) -> None:

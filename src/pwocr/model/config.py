@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from pwocr.errors import PwocrError
+from pwocr.lookalikes import disjoint_groups
 
 #: VGG width multipliers by name: ``crnn`` is the paper's network.
 VGG_WIDTHS: dict[str, float] = {"crnn": 1.0, "crnn-small": 0.5, "crnn-tiny": 0.25}
@@ -67,6 +68,9 @@ class ModelConfig:
     # that layer over features the model computes anyway (``pwocr.layout.labels``) instead of a
     # second pass of PP-OCRv6's whole recognizer. None: true for crnn-svtr (trained so), else false.
     ppocr_features: bool | None = None
+    # A look-alike refiner (``pwocr.model.refiner``) after the CTC layer: a small conv branch over the
+    # same line that redistributes each look-alike group's probability by the glyph's shape.
+    lookalike_refiner: bool = False
 
     def __post_init__(self) -> None:
         # JSON (checkpoint and graph metadata) gives lists; the config is frozen and compares by value.
@@ -89,6 +93,12 @@ class ModelConfig:
             object.__setattr__(self, "ppocr_features", self.arch == "crnn-svtr")
         if self.ppocr_features and self.arch != "crnn-svtr":
             raise PwocrError(f"ppocr_features: only a crnn-svtr ends in PP-OCRv6's features, not a {self.arch}")
+        if self.lookalike_refiner and self.arch not in LCNET_MODELS:
+            raise PwocrError(
+                f"lookalike_refiner: the refiner reads one frame per 8 px, as {' and '.join(LCNET_MODELS)} do, not a {self.arch}"
+            )
+        if self.lookalike_refiner and not disjoint_groups(self.alphabet):
+            raise PwocrError("lookalike_refiner: the alphabet has no two characters that look alike")
         if self.height != _HEIGHTS[self.arch]:
             raise PwocrError(
                 f"height {self.height} is not supported: the {self.arch} conv stack needs {_HEIGHTS[self.arch]}-pixel lines"

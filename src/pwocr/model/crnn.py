@@ -12,6 +12,7 @@ from torch import nn
 
 from pwocr.model.config import MODEL_SIZES, VGG_WIDTHS, ModelConfig
 from pwocr.model.lcnet import LCNET_CHANNELS, LCNetFeatures
+from pwocr.model.refiner import LookalikeRefiner
 from pwocr.model.svtr import LightSVTRMixer
 
 __all__ = ["CRNN", "MODEL_SIZES", "VGG_WIDTHS", "ModelConfig"]
@@ -62,26 +63,35 @@ class CRNN(nn.Module):
         # crnn-svtr's CTC layer reads the BiLSTM output beside the features it was given (a skip).
         self.skip = config.arch == "crnn-svtr"
         self.head = nn.Linear(2 * config.hidden + (c[-1] if self.skip else 0), config.num_classes)
+        self.refiner = (
+            LookalikeRefiner(config.alphabet, config.in_channels, config.height)  # type: ignore[arg-type]
+            if config.lookalike_refiner
+            else None
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self._read_columns(self.cnn(images))
+        return self._refined(images, self._read_columns(self.cnn(images)))
 
     def forward_with_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward`'s log-probabilities and the ``(T, N, C)`` features the sequence model reads
         (for a ``crnn-svtr``, PP-OCRv6's mixer output: what PP-OCRv6's own CTC layer reads)."""
         features = self.cnn(images).squeeze(2).permute(2, 0, 1)
-        return self._read_sequence(features), features
+        return self._refined(images, self._read_sequence(features)), features
 
-    def forward_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
-        """:meth:`forward` from the output of the PP-LCNetV4 stack's stem and first ``blocks`` blocks
-        (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with its student."""
+    def forward_after_blocks(self, x: torch.Tensor, blocks: int, images: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` from the output ``x`` of the PP-LCNetV4 stack's stem and first ``blocks``
+        blocks (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with
+        its student. ``images`` are the lines themselves, for the look-alike refiner."""
         if isinstance(self.cnn, LCNetFeatures):
-            return self._read_columns(self.cnn.forward_after_blocks(x, blocks))
+            return self._refined(images, self._read_columns(self.cnn.forward_after_blocks(x, blocks)))
         lcnet, *rest = self.cnn
         features = lcnet.forward_after_blocks(x, blocks)
         for module in rest:
             features = module(features)
-        return self._read_columns(features)
+        return self._refined(images, self._read_columns(features))
+
+    def _refined(self, images: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
+        return log_probs if self.refiner is None else self.refiner(images, log_probs)
 
     def _read_columns(self, features: torch.Tensor) -> torch.Tensor:
         """``(N, C, 1, T)`` conv features to ``(T, N, classes)`` log-probabilities."""

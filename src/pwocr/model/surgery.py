@@ -1,5 +1,6 @@
 """Model surgery for fine-tuning: a pretrained output layer fitted to another alphabet, the first conv
-turned between gray and colour input, and a PP-LCNetV4 conv stack partly frozen.
+turned between gray and colour input, a look-alike refiner added, and a PP-LCNetV4 conv stack
+partly frozen (or all but the refiner).
 
 Each works on a model or its weights alone and says nothing: the trainer reports what was done.
 """
@@ -9,9 +10,11 @@ from __future__ import annotations
 import torch
 
 from pwocr.errors import PwocrError
+from pwocr.lookalikes import disjoint_groups
 from pwocr.model.config import ModelConfig
 from pwocr.model.crnn import CRNN
 from pwocr.model.lcnet import LCNetFeatures
+from pwocr.model.refiner import LookalikeRefiner
 
 
 def lcnet_of(model: CRNN) -> LCNetFeatures:
@@ -29,6 +32,21 @@ def freeze_conv_stack(model: CRNN, blocks: int) -> None:
         raise PwocrError(f"--freeze_blocks {blocks}: the conv stack has {len(lcnet.blocks)} blocks")
     for module in (lcnet.stem, *lcnet.blocks[:blocks]):
         module.requires_grad_(False)
+
+
+def freeze_all_but_refiner(model: CRNN) -> None:
+    """Fix every weight but the look-alike refiner's: the model reads as before wherever the refiner is silent."""
+    if model.refiner is None:
+        raise PwocrError(f"{model.config.arch} model has no look-alike refiner to train")
+    model.requires_grad_(False)
+    model.refiner.requires_grad_(True)
+
+
+def with_fresh_refiner(weights: dict[str, torch.Tensor], model_config: ModelConfig) -> dict[str, torch.Tensor]:
+    """``weights`` with a fresh look-alike refiner's added: it starts silent, so the model reads as before."""
+    assert model_config.height is not None
+    fresh = LookalikeRefiner(model_config.alphabet, model_config.in_channels, model_config.height)
+    return {**weights, **{f"refiner.{name}": value for name, value in fresh.state_dict().items()}}
 
 
 def with_input_channels(weights: dict[str, torch.Tensor], model_config: ModelConfig) -> dict[str, torch.Tensor]:
@@ -55,14 +73,16 @@ def with_head_fitted(
     """A model for ``model_config`` from ``weights`` of a model that read ``old_alphabet``; and how many
     characters kept their output rows.
 
-    Output rows of characters both alphabets have are kept (the blank's too); rows of new
-    characters start fresh. Every other weight must fit as it is.
+    Output rows of characters both alphabets have are kept (the blank's too), and so are the look-alike
+    refiner's rows of characters both refine; rows of new characters start fresh. Every other weight
+    must fit as it is.
     """
     model = CRNN(model_config)
+    per_character = ("head.", "refiner.bias.")
     missing, unexpected = model.load_state_dict(
-        {k: v for k, v in weights.items() if not k.startswith("head.")}, strict=False
+        {k: v for k, v in weights.items() if not k.startswith(per_character)}, strict=False
     )
-    if unexpected or any(not k.startswith("head.") for k in missing):
+    if unexpected or any(not k.startswith(per_character) for k in missing):
         raise PwocrError(f"{source}: its weights do not fit a {model_config.arch} CRNN")
     old = {c: i + 1 for i, c in enumerate(old_alphabet)}
     rows = [(0, 0)] + [(i + 1, old[c]) for i, c in enumerate(model_config.alphabet) if c in old]  # (new, old)
@@ -70,4 +90,17 @@ def with_head_fitted(
         for new, previous in rows:
             model.head.weight[new] = weights["head.weight"][previous]
             model.head.bias[new] = weights["head.bias"][previous]
+        if model.refiner is not None:
+            _keep_refiner_rows(model.refiner, weights, old_alphabet, model_config.alphabet)
     return model, len(rows) - 1
+
+
+def _keep_refiner_rows(
+    refiner: LookalikeRefiner, weights: dict[str, torch.Tensor], old_alphabet: str, alphabet: str
+) -> None:
+    """Copy the old refiner's last-layer rows of the characters both alphabets refine (the rest stay silent)."""
+    old = "".join(disjoint_groups(old_alphabet))
+    for row, char in enumerate("".join(disjoint_groups(alphabet))):
+        if char in old and "refiner.bias.weight" in weights:
+            refiner.bias.weight[row] = weights["refiner.bias.weight"][old.index(char)]
+            refiner.bias.bias[row] = weights["refiner.bias.bias"][old.index(char)]

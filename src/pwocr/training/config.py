@@ -151,6 +151,9 @@ class TrainConfig:
     # weights (-1: none). Features learnt on real photos stay real, and a step costs about half.
     # ``None``: the whole stack when fine-tuning a model that has one, none otherwise.
     freeze_blocks: int | None = None
+    # Train only the --weights_file model's look-alike refiner (``pwocr.model.refiner``), adding a
+    # silent one where it has none: the CRNN itself stays as it is, so real words keep its readings.
+    refine_lookalikes: bool = False
     # Learning without forgetting: the weight of the per-frame KL divergence from the --weights_file
     # model (a frozen teacher reading the same batch) added to the CTC loss; 0: none. The student
     # learns what the labels teach (look-alikes in new fonts) while it keeps reading as the teacher
@@ -370,6 +373,8 @@ class TrainConfig:
             bad("model_size", f"choose one of {', '.join(MODEL_SIZES)}")
         if self.pretrained_backbone not in ("ppocrv6", "none"):
             bad("pretrained_backbone", "choose ppocrv6 or none")
+        if self.refine_lookalikes and not self.weights_file:
+            bad("refine_lookalikes", "the refiner is trained on a --weights_file model: give one")
         if self.freeze_blocks is not None and self.freeze_blocks < -1:
             bad("freeze_blocks", "must be -1 (none frozen) or more")
         if (

@@ -22,7 +22,14 @@ from pwocr.decoding.formats import NO_PRIOR
 from pwocr.errors import PwocrError
 from pwocr.model.config import LCNET_MODELS
 from pwocr.model.crnn import CRNN, ModelConfig
-from pwocr.model.surgery import freeze_conv_stack, lcnet_of, with_head_fitted, with_input_channels
+from pwocr.model.surgery import (
+    freeze_all_but_refiner,
+    freeze_conv_stack,
+    lcnet_of,
+    with_fresh_refiner,
+    with_head_fitted,
+    with_input_channels,
+)
 from pwocr.synth.fonts import FontSpec, training_fonts
 from pwocr.synth.render import SynthConfig, load_words, render_set
 from pwocr.training import distributed
@@ -178,8 +185,12 @@ def initial_model(config: TrainConfig, alphabet: Alphabet, quiet: bool = False) 
         max_width=config.max_width,
         in_channels=in_channels,
         pad_width=pretrained_config.pad_width if config.pad_width is None else config.pad_width,
+        lookalike_refiner=pretrained_config.lookalike_refiner or config.refine_lookalikes,
         **NO_PRIOR.as_config(),
     )
+    if model_config.lookalike_refiner and not pretrained_config.lookalike_refiner:
+        weights = with_fresh_refiner(weights, dataclasses.replace(model_config, alphabet=pretrained_config.alphabet))
+        logger.log(level, "look-alike refiner: added to %s, silent until trained", config.weights_file)
     if in_channels != pretrained_config.in_channels:
         weights = with_input_channels(weights, model_config)
         if model_config.colour:
@@ -257,9 +268,12 @@ def teacher(config: TrainConfig, student: CRNN, frozen: int, device: torch.devic
 
 
 def prepare_for_training(config: TrainConfig, model: CRNN, device: torch.device) -> Teacher | None:
-    """Freeze what ``--freeze_blocks`` fixes; the distillation teacher, with ``--distill``."""
+    """Freeze what ``--freeze_blocks`` (or ``--refine_lookalikes``) fixes; the distillation teacher, with ``--distill``."""
     blocks = frozen_blocks(config, model)
-    if blocks >= 0:
+    if config.refine_lookalikes:
+        freeze_all_but_refiner(model)
+        logger.info("training the look-alike refiner alone; the rest of the model stays as it is")
+    elif blocks >= 0:
         freeze_conv_stack(model, blocks)
         logger.info("conv stack: stem and first %d blocks frozen", blocks)
     assert config.distill is not None

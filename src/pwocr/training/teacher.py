@@ -54,7 +54,7 @@ class Teacher:
         kept, self._kept = self._kept, None
         if kept is None:
             return self.model(images[lines]).float()
-        return self.model.forward_after_blocks(kept[lines], self.shared_blocks).float()
+        return self.model.forward_after_blocks(kept[lines], self.shared_blocks, images[lines]).float()
 
 
 def _shared_blocks(teacher: CRNN, student: CRNN, frozen_blocks: int) -> int:
