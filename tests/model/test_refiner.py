@@ -63,12 +63,12 @@ def test_a_refiner_moves_probability_only_within_each_look_alike_group():
 
 def test_what_the_glyph_shows_can_turn_an_l_into_an_I_but_not_into_anything_else():
     alphabet = "lI|ab"
-    refiner = LookalikeRefiner(alphabet, in_channels=1, height=48)
+    refiner = LookalikeRefiner(alphabet, channels=8, rows=6)
     with torch.no_grad():  # a refiner sure of 'I' wherever it looks
         refiner.bias.bias[disjoint_groups(alphabet)[0].index("I")] = 5.0
     frame = torch.tensor([0.10, 0.50, 0.30, 0.04, 0.05, 0.01])  # blank, l, I, |, a, b
     log_probs = frame.log().expand(16, 1, 6)
-    out = refiner(torch.zeros(1, 1, 48, 128), log_probs)[0, 0].exp()
+    out = refiner(torch.zeros(1, 8, 6, 32), log_probs)[0, 0].exp()
     assert out.argmax() == 2  # 'I'
     assert torch.isclose(out[1:4].sum(), torch.tensor(0.84)) and torch.allclose(out[[0, 4, 5]], frame[[0, 4, 5]])
 

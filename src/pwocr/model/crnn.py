@@ -11,9 +11,13 @@ import torch
 from torch import nn
 
 from pwocr.model.config import MODEL_SIZES, VGG_WIDTHS, ModelConfig
-from pwocr.model.lcnet import LCNET_CHANNELS, LCNetFeatures
+from pwocr.model.lcnet import BLOCK_OUTPUTS, LCNET_CHANNELS, LCNetFeatures
 from pwocr.model.refiner import LookalikeRefiner
 from pwocr.model.svtr import LightSVTRMixer
+
+#: The PP-LCNetV4 blocks (after the stem) whose output the look-alike refiner reads: general stroke
+#: features, before the last blocks where training on passwords cost real words (MODEL_CARD, stage 8).
+REFINER_TAP = 7
 
 __all__ = ["CRNN", "MODEL_SIZES", "VGG_WIDTHS", "ModelConfig"]
 
@@ -63,35 +67,47 @@ class CRNN(nn.Module):
         # crnn-svtr's CTC layer reads the BiLSTM output beside the features it was given (a skip).
         self.skip = config.arch == "crnn-svtr"
         self.head = nn.Linear(2 * config.hidden + (c[-1] if self.skip else 0), config.num_classes)
+        # The look-alike refiner reads the conv stack's features after its REFINER_TAP-th block.
         self.refiner = (
-            LookalikeRefiner(config.alphabet, config.in_channels, config.height)  # type: ignore[arg-type]
-            if config.lookalike_refiner
-            else None
+            LookalikeRefiner(config.alphabet, *BLOCK_OUTPUTS[REFINER_TAP]) if config.lookalike_refiner else None
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self._refined(images, self._read_columns(self.cnn(images)))
+        return self.forward_with_features(images)[0]
 
     def forward_with_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward`'s log-probabilities and the ``(T, N, C)`` features the sequence model reads
         (for a ``crnn-svtr``, PP-OCRv6's mixer output: what PP-OCRv6's own CTC layer reads)."""
-        features = self.cnn(images).squeeze(2).permute(2, 0, 1)
-        return self._refined(images, self._read_sequence(features)), features
+        columns, tapped = self._columns(images)
+        features = columns.squeeze(2).permute(2, 0, 1)
+        log_probs = self._read_sequence(features)
+        if self.refiner is not None:
+            log_probs = self.refiner(tapped, log_probs)
+        return log_probs, features
 
-    def forward_after_blocks(self, x: torch.Tensor, blocks: int, images: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` from the output ``x`` of the PP-LCNetV4 stack's stem and first ``blocks``
-        blocks (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with
-        its student. ``images`` are the lines themselves, for the look-alike refiner."""
+    def forward_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
+        """:meth:`forward` from the output of the PP-LCNetV4 stack's stem and first ``blocks`` blocks
+        (``LCNetFeatures.after_blocks``) on: what a teacher computes past layers it shares with its
+        student (one without a look-alike refiner, which reads from inside the stack)."""
+        assert self.refiner is None
+        return self._read_columns(self._columns_after_blocks(x, blocks))
+
+    def _columns(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The conv stack's ``(N, C, 1, T)`` columns, and the features the refiner reads (None without one)."""
+        if self.refiner is None:
+            return self.cnn(images), None
+        lcnet = self.cnn if isinstance(self.cnn, LCNetFeatures) else self.cnn[0]
+        tapped = lcnet.blocks[:REFINER_TAP](lcnet.stem(images))
+        return self._columns_after_blocks(tapped, REFINER_TAP), tapped
+
+    def _columns_after_blocks(self, x: torch.Tensor, blocks: int) -> torch.Tensor:
         if isinstance(self.cnn, LCNetFeatures):
-            return self._refined(images, self._read_columns(self.cnn.forward_after_blocks(x, blocks)))
+            return self.cnn.forward_after_blocks(x, blocks)
         lcnet, *rest = self.cnn
         features = lcnet.forward_after_blocks(x, blocks)
         for module in rest:
             features = module(features)
-        return self._refined(images, self._read_columns(features))
-
-    def _refined(self, images: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
-        return log_probs if self.refiner is None else self.refiner(images, log_probs)
+        return features
 
     def _read_columns(self, features: torch.Tensor) -> torch.Tensor:
         """``(N, C, 1, T)`` conv features to ``(T, N, classes)`` log-probabilities."""

@@ -38,6 +38,19 @@ LCNET_CHANNELS = _SMALL_BLOCKS[-1][1]
 LCNET_HEIGHT = 48
 
 
+def _block_outputs() -> tuple[tuple[int, int], ...]:
+    rows = LCNET_HEIGHT // 4  # the stem's stride
+    outputs = [(_STEM_OUT, rows)]
+    for _, c_out, (stride_rows, _), _ in _SMALL_BLOCKS:
+        rows //= stride_rows
+        outputs.append((c_out, rows))
+    return tuple(outputs)
+
+
+#: (channels, rows) of the stem's output (0) and of each block's: a column every 4 px throughout.
+BLOCK_OUTPUTS = _block_outputs()
+
+
 class _SqueezeExcite(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()

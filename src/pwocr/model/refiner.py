@@ -2,10 +2,11 @@
 
 A CRNN whose conv stack was trained for words carries features that often do not separate glyphs
 a word never needs told apart; training that stack on passwords moves it away from what real
-photos need (MODEL_CARD, stages 7 and 8). The refiner leaves the CRNN as it is and adds a small
-conv branch over the same input line, its receptive field about two glyphs wide and the line's
-whole height (so a glyph's height against the line's stays visible). For every frame it gives a
-bias to each character of a look-alike group; the frame's probability of that group is
+photos need (MODEL_CARD, stages 7 and 8: the change that cost real words lay in the last conv
+blocks). The refiner leaves the CRNN as it is and adds a small conv branch that reads what the
+conv stack has computed by its seventh block (general stroke features, six rows high, so a glyph's
+height against the line's stays visible), over about two glyphs' width. For every frame it gives
+a bias to each character of a look-alike group; the frame's probability of that group is
 redistributed among the group's characters by the CRNN's log-probabilities plus those biases.
 
 What the refiner cannot do is as important: the blank's probability and each group's total are
@@ -20,10 +21,10 @@ from torch import nn
 
 from pwocr.lookalikes import disjoint_groups
 
-#: The branch's widths: three stride-2 convs to the CRNN's frame rate (one frame per 8 px), two more
-#: at that rate (a field about 47 px wide), the rows of a frame mixed into one vector, then one conv
-#: across neighbouring frames.
-_CONV_CHANNELS = (16, 32, 48, 48, 48)
+#: The branch's widths: a 1x1 conv over the tapped features, a conv of stride 2 across the line to
+#: the CRNN's frame rate, one more at that rate, the rows of a frame mixed into one vector, then one
+#: conv across neighbouring frames.
+_CHANNELS = 64
 _FRAME_CHANNELS = 96
 #: How far a bias may move a character's log-probability within its group.
 _MAX_BIAS = 12.0
@@ -32,12 +33,13 @@ _MAX_BIAS = 12.0
 class LookalikeRefiner(nn.Module):
     """Redistributes each look-alike group's per-frame probability by a local look at the glyph.
 
-    ``forward(images, log_probs)`` takes the CRNN's input ``(N, C, height, W)`` and its ``(T, N, classes)``
+    ``forward(tapped, log_probs)`` takes the features the CRNN's conv stack has computed by its tap
+    (``(N, channels, rows, 2T)``: PP-LCNetV4's, a column every 4 px) and its ``(T, N, classes)``
     log-probabilities (class 0 the blank, class ``i + 1`` the alphabet's ``i``-th character) and
     returns log-probabilities of the same shape, each group's total and every other class unchanged.
     """
 
-    def __init__(self, alphabet: str, in_channels: int, height: int) -> None:
+    def __init__(self, alphabet: str, channels: int, rows: int) -> None:
         super().__init__()
         groups = disjoint_groups(alphabet)
         refined = [alphabet.index(c) + 1 for group in groups for c in group]
@@ -51,30 +53,29 @@ class LookalikeRefiner(nn.Module):
                 membership[alphabet.index(c) + 1, g] = 1.0
         self.register_buffer("scatter", scatter, persistent=False)
         self.register_buffer("membership", membership, persistent=False)
-        layers: list[nn.Module] = []
-        c_in = in_channels
-        for i, c_out in enumerate(_CONV_CHANNELS):
-            layers += [nn.Conv2d(c_in, c_out, 3, 2 if i < 3 else 1, 1), nn.ReLU(inplace=True)]
-            c_in = c_out
-        self.convs = nn.Sequential(*layers)
-        rows = height
-        for _ in range(3):
-            rows = (rows + 1) // 2  # a stride-2 conv with padding 1
-        self.rows = nn.Conv2d(c_in, _FRAME_CHANNELS, (rows, 1))
+        self.convs = nn.Sequential(
+            nn.Conv2d(channels, _CHANNELS, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(_CHANNELS, _CHANNELS, 3, (1, 2), 1),  # a frame every 8 px, as the CRNN's
+            nn.ReLU(inplace=True),
+            nn.Conv2d(_CHANNELS, _CHANNELS, 3, 1, 1),
+            nn.ReLU(inplace=True),
+        )
+        self.rows = nn.Conv2d(_CHANNELS, _FRAME_CHANNELS, (rows, 1))
         self.context = nn.Conv1d(_FRAME_CHANNELS, _FRAME_CHANNELS, 3, padding=1)
         self.bias = nn.Conv1d(_FRAME_CHANNELS, len(refined), 1)
         nn.init.zeros_(self.bias.weight)
         nn.init.zeros_(self.bias.bias)
 
-    def biases(self, images: torch.Tensor, frames: int) -> torch.Tensor:
+    def biases(self, tapped: torch.Tensor, frames: int) -> torch.Tensor:
         """``(frames, N, classes)`` log-probability biases: zero outside the groups."""
-        x = torch.relu(self.rows(self.convs(images))).squeeze(2)
+        x = torch.relu(self.rows(self.convs(tapped))).squeeze(2)
         x = torch.relu(self.context(x))
         bias = _MAX_BIAS * torch.tanh(self.bias(x)[:, :, :frames] / _MAX_BIAS)
         return bias.permute(2, 0, 1) @ self.scatter
 
-    def forward(self, images: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
-        shifted = log_probs + self.biases(images, log_probs.shape[0])
+    def forward(self, tapped: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
+        shifted = log_probs + self.biases(tapped, log_probs.shape[0])
         # Each group's mass, before and after the biases; the quotient restores the group's total.
         before = log_probs.exp() @ self.membership
         after = shifted.exp() @ self.membership

@@ -7,6 +7,8 @@ Each works on a model or its weights alone and says nothing: the trainer reports
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from pwocr.errors import PwocrError
@@ -44,8 +46,8 @@ def freeze_all_but_refiner(model: CRNN) -> None:
 
 def with_fresh_refiner(weights: dict[str, torch.Tensor], model_config: ModelConfig) -> dict[str, torch.Tensor]:
     """``weights`` with a fresh look-alike refiner's added: it starts silent, so the model reads as before."""
-    assert model_config.height is not None
-    fresh = LookalikeRefiner(model_config.alphabet, model_config.in_channels, model_config.height)
+    fresh = CRNN(dataclasses.replace(model_config, lookalike_refiner=True)).refiner
+    assert fresh is not None
     return {**weights, **{f"refiner.{name}": value for name, value in fresh.state_dict().items()}}
 
 

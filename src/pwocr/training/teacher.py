@@ -54,13 +54,13 @@ class Teacher:
         kept, self._kept = self._kept, None
         if kept is None:
             return self.model(images[lines]).float()
-        return self.model.forward_after_blocks(kept[lines], self.shared_blocks, images[lines]).float()
+        return self.model.forward_after_blocks(kept[lines], self.shared_blocks).float()
 
 
 def _shared_blocks(teacher: CRNN, student: CRNN, frozen_blocks: int) -> int:
     """How many conv blocks (after the stem) the two models provably compute alike; -1: not even the stem."""
-    if frozen_blocks < 0:
-        return -1
+    if frozen_blocks < 0 or teacher.refiner is not None:
+        return -1  # nothing frozen, or a refiner that reads from inside the stack: read each line whole
     try:
         mine, theirs = lcnet_of(student), lcnet_of(teacher)
     except PwocrError:
