@@ -48,7 +48,8 @@ def test_a_refiner_moves_probability_only_within_each_look_alike_group():
     plain = CRNN(SVTR).eval()
     refined = CRNN(dataclasses.replace(SVTR, lookalike_refiner=True)).eval()
     refined.load_state_dict(plain.state_dict(), strict=False)
-    torch.nn.init.normal_(refined.refiner.bias.weight, std=1.0)
+    with torch.no_grad():
+        refined.refiner.share.fill_(3.0)
     images = torch.rand(2, 3, 48, 192) * 2 - 1
     with torch.inference_mode():
         before, after = plain(images), refined(images)
@@ -64,8 +65,11 @@ def test_a_refiner_moves_probability_only_within_each_look_alike_group():
 def test_what_the_glyph_shows_can_turn_an_l_into_an_I_but_not_into_anything_else():
     alphabet = "lI|ab"
     refiner = LookalikeRefiner(alphabet, channels=8, rows=6)
-    with torch.no_grad():  # a refiner sure of 'I' wherever it looks
-        refiner.bias.bias[disjoint_groups(alphabet)[0].index("I")] = 5.0
+    with torch.no_grad():  # a refiner sure of 'I' wherever it looks, and heeded
+        refiner.glyph.weight.zero_()
+        refiner.glyph.bias.zero_()
+        refiner.glyph.bias[disjoint_groups(alphabet)[0].index("I")] = 5.0
+        refiner.share.fill_(1.0)
     frame = torch.tensor([0.10, 0.50, 0.30, 0.04, 0.05, 0.01])  # blank, l, I, |, a, b
     log_probs = frame.log().expand(16, 1, 6)
     out = refiner(torch.zeros(1, 8, 6, 32), log_probs)[0, 0].exp()
@@ -87,14 +91,13 @@ def test_a_new_alphabet_keeps_the_refiners_rows_of_the_characters_both_refine():
 
     torch.manual_seed(0)
     old = CRNN(dataclasses.replace(SVTR, lookalike_refiner=True))
-    torch.nn.init.normal_(old.refiner.bias.weight)
     weights = old.state_dict()
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     new, kept = with_head_fitted(dataclasses.replace(old.config, alphabet=alphabet), weights, PRINTABLE_94, "old")
     assert kept == len(alphabet)
     old_rows = "".join(disjoint_groups(PRINTABLE_94))
     for row, char in enumerate("".join(disjoint_groups(alphabet))):
-        assert torch.equal(new.refiner.bias.weight[row], weights["refiner.bias.weight"][old_rows.index(char)])
+        assert torch.equal(new.refiner.glyph.weight[row], weights["refiner.glyph.weight"][old_rows.index(char)])
     assert torch.equal(new.refiner.convs[0].weight, weights["refiner.convs.0.weight"])
 
 
@@ -104,7 +107,8 @@ def test_exported_refiner_reads_as_torch(tmp_path):
 
     torch.manual_seed(0)
     model = CRNN(dataclasses.replace(SVTR, lookalike_refiner=True)).eval()
-    torch.nn.init.normal_(model.refiner.bias.weight, std=1.0)
+    with torch.no_grad():
+        model.refiner.share.fill_(3.0)
     export_onnx(model, tmp_path / "refined.onnx")
     engine = OnnxEngine(tmp_path / "refined.onnx")
     assert engine.config.lookalike_refiner
@@ -144,8 +148,52 @@ def test_refine_lookalikes_trains_the_refiner_alone_on_top_of_the_model_it_was_g
     before, after = load_file(str(start)), load_file(str(tmp_path / "run" / "last.safetensors"))
     assert set(after) - set(before) == {k for k in after if k.startswith("refiner.")}
     assert all(torch.equal(after[k], before[k]) for k in before)  # the CRNN itself is as it was
-    assert after["refiner.bias.weight"].abs().sum() > 0  # the refiner learnt (it started at zero)
+    assert after["refiner.share"] != 0  # the refiner learnt to speak (it started silent)
     assert load_model(tmp_path / "run" / "last.safetensors").config.lookalike_refiner
     # The refiner is trained on top of a given model, never alone.
     assert main(["train", "--synth", "1.0", "--steps_per_epoch", "1", "--refine_lookalikes"]) == 2
     assert "--refine_lookalikes" in capsys.readouterr().err
+
+
+def test_the_glyph_loss_weighs_each_frame_by_where_the_label_aligns():
+    """Each frame of a line that its label fits gives the label's characters all its weight; frames past
+    the line and a line its label cannot fit give none."""
+    from pwocr.training.loss import ctc_occupancy
+
+    torch.manual_seed(0)
+    log_probs = torch.randn(12, 3, 6).log_softmax(-1)
+    targets = torch.tensor([1, 2, 3, 4, 4] + [5] * 9)  # the third label needs more frames than its line has
+    occupancy = ctc_occupancy(log_probs, targets, torch.tensor([12, 8, 6]), torch.tensor([3, 2, 9]))
+    sums = occupancy.sum(-1)
+    assert torch.allclose(sums[:, 0], torch.ones(12), atol=1e-4)
+    assert torch.allclose(sums[:8, 1], torch.ones(8), atol=1e-4) and sums[8:, 1].abs().max() == 0
+    assert sums[:, 2].abs().max() == 0
+    # Only the label's characters and the blank are ever aligned.
+    assert occupancy[:, 0, 4:].abs().max() < 1e-6 and occupancy[:, 1, [1, 2, 3, 5]].abs().max() < 1e-6
+
+
+def test_the_glyph_loss_falls_as_the_glyph_classifier_names_the_labels_character():
+    from pwocr.training.datasets import Batch
+    from pwocr.training.loss import GlyphWatch
+
+    config = ModelConfig("lI|ab", "crnn-lcnet", in_channels=1)
+    model = CRNN(dataclasses.replace(config, lookalike_refiner=True)).eval()
+    watch = GlyphWatch(model)
+    batch = Batch(
+        images=torch.zeros(1, 1, 48, 64),
+        widths=torch.tensor([64]),
+        targets=torch.tensor([2]),  # 'I'
+        target_lengths=torch.tensor([1]),
+        labels=["I"],
+        sources=["test"],
+        config=model.config,
+    )
+
+    def loss_when_sure_of(char: str) -> float:
+        with torch.no_grad():
+            model.refiner.glyph.weight.zero_()
+            model.refiner.glyph.bias.zero_()
+            model.refiner.glyph.bias[disjoint_groups("lI|ab")[0].index(char)] = 4.0
+            return watch.loss(model(batch.images), batch, torch.device("cpu")).item()
+
+    assert loss_when_sure_of("I") < 0.1 < loss_when_sure_of("l")

@@ -10,8 +10,13 @@ a bias to each character of a look-alike group; the frame's probability of that 
 redistributed among the group's characters by the CRNN's log-probabilities plus those biases.
 
 What the refiner cannot do is as important: the blank's probability and each group's total are
-the CRNN's, so it never adds or drops a character and never changes one outside its groups. Its
-last layer starts at zero: a model with a fresh refiner reads exactly as without one.
+the CRNN's, so it never adds or drops a character and never changes one outside its groups. The
+share of the glyph's say starts at zero: a model with a fresh refiner reads exactly as without one.
+
+Training (``pwocr train --refine_lookalikes``) teaches the branch twice over: as a classifier of
+each glyph within its group, at the frames where the CTC alignment of the label places a
+character (a signal on every look-alike character of every line), and, through the share, by the
+CTC loss of the refined readings (how far the glyph's say should move the CRNN's).
 """
 
 from __future__ import annotations
@@ -63,19 +68,26 @@ class LookalikeRefiner(nn.Module):
         )
         self.rows = nn.Conv2d(_CHANNELS, _FRAME_CHANNELS, (rows, 1))
         self.context = nn.Conv1d(_FRAME_CHANNELS, _FRAME_CHANNELS, 3, padding=1)
-        self.bias = nn.Conv1d(_FRAME_CHANNELS, len(refined), 1)
-        nn.init.zeros_(self.bias.weight)
-        nn.init.zeros_(self.bias.bias)
+        self.glyph = nn.Conv1d(_FRAME_CHANNELS, len(refined), 1)
+        # How much of the glyph's log-odds the CRNN's log-probabilities take: zero, so a fresh
+        # refiner is silent; learnt by the CTC loss of the refined readings.
+        self.share = nn.Parameter(torch.zeros(()))
+        self.groups_of_refined: list[list[int]] = []
+        start = 0
+        for group in groups:
+            self.groups_of_refined.append(list(range(start, start + len(group))))
+            start += len(group)
 
-    def biases(self, tapped: torch.Tensor, frames: int) -> torch.Tensor:
-        """``(frames, N, classes)`` log-probability biases: zero outside the groups."""
+    def glyph_logits(self, tapped: torch.Tensor, frames: int) -> torch.Tensor:
+        """``(frames, N, refined)``: what the glyph alone says each frame is, as logits within each group
+        (trained as a classifier by ``pwocr.training.loss``; only differences inside a group count)."""
         x = torch.relu(self.rows(self.convs(tapped))).squeeze(2)
         x = torch.relu(self.context(x))
-        bias = _MAX_BIAS * torch.tanh(self.bias(x)[:, :, :frames] / _MAX_BIAS)
-        return bias.permute(2, 0, 1) @ self.scatter
+        return self.glyph(x)[:, :, :frames].permute(2, 0, 1)
 
     def forward(self, tapped: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
-        shifted = log_probs + self.biases(tapped, log_probs.shape[0])
+        biases = _MAX_BIAS * torch.tanh(self.share * self.glyph_logits(tapped, log_probs.shape[0]) / _MAX_BIAS)
+        shifted = log_probs + biases @ self.scatter
         # Each group's mass, before and after the biases; the quotient restores the group's total.
         before = log_probs.exp() @ self.membership
         after = shifted.exp() @ self.membership

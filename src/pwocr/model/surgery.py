@@ -80,7 +80,7 @@ def with_head_fitted(
     must fit as it is.
     """
     model = CRNN(model_config)
-    per_character = ("head.", "refiner.bias.")
+    per_character = ("head.", "refiner.glyph.")
     missing, unexpected = model.load_state_dict(
         {k: v for k, v in weights.items() if not k.startswith(per_character)}, strict=False
     )
@@ -100,9 +100,9 @@ def with_head_fitted(
 def _keep_refiner_rows(
     refiner: LookalikeRefiner, weights: dict[str, torch.Tensor], old_alphabet: str, alphabet: str
 ) -> None:
-    """Copy the old refiner's last-layer rows of the characters both alphabets refine (the rest stay silent)."""
+    """Copy the old refiner's glyph rows of the characters both alphabets refine (the rest start fresh)."""
     old = "".join(disjoint_groups(old_alphabet))
     for row, char in enumerate("".join(disjoint_groups(alphabet))):
-        if char in old and "refiner.bias.weight" in weights:
-            refiner.bias.weight[row] = weights["refiner.bias.weight"][old.index(char)]
-            refiner.bias.bias[row] = weights["refiner.bias.bias"][old.index(char)]
+        if char in old and "refiner.glyph.weight" in weights:
+            refiner.glyph.weight[row] = weights["refiner.glyph.weight"][old.index(char)]
+            refiner.glyph.bias[row] = weights["refiner.glyph.bias"][old.index(char)]

@@ -23,7 +23,7 @@ from pwocr.training.anchor import Anchor
 from pwocr.training.checkpointing import Checkpointer
 from pwocr.training.datasets import Batch
 from pwocr.training.distributed import Ranks
-from pwocr.training.loss import ctc_loss
+from pwocr.training.loss import GlyphWatch, ctc_loss
 from pwocr.training.state import Position
 from pwocr.training.teacher import Teacher
 
@@ -59,10 +59,14 @@ class Trainee:
     distill_every_line: bool = False
     # What pulls the learning conv weights back toward their start after each step (--anchor).
     anchor: Anchor | None = None
+    # The look-alike refiner's glyph loss, when the refiner trains alone (--refine_lookalikes).
+    glyphs: GlyphWatch | None = None
 
     def step(self, batch: Batch) -> float:
         """One optimisation step on ``batch``; returns its loss."""
-        loss_tensor = ctc_loss(self.net, batch, self.device, self.teacher, self.distill, self.distill_every_line)
+        loss_tensor = ctc_loss(
+            self.net, batch, self.device, self.teacher, self.distill, self.distill_every_line, self.glyphs
+        )
         self.optimizer.zero_grad(set_to_none=True)
         loss_tensor.backward()
         loss = loss_tensor.item()

@@ -35,6 +35,7 @@ from pwocr.training.loop import (
     stopped_message,
     worker_ignores_ctrl_c,
 )
+from pwocr.training.loss import GlyphWatch
 from pwocr.training.setup import RunData
 from pwocr.training.state import Position, TrainingState
 from pwocr.training.validation import SET_NAMES, Scores, read_with_best, refit_best_temperature, validate
@@ -85,6 +86,7 @@ def run_rank(
         config.distill or 0.0,
         distill_every_line=data.synth_ratio == 0,
         anchor=setup.anchor(config, model, teacher, device),
+        glyphs=GlyphWatch(model) if config.refine_lookalikes else None,
     )
     checkpoints = Checkpointer(config, model, optimizer, scheduler, ranks)
     if config.fine_tuning and position.step == 0:
