@@ -68,8 +68,8 @@ class ModelConfig:
     # that layer over features the model computes anyway (``pwocr.layout.labels``) instead of a
     # second pass of PP-OCRv6's whole recognizer. None: true for crnn-svtr (trained so), else false.
     ppocr_features: bool | None = None
-    # A look-alike refiner (``pwocr.model.refiner``) after the CTC layer: a small conv branch over the
-    # same line that redistributes each look-alike group's probability by the glyph's shape.
+    # A look-alike refiner (``pwocr.model.refiner``): a small conv branch over the conv stack's
+    # block-7 features that redistributes each look-alike group's probability by the glyph's shape.
     lookalike_refiner: bool = False
 
     def __post_init__(self) -> None:
