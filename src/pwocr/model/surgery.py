@@ -7,15 +7,13 @@ Each works on a model or its weights alone and says nothing: the trainer reports
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 
 from pwocr.errors import PwocrError
 from pwocr.lookalikes import disjoint_groups
 from pwocr.model.config import ModelConfig
-from pwocr.model.crnn import CRNN
-from pwocr.model.lcnet import LCNetFeatures
+from pwocr.model.crnn import CRNN, REFINER_TAP
+from pwocr.model.lcnet import BLOCK_OUTPUTS, LCNetFeatures
 from pwocr.model.refiner import LookalikeRefiner
 
 
@@ -46,8 +44,7 @@ def freeze_all_but_refiner(model: CRNN) -> None:
 
 def with_fresh_refiner(weights: dict[str, torch.Tensor], model_config: ModelConfig) -> dict[str, torch.Tensor]:
     """``weights`` with a fresh look-alike refiner's added: it starts silent, so the model reads as before."""
-    fresh = CRNN(dataclasses.replace(model_config, lookalike_refiner=True)).refiner
-    assert fresh is not None
+    fresh = LookalikeRefiner(model_config.alphabet, *BLOCK_OUTPUTS[REFINER_TAP])
     return {**weights, **{f"refiner.{name}": value for name, value in fresh.state_dict().items()}}
 
 
@@ -101,8 +98,10 @@ def _keep_refiner_rows(
     refiner: LookalikeRefiner, weights: dict[str, torch.Tensor], old_alphabet: str, alphabet: str
 ) -> None:
     """Copy the old refiner's glyph rows of the characters both alphabets refine (the rest start fresh)."""
+    if "refiner.glyph.weight" not in weights:
+        return
     old = "".join(disjoint_groups(old_alphabet))
     for row, char in enumerate("".join(disjoint_groups(alphabet))):
-        if char in old and "refiner.glyph.weight" in weights:
+        if char in old:
             refiner.glyph.weight[row] = weights["refiner.glyph.weight"][old.index(char)]
             refiner.glyph.bias[row] = weights["refiner.glyph.bias"][old.index(char)]
