@@ -107,3 +107,30 @@ def test_sigint_inside_an_epoch_saves_where_it_stopped(tiny_set, tmp_path, monke
     assert (state["epoch"], state["batch"], state["step"]) == (0, 3, 3)
     assert "stopped by SIGINT at epoch 1, batch 3 of 6" in caplog.messages[-1] and "--resume" in caplog.messages[-1]
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_a_data_process_killed_from_outside_saves_and_says_how_to_resume(tiny_set, tmp_path, monkeypatch):
+    from pwocr.errors import PwocrError
+    from pwocr.training.datasets import LabelledImages
+
+    real_item, fetched = LabelledImages.__getitem__, []
+
+    def item_then_die(self, index):
+        fetched.append(index)
+        if len(fetched) == 7 and os.getpid() != parent:  # in the data process, as the OOM killer would
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_item(self, index)
+
+    parent = os.getpid()
+    monkeypatch.setattr(LabelledImages, "__getitem__", item_then_die)
+    config = tiny_config(
+        tmp_path, tiny_set, alphabet="printable", epochs=1, steps_per_epoch=6, batch_size=2, seed=1, n_workers=1
+    )
+    with pytest.raises(PwocrError, match=r"a data process .* died.*saved .*last.pt.*--resume") as stopped:
+        train(config, progress=False)
+    assert "\n" not in str(stopped.value)
+    state = load_training_state(tmp_path / "c" / "last.pt")
+    assert state["epoch"] == 0 and 0 <= state["batch"] < 6 and state["step"] == state["batch"]
+    monkeypatch.setattr(LabelledImages, "__getitem__", real_item)
+    train(tiny_config(tmp_path, resume=True, n_workers=1), progress=False)
+    assert load_training_state(tmp_path / "c" / "last.pt")["epoch"] == 1

@@ -17,6 +17,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader
 
+from pwocr.errors import PwocrError
 from pwocr.model.crnn import CRNN
 from pwocr.training import distributed
 from pwocr.training.anchor import Anchor
@@ -98,12 +99,31 @@ def fit_one_epoch(
     Returns the epoch's report (no validation yet) and whether a signal asked the run to stop at
     its end. A signal before the end saves where the run stopped and raises ``KeyboardInterrupt``.
     """
-    epoch, ranks = position.epoch, watch.ranks
-    task = watch.bar.add_task("train", total=steps, completed=position.batch, epoch=epoch + 1, loss=float("nan"))
-    started, seen_here, stopping = time.time(), 0, False
+    task = watch.bar.add_task(
+        "train", total=steps, completed=position.batch, epoch=position.epoch + 1, loss=float("nan")
+    )
+    started = time.time()
     iterator = iter(loader)
+    with worker_deaths_seen_at_fetch():
+        seen_here, stopping = _fit_steps(trainee, iterator, steps, position, watch, task)
+    del iterator
+    watch.bar.remove_task(task)
+    seconds = time.time() - started
+    loss_sum, batches, images = distributed.sum_over_ranks(
+        watch.ranks, [position.epoch_loss, float(steps), float(seen_here)], trainee.device
+    )
+    report = EpochReport(position.epoch + 1, loss_sum / batches, None, None, None, seconds, images / max(seconds, 1e-9))
+    return report, stopping
+
+
+def _fit_steps(
+    trainee: Trainee, iterator: Iterator[Batch], steps: int, position: Position, watch: EpochWatch, task: Any
+) -> tuple[int, bool]:
+    """The epoch's steps from ``position`` on: the lines this process trained on, and whether a
+    signal asked the run to stop at the epoch's end (one before it saves and raises ``KeyboardInterrupt``)."""
+    epoch, ranks, seen_here, stopping = position.epoch, watch.ranks, 0, False
     while position.batch < steps:
-        batch = next(iterator)
+        batch = _next_batch(iterator, position, watch.checkpoints)
         loss = trainee.step(batch)
         position.step += 1
         position.batch += 1
@@ -125,14 +145,23 @@ def fit_one_epoch(
         every = watch.checkpoint_every
         if every and position.step % every == 0 and position.batch < steps:
             watch.checkpoints.save_state(position)
-    del iterator
-    watch.bar.remove_task(task)
-    seconds = time.time() - started
-    loss_sum, batches, images = distributed.sum_over_ranks(
-        ranks, [position.epoch_loss, float(steps), float(seen_here)], trainee.device
-    )
-    report = EpochReport(epoch + 1, loss_sum / batches, None, None, None, seconds, images / max(seconds, 1e-9))
-    return report, stopping
+    return seen_here, stopping
+
+
+def _next_batch(iterator: Iterator[Batch], position: Position, checkpoints: Checkpointer) -> Batch:
+    """The loader's next batch; when a data process died (the OOM killer, a signal sent to it alone),
+    the run saves where it stopped and says how to go on, instead of dying with a traceback."""
+    try:
+        return next(iterator)
+    except RuntimeError as e:
+        if not str(e).startswith("DataLoader worker"):
+            raise
+        checkpoints.save_state(position)
+        raise PwocrError(
+            "a data process (--n_workers) died, killed from outside (the out-of-memory killer?);"
+            f" saved {checkpoints.out / 'last.pt'} at epoch {position.epoch + 1}, batch {position.batch}:"
+            f" continue with pwocr train --resume --out {checkpoints.out}"
+        ) from None
 
 
 def progress_bar(enabled: bool) -> Progress:
@@ -151,6 +180,26 @@ def stopped_message(signum: int, epoch: int, batch: int, steps: int, out: Path) 
     name = signal.Signals(signum).name if signum else "a signal to another process"
     where = f"epoch {epoch + 1}, batch {batch} of {steps}" if batch else f"the end of epoch {epoch}"
     return f"stopped by {name} at {where}; saved {out / 'last.pt'}: continue with pwocr train --resume --out {out}"
+
+
+@contextmanager
+def worker_deaths_seen_at_fetch() -> Iterator[None]:
+    """Let a dead data process show at the next fetch, never in the middle of a step.
+
+    A DataLoader's SIGCHLD handler raises as soon as a data process dies (the OOM killer, a signal
+    sent to it alone): wherever the main process is, half-way through the optimiser's update
+    included, where nothing consistent could be saved. Without it, the loader finds the dead
+    process within a few seconds at the next fetch (``next`` polls its processes when it waits),
+    between two steps, where ``_next_batch`` saves and says how to resume.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL if previous is None else previous)
 
 
 @contextmanager
