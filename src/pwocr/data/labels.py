@@ -63,9 +63,10 @@ def read_labels(
     if not rows:
         raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
     if header and (not rows[0][1] or rows[0][1][0].strip().lower() not in HEADER_NAMES):
+        # Never the row itself: its second cell would be a password.
         raise PwocrError(
-            f"{csv_path}:1: expected a header row such as filename,label, found {','.join(rows[0][1])!r} "
-            "(a file without a header: --no_header)"
+            f"{csv_path}:1: expected a header row such as filename,label; its first cell is none of"
+            f" {', '.join(sorted(HEADER_NAMES))} (a file without a header: --no_header)"
         )
     items = []
     for line_number, row in rows[1:] if header else rows:
