@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -59,9 +60,21 @@ def resolve_checkpoint(path: str | os.PathLike[str] | None) -> Path:
         inside = [resolved / name for name in ("best.safetensors", "last.safetensors") if (resolved / name).is_file()]
         hint = f"; did you mean {inside[0]}?" if inside else ""
         raise PwocrError(f"{resolved}: is a folder, not a checkpoint (a .safetensors, .pt or .onnx file){hint}")
+    refuse_special_file(resolved)
     if not resolved.is_file():
         raise PwocrError(f"{resolved}: checkpoint not found")
     return resolved
+
+
+def refuse_special_file(path: str | os.PathLike[str]) -> None:
+    """One line for a path that is there but no regular file, before anything opens it (a named pipe would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: whoever opens it says so
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "a device or socket"
+        raise PwocrError(f"{path}: not a regular file ({kind})")
 
 
 def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) -> None:
@@ -119,6 +132,7 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a ``.pt`` training checkpoint without unpickling code."""
     import torch
 
+    refuse_special_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -143,11 +157,20 @@ def config_from_json(text: str, source: str) -> ModelConfig:
     """The ``ModelConfig`` in a model file's metadata; a malformed one is a one-line error naming ``source``."""
     try:
         data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise PwocrError(f"{source}: malformed model config (not JSON: {str(e)[:80]})") from None
+    return config_from_data(data, source)
+
+
+def config_from_data(data: object, source: str) -> ModelConfig:
+    """The ``ModelConfig`` of a checkpoint's saved dict; any missing, unknown, mistyped or out-of-range
+    value is one line: ``SOURCE: malformed model config (...)``."""
+    try:
         if not isinstance(data, dict):
-            raise TypeError("not an object")
+            raise PwocrError("not a JSON object")
         return ModelConfig.from_dict(data)
-    except (PwocrError, ValueError, TypeError) as e:
-        raise PwocrError(f"{source}: malformed model config ({e})") from None
+    except (PwocrError, ValueError, TypeError, ArithmeticError) as e:  # the last three: a safety net
+        raise PwocrError(f"{source}: malformed model config ({str(e)[:160]})") from None
 
 
 def read_config(path: str | os.PathLike[str]) -> ModelConfig:
@@ -156,8 +179,9 @@ def read_config(path: str | os.PathLike[str]) -> ModelConfig:
     from safetensors import SafetensorError, safe_open
 
     if Path(path).suffix == ".pt":
-        return config_from_json(json.dumps(load_training_state(path)["model_config"]), str(path))
+        return config_from_data(load_training_state(path)["model_config"], str(path))
 
+    refuse_special_file(path)
     try:
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
@@ -182,9 +206,13 @@ def load_state(path: str | os.PathLike[str] | None) -> tuple[ModelConfig, dict[s
         except (SafetensorError, OSError) as e:
             raise PwocrError(f"{resolved}: not a safetensors file ({e})") from None
     else:
+        import torch
+
         state = load_training_state(resolved)
-        config = config_from_json(json.dumps(state["model_config"]), str(resolved))
+        config = config_from_data(state["model_config"], str(resolved))
         weights = state["model"]
+        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise PwocrError(f"{resolved}: not a pwocr training checkpoint (its model is not a dict of tensors)")
     return config, {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
 
 

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pwocr.checkpoints import CONFIG_KEY, SOURCE_KEY, config_from_json, load_model, require_weights
+from pwocr.checkpoints import (
+    CONFIG_KEY,
+    SOURCE_KEY,
+    config_from_json,
+    load_model,
+    refuse_special_file,
+    require_weights,
+)
 from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.model.config import ModelConfig
@@ -91,6 +98,7 @@ class OnnxEngine:
     """An onnxruntime CPU session over a pwocr ONNX file; ``threads`` caps its intra-op threads."""
 
     def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+        refuse_special_file(path)  # onnxruntime would wait on a named pipe for a writer
         self.session = onnx_session(path, threads)
         metadata = self.session.get_modelmeta().custom_metadata_map
         if CONFIG_KEY not in metadata:

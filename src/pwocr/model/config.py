@@ -5,7 +5,10 @@ Plain Python (no torch), so reading with onnxruntime never imports torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
+import unicodedata
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from pwocr.errors import PwocrError
@@ -23,6 +26,9 @@ _HEIGHTS = {**dict.fromkeys(VGG_WIDTHS, 32), **dict.fromkeys(LCNET_MODELS, 48)}
 # The paper's seven conv layers (Table 4) and where batch norm follows them.
 _PAPER_CHANNELS = (64, 128, 256, 256, 512, 512, 512)
 _PAPER_HIDDEN = 256
+#: The widest line (and ``pad_multiple``) a config may ask for: a corrupted width would pad every
+#: line to it and run out of memory.
+MAX_LINE_WIDTH = 1 << 15
 
 
 #: The fields of a ModelConfig that say how its readings are decoded, not what the network is:
@@ -73,10 +79,11 @@ class ModelConfig:
     lookalike_refiner: bool = False
 
     def __post_init__(self) -> None:
+        _check_alphabet(self.alphabet)
         # JSON (checkpoint and graph metadata) gives lists; the config is frozen and compares by value.
         object.__setattr__(self, "formats", tuple((str(shape), float(share)) for shape, share in self.formats))
         shares = [share for _, share in self.formats]
-        if not (self.format_weight >= 0 and 0 <= self.format_floor <= 1 and all(0 < s <= 1 for s in shares)):
+        if not (0 <= self.format_weight < math.inf and 0 <= self.format_floor <= 1 and all(0 < s <= 1 for s in shares)):
             raise PwocrError(
                 f"format prior out of range: weight {self.format_weight}, floor {self.format_floor}, "
                 "shares must lie in (0, 1]"
@@ -84,9 +91,9 @@ class ModelConfig:
         if self.formats and self.format_weight > 0 and not self.format_floor > 0:
             raise PwocrError("a format prior needs a positive floor (the share of a shape never seen)")
         if self.arch not in MODEL_SIZES:
-            raise PwocrError(f"unknown model architecture {self.arch!r}; choose one of {', '.join(MODEL_SIZES)}")
-        if self.temperature <= 0:
-            raise PwocrError(f"temperature {self.temperature} must be positive")
+            raise PwocrError(f"unknown model architecture {_brief(self.arch)}; choose one of {', '.join(MODEL_SIZES)}")
+        if not 0 < self.temperature < math.inf:
+            raise PwocrError(f"temperature {self.temperature} must be a finite positive number")
         if self.height is None:
             object.__setattr__(self, "height", _HEIGHTS[self.arch])
         if self.ppocr_features is None:
@@ -120,6 +127,10 @@ class ModelConfig:
             )
         if not 8 <= self.min_width <= self.max_width:
             raise PwocrError(f"widths {self.min_width}..{self.max_width}: need 8 <= min_width <= max_width")
+        if max(self.max_width, self.pad_multiple) > MAX_LINE_WIDTH:
+            raise PwocrError(
+                f"max_width {self.max_width} and pad_multiple {self.pad_multiple} must be at most {MAX_LINE_WIDTH}"
+            )
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -156,8 +167,84 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
+        """The config a checkpoint's JSON holds; a missing, unknown or mistyped key is one ``PwocrError``."""
+        _check_saved(data)
         if "arch" not in data and "size" in data:
             # Checkpoints and exported graphs saved before the field was named for what it holds.
             data = {**data, "arch": data["size"]}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k != "size"})
+
+
+def _brief(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a corrupted file's string never floods a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_alphabet(alphabet: str) -> None:
+    if not alphabet:
+        raise PwocrError("the alphabet is empty")
+    seen: set[str] = set()
+    for char in alphabet:
+        if char in seen:
+            raise PwocrError(f"the alphabet repeats {char!r}")
+        if unicodedata.category(char) == "Cs":
+            raise PwocrError(f"the alphabet holds {char!r}, half of a UTF-16 surrogate pair, not a character")
+        seen.add(char)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_formats(value: object) -> bool:
+    def pair(item: object) -> bool:
+        return isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str) and _is_number(item[1])
+
+    return isinstance(value, (list, tuple)) and all(pair(item) for item in value)
+
+
+#: What a saved value of each field type must be: its name in messages, and the test.
+_KINDS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "str": ("a string", lambda value: isinstance(value, str)),
+    "int": ("an integer", _is_int),
+    "float": ("a number", _is_number),
+    "bool": ("true or false", lambda value: isinstance(value, bool)),
+    "tuple[tuple[str, float], ...]": ("a list of [shape, share] pairs", _is_formats),
+}
+#: Each key a saved config may hold (``size``: ``arch`` before it was renamed): its kind, and whether
+#: it may be null; from the fields' annotations, so a field of a type ``_KINDS`` lacks fails on import.
+_SAVED_KEYS: dict[str, tuple[str, Callable[[object], bool], bool]] = {
+    "size": (*_KINDS["str"], False),
+    **{
+        f.name: (*_KINDS[str(f.type).removesuffix(" | None")], str(f.type).endswith("| None"))
+        for f in fields(ModelConfig)
+    },
+}
+_JSON_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _check_saved(data: dict[str, Any]) -> None:
+    """Refuse a saved config with a key pwocr never wrote, without its alphabet, or with a value of the wrong type."""
+    unknown = [key for key in data if key not in _SAVED_KEYS]
+    if unknown:
+        raise PwocrError(f"unknown key {_brief(unknown[0])}: written by a newer pwocr, or edited by hand")
+    missing = [f.name for f in fields(ModelConfig) if f.default is MISSING and f.name not in data]
+    if missing:
+        raise PwocrError(f"missing key {missing[0]!r}")
+    for key, value in data.items():
+        what, fits, nullable = _SAVED_KEYS[key]
+        if not (fits(value) or (nullable and value is None)):
+            found = "null" if value is None else _JSON_NAMES.get(type(value), type(value).__name__)
+            raise PwocrError(f"{key} must be {what}, not {found}")
