@@ -46,3 +46,16 @@ def test_a_file_that_is_no_video_is_one_line(capsys, tmp_path, tiny_checkpoint):
     code, _, err = run(capsys, "recognize", "--fuse", path, checkpoint=tiny_checkpoint)
     assert code == 2
     assert err.strip().splitlines() == [f"pwocr: error: {path}: not a video pwocr can read"]
+
+
+def test_a_frame_that_cannot_be_read_is_skipped_and_the_rest_fused(capsys, tmp_path, tiny_checkpoint):
+    good = tmp_path / "shot.png"
+    draw_line(TINY_LABELS[1]).save(good)
+    (tmp_path / "empty.png").write_bytes(b"")
+    missing = tmp_path / "gone.mp4"
+    code, out, err = run(
+        capsys, "recognize", "--fuse", good, tmp_path / "empty.png", missing, "-q", checkpoint=tiny_checkpoint
+    )
+    assert code == 0 and out.strip() == TINY_LABELS[1]
+    assert f"{tmp_path / 'empty.png'}: the file is empty (0 bytes); skipped" in err
+    assert f"{missing}: file not found; skipped" in err

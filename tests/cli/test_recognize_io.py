@@ -278,3 +278,84 @@ def test_a_fifo_named_on_the_command_line_is_refused_not_waited_on(capsys, tmp_p
         pytest.fail("recognize blocked on the FIFO")
     code, _, err = result["out"]
     assert code == 2 and f"{tmp_path / 'pipe.png'}: is a FIFO (named pipe), not an image file; skipped" in err
+
+
+def test_an_output_named_as_one_of_the_images_read_never_replaces_it(capsys, nested, tiny_checkpoint):
+    photo = nested / "img0.png"
+    before = photo.read_bytes()
+    code, _, err = run(capsys, "recognize", nested, "-o", photo, checkpoint=tiny_checkpoint)
+    assert code == 2 and photo.read_bytes() == before
+    assert f"{photo} is one of the images read: not replaced" in err
+    assert TINY_LABELS[0] in (nested / ".img0.png.partial").read_text()  # the readings are kept
+
+
+def test_an_empty_output_name_is_refused(capsys, nested, tiny_checkpoint):
+    with pytest.raises(SystemExit) as refused:
+        run(capsys, "recognize", nested / "img0.png", "-o", "", checkpoint=tiny_checkpoint)
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "pwocr recognize: error: argument -o/--out: expected a file name, got an empty one"
+        " (pwocr recognize --help lists the options)"
+    ]
+
+
+def _recognize_process(args, tiny_checkpoint, **popen):
+    command = [sys.executable, "-m", "pwocr.cli.main", "recognize", *map(str, args)]
+    return subprocess.Popen([*command, "--checkpoint_path", str(tiny_checkpoint)], stderr=subprocess.PIPE, **popen)
+
+
+@pytest.mark.parametrize("out_file", [False, True])
+def test_a_pipe_closed_by_its_reader_ends_quietly_and_the_file_gets_every_reading(nested, tiny_checkpoint, out_file):
+    images = [nested / f"img{i % 2}.png" for i in range(40)]
+    target = nested.parent / "all.csv"
+    extra = ["-q", "-o", target, "--format", "csv"] if out_file else []
+    reader = _recognize_process([*images, *extra], tiny_checkpoint, stdout=subprocess.PIPE)
+    assert reader.stdout.readline()  # `| head -1`: one line, then the pipe is closed
+    reader.stdout.close()
+    err = reader.stderr.read().decode()
+    code = reader.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    if out_file:
+        assert code == 0
+        assert len(list(csv.reader(target.open()))) == 1 + len(images)
+    else:
+        assert code == 141  # as a command the shell's SIGPIPE ended: no error, no partial output
+
+
+def test_a_closed_standard_output_is_one_line(nested, tiny_checkpoint):
+    reader = _recognize_process([nested / "img0.png", "--format", "json"], tiny_checkpoint, stdout=subprocess.DEVNULL)
+    reader.wait(timeout=120)
+    closed = subprocess.run(
+        f'"{sys.executable}" -m pwocr.cli.main recognize "{nested / "img0.png"}" --format json'
+        f' --checkpoint_path "{tiny_checkpoint}" >&-',
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert closed.returncode == 2
+    assert closed.stderr.strip().splitlines() == [
+        "pwocr: error: standard output: cannot write (standard output is closed)"
+    ]
+
+
+def test_a_name_too_long_for_the_file_system_is_skipped_and_the_others_read(capsys, nested, tiny_checkpoint):
+    too_long = nested / ("a" * 300 + ".png")
+    code, out, err = run(capsys, "recognize", nested / "img0.png", too_long, "-q", checkpoint=tiny_checkpoint)
+    assert code == 1 and out == TINY_LABELS[0] + "\n"
+    assert "File name too long" in err and "Traceback" not in err
+
+
+def test_standard_input_twice_is_refused_before_anything_is_read(capsys, nested, tiny_checkpoint):
+    code, out, err = run(capsys, "recognize", nested / "img0.png", "-", "-", "-q", checkpoint=tiny_checkpoint)
+    assert (code, out) == (2, "")
+    assert err.strip() == "pwocr: error: '-' (standard input) can be given once"
+
+
+def test_a_line_with_nothing_read_is_not_a_success(capsys, tmp_path):
+    from PIL import Image
+
+    Image.new("L", (1, 1), 255).save(tmp_path / "blank.png")  # the shipped model reads nothing in it
+    code = main(["recognize", str(tmp_path / "blank.png"), "-q"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert f"{tmp_path / 'blank.png'}: no characters read" in err

@@ -133,3 +133,14 @@ def test_an_upside_down_photo_reads_upright_and_says_it_was_turned(capsys, scene
     assert obj["turned"] == 180 and obj["password"]["text"] == composed.password
     code, out, _ = run(capsys, "recognize", tmp_path / "upside-down.png")
     assert "read turned 180 degrees counterclockwise" in out
+
+
+def test_a_drawing_is_never_written_over_a_photo_read(capsys, scene, tmp_path):
+    import shutil
+
+    path = tmp_path / "settings.png"
+    shutil.copy(scene[0], path)
+    before = path.read_bytes()
+    code, _, err = run(capsys, "recognize", path, "--draw", path, "-q")
+    assert code == 2 and path.read_bytes() == before
+    assert f"{path}: one of the images read; not drawn over" in err

@@ -12,6 +12,7 @@ import argparse
 import shutil
 import textwrap
 from collections.abc import Callable
+from typing import NoReturn
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -81,6 +82,26 @@ class Parser(argparse.ArgumentParser):
             require(self.needs_extra, self.prog)
         return super().parse_known_args(args, namespace)
 
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:  # the command's parser says it, so that the error points to that command's --help
+            self.command_parser(parsed).error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+    def command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The parser of the subcommand ``parsed`` ran (this one when there is none)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+                if chosen is not None:
+                    return chosen
+        return self
+
+    def error(self, message: str) -> NoReturn:
+        """A bad option is one line that names it and where the options are listed, not the whole usage."""
+        problem = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {problem} ({self.prog} --help lists the options)\n")
+
 
 def boolean(text: str) -> bool:
     value = text.strip().lower()
@@ -91,8 +112,8 @@ def boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type for whole numbers of at least ``minimum``."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type for whole numbers of at least ``minimum`` (and at most ``maximum``, if given)."""
 
     def parse(text: str) -> int:
         try:
@@ -101,6 +122,8 @@ def at_least(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse

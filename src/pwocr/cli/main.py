@@ -9,13 +9,18 @@ command whose optional extra is not installed (``pwocr train`` without ``pwocr[t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import io
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 
 from pwocr.cli import read, serve, tools, train
 from pwocr.cli.common import Parser, examples
+from pwocr.cli.output import TerminalClosed
 from pwocr.errors import PwocrError
 from pwocr.messages import print_messages
 
@@ -58,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # File names that are not UTF-8 reach stdout as their own bytes, as Python does in the C
         # locale, instead of a UnicodeEncodeError after the first reading.
         sys.stdout.reconfigure(errors="surrogateescape")
+    if sys.stdout is None:  # started with standard output closed (`>&-`): writing to it fails in one line
+        sys.stdout = _ClosedOutput()
     try:
         args = build_parser().parse_args(argv)  # a command whose extra is missing stops here, in one line
         # pwocr's log messages, one line each on stderr, as each command has always printed them:
@@ -70,6 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pwocr: interrupted", file=sys.stderr)
         return 130
+    except (TerminalClosed, BrokenPipeError):
+        # The reader of the pipe has gone (`| head -1`): end quietly, as a command killed by SIGPIPE,
+        # and let nothing flush into the closed pipe at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process started without one."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 if __name__ == "__main__":

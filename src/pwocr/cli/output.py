@@ -151,7 +151,7 @@ class ResultWriter:
             return
         skipped = isinstance(result, Skipped)
         if self.quiet:
-            if not skipped:  # the password alone, one per line, for pipes (`| xclip`)
+            if not skipped and result.text:  # the password alone, one per line, for pipes (`| xclip`)
                 self.stream.write(result.text + "\n")
         elif self._csv is not None:
             if skipped:
@@ -224,6 +224,11 @@ class PartialFile:
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
         self.partial = self.target.with_name(f".{self.target.name}.partial")
+        if self.target.is_dir():
+            raise PwocrError(f"{self.target}: a folder; name a file to write")
+        blocking = next((p for p in self.target.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise PwocrError(f"{self.target}: cannot write ({blocking} is a file, not a folder)")
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             # A file name that is not UTF-8 is written back as its own bytes (so the row names the
@@ -246,14 +251,21 @@ class PartialFile:
             self.partial.unlink(missing_ok=True)
 
 
+class TerminalClosed(Exception):
+    """Standard output went away (``| head -1`` closed the pipe) while it alone took the readings."""
+
+
 class RunOutputs:
     """Where a run writes each result as it comes: the terminal, a file (``PartialFile``), or both.
 
     A file that cannot be written, when opened or at any write (a full disk, a removed drive), is
     given up in one line (logged as an error), its target left as it was, and the run goes on. When the
     readings also go to the terminal, the partial file is deleted; when the file alone had them,
-    it is kept with what was written before the failure, and the terminal takes the rest.
-    ``failed`` tells the caller to end with an error.
+    it is kept with what was written before the failure, and the terminal takes the rest. A
+    terminal that cannot be written (a closed pipe, a full disk) is given up the same way while a
+    file takes every reading; alone, it ends the run (``TerminalClosed`` for a closed pipe, else a
+    one-line error). A file that would replace one of the images read (``is_input``) is not
+    committed: its readings stay in the partial file. ``failed`` tells the caller to end with an error.
     """
 
     def __init__(
@@ -262,12 +274,15 @@ class RunOutputs:
         target: Path | None,
         file_writer: Callable[[TextIO], ResultWriter],
         fallback: Callable[[], ResultWriter],
+        is_input: Callable[[Path], bool] = lambda path: False,
     ) -> None:
-        self.fallback = fallback
-        self.terminal = terminal() if terminal is not None else None
+        self.fallback, self.is_input = fallback, is_input
         self.file: PartialFile | None = None
         self.failed = False
         self._in_file = 0  # results the file alone holds (no terminal beside it)
+        self.terminal: ResultWriter | None = None
+        if terminal is not None:
+            self._on_terminal(lambda: setattr(self, "terminal", terminal()))
         if target is not None:
             try:
                 self.file = PartialFile(target)
@@ -279,7 +294,8 @@ class RunOutputs:
 
     def write(self, result: Result) -> None:
         if self.terminal is not None:
-            self.terminal.write(result)
+            terminal = self.terminal
+            self._on_terminal(lambda: terminal.write(result))
         if self.file is None:
             return
         try:
@@ -295,6 +311,15 @@ class RunOutputs:
     def close(self) -> Path | None:
         """Finish every output; the file written, if one was."""
         written = None
+        if self.file is not None and self.is_input(self.file.target):
+            self.file.discard(keep=True)
+            self.failed = True
+            logger.error(
+                "error: %s is one of the images read: not replaced; the readings are in %s",
+                self.file.target,
+                self.file.partial,
+            )
+            self.file = None
         if self.file is not None:
             try:
                 self.file_writer.close()
@@ -303,8 +328,27 @@ class RunOutputs:
             except OSError as e:
                 self._give_up(f"{self.file.target}: cannot write ({e.strerror or e}); it was left as it was")
         if self.terminal is not None:
-            self.terminal.close()
+            terminal = self.terminal
+            self._on_terminal(terminal.close)
         return written
+
+    def _on_terminal(self, action: Callable[[], object]) -> None:
+        """Run a write to the terminal; if the terminal fails, go on with the file alone, or end the run."""
+        try:
+            action()
+        except OSError as e:
+            self.terminal = None
+            if self.file is None:
+                if isinstance(e, BrokenPipeError):
+                    raise TerminalClosed from None
+                raise PwocrError(f"standard output: cannot write ({e.strerror or e})") from None
+            if not isinstance(e, BrokenPipeError):
+                self.failed = True
+                logger.error(
+                    "error: standard output: cannot write (%s); the readings go on into %s",
+                    e.strerror or e,
+                    self.file.target,
+                )
 
     def _give_up(self, reason: str) -> None:
         self.failed = True

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from pwocr.cli.common import add_checkpoint, add_use_cuda, examples, non_negative, positive
+from pwocr.cli.common import add_checkpoint, add_use_cuda, at_least, examples, positive
 from pwocr.cli.output import FORMATS, ResultWriter, RunOutputs
 from pwocr.errors import PwocrError
+from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
 
 if TYPE_CHECKING:
     from pwocr.decoding.constraints import Constraints
     from pwocr.inference.recognizer import Recognizer
 
 logger = logging.getLogger(__name__)
+
+
+def file_name(text: str) -> str:
+    """An argparse type for a file to write: an empty name (``-o ""``) would silently write nowhere."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,12 +70,15 @@ def _register_recognize(sub: argparse._SubParsersAction) -> None:
         "--json", dest="format", action="store_const", const="jsonl", help="one JSON object per image (--format jsonl)"
     )
     output.add_argument("-q", "--quiet", action="store_true", help="print the password alone, one per line")
-    output.add_argument("-o", "--out", default=None, metavar="FILE", help="write the results to FILE (atomically)")
+    output.add_argument(
+        "-o", "--out", type=file_name, default=None, metavar="FILE", help="write the results to FILE (atomically)"
+    )
     output.add_argument(
         "--show_raw", action="store_true", help="also print the raw CTC output (one symbol per column, - for blank)"
     )
     output.add_argument(
         "--draw",
+        type=file_name,
         default=None,
         metavar="PATH",
         help="draw each whole photo with its lines, readings and the pick: a PNG file for one image, "
@@ -193,22 +205,27 @@ def _add_decoding(p: argparse.ArgumentParser, default_candidates: int = 1) -> No
     decoding = p.add_argument_group("decoding")
     decoding.add_argument(
         "--candidates",
-        type=positive,
+        type=at_least(1, MAX_CANDIDATES),
         default=default_candidates,
         metavar="K",
-        help="list the K best readings (CTC beam search when K > 1)",
+        help=f"list the K best readings, up to {MAX_CANDIDATES} (CTC beam search when K > 1)",
     )
     decoding.add_argument(
         "--charset",
         default=None,
         help="allowed characters: digits, hex, alnum, letters, punctuation... joined with +, or literal:<chars>",
     )
-    decoding.add_argument("--length", type=positive, default=None, metavar="N", help="the password has N characters")
+    length = at_least(1, MAX_LENGTH_OPTION)
+    decoding.add_argument("--length", type=length, default=None, metavar="N", help="the password has N characters")
     decoding.add_argument(
-        "--min_length", type=non_negative, default=None, metavar="N", help="the password has at least N characters"
+        "--min_length",
+        type=at_least(0, MAX_LENGTH_OPTION),
+        default=None,
+        metavar="N",
+        help="the password has at least N characters",
     )
     decoding.add_argument(
-        "--max_length", type=positive, default=None, metavar="N", help="the password has at most N characters"
+        "--max_length", type=length, default=None, metavar="N", help="the password has at most N characters"
     )
     decoding.add_argument(
         "--backend", choices=["onnx", "torch"], default="onnx", help="inference engine: onnxruntime or PyTorch"
@@ -255,12 +272,20 @@ def _frames(sources, per_video: int) -> list:
 
     from pwocr.data.images import VIDEO_SUFFIXES, video_frames
 
-    frames = []
+    frames: list = []
+    failures: list[PwocrError] = []
     for source in sources:
         if isinstance(source, (str, Path)) and Path(source).suffix.lower() in VIDEO_SUFFIXES:
-            frames.extend(video_frames(source, per_video))
+            try:
+                frames.extend(video_frames(source, per_video))
+            except PwocrError as e:  # one bad video among the inputs is reported, as a bad photo is
+                failures.append(e)
         else:
             frames.append(source)
+    if not frames and len(failures) == 1:
+        raise failures[0]
+    for failure in failures:
+        logger.warning("%s; skipped", failure)
     return frames
 
 
@@ -283,14 +308,19 @@ def run_recognize(args: argparse.Namespace) -> int:
     constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
 
     unnamed: dict[str, NamedBytes] = {}  # images with no file to reopen for --draw (stdin)
+    read_files = FilesRead()  # what --out and --draw must not replace
 
     def sources():
         if args.images:
             for source in expand_inputs(args.images, args.recursive):
                 if isinstance(source, NamedBytes):
                     unnamed[source.name] = source
+                else:
+                    read_files.add(source)
                 yield source
-        yield from folder_files
+        for source in folder_files:
+            read_files.add(source)
+            yield source
 
     # Where results go: stdout, and --out (or, for the seed's --imgs_folder, prediction.csv in it).
     target = args.out or (folder / "prediction.csv" if folder is not None else None)
@@ -303,11 +333,13 @@ def run_recognize(args: argparse.Namespace) -> int:
         fmt = args.format if args.out else "csv"
         return ResultWriter(stream, fmt, show_raw=args.show_raw, names_relative_to=relative)
 
-    outputs = RunOutputs(terminal if args.out is None or args.quiet else None, target, file_writer, terminal)
+    outputs = RunOutputs(
+        terminal if args.out is None or args.quiet else None, target, file_writer, terminal, read_files.__contains__
+    )
 
     inputs = list(args.images) + ([str(folder)] if folder is not None else [])
     single = len(inputs) == 1 and (inputs[0] == "-" or Path(inputs[0]).is_file())
-    draw = _Drawer(args.draw, single) if args.draw else None
+    draw = _Drawer(args.draw, single, read_files) if args.draw else None
     if args.fuse:
         results = [recognizer.read_fused(_frames(sources(), args.frames), args.candidates, constraints)]
     else:
@@ -319,6 +351,10 @@ def run_recognize(args: argparse.Namespace) -> int:
             logger.warning("%s; skipped", result.reason)
         else:
             read += 1
+            if not isinstance(result, PhotoReading) and not result.text:
+                unfound += 1
+                why = "no reading fits the constraints" if constraints is not None else "no characters read"
+                logger.warning("%s: %s", result.image, why)
             if isinstance(result, PhotoReading):
                 if draw is not None:
                     draw(unnamed.get(result.image, result.image), result)
@@ -335,16 +371,41 @@ def run_recognize(args: argparse.Namespace) -> int:
     if not read:
         logger.error("error: no image could be read")
         return 2
-    return 2 if outputs.failed else 1 if skipped or unfound else 0
+    return 2 if outputs.failed or (draw is not None and draw.failed) else 1 if skipped or unfound else 0
+
+
+class FilesRead:
+    """The files a run has read, by identity (device and inode): whatever name reaches them, none is
+    replaced by the run's own outputs (``pwocr recognize photo.png -o photo.png``)."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, int]] = set()
+
+    def add(self, path: str | os.PathLike[str]) -> None:
+        identity = _identity(path)
+        if identity is not None:
+            self._seen.add(identity)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, (str, os.PathLike)) and _identity(path) in self._seen
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 class _Drawer:
-    """``--draw``: one photo to the PNG named, or each photo to ``<folder>/<image name>.png``."""
+    """``--draw``: one photo to the PNG named, or each photo to ``<folder>/<image name>.png``; never over an image read."""
 
-    def __init__(self, target: str, single: bool) -> None:
+    def __init__(self, target: str, single: bool, read_files: FilesRead) -> None:
         from pathlib import Path
 
-        self.target, self.single = Path(target), single
+        self.target, self.single, self.read_files = Path(target), single, read_files
+        self.failed = False
 
     def __call__(self, source, photo) -> None:
         from pathlib import Path
@@ -353,11 +414,17 @@ class _Drawer:
 
         out = self.target if self.single else self.target / f"{Path(photo.image).name}.png"
         try:
+            if out in self.read_files:
+                raise PwocrError(f"{out}: one of the images read; not drawn over")
             draw_reading(photo, source, out)
-        except (OSError, PwocrError) as e:
-            print(f"pwocr: error: {out}: cannot draw ({e})", file=sys.stderr)
+        except PwocrError as e:
+            self.failed = True
+            logger.error("error: %s", e)
+        except OSError as e:
+            self.failed = True
+            logger.error("error: %s: cannot draw (%s)", out, e.strerror or e)
         else:
-            print(f"pwocr: drew {out}", file=sys.stderr)
+            logger.info("drew %s", out)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from collections.abc import Callable
 
 from pwocr.cli.common import add_checkpoint, at_least, examples, positive
 from pwocr.errors import PwocrError
 
 
-def _seconds(text: str) -> float:
+def _above_zero(unit: str) -> Callable[[str], float]:
+    """An argparse type for a finite number of ``unit`` above 0 (not nan, not inf)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be a finite number of {unit} above 0, got {text!r}")
+        return value
+
+    return parse
+
+
+_seconds = _above_zero("seconds")
+_megabytes = _above_zero("MB")
+
+
+def _port(text: str) -> int:
+    """An argparse type for a TCP port, 0 to 65535 (0: any free port)."""
     try:
-        value = float(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, got {value}")
     return value
 
 
@@ -42,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_checkpoint(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port to listen on")
     p.add_argument(
         "--token",
         default=None,
@@ -50,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     limits = p.add_argument_group("limits")
     limits.add_argument(
-        "--max_body_mb", type=float, default=d.max_body_bytes / 1e6, help="largest upload, in MB (413 beyond)"
+        "--max_body_mb", type=_megabytes, default=d.max_body_bytes / 1e6, help="largest upload, in MB (413 beyond)"
     )
     limits.add_argument(
         "--max_pixels", type=positive, default=d.max_pixels, help="largest image decoded, width x height (413 beyond)"
@@ -104,9 +126,6 @@ def run_serve(args: argparse.Namespace) -> int:
     from pwocr.serving.app import create_app
     from pwocr.serving.server import return_freed_memory, uvicorn_config
     from pwocr.serving.settings import TOKEN_ENV, ServeSettings
-
-    if args.max_body_mb <= 0:
-        raise SystemExit("pwocr serve: --max_body_mb must be more than 0")
     from pwocr.serving.webapp import onnxruntime_web
 
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pwocr.cli.common import add_checkpoint, examples, positive
+from pwocr.cli.common import add_checkpoint, examples, non_negative, positive
+from pwocr.errors import PwocrError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def _register_synth(sub: argparse._SubParsersAction) -> None:
         help="compose whole photos (Wi-Fi cards, login screens, router stickers...) with labelled lines and "
         "decoys, in held-out fonts unless --fonts_split says otherwise; truth in scenes.json",
     )
-    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=non_negative, default=0, help="random seed")
     p.add_argument(
         "--fonts_split",
         choices=["train", "eval", "all"],
@@ -120,7 +121,7 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
         "--val_file", default=None, metavar="CSV", help="... listed in this CSV (default: fresh synthetic lines)"
     )
     p.add_argument("--count", type=positive, default=1000, metavar="N", help="synthetic lines when no CSV is given")
-    p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=424242, help="random seed")
+    p.add_argument("--fixed_seed", "--seed", dest="seed", type=non_negative, default=424242, help="random seed")
     p.set_defaults(handler=run_calibrate)
 
 
@@ -164,9 +165,24 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_export)
 
 
+def check_synth_options(args: argparse.Namespace) -> None:
+    """Refuse what would fail only after rendering started: lengths that contradict, an --out that is no folder."""
+    if args.min_length > args.max_length:
+        raise PwocrError(f"--synth_min_length {args.min_length} is more than --synth_max_length {args.max_length}")
+    out = Path(args.out)
+    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise PwocrError(f"--out {args.out}: {blocked} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PwocrError(f"--out {args.out}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+
+
 def run_synth(args: argparse.Namespace) -> int:
     from pwocr.synth.dataset_writer import write_scene_set, write_synthetic_set
 
+    check_synth_options(args)
     if args.scenes:
         n = write_scene_set(args.out, args.count, args.seed, args.fonts_split or "eval")
         print(f"wrote {n} photos, labels.csv and scenes.json to {args.out}")

@@ -486,6 +486,10 @@ VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".avi", ".mkv"}
 def video_frames(path: str | os.PathLike[str], count: int = 12) -> list[np.ndarray]:
     """Up to ``count`` frames spread evenly over a video, as RGB arrays; a one-line error if none can be read."""
     require("train", f"{path}: reading a video", modules=("cv2",))
+    if not Path(path).is_file():
+        raise PwocrError(f"{path}: " + ("not a file" if Path(path).exists() else "file not found"))
+    # FFmpeg's own complaints (`moov atom not found`) would reach stderr unprefixed; the one-line error says it.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     import cv2
 
     capture = cv2.VideoCapture(str(path))
@@ -511,8 +515,11 @@ def video_frames(path: str | os.PathLike[str], count: int = 12) -> list[np.ndarr
 def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list[Path]:
     """Image files in ``folder`` (and its subfolders with ``recursive``), sorted by path; hidden ones skipped."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise PwocrError(f"{folder}: folder not found")
+    try:
+        if not folder.is_dir():
+            raise PwocrError(f"{folder}: folder not found")
+    except OSError as e:  # a name too long for the file system: is_dir passes on what it cannot stat
+        raise PwocrError(f"{folder}: cannot open the folder ({e.strerror or e})") from None
     found = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(
         p for p in found if _named_as_image(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
@@ -523,6 +530,22 @@ def _named_as_image(path: Path) -> bool:
     """Whether a folder entry is named as an image, whatever it is: a dangling or looping symlink, or a FIFO,
     is listed so that it gets a row saying what is wrong with it (``probe``), not silently left out."""
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir()
+
+
+def _is_folder(path: Path) -> bool:
+    """``path.is_dir()``, false where the path cannot even be looked at (a name too long for the file
+    system): the path is then passed on, and the reader reports it as a skipped input."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def expand_inputs(
@@ -537,21 +560,19 @@ def expand_inputs(
     from standard input. A name that does not exist is passed on, so the reader reports it as a
     skipped input; a folder or pattern with no image is logged (a warning of the ``pwocr`` logger).
     """
-    stdin_used = False
+    if list(inputs).count("-") > 1:  # before anything is read: a reading must not be lost to this
+        raise PwocrError("'-' (standard input) can be given once")
     for arg in inputs:
         if arg == "-":
-            if stdin_used:
-                raise PwocrError("'-' (standard input) can be given once")
-            stdin_used = True
             yield NamedBytes("<stdin>", stdin() if stdin else sys.stdin.buffer.read())
             continue
         path = Path(arg)
-        if path.is_dir():
+        if _is_folder(path):
             files = list_images(path, recursive)
             if not files:
                 logger.warning("%s: no images found%s", path, "" if recursive else " (--recursive reads subfolders)")
             yield from files
-        elif not path.exists() and glob.has_magic(arg):
+        elif not _exists(path) and glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive))
             files = [m for m in matches if _named_as_image(m)]
             for folder in (m for m in matches if m.is_dir()):

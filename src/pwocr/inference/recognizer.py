@@ -311,11 +311,19 @@ class Recognizer:
         under every frame, and the best by the geometric mean of its probabilities is the reading
         (``pwocr.decoding.fusion``), weighed by the model's format prior where it has one.
         Characters carry the frames' mean probabilities; one is flagged when most frames flag it.
+        A frame that cannot be read is logged and left out, as a bad file of a folder is.
         """
-        if not frames:
-            raise PwocrError("no frames to fuse")
-        tables = self.line_probabilities([self.load_line(frame) for frame in frames])
-        name = describe(frames[0]) + (f" (+{len(frames) - 1} frames)" if len(frames) > 1 else "")
+        lines, read = [], []
+        for frame in frames:
+            try:
+                lines.append(self.load_line(frame))
+                read.append(frame)
+            except PwocrError as e:
+                _log.warning("%s; skipped", e)
+        if not lines:
+            raise PwocrError("no frames to fuse" if not frames else "no frame could be read")
+        tables = self.line_probabilities(lines)
+        name = describe(read[0]) + (f" (+{len(read) - 1} frames)" if len(read) > 1 else "")
         fused = fuse_tables(tables, self.alphabet, candidates, constraints, self.flags, self.prior, proposals)
         best = fused.best
         return Reading(name, best.text, fused.raw, best.confidence, fused.candidates, fused.chars)

@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
@@ -35,6 +36,7 @@ from pwocr.inference.engine import OnnxEngine, onnx_engine_for_checkpoint
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout import PhotoReading, TextDetector
 from pwocr.layout.photo import DECODE_SIDE
+from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
 from pwocr.reader import read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
@@ -60,7 +62,7 @@ MAX_BODY_BYTES = ServeSettings.max_body_bytes
 REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in {
-        400: "empty body, malformed multipart, a form without a file, a bad Content-Length, or not HTTP",
+        400: "empty body, malformed multipart, a form without a file or with two, a bad Content-Length, or not HTTP",
         401: "a bearer token is required and was missing or wrong",
         408: "the body took longer than the server's body timeout",
         413: "the body, the image's pixel count or the form's parts are over the server's limit",
@@ -80,11 +82,11 @@ READ_BODY = {
                 "required": ["file"],
                 "properties": {
                     "file": {"type": "string", "format": "binary", "description": "the photo"},
-                    "candidates": {"type": "integer", "minimum": 1, "maximum": 50},
+                    "candidates": {"type": "integer", "minimum": 1, "maximum": MAX_CANDIDATES},
                     "charset": {"type": "string"},
-                    "length": {"type": "integer", "minimum": 1},
-                    "min_length": {"type": "integer", "minimum": 0},
-                    "max_length": {"type": "integer", "minimum": 1},
+                    "length": {"type": "integer", "minimum": 1, "maximum": MAX_LENGTH_OPTION},
+                    "min_length": {"type": "integer", "minimum": 0, "maximum": MAX_LENGTH_OPTION},
+                    "max_length": {"type": "integer", "minimum": 1, "maximum": MAX_LENGTH_OPTION},
                 },
             }
         },
@@ -357,8 +359,26 @@ def add_offline_docs(app: FastAPI) -> None:
 
 
 def add_web_app(app: FastAPI, web: WebApp) -> None:
-    """Every path no other route answers is a file of the web app; add it after every other route."""
+    """Every path no other route answers is a file of the web app; add it after every other route.
+
+    A GET of an API path that only takes POST (``/v1/read``) reaches this route too: it is a 405
+    with the path's methods in ``Allow``, not the web app's 404.
+    """
+    api_only = post_only_paths(app)
 
     @app.get("/{path:path}", include_in_schema=False)
-    def site(path: str) -> Response:
+    def site(path: str, request: Request) -> Response:
+        allowed = api_only.get(f"/{path}")
+        if allowed:
+            detail = f"{request.method} is not allowed on /{path}: it takes {', '.join(allowed)}"
+            return JSONResponse({"detail": detail}, 405, headers={"Allow": ", ".join(allowed)})
         return site_response(web, path)
+
+
+def post_only_paths(app: FastAPI) -> dict[str, list[str]]:
+    """The API's paths that take no GET, and the methods each takes."""
+    return {
+        route.path: sorted(route.methods)
+        for route in app.routes
+        if isinstance(route, APIRoute) and "GET" not in route.methods
+    }

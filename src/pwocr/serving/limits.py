@@ -7,6 +7,7 @@ bodies are parsed here, from memory, with python-multipart's streaming parser).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,18 @@ MAX_FIELD_BYTES = 4096
 
 #: A form has a file and a few options; thousands of tiny parts would only cost parsing time.
 MAX_PARTS = 32
+
+#: The image parts of a form: one named ``file`` (or ``image``), else the first part with a file name.
+IMAGE_PARTS = ("file", "image")
+
+
+#: python-multipart's parser logs a warning before each parse error (``Expected boundary character
+#: 45, got 137 at index 2``) that quotes the upload's bytes; unconfigured, that reached the server's
+#: stderr as a bare line. It logs to this instead: a logger outside logging's tree, which no
+#: logging configuration reaches, that drops everything. The refusal tells the client; the
+#: server's log keeps no byte of an upload.
+QUIET = logging.Logger("pwocr.serving.multipart", logging.CRITICAL + 1)
+QUIET.addHandler(logging.NullHandler())
 
 
 class HTTPRefusal(Exception):
@@ -108,19 +121,30 @@ def parse_multipart(body: bytes, content_type: str) -> Upload:
     }
     try:
         parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        parser.logger = QUIET
         parser.write(body)
         parser.finalize()
     except (MultipartParseError, ValueError) as e:
         raise HTTPRefusal(
             400, f"malformed multipart body: {str(e).splitlines()[0] if str(e) else 'parse error'}"
         ) from None
+    return upload_of(parts)
+
+
+def upload_of(parts: list[tuple[dict[str, str], bytearray]]) -> Upload:
+    """The form's one image and its text fields; two parts with an image's name (``file``) are refused."""
     upload: Upload | None = None
+    seen: set[str] = set()
     fields: dict[str, str] = {}
     for headers, data in parts:
         _, disposition = parse_options_header(headers.get("content-disposition", ""))
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         filename = disposition.get(b"filename")
-        if filename is not None or name in ("file", "image"):
+        if name in IMAGE_PARTS:
+            if name in seen:  # reading either could answer for an image the client did not mean
+                raise HTTPRefusal(400, f"the form has more than one part named {name!r}: send one image")
+            seen.add(name)
+        if filename is not None or name in IMAGE_PARTS:
             if upload is None or name == "file":
                 upload = Upload(bytes(data), (filename or b"<upload>").decode("utf-8", "replace"))
         elif name:

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-#: Longest password a length option may ask for; longer values are surely mistakes, and they size the beam search.
-MAX_LENGTH_OPTION = 256
+from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
 
 
 class ReadOptions(BaseModel):
@@ -15,7 +14,9 @@ class ReadOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    candidates: Annotated[int, Field(ge=1, le=50, description="how many distinct readings to return, best first")] = 1
+    candidates: Annotated[
+        int, Field(ge=1, le=MAX_CANDIDATES, description="how many distinct readings to return, best first")
+    ] = 1
     charset: Annotated[
         str | None,
         Field(
