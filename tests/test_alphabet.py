@@ -46,6 +46,6 @@ def test_unknown_character_names_source_character_and_place_never_the_label():
     assert "qwz" not in message  # a label is a password
 
 
-def test_repeated_characters_rejected():
-    with pytest.raises(PwocrError):
-        Alphabet("aa")
+def test_repeated_characters_rejected_naming_the_character_not_the_whole_alphabet():
+    with pytest.raises(PwocrError, match=r"^the alphabet repeats 'b'$"):
+        Alphabet("abcdbe")

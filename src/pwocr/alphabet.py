@@ -68,7 +68,8 @@ class Alphabet:
         if not self.chars:
             raise PwocrError("the alphabet is empty")
         if len(set(self.chars)) != len(self.chars):
-            raise PwocrError(f"the alphabet repeats characters: {self.chars!r}")
+            repeated = next(c for i, c in enumerate(self.chars) if c in self.chars[:i])
+            raise PwocrError(f"the alphabet repeats {repeated!r}")
 
     @classmethod
     def default(cls) -> Alphabet:

@@ -359,3 +359,9 @@ def test_a_line_with_nothing_read_is_not_a_success(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
     assert f"{tmp_path / 'blank.png'}: no characters read" in err
+
+
+def test_quiet_with_a_format_for_the_terminal_is_refused_not_silently_dropped(capsys, nested, tiny_checkpoint):
+    code, out, err = run(capsys, "recognize", nested / "img0.png", "-q", "--format", "csv", checkpoint=tiny_checkpoint)
+    assert (code, out) == (2, "")
+    assert "--format and --show_raw apply only to an --out file" in err

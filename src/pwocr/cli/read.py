@@ -299,6 +299,8 @@ def run_recognize(args: argparse.Namespace) -> int:
 
     if not args.images and not args.imgs_folder:
         raise PwocrError("give image files, folders or - (standard input), or a folder with --imgs_folder")
+    if args.quiet and args.out is None and (args.format != "text" or args.show_raw):
+        raise PwocrError("--quiet prints the passwords alone: --format and --show_raw apply only to an --out file")
     folder = Path(args.imgs_folder) if args.imgs_folder else None
     folder_files = list_images(folder, args.recursive) if folder is not None else []
     if folder is not None and not folder_files:
