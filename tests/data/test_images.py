@@ -39,6 +39,20 @@ def test_corrupt_file_names_the_file(tmp_path, content):
     assert "bad.png" in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "format"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\xea`\x00\x00\xea`\x08\x02\x00\x00\x00\x0f\xb0\xe2\x15", "PNG"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\xea`", "PNG"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WebP"),
+    ],
+)
+def test_a_file_cut_short_after_its_signature_is_called_damaged_not_unsupported(tmp_path, content, format):
+    (tmp_path / "cut.img").write_bytes(content)
+    with pytest.raises(PwocrError, match=rf"cut.img: a damaged or truncated {format} \(its header cannot be read\)"):
+        load_gray(tmp_path / "cut.img")
+
+
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(PwocrError, match="not found"):
         load_gray(tmp_path / "none.png")

@@ -247,15 +247,46 @@ def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
                 fp.seek(0)
             return Image.open(fp, formats=_openable(formats))
     except UnidentifiedImageError:
+        claimed = _signature_format(fp)
+        if claimed is not None:  # the file starts as one, but its header cannot be parsed
+            raise ImageError(name, "corrupt", f"a damaged or truncated {claimed} (its header cannot be read)") from None
         raise ImageError(
             name, "unsupported", f"not an image pwocr reads (by content: {accepted_names(formats)})"
         ) from None
     except Image.DecompressionBombError:
         raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
     except OSError as e:
+        claimed = _signature_format(fp) if e.errno is None else None  # Pillow's own: the content's fault
+        if claimed is not None:
+            raise ImageError(name, "corrupt", f"a damaged or truncated {claimed} (its header cannot be read)") from None
         raise ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})") from None
     except Exception as e:  # a header that lies can break a plugin in any way: the file's fault
         raise ImageError(name, "corrupt", f"unreadable image header ({_what(e)})") from None
+
+
+#: The first bytes of the formats pwocr reads, for naming the format of a file Pillow cannot open.
+_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def _signature_format(fp: io.BytesIO | Path) -> str | None:
+    """The format a file's first bytes announce (``None``: none pwocr reads, or unreadable)."""
+    try:
+        if isinstance(fp, io.BytesIO):
+            head = fp.getvalue()[:12]
+        else:
+            with fp.open("rb") as f:
+                head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((fmt for magic, fmt in _SIGNATURES.items() if head.startswith(magic)), None)
 
 
 def accepted_names(formats: Sequence[str] = FORMATS) -> str:
