@@ -5,8 +5,9 @@ same). The layers, lowest first; a module may import its own package and any low
 higher one nor another package of its own layer:
 
  0. errors
- 1. alphabet, lookalikes, io, extras, rapidocr_models,   shared vocabulary, file helpers, and how
-    messages                                               pwocr's log messages are printed
+ 1. alphabet, lookalikes, io, extras, rapidocr_models,   shared vocabulary, file helpers, how
+    messages, options                                      pwocr's log messages are printed, and
+                                                           the reading options' bounds
  2. data, decoding, model                                  images and labels; CTC decoding; the nn.Module
  3. synth                                                  rendering lines (writes label files with data/)
  4. checkpoints                                            model files: weights, config, metadata keys
@@ -29,7 +30,15 @@ SRC = Path(__file__).parents[1] / "src"
 
 LAYERS = [
     {"pwocr.errors"},
-    {"pwocr.alphabet", "pwocr.lookalikes", "pwocr.io", "pwocr.extras", "pwocr.rapidocr_models", "pwocr.messages"},
+    {
+        "pwocr.alphabet",
+        "pwocr.lookalikes",
+        "pwocr.io",
+        "pwocr.extras",
+        "pwocr.rapidocr_models",
+        "pwocr.messages",
+        "pwocr.options",
+    },
     {"pwocr.imaging"},
     {"pwocr.data", "pwocr.decoding", "pwocr.model"},
     {"pwocr.synth"},

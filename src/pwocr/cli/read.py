@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
 from pwocr.cli.common import add_checkpoint, add_use_cuda, at_least, examples, positive
@@ -14,6 +15,7 @@ from pwocr.errors import PwocrError
 from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
 
 if TYPE_CHECKING:
+    from pwocr.cli.output import Result
     from pwocr.decoding.constraints import Constraints
     from pwocr.inference.recognizer import Recognizer
 
@@ -293,7 +295,6 @@ def run_recognize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pwocr.data.images import NamedBytes, expand_inputs, list_images
-    from pwocr.inference.recognizer import Skipped
     from pwocr.layout import PhotoReading
     from pwocr.reader import read_images
 
@@ -346,24 +347,13 @@ def run_recognize(args: argparse.Namespace) -> int:
         results = [recognizer.read_fused(_frames(sources(), args.frames), args.candidates, constraints)]
     else:
         results = read_images(recognizer, sources(), args.layout, args.candidates, constraints)
-    read = skipped = unfound = 0
+    tally: Counter[str] = Counter()
     for result in results:
-        if isinstance(result, Skipped):
-            skipped += 1
-            logger.warning("%s; skipped", result.reason)
-        else:
-            read += 1
-            if not isinstance(result, PhotoReading) and not result.text:
-                unfound += 1
-                why = "no reading fits the constraints" if constraints is not None else "no characters read"
-                logger.warning("%s: %s", result.image, why)
-            if isinstance(result, PhotoReading):
-                if draw is not None:
-                    draw(unnamed.get(result.image, result.image), result)
-                if result.password is None:
-                    unfound += 1
-                    logger.warning("%s: no password found among %d lines of text", result.image, len(result.lines))
+        tally[_outcome(result, constraints is not None)] += 1
+        if draw is not None and isinstance(result, PhotoReading):
+            draw(unnamed.get(result.image, result.image), result)
         outputs.write(result)
+    read, skipped, unfound = tally["read"] + tally["unfound"], tally["skipped"], tally["unfound"]
     written = outputs.close()
     if written is not None and not args.quiet:
         logger.info("wrote %s", written)
@@ -374,6 +364,26 @@ def run_recognize(args: argparse.Namespace) -> int:
         logger.error("error: no image could be read")
         return 2
     return 2 if outputs.failed or (draw is not None and draw.failed) else 1 if skipped or unfound else 0
+
+
+def _outcome(result: Result, constrained: bool) -> str:
+    """``skipped``, ``unfound`` (read, but no password in it) or ``read``; what is missing is logged."""
+    from pwocr.inference.recognizer import Skipped
+    from pwocr.layout import PhotoReading
+
+    if isinstance(result, Skipped):
+        logger.warning("%s; skipped", result.reason)
+        return "skipped"
+    if isinstance(result, PhotoReading):
+        if result.password is not None:
+            return "read"
+        logger.warning("%s: no password found among %d lines of text", result.image, len(result.lines))
+        return "unfound"
+    if result.text:
+        return "read"
+    why = "no reading fits the constraints" if constrained else "no characters read"
+    logger.warning("%s: %s", result.image, why)
+    return "unfound"
 
 
 class FilesRead:
