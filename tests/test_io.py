@@ -2,11 +2,13 @@
 
 import errno
 import os
+import stat
 
 import pytest
 
 from pwocr import io as pwocr_io
 from pwocr.errors import PwocrError
+from pwocr.io import atomic_write
 
 
 def test_a_full_disk_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
@@ -34,3 +36,15 @@ def test_text_naming_a_file_that_is_not_utf8_is_written_as_its_bytes(tmp_path):
     name = os.fsdecode(b"caf\xe9.png")
     pwocr_io.atomic_write(tmp_path / "wrong.html", f"<td>{name}</td>")
     assert (tmp_path / "wrong.html").read_bytes() == b"<td>caf\xe9.png</td>"
+
+
+def test_a_new_file_follows_the_umask_and_a_replaced_one_keeps_its_mode(tmp_path):
+    old = os.umask(0o077)
+    try:
+        atomic_write(tmp_path / "labels.csv", "filename,label\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "labels.csv").stat().st_mode) == 0o600  # private, as the user keeps files
+    (tmp_path / "labels.csv").chmod(0o640)
+    atomic_write(tmp_path / "labels.csv", "filename,label\na.png,b\n")
+    assert stat.S_IMODE((tmp_path / "labels.csv").stat().st_mode) == 0o640

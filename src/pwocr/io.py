@@ -7,6 +7,7 @@ temporary behind (the temporary is removed on any exception, and is a dot-file w
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,13 +40,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError) and not isinstance(e, WriteError):
             raise _write_error(path, e) from None
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """A file replaced keeps its permissions; a new one gets what ``open`` would give it, 0o666 less the
+    umask: a user who keeps their files private (``umask 077``) gets private label files and reports,
+    which hold passwords."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _write_error(path: Path, error: OSError) -> WriteError:
