@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import shutil
@@ -252,7 +253,7 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str] | None], shares: 
     """
     if len(paths) != len(shares) or len(paths) < 2:
         raise PwocrError(f"averaging needs two or more checkpoints and one share each ({len(paths)} and {len(shares)})")
-    if abs(sum(shares) - 1) > 1e-6 or min(shares) < 0:
+    if not (all(0 <= s < math.inf for s in shares) and abs(sum(shares) - 1) <= 1e-6):  # NaN fails every test
         raise PwocrError(f"the shares {', '.join(f'{s:g}' for s in shares)} must be non-negative and sum to 1")
     first_config, total = load_state(paths[0])
     total = {k: v * shares[0] if v.is_floating_point() else v for k, v in total.items()}
