@@ -45,7 +45,7 @@ def test_checkpoints_of_different_models_are_refused_by_name(two_models, tmp_pat
         average_checkpoints([start, tmp_path / "other.safetensors"], [0.5, 0.5])
 
 
-@pytest.mark.parametrize("shares", [("0.5", "0.6"), ("nan", "nan"), ("1.5", "-0.5"), ("inf", "-inf")])
+@pytest.mark.parametrize("shares", [("0.5", "0.6"), ("nan", "nan"), ("1.5", "-0.5"), ("inf", "0")])
 def test_shares_must_sum_to_one_in_one_line(two_models, tmp_path, capsys, shares):
     out = tmp_path / "x.safetensors"
     assert main(["average", *map(str, two_models), "--shares", *shares, "--out", str(out)]) == 2
