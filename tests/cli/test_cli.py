@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +93,24 @@ def test_evaluate_json_metrics_and_reports(capsys, photos, tiny_checkpoint, tmp_
     assert {"precision", "recall", "f1", "top3_word_accuracy", "top5_word_accuracy"} <= set(metrics)
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     assert "0 wrong of 6" in (tmp_path / "w.html").read_text()
+
+
+@pytest.mark.parametrize("target", ["labels", "checkpoint", "both reports"])
+def test_evaluate_reports_never_replace_what_it_reads_or_each_other(capsys, photos, tiny_checkpoint, tmp_path, target):
+    import shutil
+
+    checkpoint = shutil.copy(tiny_checkpoint, tmp_path / "model.safetensors")
+    labels = shutil.copy(photos / "labels.csv", tmp_path / "labels.csv")
+    wrong = {"labels": labels, "checkpoint": checkpoint, "both reports": tmp_path / "same.out"}[target]
+    before = {path: Path(path).read_bytes() for path in (labels, checkpoint)}
+    code, _, err = run(
+        capsys,
+        *("evaluate", "--imgs_folder", photos, "--val_file", labels, "--checkpoint_path", checkpoint),
+        *("--display_wrong", wrong, "--display_confusion", tmp_path / "same.out"),
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert all(Path(path).read_bytes() == content for path, content in before.items())
+    assert not (tmp_path / "same.out").exists()
 
 
 def test_train_accepts_every_seed_flag(capsys, tiny_set, tmp_path, monkeypatch):

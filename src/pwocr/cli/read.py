@@ -452,6 +452,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     items, screened = screen_labels(items, labels_folder(args.val_file, args.imgs_folder), args.allow_outside)
     for row in screened:
         print(f"pwocr: {row}; skipped", file=sys.stderr)
+    _refuse_reports_over_inputs(args, [args.val_file, *(item.path for item in items)])
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)
     # Checked as training checks them: the first bad label named by file and line.
@@ -476,6 +477,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return status
     _print_metrics(report, args)
     return status
+
+
+def _refuse_reports_over_inputs(args: argparse.Namespace, inputs: list) -> None:
+    """``--display_confusion`` and ``--display_wrong`` may replace neither each other, the labels,
+    an image nor the checkpoint: refused before anything is read."""
+    from pathlib import Path
+
+    from pwocr.checkpoints import resolve_checkpoint
+
+    read_files = FilesRead()
+    for path in [*inputs, resolve_checkpoint(args.checkpoint)]:
+        read_files.add(path)
+    reports = [
+        (flag, value)
+        for flag, value in (("--display_confusion", args.display_confusion), ("--display_wrong", args.display_wrong))
+        if value
+    ]
+    for flag, value in reports:
+        if value in read_files:
+            raise PwocrError(f"{flag} {value}: one of the files read (the labels, an image or the checkpoint)")
+    if len(reports) == 2 and Path(reports[0][1]).resolve() == Path(reports[1][1]).resolve():
+        raise PwocrError(f"--display_confusion and --display_wrong both name {reports[0][1]}")
 
 
 def _print_metrics(report, args: argparse.Namespace) -> None:
