@@ -48,3 +48,9 @@ def test_a_new_file_follows_the_umask_and_a_replaced_one_keeps_its_mode(tmp_path
     (tmp_path / "labels.csv").chmod(0o640)
     atomic_write(tmp_path / "labels.csv", "filename,label\na.png,b\n")
     assert stat.S_IMODE((tmp_path / "labels.csv").stat().st_mode) == 0o640
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path):
+    (tmp_path / "photo.png").write_bytes(b"x")
+    with pytest.raises(PwocrError, match=r"out.csv: cannot write \(.*photo.png is a file, not a folder\)$"):
+        atomic_write(tmp_path / "photo.png" / "sub" / "out.csv", "a")

@@ -61,7 +61,15 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
+    """The first folder above ``path`` that is there but is a file (``--out photo.png/x.csv``), if any."""
+    return next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
+
+
 def _write_error(path: Path, error: OSError) -> WriteError:
+    blocking = file_in_the_way(path)
+    if blocking is not None:
+        return WriteError(f"{path}: cannot write ({blocking} is a file, not a folder)")
     return WriteError(f"{path}: cannot write ({error.strerror or error}); the previous file is intact")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pwocr.errors import PwocrError
+from pwocr.io import file_in_the_way
 
 if TYPE_CHECKING:
     from pwocr.decoding.confidence import CharConfidence
@@ -226,7 +227,7 @@ class PartialFile:
         self.partial = self.target.with_name(f".{self.target.name}.partial")
         if self.target.is_dir():
             raise PwocrError(f"{self.target}: a folder; name a file to write")
-        blocking = next((p for p in self.target.parents if p.exists() and not p.is_dir()), None)
+        blocking = file_in_the_way(self.target)
         if blocking is not None:
             raise PwocrError(f"{self.target}: cannot write ({blocking} is a file, not a folder)")
         try:
