@@ -283,7 +283,7 @@ class RunOutputs:
         self._in_file = 0  # results the file alone holds (no terminal beside it)
         self.terminal: ResultWriter | None = None
         if terminal is not None:
-            self._on_terminal(lambda: setattr(self, "terminal", terminal()))
+            self._on_terminal(lambda: self._open_terminal(terminal))
         if target is not None:
             try:
                 self.file = PartialFile(target)
@@ -332,6 +332,9 @@ class RunOutputs:
             terminal = self.terminal
             self._on_terminal(terminal.close)
         return written
+
+    def _open_terminal(self, terminal: Callable[[], ResultWriter]) -> None:
+        self.terminal = terminal()  # a JSON terminal writes its "[" at once
 
     def _on_terminal(self, action: Callable[[], object]) -> None:
         """Run a write to the terminal; if the terminal fails, go on with the file alone, or end the run."""
