@@ -247,19 +247,15 @@ def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
                 fp.seek(0)
             return Image.open(fp, formats=_openable(formats))
     except UnidentifiedImageError:
-        claimed = _signature_format(fp)
-        if claimed is not None:  # the file starts as one, but its header cannot be parsed
-            raise ImageError(name, "corrupt", f"a damaged or truncated {claimed} (its header cannot be read)") from None
-        raise ImageError(
+        unsupported = ImageError(
             name, "unsupported", f"not an image pwocr reads (by content: {accepted_names(formats)})"
-        ) from None
+        )
+        raise _damaged(name, fp) or unsupported from None
     except Image.DecompressionBombError:
         raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
     except OSError as e:
-        claimed = _signature_format(fp) if e.errno is None else None  # Pillow's own: the content's fault
-        if claimed is not None:
-            raise ImageError(name, "corrupt", f"a damaged or truncated {claimed} (its header cannot be read)") from None
-        raise ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})") from None
+        unreadable = ImageError(name, "not_a_file", f"cannot be read ({e.strerror or e})")
+        raise (_damaged(name, fp) if e.errno is None else None) or unreadable from None  # errno None: Pillow's own
     except Exception as e:  # a header that lies can break a plugin in any way: the file's fault
         raise ImageError(name, "corrupt", f"unreadable image header ({_what(e)})") from None
 
@@ -272,6 +268,14 @@ _SIGNATURES = {
     b"II*\x00": "TIFF",
     b"MM\x00*": "TIFF",
 }
+
+
+def _damaged(name: str, fp: io.BytesIO | Path) -> ImageError | None:
+    """The error for a file that starts as a format pwocr reads but whose header cannot be parsed."""
+    claimed = _signature_format(fp)
+    if claimed is None:
+        return None
+    return ImageError(name, "corrupt", f"a damaged or truncated {claimed} (its header cannot be read)")
 
 
 def _signature_format(fp: io.BytesIO | Path) -> str | None:
