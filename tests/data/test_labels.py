@@ -93,7 +93,7 @@ def test_split_with_a_test_share_keeps_the_validation_rows_and_holds_out_the_res
 def test_headerless_csv_is_an_error_unless_declared(tmp_path):
     (tmp_path / "l.csv").write_text("a.png,abc\nb.png,def\n")
     with pytest.raises(PwocrError, match=r"l.csv:1: expected a header row.*--no_header") as refused:
-        read_labels(tmp_path / "l.csv")
+        read_labels(tmp_path / "l.csv", header=True)  # as a command that has --no_header reads it
     assert "abc" not in str(refused.value)  # the first row's label is a password: never in an error
     assert [i.label for i in read_labels(tmp_path / "l.csv", header=False)] == ["abc", "def"]
 

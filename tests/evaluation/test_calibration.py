@@ -45,10 +45,14 @@ def test_fit_temperature_recovers_a_sharpened_model():
     assert 1.5 <= fit_temperature(tables, labels, correct) <= 2.6
 
 
-def test_calibrate_command_writes_a_tempered_copy(capsys, tiny_set, tiny_checkpoint, tmp_path):
+def test_calibrate_command_writes_a_tempered_copy(capsys, tiny_checkpoint, tmp_path):
+    from test_calibrate_inputs import calibration_set
+
     from pwocr.checkpoints import load_state
     from pwocr.cli.main import main
 
+    # Twenty lines or more, read right and wrong: what a temperature is fitted on (``fit_refusal``).
+    labels = calibration_set(tmp_path / "set")
     out = tmp_path / "calibrated.safetensors"
     code = main(
         [
@@ -56,9 +60,9 @@ def test_calibrate_command_writes_a_tempered_copy(capsys, tiny_set, tiny_checkpo
             "--checkpoint_path",
             str(tiny_checkpoint),
             "--imgs_folder",
-            str(tiny_set.parent),
+            str(labels.parent),
             "--val_file",
-            str(tiny_set),
+            str(labels),
             "--out",
             str(out),
         ]

@@ -75,6 +75,11 @@ def _register_synth(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="longest password",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a labels.csv and images of the same names already in --out (else refused)",
+    )
     p.set_defaults(handler=run_synth)
 
 
@@ -99,6 +104,7 @@ def _register_split(sub: argparse._SubParsersAction) -> None:
         help="share of rows held out in test.csv, to judge the finished model on rows no choice saw",
     )
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=int, default=0, help="random seed")
+    p.add_argument("--no_header", dest="header", action="store_false", help="the CSV has no header row")
     p.set_defaults(handler=run_split)
 
 
@@ -119,6 +125,11 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--imgs_folder", default=None, metavar="FOLDER", help="calibrate on these labelled images ...")
     p.add_argument(
         "--val_file", default=None, metavar="CSV", help="... listed in this CSV (default: fresh synthetic lines)"
+    )
+    p.add_argument(
+        "--allow_outside",
+        action="store_true",
+        help="read CSV names that leave --imgs_folder (../ or absolute); such rows are skipped by default",
     )
     p.add_argument("--count", type=positive, default=1000, metavar="N", help="synthetic lines when no CSV is given")
     p.add_argument("--fixed_seed", "--seed", dest="seed", type=non_negative, default=424242, help="random seed")
@@ -184,7 +195,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     check_synth_options(args)
     if args.scenes:
-        n = write_scene_set(args.out, args.count, args.seed, args.fonts_split or "eval")
+        n = write_scene_set(args.out, args.count, args.seed, args.fonts_split or "eval", overwrite=args.overwrite)
         print(f"wrote {n} photos, labels.csv and scenes.json to {args.out}")
         return 0
     n = write_synthetic_set(
@@ -197,6 +208,7 @@ def run_synth(args: argparse.Namespace) -> int:
         args.fonts_split or "train",
         args.fonts_folder,
         args.colour,
+        overwrite=args.overwrite,
     )
     print(f"wrote {n} images and labels.csv to {args.out}")
     return 0
@@ -205,26 +217,38 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_split(args: argparse.Namespace) -> int:
     from pwocr.data.labels import split_labels
 
-    counts = split_labels(args.csv, args.out, args.val, args.seed, args.test)
+    counts = split_labels(args.csv, args.out, args.val, args.seed, args.test, header=args.header)
     print("wrote " + ", ".join(f"{n} rows to {Path(args.out) / name}.csv" for name, n in counts.items()))
     return 0
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
+    from pwocr.alphabet import Alphabet
     from pwocr.checkpoints import load_state
-    from pwocr.data.images import load
-    from pwocr.data.labels import read_labels
-    from pwocr.evaluation.calibration import calibrate_checkpoint
+    from pwocr.evaluation.calibration import LabelSource, calibrate_checkpoint, labelled_samples
     from pwocr.synth.render import SynthConfig, render_set
 
-    colour = load_state(args.checkpoint)[0].colour
+    if args.imgs_folder is not None and not args.val_file:
+        raise PwocrError(
+            f"--imgs_folder {args.imgs_folder}: give --val_file CSV, the labels of its images "
+            "(without one, calibrate renders --count synthetic lines)"
+        )
+    config = load_state(args.checkpoint)[0]
+    skipped = 0
     if args.val_file:
-        samples = [(load(i.path, colour), i.label) for i in read_labels(args.val_file, args.imgs_folder)]
+        source = LabelSource(args.val_file, args.imgs_folder, args.allow_outside)
+        whose = f"the alphabet of {args.checkpoint}"
+        samples, rows = labelled_samples(source, Alphabet(config.alphabet), whose, config.colour)
+        skipped = len(rows)
+        where = args.val_file
     else:
-        samples = render_set(args.count, args.seed, split="train", config=SynthConfig(colour=colour))
-    temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out)
+        samples = render_set(args.count, args.seed, split="train", config=SynthConfig(colour=config.colour))
+        where = f"--count {args.count} synthetic lines"
+    temperature, before, after = calibrate_checkpoint(args.checkpoint, samples, args.out, source=where)
+    left_out = f" ({skipped} rows skipped, listed above)" if skipped else ""
     print(
-        f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines; wrote {args.out}"
+        f"temperature {temperature:.3f}: ECE {before.ece:.4f} -> {after.ece:.4f} on {before.n} lines{left_out}; "
+        f"wrote {args.out}"
     )
     return 0
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pwocr.errors import PwocrError
-from pwocr.io import atomic_write
+from pwocr.io import atomic_write, file_in_the_way
 
 if TYPE_CHECKING:
     from pwocr.alphabet import Alphabet
@@ -45,15 +45,16 @@ HEADER_NAMES = {"filename", "file", "image", "img", "path", "name", "image_path"
 
 
 def read_labels(
-    csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None, header: bool = True
+    csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None = None, header: bool | None = None
 ) -> list[LabelledImage]:
     """Read a ``filename,label`` CSV (header row first); file names are relative to ``imgs_folder``.
 
     Without ``imgs_folder`` names are relative to the CSV's own folder. Labels keep commas, quotes
     and backslashes exactly as CSV quoting gives them. The header is required (its first cell one
     of ``HEADER_NAMES``), so a header-less file never silently loses its first row; pass
-    ``header=False`` for one that has none. A row with more than two fields (an unquoted comma in a
-    label) is an error naming its line, never a silently truncated label.
+    ``header=False`` for one that has none. Only a caller that passes ``header`` offers a choice
+    (``--no_header``), so only its missing-header error names that flag. A row with more than two
+    fields (an unquoted comma in a label) is an error naming its line, never a silently truncated label.
     """
     csv_path = Path(csv_path)
     folder = labels_folder(csv_path, imgs_folder)
@@ -62,14 +63,15 @@ def read_labels(
     rows = _csv_rows(csv_path)
     if not rows:
         raise PwocrError(f"{csv_path}: the file is empty; expected a header row, then filename,label rows")
-    if header and (not rows[0][1] or rows[0][1][0].strip().lower() not in HEADER_NAMES):
+    if header is not False and (not rows[0][1] or rows[0][1][0].strip().lower() not in HEADER_NAMES):
         # Never the row itself: its second cell would be a password.
+        hint = " (a file without a header: --no_header)" if header is not None else ""
         raise PwocrError(
             f"{csv_path}:1: expected a header row such as filename,label; its first cell is none of"
-            f" {', '.join(sorted(HEADER_NAMES))} (a file without a header: --no_header)"
+            f" {', '.join(sorted(HEADER_NAMES))}{hint}"
         )
     items = []
-    for line_number, row in rows[1:] if header else rows:
+    for line_number, row in rows if header is False else rows[1:]:
         if not row or all(not cell.strip() for cell in row):
             continue
         where = f"{csv_path}:{line_number}"
@@ -189,13 +191,17 @@ def split_labels(
     val_fraction: float = 0.2,
     seed: int = 0,
     test_fraction: float = 0.0,
+    header: bool = True,
 ) -> dict[str, int]:
     """Shuffle a label file's rows with ``seed`` and write ``train.csv``, ``val.csv`` (and ``test.csv``) into ``out``.
 
     ``val.csv`` picks validation rows (which epoch to keep, the temperature); ``test.csv``, when
     ``test_fraction`` is given, holds out rows that no choice of the run has seen, to judge it.
     The validation rows of a seed are the same with or without a test share. File names are kept
-    as they are, so every file works with the original ``--imgs_folder``. Returns the rows per file.
+    as written (an absolute one stays absolute), so every file works with the original
+    ``--imgs_folder``. Outputs of an earlier split in ``out`` are replaced (a stale ``test.csv`` is
+    removed: it would overlap this ``train.csv``), but never the label file being split.
+    Returns the rows per file.
     """
     import random
 
@@ -203,8 +209,8 @@ def split_labels(
         if not 0 <= share < 1 or (flag_name == "--val" and share == 0):
             raise PwocrError(f"{flag_name} {share}: expected a fraction between 0 and 1")
     csv_path = Path(csv_path)
-    items = read_labels(csv_path)
-    rows = [(str(item.path.relative_to(csv_path.parent)), item.label) for item in items]
+    # Relative to ".", each path is the name as the file writes it.
+    rows = [(str(item.path), item.label) for item in read_labels(csv_path, ".", header=header)]
     random.Random(seed).shuffle(rows)
     n_val = max(1, round(len(rows) * val_fraction))
     n_test = max(1, round(len(rows) * test_fraction)) if test_fraction else 0
@@ -213,11 +219,29 @@ def split_labels(
     parts = {"train": rows[n_val + n_test :], "val": rows[:n_val]}
     if n_test:
         parts["test"] = rows[n_val : n_val + n_test]
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _split_folder(csv_path, out)
     for name, part in parts.items():
         write_labels(folder / f"{name}.csv", part)
     if not n_test:
         # A test.csv of an earlier split would overlap this train.csv.
         (folder / "test.csv").unlink(missing_ok=True)
     return {name: len(part) for name, part in parts.items()}
+
+
+def _split_folder(csv_path: Path, out: str | os.PathLike[str]) -> Path:
+    """``out``, created, once sure it is a folder and that no output (written or removed) is ``csv_path``."""
+    folder = Path(out)
+    blocked = file_in_the_way(folder / "train.csv")
+    if blocked is not None:
+        raise PwocrError(f"--out {out}: {blocked} is a file, not a folder")
+    for name in ("train.csv", "val.csv", "test.csv"):
+        target = folder / name
+        if target.exists() and os.path.samefile(target, csv_path):
+            raise PwocrError(
+                f"{csv_path}: --out {out} would replace it (it is the split's {name}); split into another folder"
+            )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PwocrError(f"--out {out}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    return folder

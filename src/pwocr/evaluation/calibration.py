@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,12 +13,32 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
+from pwocr.data.images import load
+from pwocr.data.labels import SkippedRow, check_labels, labels_folder, read_labels, screen_labels
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import greedy_decode
+from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer, tempered_probabilities
 
 if TYPE_CHECKING:  # torch only where a checkpoint is written
     from pwocr.model.crnn import CRNN
+
+logger = logging.getLogger(__name__)
+
+#: Fewest lines a temperature is re-fitted on (the end of ``pwocr train``, ``pwocr calibrate``); they must
+#: also hold right and wrong readings: the fit weighs one against the other.
+MIN_FIT_LINES = 20
+
+
+def fit_refusal(correct: Sequence[bool]) -> str | None:
+    """Why no temperature can be fitted on readings right or wrong as ``correct`` says; ``None`` when one can."""
+    right = sum(map(bool, correct))
+    if len(correct) < MIN_FIT_LINES or right in (0, len(correct)):
+        return (
+            f"re-fitting needs {MIN_FIT_LINES} or more lines with right and wrong readings "
+            f"({right} of {len(correct)} right)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -198,16 +219,60 @@ def save_with_temperature(model: CRNN, temperature: float, out: str | os.PathLik
     save_weights(model, out, half=half)
 
 
+@dataclass(frozen=True)
+class LabelSource:
+    """A label file to calibrate on, read as ``pwocr evaluate`` reads one."""
+
+    val_file: str
+    imgs_folder: str | None = None
+    allow_outside: bool = False
+
+
+def labelled_samples(
+    source: LabelSource, alphabet: Alphabet, whose: str, colour: bool
+) -> tuple[list[tuple[np.ndarray, str]], list[SkippedRow]]:
+    """The rows of ``source`` loaded as lines with their labels, and the rows left out, each logged as it is.
+
+    As ``pwocr evaluate``: each file once and inside the images folder (``screen_labels``), a label
+    character outside ``alphabet`` an error naming file and line (``check_labels``), an image that
+    cannot be read skipped with its CSV line.
+    """
+    items = read_labels(source.val_file, source.imgs_folder)
+    items, skipped = screen_labels(items, labels_folder(source.val_file, source.imgs_folder), source.allow_outside)
+    for row in skipped:
+        logger.warning("%s; skipped", row)
+    check_labels(items, alphabet, whose)
+    samples = []
+    for item in items:
+        try:
+            samples.append((load(item.path, colour), item.label))
+        except PwocrError as e:
+            skipped.append(SkippedRow(item.where, str(e)))
+            logger.warning("%s; skipped", skipped[-1])
+    if not samples:
+        raise PwocrError(f"{source.val_file}: no readable images to calibrate on (every row was skipped, listed above)")
+    return samples, skipped
+
+
 def calibrate_checkpoint(
-    checkpoint: str | os.PathLike[str] | None, samples: Sequence[tuple[np.ndarray, str]], out: str | os.PathLike[str]
+    checkpoint: str | os.PathLike[str] | None,
+    samples: Sequence[tuple[np.ndarray, str]],
+    out: str | os.PathLike[str],
+    source: str = "the lines given",
 ) -> tuple[float, Calibration, Calibration]:
     """Fit the temperature of ``checkpoint`` on labelled ``samples`` and save the model with it as ``out``.
 
-    Returns the temperature and the greedy calibration on ``samples`` before and after.
+    Returns the temperature and the greedy calibration on ``samples`` before and after. Too few
+    lines, or no right or no wrong reading among them (``fit_refusal``), is a ``PwocrError`` naming ``source``.
     """
+    if not samples:
+        raise PwocrError(f"{source}: no readable lines to calibrate on")
     recognizer = Recognizer(checkpoint, backend="onnx")
     tables = recognizer.log_probabilities([g for g, _ in samples])
     labels, correct = greedy_correctness(tables, [truth for _, truth in samples], recognizer.alphabet)
+    refusal = fit_refusal(correct)
+    if refusal is not None:
+        raise PwocrError(f"{source}: temperature not fitted: {refusal}")
     fit = refit_temperature(tables, labels, correct, recognizer.config.temperature)
     from pwocr.checkpoints import load_model
 

@@ -6,6 +6,7 @@ mistyped flag costs a one-line error, not a crash after an epoch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pwocr.errors import PwocrError
+from pwocr.io import file_in_the_way
 
 #: The command-line flag of each field, for messages (the seed's name where it has one).
 FLAGS: dict[str, str] = {
@@ -67,6 +69,25 @@ RUN_DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 1e-3, "distill": 0.0, "patie
 def has_checkpoint(out: Path) -> bool:
     """Whether a run folder holds a resumable checkpoint (``last.pt`` or a step-numbered one)."""
     return (out / "last.pt").is_file() or any(out.glob("step-*.pt"))
+
+
+def check_folder(option: str, path: str) -> None:
+    """Raise a one-line ``PwocrError`` naming ``option`` unless ``path`` is a folder pwocr can write in, or
+    one it can make (the folders that are missing are made to find out, then removed again)."""
+    target = Path(path)
+    try:
+        blocked = target if target.exists() and not target.is_dir() else file_in_the_way(target)
+        if blocked is not None:
+            raise PwocrError(f"{option} {path}: {blocked} is a file, not a folder")
+        missing = [p for p in (target, *target.parents) if not p.exists()]
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PwocrError(f"{option} {path}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    for made in missing:  # the deepest first
+        with contextlib.suppress(OSError):
+            made.rmdir()
+    if not missing and not os.access(target, os.W_OK | os.X_OK):
+        raise PwocrError(f"{option} {path}: the folder is not writable")
 
 
 def default_text(field: str) -> str:
@@ -306,6 +327,11 @@ class TrainConfig:
                 resolve_charset(self.alphabet)
             except PwocrError as e:
                 raise PwocrError(f"--alphabet {self.alphabet!r}: {e}") from None
+
+    def check_folders(self) -> None:
+        """Raise a one-line ``PwocrError`` unless ``out`` and ``logs`` are folders the run can write, or can make."""
+        check_folder("--out", self.out)
+        check_folder("--logs", self.logs)
 
     def _check_values(self, only: set[str] | None = None) -> None:
         self.resolved()._check_resolved_values(only)

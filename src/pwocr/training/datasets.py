@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 from pwocr.alphabet import Alphabet
 from pwocr.data.augment import augment_line
 from pwocr.data.images import load, probe
-from pwocr.data.labels import LabelledImage
+from pwocr.data.labels import LabelledImage, SkippedRow
 from pwocr.data.preprocess import LinePreprocessor, normalise, padded_width
 from pwocr.errors import PwocrError
 from pwocr.model.config import ModelConfig
@@ -91,13 +91,14 @@ def check_labelled_images(
         try:
             probe(item.path, verify=True)
         except PwocrError as e:
-            logger.warning("%s; skipped", e)
+            logger.warning("%s; skipped", SkippedRow(item.where, str(e)))  # the CSV line, as evaluate names it
             continue
         # prepare_line widens a line that is too narrow for its label, up to the model's max width.
         if min_width_for(item.label, config) > config.max_width:
             # The label's length, not the label: a password's characters stay out of logs.
             logger.warning(
-                "%s: its %d-character label is too long for CTC to spell within %d px; skipped",
+                "%s: %s: its %d-character label is too long for CTC to spell within %d px; skipped",
+                item.where,
                 item.path,
                 len(item.label),
                 config.max_width,

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from pwocr.errors import PwocrError
 from pwocr.evaluation.evaluate import confusion_pairs
 from pwocr.evaluation.metrics import compute_metrics
 from pwocr.io import atomic_write
@@ -189,8 +190,14 @@ def _log_anchor(writer: Any, anchor: Anchor, epoch: int) -> None:
 def _open_writer(config: TrainConfig) -> Any:
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(log_dir=config.logs)
-    Path(config.out).mkdir(parents=True, exist_ok=True)
+    try:
+        writer = SummaryWriter(log_dir=config.logs)
+    except OSError as e:  # checked before the run started; a folder can still go between then and now
+        raise PwocrError(f"--logs {config.logs}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    try:
+        Path(config.out).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PwocrError(f"--out {config.out}: cannot create the folder ({e.strerror or type(e).__name__})") from None
     return writer
 
 

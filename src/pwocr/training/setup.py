@@ -95,27 +95,29 @@ def plan_alphabet(
 
 def read_items(config: TrainConfig) -> tuple[list[LabelledImage], list[LabelledImage], Alphabet, Alphabet | None]:
     """The training and validation rows, the alphabet to train and the pretrained one (``plan_alphabet``)."""
-    train_items = label_rows(config, config.train_file)
-    val_items = label_rows(config, config.val_file)
+    train_items = label_rows(config, "train_file")
+    val_items = label_rows(config, "val_file")
     alphabet, pretrained = plan_alphabet(config, train_items, val_items)
     return train_items, val_items, alphabet, pretrained
 
 
-def label_rows(config: TrainConfig, csv_path: str | None) -> list[LabelledImage]:
-    """A label file's rows that name each file once, inside the images folder; each one left out is said."""
+def label_rows(config: TrainConfig, field: str) -> list[LabelledImage]:
+    """The rows of the label file ``config.<field>`` (``train_file`` or ``val_file``) that name each file
+    once, inside the images folder; each one left out is said."""
+    csv_path = getattr(config, field)
     if not csv_path:
         return []
     items = read_labels(csv_path, config.imgs_folder)
     kept, skipped = screen_labels(items, labels_folder(csv_path, config.imgs_folder), config.allow_outside)
     for row in skipped:
         logger.warning("%s; skipped", row)
-    _count_skipped(config, csv_path, len(skipped), len(items))
+    _count_skipped(config, field, len(skipped), len(items))
     return kept
 
 
 def _usable(
     config: TrainConfig,
-    csv_path: str | None,
+    field: str,
     items: list[LabelledImage],
     alphabet: Alphabet,
     model_config: ModelConfig,
@@ -124,20 +126,26 @@ def _usable(
     if not items:
         return []
     kept = check_labelled_images(items, alphabet, model_config)
-    _count_skipped(config, str(csv_path), len(items) - len(kept), len(items))
+    _count_skipped(config, field, len(items) - len(kept), len(items))
     return kept
 
 
-def _count_skipped(config: TrainConfig, csv_path: str, skipped: int, total: int) -> None:
-    """Say how many rows were skipped; with ``--strict``, any is an error before training starts."""
+def _count_skipped(config: TrainConfig, field: str, skipped: int, total: int) -> None:
+    """Say how many rows of ``config.<field>`` were skipped; with ``--strict``, any is an error before training starts."""
     if not skipped:
         return
+    csv_path = getattr(config, field)
     if config.strict:
         raise PwocrError(
             f"{csv_path}: {skipped} of {total} rows skipped (listed above); --strict trains on every row or none"
         )
     logger.warning(
-        "%s: %d of %d rows skipped (listed above); training on the other %d", csv_path, skipped, total, total - skipped
+        "%s: %d of %d rows skipped (listed above); %s on the other %d",
+        csv_path,
+        skipped,
+        total,
+        "validating" if field == "val_file" else "training",
+        total - skipped,
     )
 
 
@@ -238,8 +246,8 @@ def run_model(
 ) -> tuple[CRNN, list[LabelledImage], list[LabelledImage]]:
     """The model to train (the resumed one, or ``initial_model``) on ``device``, and the label rows."""
     if state is not None:
-        train_items = label_rows(config, config.train_file)
-        val_items = label_rows(config, config.val_file)
+        train_items = label_rows(config, "train_file")
+        val_items = label_rows(config, "val_file")
         model = build_model(ModelConfig.from_dict(state.model_config), state.model, str(state_path))
     else:
         train_items, val_items, alphabet, _ = read_items(config)
@@ -339,8 +347,8 @@ def run_data(
 ) -> RunData:
     """The usable rows, steps per epoch, the synthetic stream's settings and the validation loaders."""
     alphabet = Alphabet(model_config.alphabet)
-    train_items = _usable(config, config.train_file, train_items, alphabet, model_config)
-    val_items = _usable(config, config.val_file, val_items, alphabet, model_config)
+    train_items = _usable(config, "train_file", train_items, alphabet, model_config)
+    val_items = _usable(config, "val_file", val_items, alphabet, model_config)
     collate = Collate(alphabet, model_config)
     synth_ratio = config.effective_synth_ratio()
     if config.train_file and synth_ratio > 0:

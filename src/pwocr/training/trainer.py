@@ -50,6 +50,9 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
         return _train_soup(_resumed_config(config, soup.load_plan(Path(config.out))).resolved(), config, progress)
     given = config
     config, state, state_path = _checked(config)
+    if distributed.is_main_process():  # one process tries the folders: ranks making and removing them would race
+        # A new run's folders named as given; a resumed run's as saved (absolute) where not given.
+        (config if config.resume else given).check_folders()
     if not config.resume and soup.holds_a_soup(Path(config.out)):
         raise PwocrError(
             f"--out {config.out}: holds a soup's run (soup.json, member-K folders); --resume continues it, "
@@ -147,10 +150,12 @@ def _train_soup(config: TrainConfig, resumed_by: TrainConfig | None, progress: b
 def _resumed_config(config: TrainConfig, saved_settings: dict[str, Any]) -> TrainConfig:
     """The saved run's settings, with the few that ``config`` changes explicitly; other changes are errors."""
     saved = TrainConfig.from_dict(saved_settings)
+    # The saved paths are absolute (``with_absolute_paths``): the given ones are compared as absolute too.
+    absolute = config.with_absolute_paths()
     for name in config.resume_overrides:
         if name in ("resume", "resume_overrides", "out"):
             continue
-        given, kept = getattr(config, name), getattr(saved, name)
+        given, kept = getattr(absolute, name), getattr(saved, name)
         if name in RESUME_OVERRIDABLE:
             if name == "epochs" and given != kept:
                 logger.info(
@@ -159,7 +164,7 @@ def _resumed_config(config: TrainConfig, saved_settings: dict[str, Any]) -> Trai
             setattr(saved, name, given)
         elif given != kept:
             raise PwocrError(
-                f"{flag(name)} {given}: --resume continues the run in {config.out}, which was started with "
+                f"{flag(name)} {getattr(config, name)}: --resume continues the run in {config.out}, which was started with "
                 f"{flag(name)} {kept}; only {', '.join(sorted(flag(n) for n in RESUME_OVERRIDABLE))} may change "
                 "(start a new run in another --out to change the rest)"
             )

@@ -19,6 +19,7 @@ from pwocr.decoding.ctc import greedy_decode
 from pwocr.evaluation.calibration import (
     LabelledTables,
     SetsFit,
+    fit_refusal,
     greedy_correctness,
     refit_temperature_on_sets,
     save_with_temperature,
@@ -150,15 +151,9 @@ def refit_best_temperature(
         for name, tables in readings.tables.items()
     }
     correct = [c for s in sets.values() for c in s.correct]
-    right = sum(correct)
-    if len(correct) < 20 or right in (0, len(correct)):
-        logger.info(
-            "temperature kept at %.3f: re-fitting needs 20 or more validation lines "
-            "with right and wrong readings (%d of %d right)",
-            model.config.temperature,
-            right,
-            len(correct),
-        )
+    refusal = fit_refusal(correct)
+    if refusal is not None:
+        logger.info("temperature kept at %.3f: %s", model.config.temperature, refusal)
         return model.config.temperature, None
     grid = np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist()
     fit = refit_temperature_on_sets(sets, model.config.temperature, grid=grid)
