@@ -153,8 +153,10 @@ def _next_batch(iterator: Iterator[Batch], position: Position, checkpoints: Chec
     the run saves where it stopped and says how to go on, instead of dying with a traceback."""
     try:
         return next(iterator)
-    except RuntimeError as e:
-        if not str(e).startswith("DataLoader worker"):
+    except (RuntimeError, ConnectionError, EOFError) as e:
+        # The loader's own words for a dead process, or its batch lost half-way: the tensors of a
+        # batch come by file descriptors that the dead process can no longer hand over.
+        if isinstance(e, RuntimeError) and not str(e).startswith("DataLoader worker"):
             raise
         checkpoints.save_state(position)
         raise PwocrError(
