@@ -11,9 +11,10 @@ side by side. Both models read the same images in one run.
 
 Reported per model: exact, top-3 and top-5 string accuracy, character accuracy, the confusion of
 look-alike pairs, ECE of the string confidence; for pwocr also the silent-error rate (a wrong
-reading with no character flagged) and the share of wrong characters flagged (substitutions and
-insertions at their position; a dropped character counts as flagged when a neighbour is), the same
-by category, by string kind and speed per line (median, greedy, one line at a time).
+reading with no character flagged), the share of wrong characters flagged (substitutions and
+insertions at their position; a dropped character counts as flagged when a neighbour is), how many
+top-5 misses the model itself scores below its fifth candidate (no candidate search reaches those),
+the same by category, by string kind and speed per line (median, greedy, one line at a time).
 
     python bench/lookalike.py --count 1000 --out bench/results/lookalike.json
 
@@ -44,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_peer import PeerTopK
 
 from pwocr.alphabet import PRINTABLE_94
-from pwocr.decoding.confidence import DEFAULT_FLAGS, PREVIOUS_FLAGS
+from pwocr.decoding.confidence import DEFAULT_FLAGS, PREVIOUS_FLAGS, string_probability
 from pwocr.evaluation.calibration import expected_calibration_error
 from pwocr.evaluation.metrics import GAP, align, compute_metrics
 from pwocr.inference.recognizer import Reading, Recognizer
@@ -230,8 +231,25 @@ def by_group(samples: list[Sample], right: list[bool], key: str) -> dict[str, fl
 # ---------------------------------------------------------------- reading
 
 
+def model_lines(recognizer: Recognizer, samples: list[Sample]) -> list[np.ndarray]:
+    return [s.image if recognizer.preprocess.colour else cv2.cvtColor(s.image, cv2.COLOR_RGB2GRAY) for s in samples]
+
+
+def top5_misses_ranked_lower(recognizer: Recognizer, samples: list[Sample], readings: list[Reading]) -> dict:
+    """Of the readings whose five candidates miss the truth, how many the model itself scores the truth
+    below the fifth candidate: a wider candidate search cannot reach those, only a better model can."""
+    misses = [i for i, (s, r) in enumerate(zip(samples, readings)) if s.text not in [c.text for c in r.candidates[:5]]]
+    tables = recognizer.probabilities(model_lines(recognizer, [samples[i] for i in misses]))
+    lower = 0
+    for i, probs in zip(misses, tables):
+        fifth = min(string_probability(probs, recognizer.alphabet.encode(c.text)) for c in readings[i].candidates[:5])
+        truth = string_probability(probs, recognizer.alphabet.encode(samples[i].text))
+        lower += len(readings[i].candidates) >= 5 and truth < fifth
+    return {"top5_misses": len(misses), "top5_misses_ranked_lower_by_the_model": lower}
+
+
 def read_pwocr(recognizer: Recognizer, samples: list[Sample], candidates: int) -> tuple[list[Reading], list[float]]:
-    lines = [s.image if recognizer.preprocess.colour else cv2.cvtColor(s.image, cv2.COLOR_RGB2GRAY) for s in samples]
+    lines = model_lines(recognizer, samples)
     readings = recognizer.read_batch(lines, candidates=candidates)
     seconds = []
     for line in lines[:3]:
@@ -272,6 +290,8 @@ def report(name: str, scores: dict, seconds: list[float]) -> None:
             f" with an unflagged error {scores['wrong_with_an_unflagged_error']:.2%})"
             f"  wrong chars flagged {scores['wrong_chars_flagged']:.1%} of {scores['wrong_chars']}"
             f"  right readings flagged {scores['flagged_right_readings']:.1%}"
+            f"  top-5 misses the model itself ranks below the 5th: {scores['top5_misses_ranked_lower_by_the_model']}"
+            f" of {scores['top5_misses']}"
         )
     print(line + f"  median {statistics.median(seconds) * 1000:.2f} ms", flush=True)
 
@@ -298,7 +318,7 @@ def main() -> None:
     policy = DEFAULT_FLAGS if args.flags == "default" else PREVIOUS_FLAGS
     recognizer = Recognizer(args.checkpoint, backend="onnx", batch_size=64, flags=policy)
     readings, seconds = read_pwocr(recognizer, samples, candidates=5)
-    ours = score_pwocr(samples, readings)
+    ours = {**score_pwocr(samples, readings), **top5_misses_ranked_lower(recognizer, samples, readings)}
     right = [r.text == s.text for r, s in zip(readings, samples)]
     result: dict = {
         "n": len(samples),
