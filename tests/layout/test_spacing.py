@@ -72,6 +72,16 @@ def test_an_inkless_character_after_the_value_is_a_phantom_one_over_ink_is_not()
     assert trailing_phantoms(line(200, []), probs, 4, frames=50) == 0
 
 
+def test_a_thin_mark_read_a_frame_after_its_ink_is_no_phantom():
+    from pwocr.layout.ink import trailing_phantoms
+
+    crop = line(200, [(0, 10), (70, 150), (154, 200)])  # ink under the first three, and a thin mark at 150-153
+    late = table(50, {5: 1, 10: 2, 15: 3, 39: 4})  # the mark read at x = 156, one frame after its ink
+    assert trailing_phantoms(crop, late, 4, frames=50) == 0  # a password's last ' kept (scene157 of photos.py)
+    far = table(50, {5: 1, 10: 2, 15: 3, 41: 4})  # read at x = 164: two frames away, over a blank margin
+    assert trailing_phantoms(crop, far, 4, frames=50) == 1
+
+
 def test_value_table_keeps_the_value_frames_only():
     from pwocr.layout.ink import value_table
 

@@ -84,18 +84,19 @@ def spaced_text(crop: np.ndarray, probs: np.ndarray, text: str, frames: int | No
     return text[0] + "".join((" " if gap else "") + c for gap, c in zip(gaps, text[1:]))
 
 
-def inkless_characters(crop: np.ndarray, table: np.ndarray, frames: int) -> list[bool]:
+def inkless_characters(crop: np.ndarray, table: np.ndarray, frames: int, reach: int = 0) -> list[bool]:
     """For each character of the greedy reading, whether it was read where the crop has no ink at all.
 
     The model has no space class and sometimes spells a word gap, or the crop's margin, as ``_``,
     ``~`` or ``.``: such a character stands over blank columns. One read over the padding after the
     crop (its frames past ``frames``) is the line's last character, read late: real, never inkless.
+    ``reach``: also look this many frames to the left of each character's frames.
     """
     w = crop.shape[1]
     inked = inked_columns(crop)
     inkless = []
     for first, last in greedy_spans(table):
-        x0, x1 = int(first / frames * w), int((last + 1) / frames * w)
+        x0, x1 = int((first - reach) / frames * w), int((last + 1) / frames * w)
         inkless.append(first < frames and not inked[max(0, x0) : max(x0 + 1, x1)].any())
     return inkless
 
@@ -114,9 +115,10 @@ def trailing_phantoms(crop: np.ndarray, table: np.ndarray, end: int, frames: int
     """How many characters before ``end`` (the value's end) were read where the crop has no ink.
 
     A word gap or the crop's right margin is sometimes read as ``_`` or ``.``; after the value such a
-    character is no part of it.
+    character is no part of it. A thin mark that ends a password (``'``, ``.``) is often read a frame
+    after its ink: ink in the frame before the character's counts as its own.
     """
-    inkless = inkless_characters(crop, table, frames)[:end][::-1]
+    inkless = inkless_characters(crop, table, frames, reach=1)[:end][::-1]
     count = next((i for i, blank in enumerate(inkless) if not blank), len(inkless))
     return count if count < len(inkless) else 0
 

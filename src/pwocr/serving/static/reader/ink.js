@@ -87,12 +87,13 @@ function anyInk(inked, from, to) {
 }
 
 // inkless_characters: for each character of the greedy reading, whether it was read where the crop
-// has no ink at all (one read over the padding, past `frames`, is the line's last, read late: real).
-export function inklessCharacters(crop, table, frames) {
+// has no ink at all (one read over the padding, past `frames`, is the line's last, read late: real);
+// `reach`: also look this many frames to the left of each character's frames.
+export function inklessCharacters(crop, table, frames, reach = 0) {
   const w = crop.width;
   const inked = inkedColumns(crop);
   return greedySpans(table).map(([first, last]) => {
-    const x0 = Math.trunc((first / frames) * w);
+    const x0 = Math.trunc(((first - reach) / frames) * w);
     const x1 = Math.trunc(((last + 1) / frames) * w);
     return first < frames && !anyInk(inked, Math.max(0, x0), Math.max(x0 + 1, x1));
   });
@@ -109,9 +110,10 @@ export function phantomsAt(crop, table, start, frames) {
   return leadingInkless(inklessCharacters(crop, table, frames).slice(start));
 }
 
-// trailing_phantoms: how many characters before `end` (the value's end) were read where the crop has no ink.
+// trailing_phantoms: how many characters before `end` (the value's end) were read where the crop has no
+// ink; a thin mark read a frame after its ink keeps that ink (reach 1).
 export function trailingPhantoms(crop, table, end, frames) {
-  return leadingInkless(inklessCharacters(crop, table, frames).slice(0, end).reverse());
+  return leadingInkless(inklessCharacters(crop, table, frames, 1).slice(0, end).reverse());
 }
 
 // spelt_words: spaced_text as a person reads the line: a character read over no ink is the gap it
