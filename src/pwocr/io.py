@@ -56,14 +56,38 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read from ``/proc`` where it can be: ``os.umask`` reads it only by setting
+    it, and a thread (a TensorBoard writer's) creating a file in between would get mode 0666."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
         umask = os.umask(0)
         os.umask(umask)
-        return 0o666 & ~umask
+        return umask
 
 
 def file_in_the_way(path: str | os.PathLike[str]) -> Path | None:
     """The first folder above ``path`` that is there but is a file (``--out photo.png/x.csv``), if any."""
     return next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
+
+
+def make_folder(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """``path`` made, with its parents, as a folder to write in; a one-line ``PwocrError`` naming
+    ``option`` where a file stands in the way or the folder cannot be made."""
+    folder = Path(path)
+    blocked = folder if folder.exists() and not folder.is_dir() else file_in_the_way(folder)
+    if blocked is not None:
+        raise PwocrError(f"{option} {path}: {blocked} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PwocrError(f"{option} {path}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    return folder
 
 
 def _write_error(path: Path, error: OSError) -> WriteError:

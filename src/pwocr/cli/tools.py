@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pwocr.cli.common import add_checkpoint, examples, non_negative, positive
 from pwocr.errors import PwocrError
+from pwocr.io import make_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -180,14 +181,7 @@ def check_synth_options(args: argparse.Namespace) -> None:
     """Refuse what would fail only after rendering started: lengths that contradict, an --out that is no folder."""
     if args.min_length > args.max_length:
         raise PwocrError(f"--synth_min_length {args.min_length} is more than --synth_max_length {args.max_length}")
-    out = Path(args.out)
-    blocked = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocked is not None:
-        raise PwocrError(f"--out {args.out}: {blocked} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PwocrError(f"--out {args.out}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    make_folder(args.out)
 
 
 def run_synth(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pwocr.errors import PwocrError
-from pwocr.io import atomic_write, file_in_the_way
+from pwocr.io import atomic_write, make_folder
 
 if TYPE_CHECKING:
     from pwocr.alphabet import Alphabet
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,21 @@ def screen_labels(
     return kept, skipped
 
 
+def read_screened_labels(
+    csv_path: str | os.PathLike[str],
+    imgs_folder: str | os.PathLike[str] | None = None,
+    allow_outside: bool = False,
+    header: bool | None = None,
+) -> tuple[list[LabelledImage], list[SkippedRow]]:
+    """``read_labels`` then ``screen_labels`` against the images folder: the rows to read, and the rows
+    left out, each logged (``FILE:LINE: why; skipped``) as it is left out."""
+    items = read_labels(csv_path, imgs_folder, header=header)
+    kept, skipped = screen_labels(items, labels_folder(csv_path, imgs_folder), allow_outside)
+    for row in skipped:
+        logger.warning("%s; skipped", row)
+    return kept, skipped
+
+
 def labels_folder(csv_path: str | os.PathLike[str], imgs_folder: str | os.PathLike[str] | None) -> Path:
     """The folder a label file's names are relative to: ``imgs_folder``, else the file's own folder."""
     return Path(imgs_folder) if imgs_folder is not None else Path(csv_path).parent
@@ -231,17 +249,10 @@ def split_labels(
 def _split_folder(csv_path: Path, out: str | os.PathLike[str]) -> Path:
     """``out``, created, once sure it is a folder and that no output (written or removed) is ``csv_path``."""
     folder = Path(out)
-    blocked = file_in_the_way(folder / "train.csv")
-    if blocked is not None:
-        raise PwocrError(f"--out {out}: {blocked} is a file, not a folder")
     for name in ("train.csv", "val.csv", "test.csv"):
         target = folder / name
-        if target.exists() and os.path.samefile(target, csv_path):
+        if target.is_file() and os.path.samefile(target, csv_path):
             raise PwocrError(
                 f"{csv_path}: --out {out} would replace it (it is the split's {name}); split into another folder"
             )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PwocrError(f"--out {out}: cannot create the folder ({e.strerror or type(e).__name__})") from None
-    return folder
+    return make_folder(folder)

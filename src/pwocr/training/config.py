@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pwocr.errors import PwocrError
-from pwocr.io import file_in_the_way
+from pwocr.io import make_folder
 
 #: The command-line flag of each field, for messages (the seed's name where it has one).
 FLAGS: dict[str, str] = {
@@ -75,14 +75,8 @@ def check_folder(option: str, path: str) -> None:
     """Raise a one-line ``PwocrError`` naming ``option`` unless ``path`` is a folder pwocr can write in, or
     one it can make (the folders that are missing are made to find out, then removed again)."""
     target = Path(path)
-    try:
-        blocked = target if target.exists() and not target.is_dir() else file_in_the_way(target)
-        if blocked is not None:
-            raise PwocrError(f"{option} {path}: {blocked} is a file, not a folder")
-        missing = [p for p in (target, *target.parents) if not p.exists()]
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PwocrError(f"{option} {path}: cannot create the folder ({e.strerror or type(e).__name__})") from None
+    missing = [p for p in (target, *target.parents) if not p.exists()]
+    make_folder(target, option)
     for made in missing:  # the deepest first
         with contextlib.suppress(OSError):
             made.rmdir()
