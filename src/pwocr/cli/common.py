@@ -103,6 +103,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {problem} ({self.prog} --help lists the options)\n")
 
 
+def file_name(text: str) -> str:
+    """An argparse type for a file to write: an empty name (``-o ""``) would silently write nowhere."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return text
+
+
 def boolean(text: str) -> bool:
     value = text.strip().lower()
     if value in {"1", "true", "yes", "y", "on"}:

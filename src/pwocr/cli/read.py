@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, TextIO
 
-from pwocr.cli.common import add_checkpoint, add_use_cuda, at_least, examples, positive
+from pwocr.cli.common import add_checkpoint, add_use_cuda, at_least, examples, file_name, positive
 from pwocr.cli.output import FORMATS, ResultWriter, RunOutputs
 from pwocr.errors import PwocrError
 from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
@@ -20,13 +20,6 @@ if TYPE_CHECKING:
     from pwocr.inference.recognizer import Recognizer
 
 logger = logging.getLogger(__name__)
-
-
-def file_name(text: str) -> str:
-    """An argparse type for a file to write: an empty name (``-o ""``) would silently write nowhere."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
-    return text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -442,16 +435,13 @@ class _Drawer:
 def run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from pwocr.data.labels import check_labels, labels_folder, read_labels, screen_labels
+    from pwocr.data.labels import check_labels, read_screened_labels
     from pwocr.evaluation.evaluate import evaluate, write_confusion_png, write_wrong_html
     from pwocr.extras import require
 
     if args.display_confusion:  # before the set is read, not after
         require("train", "--display_confusion")
-    items = read_labels(args.val_file, args.imgs_folder, header=args.header)
-    items, screened = screen_labels(items, labels_folder(args.val_file, args.imgs_folder), args.allow_outside)
-    for row in screened:
-        print(f"pwocr: {row}; skipped", file=sys.stderr)
+    items, screened = read_screened_labels(args.val_file, args.imgs_folder, args.allow_outside, args.header)
     _refuse_reports_over_inputs(args, [args.val_file, *(item.path for item in items)])
     recognizer = _recognizer(args)
     constraints = _constraints(args, recognizer.alphabet.chars, recognizer.checkpoint)

@@ -14,7 +14,7 @@ import numpy as np
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
 from pwocr.data.images import load
-from pwocr.data.labels import SkippedRow, check_labels, labels_folder, read_labels, screen_labels
+from pwocr.data.labels import SkippedRow, check_labels, read_screened_labels
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
@@ -237,10 +237,7 @@ def labelled_samples(
     character outside ``alphabet`` an error naming file and line (``check_labels``), an image that
     cannot be read skipped with its CSV line.
     """
-    items = read_labels(source.val_file, source.imgs_folder)
-    items, skipped = screen_labels(items, labels_folder(source.val_file, source.imgs_folder), source.allow_outside)
-    for row in skipped:
-        logger.warning("%s; skipped", row)
+    items, skipped = read_screened_labels(source.val_file, source.imgs_folder, source.allow_outside)
     check_labels(items, alphabet, whose)
     samples = []
     for item in items:

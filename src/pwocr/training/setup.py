@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Subset
 
 from pwocr.alphabet import Alphabet, resolve_charset
 from pwocr.checkpoints import build_model, load_state, read_config, resolve_checkpoint
-from pwocr.data.labels import LabelledImage, check_labels, labels_folder, read_labels, screen_labels
+from pwocr.data.labels import LabelledImage, check_labels, read_screened_labels
 from pwocr.decoding.formats import NO_PRIOR
 from pwocr.errors import PwocrError
 from pwocr.model.config import LCNET_MODELS
@@ -107,11 +107,8 @@ def label_rows(config: TrainConfig, field: str) -> list[LabelledImage]:
     csv_path = getattr(config, field)
     if not csv_path:
         return []
-    items = read_labels(csv_path, config.imgs_folder)
-    kept, skipped = screen_labels(items, labels_folder(csv_path, config.imgs_folder), config.allow_outside)
-    for row in skipped:
-        logger.warning("%s; skipped", row)
-    _count_skipped(config, field, len(skipped), len(items))
+    kept, skipped = read_screened_labels(csv_path, config.imgs_folder, config.allow_outside)
+    _count_skipped(config, field, len(skipped), len(kept) + len(skipped))
     return kept
 
 
