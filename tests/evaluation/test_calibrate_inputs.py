@@ -65,8 +65,9 @@ def test_a_label_outside_the_model_s_alphabet_is_refused_by_file_and_line(capsys
 def test_rows_outside_the_images_folder_are_skipped_unless_allowed(capsys, tiny_checkpoint, tmp_path):
     draw_line(TINY_LABELS[0]).save(tmp_path / "outside.png")
     csv = calibration_set(tmp_path / "set", extra=(("../outside.png", TINY_LABELS[0]),))
-    assert calibrate(tiny_checkpoint, tmp_path, "--val_file", str(csv)) == 0
+    assert calibrate(tiny_checkpoint, tmp_path, "--val_file", str(csv)) == 1  # written, but from a subset
     out, err = capsys.readouterr()
+    assert (tmp_path / "c.safetensors").is_file()
     assert f"{csv}:26: " in err and "outside" in err and "on 24 lines (1 rows skipped" in out
     assert calibrate(tiny_checkpoint, tmp_path, "--val_file", str(csv), "--allow_outside") == 0
     assert "on 25 lines; wrote" in capsys.readouterr().out
@@ -75,7 +76,7 @@ def test_rows_outside_the_images_folder_are_skipped_unless_allowed(capsys, tiny_
 def test_an_unreadable_image_is_skipped_naming_its_csv_line(capsys, tiny_checkpoint, tmp_path):
     csv = calibration_set(tmp_path / "set", extra=(("broken.png", SECRET),))
     (tmp_path / "set" / "broken.png").write_bytes(b"not an image")
-    assert calibrate(tiny_checkpoint, tmp_path, "--val_file", str(csv)) == 0
+    assert calibrate(tiny_checkpoint, tmp_path, "--val_file", str(csv)) == 1
     out, err = capsys.readouterr()
     assert f"{csv}:26: " in err and "broken.png" in err and SECRET not in err
     assert "on 24 lines (1 rows skipped" in out
@@ -84,3 +85,25 @@ def test_an_unreadable_image_is_skipped_naming_its_csv_line(capsys, tiny_checkpo
 def test_imgs_folder_without_val_file_is_refused(capsys, tiny_checkpoint, tmp_path):
     assert calibrate(tiny_checkpoint, tmp_path, "--imgs_folder", str(tmp_path), "--count", "30") == 2
     assert error_line(capsys).startswith(f"pwocr: error: --imgs_folder {tmp_path}: give --val_file")
+
+
+@pytest.mark.parametrize(
+    ("command", "out", "said"),
+    [
+        ("calibrate", "calibrated.onnx", "name the file .safetensors"),
+        ("average", "averaged.onnx", "name the file .safetensors"),
+        ("export", "model.safetensors", "name the file .onnx"),
+        ("export", "models/", "is a folder: name the .onnx file to write"),
+    ],
+)
+def test_an_out_file_in_another_format_or_a_folder_is_refused_before_anything_runs(
+    capsys, tiny_checkpoint, tmp_path, command, out, said
+):
+    """``average --out x.onnx`` wrote safetensors that every reader opens as ONNX; ``export --out dir/`` a file ``dir``."""
+    sources = [str(tiny_checkpoint)] * 2 if command == "average" else ["--checkpoint_path", str(tiny_checkpoint)]
+    with pytest.raises(SystemExit) as ended:
+        main([command, *sources, "--out", f"{tmp_path}/{out}"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"argument --out: {tmp_path}/{out}" in err[0] and said in err[0], err
+    assert list(tmp_path.iterdir()) == []

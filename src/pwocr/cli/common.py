@@ -9,9 +9,11 @@ assembles them. Modules import heavy libraries (torch, onnxruntime) inside handl
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -108,6 +110,28 @@ def file_name(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a file name, got an empty one")
     return text
+
+
+def output_file(suffix: str) -> Callable[[str], str]:
+    """An argparse type for the one file a command writes, in the format that ``suffix`` names.
+
+    A folder (``--out models/``) would otherwise become a file of that name, and another suffix
+    (``average --out x.onnx``) a file that every reader opens by its suffix as the wrong format.
+    """
+
+    def parse(text: str) -> str:
+        path = Path(file_name(text))
+        if text.endswith(("/", os.sep)) or path.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{text} is a folder: name the {suffix} file to write, e.g. {path / ('model' + suffix)}"
+            )
+        if path.suffix.lower() != suffix:
+            raise argparse.ArgumentTypeError(
+                f"{text}: name the file {suffix}, the format written, e.g. {path.with_suffix(suffix)}"
+            )
+        return text
+
+    return parse
 
 
 def boolean(text: str) -> bool:
