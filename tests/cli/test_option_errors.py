@@ -74,6 +74,17 @@ def test_synth_refuses_a_shortest_password_longer_than_the_longest(capsys, tmp_p
 
 
 @pytest.mark.parametrize(
+    "flags",
+    [["--alphabet", "digits"], ["--synth_min_length", "8"], ["--max_length", "12"], ["--colour"]],
+)
+def test_synth_scenes_refuses_a_line_option_it_would_ignore(capsys, tmp_path, flags):
+    out = tmp_path / "set"
+    line = fail(capsys, "synth", "--scenes", "--count", "2", "--out", out, *flags)
+    assert line.startswith("pwocr: error: --scenes composes whole photos") and "applies to lines only" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("flag", "value"),
     [("--count", "-1"), ("--count", "0"), ("--synth_min_length", "0"), ("--synth_max_length", "0"), ("--seed", "-1")],
 )

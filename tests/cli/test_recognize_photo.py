@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,6 +74,25 @@ def test_synth_scenes_writes_photos_and_their_truth(capsys, tmp_path):
         assert scene["condition"] in ("plain", "small", "glare") and isinstance(scene["others"], list)
     rows = list(csv.DictReader(open(tmp_path / "s" / "labels.csv")))
     assert [r["label"] for r in rows] == [truth[r["filename"]]["password"] for r in rows]
+
+
+def test_synth_scenes_draws_in_the_fonts_of_a_folder(tmp_path):
+    """``--fonts`` was ignored with ``--scenes``: two folders of one font each gave the same photo."""
+    import shutil
+
+    import pwocr
+
+    photos = []
+    for font in ("DejaVuSans.ttf", "LiberationMono-Regular.ttf"):
+        folder = tmp_path / Path(font).stem
+        folder.mkdir()
+        shutil.copy(Path(pwocr.__file__).parent / "fonts" / font, folder)
+        out = tmp_path / f"scenes-{font}"
+        assert (
+            main(["synth", "--scenes", "--count", "1", "--out", str(out), "--seed", "3", "--fonts", str(folder)]) == 0
+        )
+        photos.append(np.asarray(Image.open(out / "scene0000.jpg")))
+    assert not np.array_equal(*photos)
 
 
 def test_a_photo_without_text_exits_1_and_says_so(capsys, tmp_path):

@@ -67,6 +67,17 @@ def test_font_folders_skip_fonts_missing_glyphs_and_held_out_files(tmp_path):
     assert len(both) == len(fonts_for("train"))  # the copy of a bundled font is counted once
 
 
+def test_a_folder_of_held_out_fonts_only_says_why_none_is_drawn(tmp_path):
+    import shutil
+
+    from pwocr.errors import PwocrError
+    from pwocr.synth.fonts import fonts_for, fonts_from_folder
+
+    shutil.copy(fonts_for("eval")[0].path, tmp_path)
+    with pytest.raises(PwocrError, match=r"no \.ttf or \.otf fonts found outside the held-out benchmark families"):
+        fonts_from_folder(tmp_path)
+
+
 def test_the_lookalike_benchmark_families_are_kept_out_of_every_training_folder(tmp_path):
     """A held-out benchmark family installed where training looks (any file of its package) is skipped."""
     import shutil

@@ -54,7 +54,12 @@ def write_synthetic_set(
 
 
 def write_scene_set(
-    out: str | os.PathLike[str], count: int, seed: int, fonts_split: str = "eval", overwrite: bool = False
+    out: str | os.PathLike[str],
+    count: int,
+    seed: int,
+    fonts_split: str = "eval",
+    overwrite: bool = False,
+    fonts_folder: str | None = None,
 ) -> int:
     """Compose ``count`` whole-photo scenes into ``out`` as JPEGs (as phones save them), with their truth.
 
@@ -62,7 +67,7 @@ def write_scene_set(
     corners, text and role (password, label, decoy, other, other_password), the scene's kind and
     condition (plain, small, glare) and other networks' passwords, for evaluating line detection and
     the pick. Returns the count. A folder that holds any of these files already is refused, unless
-    ``overwrite``.
+    ``overwrite``. ``fonts_folder``'s fonts replace the split's.
     """
     import json
 
@@ -73,7 +78,8 @@ def write_scene_set(
     names = [f"scene{i:0{digits}d}.jpg" for i in range(count)]
     refuse_to_replace(folder, ["labels.csv", "scenes.json", *names], overwrite)
     rows, truth = [], {}
-    scenes = compose_scenes(count, seed, split=fonts_split)  # type: ignore[arg-type]
+    fonts = fonts_from_folder(fonts_folder) if fonts_folder else None
+    scenes = compose_scenes(count, seed, split=fonts_split, fonts=fonts)  # type: ignore[arg-type]
     for name, scene in zip(names, track(scenes, total=count, description="composing", disable=count < 20)):
         write_image(folder / name, cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
         rows.append((name, scene.password))

@@ -213,14 +213,14 @@ def fonts_from_folder(folder: str | Path, characters: str = "") -> tuple[FontSpe
     sets stay in fonts no model was trained on.
     """
     folder = Path(folder)
-    files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in {".ttf", ".otf"} and p.is_file() and not is_held_out(p)
-    )
+    found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".ttf", ".otf"} and p.is_file())
+    files = [p for p in found if not is_held_out(p)]
     # The case test only matters when labels hold both cases (a digits-only set has no capitals to confuse).
     cased = sum(c in characters and c.upper() in characters for c in _CASE_LETTERS) >= 5
     kept = [p for p in files if not characters or (covers(p, characters) and (not cased or draws_plain_text(p)))]
     if not kept:
-        raise PwocrError(f"{folder}: no .ttf or .otf fonts found" + (" that draw every character" if files else ""))
+        why = " that draw every character" if files else " outside the held-out benchmark families" if found else ""
+        raise PwocrError(f"{folder}: no .ttf or .otf fonts found{why}")
     return tuple(FontSpec(p, p.stem, "user", "train", p) for p in kept)
 
 

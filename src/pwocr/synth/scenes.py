@@ -579,13 +579,15 @@ def _finish_colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy() if ok else out
 
 
-def compose_scenes(count: int, seed: int, split: Split = "eval", **kwargs: object) -> Iterator[Scene]:
+def compose_scenes(
+    count: int, seed: int, split: Split = "eval", fonts: Sequence[FontSpec] | None = None, **kwargs: object
+) -> Iterator[Scene]:
     """``count`` scenes from one seed, one at a time (a 2 MP scene is 6 MB; 200 held at once would be 1.2 GB).
 
-    ``split="eval"`` draws only fonts no model was trained on.
+    ``split="eval"`` draws only fonts no model was trained on; ``fonts``, when given, replaces the split's.
     """
     rng = np.random.default_rng(seed)
-    fonts = fonts_for(split)
+    fonts = fonts_for(split) if fonts is None else fonts
     fixed = kwargs.pop("condition", None)
     for _ in range(count):
         # Three photos in ten are small or glared, so every layout is also seen in those conditions.
