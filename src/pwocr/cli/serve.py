@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import socket
 import sys
 from collections.abc import Callable
 
@@ -121,10 +122,21 @@ def run_export_web(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    """Bind first, then load: a port in use or a bad ``--host`` is a one-line error at once, not after the model."""
+    from pwocr.serving.server import listen
 
+    sockets = listen(args.host, args.port)
+    try:
+        _serve(args, sockets)
+    finally:
+        for sock in sockets:  # uvicorn closes them on a clean shutdown; not when loading fails
+            sock.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace, sockets: list[socket.socket]) -> None:
     from pwocr.serving.app import create_app
-    from pwocr.serving.server import return_freed_memory, uvicorn_config
+    from pwocr.serving.server import ListeningServer, return_freed_memory, uvicorn_config
     from pwocr.serving.settings import TOKEN_ENV, ServeSettings
     from pwocr.serving.webapp import onnxruntime_web
 
@@ -149,5 +161,5 @@ def run_serve(args: argparse.Namespace) -> int:
         head_timeout=args.head_timeout,
         max_connections=args.max_connections,
     )
-    uvicorn.Server(uvicorn_config(create_app(args.checkpoint, settings=settings), settings, args.host, args.port)).run()
-    return 0
+    config = uvicorn_config(create_app(args.checkpoint, settings=settings), settings, args.host, args.port)
+    ListeningServer(config).run(sockets=sockets)

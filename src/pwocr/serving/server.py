@@ -11,14 +11,18 @@ The body has its own deadline in the app (``body_timeout``).
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import logging
 import math
+import socket
 from typing import Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from pwocr.errors import PwocrError
 from pwocr.serving.settings import ServeSettings
 
 
@@ -142,3 +146,92 @@ def uvicorn_config(app: Any, settings: ServeSettings, host: str, port: int, log_
         limit_concurrency=settings.max_connections,
         h11_max_incomplete_event_size=16 * 1024,
     )
+
+
+def listen(host: str, port: int, backlog: int = 2048) -> list[socket.socket]:
+    """Listening sockets on ``host``:``port`` (one per address the host names), or a one-line ``PwocrError``.
+
+    ``pwocr serve`` binds here, before it loads the model, so a port in use or a bad ``--host``
+    is reported at once, in words, instead of by uvicorn's log after the load and with exit 1.
+    The sockets go to ``ListeningServer.run(sockets=...)``: the port is bound once, and nothing
+    can take it in between. Binds as asyncio's ``create_server`` (uvicorn's own path) does:
+    every address ``host`` resolves to (``""``: all interfaces), ``SO_REUSEADDR``, IPv6 only on
+    IPv6 sockets; port 0 picks one free port for all of them.
+    """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # "[::1]", as in a URL
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:  # socket.gaierror is an OSError
+        raise PwocrError(f"cannot listen on {_where(host, port)}: {_why(e, port)}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sockets.append(_bound(family, kind, proto, address, port or _first_port(sockets), backlog))
+    except OSError as e:
+        for sock in sockets:
+            sock.close()
+        raise PwocrError(f"cannot listen on {_where(host, port)}: {_why(e, port)}") from None
+    return sockets
+
+
+def _first_port(sockets: list[socket.socket]) -> int:
+    return sockets[0].getsockname()[1] if sockets else 0
+
+
+def _bound(family: int, kind: int, proto: int, address: tuple[Any, ...], port: int, backlog: int) -> socket.socket:
+    """One socket bound to ``address`` at ``port`` and listening; closed again if either fails.
+
+    It listens at once: on Linux two sockets with ``SO_REUSEADDR`` may bind the same port, and
+    only ``listen`` then finds that it is in use.
+    """
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address[0], port, *address[2:]))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _where(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host or '*'}:{port}"
+
+
+def _why(error: OSError | UnicodeError, port: int) -> str:
+    """What went wrong, in words, with the flag that fixes it."""
+    if isinstance(error, UnicodeError):
+        return "not a valid host name (check --host)"
+    if isinstance(error, socket.gaierror):
+        if error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+            return "no such host (check --host)"
+        return f"cannot resolve the host: {error.strerror} (check --host)"
+    if error.errno == errno.EADDRINUSE:
+        return "the port is in use (choose another with --port)"
+    if error.errno == errno.EACCES:
+        privileged = " (ports below 1024 need administrator rights)" if 0 < port < 1024 else ""
+        return f"permission denied{privileged}; choose another with --port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return "the address is not one of this machine's (check --host)"
+    if error.errno == errno.EAFNOSUPPORT:
+        return "this machine does not support that kind of address (check --host)"
+    return f"{(error.strerror or str(error)).lower()} (check --host and --port)"
+
+
+class ListeningServer(uvicorn.Server):
+    """uvicorn's server, which says where it listens also when handed its sockets.
+
+    uvicorn logs "running on" only when it binds itself; ``pwocr serve`` binds first (``listen``).
+    """
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and sockets:
+            for sock in sockets:
+                host, port = sock.getsockname()[:2]
+                url = f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+                logging.getLogger("uvicorn.error").info("Uvicorn running on %s (Press CTRL+C to quit)", url)
