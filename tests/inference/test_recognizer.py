@@ -55,6 +55,14 @@ def test_onnx_graph_is_exported_once_and_cached(tiny_checkpoint):
     assert first.engine.path == second.engine.path and first.engine.path.suffix == ".onnx"
 
 
+def test_a_damaged_cached_graph_is_exported_again_not_blamed(tiny_checkpoint):
+    """The cache is pwocr's: a graph cut short (or cached by an older pwocr) is mended, never the user's error."""
+    cached = Recognizer(tiny_checkpoint).engine.path
+    cached.write_bytes(cached.read_bytes()[:100])
+    again = Recognizer(tiny_checkpoint)
+    assert again.engine.path == cached and again.read(draw_line("Zz9")).text == "Zz9"
+
+
 def _mixed_lines(n: int) -> list[Image.Image]:
     rng = np.random.default_rng(5)
     lines = []

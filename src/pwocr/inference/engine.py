@@ -8,6 +8,7 @@ for an export or for importing torch after the first time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -169,20 +170,25 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
         except PwocrError:
             pass  # a stale or foreign graph beside the weights: export our own
     cached = cache_dir() / f"{digest}.v{EXPORT_VERSION}.onnx"
-    if not cached.is_file():
-        # Only the first reading of a checkpoint exports it; later ones need no torch.
-        require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
-        from pwocr.inference.onnx import export_onnx
-
-        model = load_model(checkpoint)
+    if cached.is_file():
         try:
-            export_onnx(model, cached, source_sha256=digest)
-        except OSError:
-            # A read-only home: keep the graph in a temporary folder instead.
-            import tempfile
+            return OnnxEngine(cached, threads)
+        except PwocrError:  # damaged, or written by a pwocr that checked less: the cache is ours to mend
+            with contextlib.suppress(OSError):  # a read-only cache: the export below falls back to a temporary one
+                cached.unlink()
+    # Only the first reading of a checkpoint exports it; later ones need no torch.
+    require("train", f"{checkpoint}: exporting a .safetensors checkpoint to ONNX on its first reading")
+    from pwocr.inference.onnx import export_onnx
 
-            cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / cached.name
-            export_onnx(model, cached, source_sha256=digest)
+    model = load_model(checkpoint)
+    try:
+        export_onnx(model, cached, source_sha256=digest)
+    except OSError:
+        # A read-only home: keep the graph in a temporary folder instead.
+        import tempfile
+
+        cached = Path(tempfile.mkdtemp(prefix="pwocr-")) / cached.name
+        export_onnx(model, cached, source_sha256=digest)
     return OnnxEngine(cached, threads)
 
 
