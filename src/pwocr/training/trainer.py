@@ -15,8 +15,10 @@ process does is ``run.run_rank``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,10 +27,10 @@ from typing import Any
 from pwocr.errors import PwocrError
 from pwocr.messages import print_messages
 from pwocr.training import distributed, soup
-from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag, has_checkpoint
+from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, check_folder, flag, has_checkpoint
 from pwocr.training.loop import EpochReport
 from pwocr.training.run import run_rank
-from pwocr.training.run_folder import load_resumable
+from pwocr.training.run_folder import load_resumable, locked_run_folder
 from pwocr.training.setup import read_items
 from pwocr.training.state import TrainingState
 
@@ -44,12 +46,28 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
     ``PwocrError``. With ``config.nproc > 1`` outside torchrun, the run is launched in that many
     processes on this machine and rank 0's reports are returned. What the run does (each epoch's
     scores, files written, rows skipped) is logged under ``pwocr``; ``pwocr train`` prints it.
+    A run holds its ``out`` folder's lock throughout (``locked_run_folder``): a second one into the
+    same folder is refused with a one-line ``PwocrError``.
     """
+    config.check()
+    main_process = distributed.is_main_process()
+    if main_process:  # the folder must be one the run can make before it is made to hold the lock
+        check_folder("--out", config.out)
+    # One lock for the whole run: this process's, or rank 0's under torchrun; ``--nproc`` ranks are
+    # started below this one and never take it.
+    with locked_run_folder(Path(config.out), hold=main_process):
+        return _train_locked(config, progress)
+
+
+def _train_locked(config: TrainConfig, progress: bool) -> list[EpochReport]:
+    """``train`` in the folder it has locked."""
     if config.resume and soup.is_soup_folder(Path(config.out)):
-        config.check()
-        return _train_soup(_resumed_config(config, soup.load_plan(Path(config.out))).resolved(), config, progress)
+        plan = _resumed_config(config, soup.load_plan(Path(config.out))).resolved()
+        _warn_if_validating_on_training_labels(plan)
+        return _train_soup(plan, config, progress)
     given = config
     config, state, state_path = _checked(config)
+    _warn_if_validating_on_training_labels(config)
     if distributed.is_main_process():  # one process tries the folders: ranks making and removing them would race
         # A new run's folders named as given; a resumed run's as saved (absolute) where not given.
         (config if config.resume else given).check_folders()
@@ -63,6 +81,20 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
     if config.nproc > 1 and not distributed.under_torchrun():
         return _launch_ranks(config, given, state, progress)
     return _train_rank(config, state, state_path, progress)
+
+
+def _warn_if_validating_on_training_labels(config: TrainConfig) -> None:
+    """Say so when ``--val_file`` is ``--train_file`` (the file, however named): the run then scores
+    lines it learnt, so its validation flatters the model and the kept epoch and early stop mean nothing."""
+    if config.soup_member or not distributed.is_main_process() or not (config.train_file and config.val_file):
+        return  # a soup's members train on its files, said once for the soup; rank 0 speaks for the ranks
+    with contextlib.suppress(OSError):  # a file that is gone is refused where it is read
+        if os.path.samefile(config.train_file, config.val_file):
+            logger.warning(
+                "--val_file %s is the --train_file: validation scores lines the model trains on, so they "
+                "flatter it and choose the kept epoch and early stop for nothing; give a separate validation set",
+                config.val_file,
+            )
 
 
 def _checked(config: TrainConfig) -> tuple[TrainConfig, TrainingState | None, Path]:
