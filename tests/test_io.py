@@ -50,6 +50,21 @@ def test_a_new_file_follows_the_umask_and_a_replaced_one_keeps_its_mode(tmp_path
     assert stat.S_IMODE((tmp_path / "labels.csv").stat().st_mode) == 0o640
 
 
+def test_readings_written_as_they_come_keep_a_replaced_file_private(tmp_path):
+    """``recognize -o``'s file: a 0600 file of passwords was replaced by a 0644 one under umask 022."""
+    target = tmp_path / "readings.csv"
+    target.write_text("previous\n")
+    target.chmod(0o600)
+    old = os.umask(0o022)
+    try:
+        written = pwocr_io.PartialFile(target)
+        written.stream.write("image,text\n")
+        written.commit()
+    finally:
+        os.umask(old)
+    assert target.read_text() == "image,text\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 def test_a_file_where_a_folder_should_be_is_named(tmp_path):
     (tmp_path / "photo.png").write_bytes(b"x")
     with pytest.raises(PwocrError, match=r"out.csv: cannot write \(.*photo.png is a file, not a folder\)$"):

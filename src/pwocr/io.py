@@ -6,12 +6,14 @@ temporary behind (the temporary is removed on any exception, and is a dot-file w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from pwocr.errors import PwocrError
 
@@ -105,3 +107,42 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data)
+
+
+class PartialFile:
+    """A text file written as results come, to ``.<name>.partial`` beside it, renamed into place on ``commit``.
+
+    The streaming form of ``atomic_path``, for results written as they come: an interrupted run
+    leaves the partial file (what was read so far) and never a half-written target; ``commit``
+    fsyncs, then renames atomically, with the target's permissions kept (``_mode_for``).
+    """
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self.target = Path(target)
+        self.partial = self.target.with_name(f".{self.target.name}.partial")
+        if self.target.is_dir():
+            raise PwocrError(f"{self.target}: a folder; name a file to write")
+        blocking = file_in_the_way(self.target)
+        if blocking is not None:
+            raise PwocrError(f"{self.target}: cannot write ({blocking} is a file, not a folder)")
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            # A file name that is not UTF-8 is written back as its own bytes (so the row names the
+            # file on disk) instead of stopping the run at that row.
+            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8", errors="surrogateescape")
+        except OSError as e:
+            raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
+
+    def commit(self) -> None:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.chmod(self.partial, _mode_for(self.target))  # a replaced private file stays private
+        os.replace(self.partial, self.target)
+
+    def discard(self, keep: bool = False) -> None:
+        """Give the file up, the target left as it was: the partial file is deleted (freeing a full disk), or with ``keep`` left."""
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        if not keep:
+            self.partial.unlink(missing_ok=True)

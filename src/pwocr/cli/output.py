@@ -7,18 +7,16 @@ was read. Files are written to a partial file beside the target and renamed when
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pwocr.errors import PwocrError
-from pwocr.io import file_in_the_way
+from pwocr.io import PartialFile
 
 if TYPE_CHECKING:
     from pwocr.decoding.confidence import CharConfidence
@@ -213,43 +211,6 @@ def _reason(skipped: Skipped) -> str:
     """The reason without the file name that starts the one-line message (the row already names it)."""
     prefix = f"{skipped.image}: "
     return skipped.reason[len(prefix) :] if skipped.reason.startswith(prefix) else skipped.reason
-
-
-class PartialFile:
-    """A text file written as results come, to ``.<name>.partial`` beside it, renamed into place on ``commit``.
-
-    An interrupted run leaves the partial file (what was read so far) and never a half-written
-    target; ``commit`` fsyncs, then renames atomically.
-    """
-
-    def __init__(self, target: str | os.PathLike[str]) -> None:
-        self.target = Path(target)
-        self.partial = self.target.with_name(f".{self.target.name}.partial")
-        if self.target.is_dir():
-            raise PwocrError(f"{self.target}: a folder; name a file to write")
-        blocking = file_in_the_way(self.target)
-        if blocking is not None:
-            raise PwocrError(f"{self.target}: cannot write ({blocking} is a file, not a folder)")
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            # A file name that is not UTF-8 is written back as its own bytes (so the row names the
-            # file on disk) instead of stopping the run at that row.
-            self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8", errors="surrogateescape")
-        except OSError as e:
-            raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
-
-    def commit(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-        os.replace(self.partial, self.target)
-
-    def discard(self, keep: bool = False) -> None:
-        """Give the file up, the target left as it was: the partial file is deleted (freeing a full disk), or with ``keep`` left."""
-        with contextlib.suppress(OSError):
-            self.stream.close()
-        if not keep:
-            self.partial.unlink(missing_ok=True)
 
 
 class TerminalClosed(Exception):
