@@ -21,8 +21,13 @@ from pwocr.inference.recognizer import Reading, Recognizer, Skipped
 from pwocr.layout.detector import TextBox, TextDetector, default_detector
 from pwocr.layout.labels import LabelReader
 from pwocr.layout.photo import PhotoReading, load_photo, luminance, read_boxes
+from pwocr.options import LAYOUTS, Layout
 
-Layout = Literal["auto", "line", "photo"]
+
+def check_layout(layout: str) -> None:
+    """Refuse a layout that is none of ``LAYOUTS`` (the API's callers pass plain strings)."""
+    if layout not in LAYOUTS:
+        raise PwocrError(f"layout {layout!r}: expected {', '.join(LAYOUTS[:-1])} or {LAYOUTS[-1]}")
 
 
 def read_image(
@@ -40,8 +45,7 @@ def read_image(
     photo costs one decode and one detection whichever way it goes. A line gives a ``Reading``
     (``recognizer.read``'s from the pixels already decoded; a JPEG over 3,200 pixels is decoded at reduced scale), a photo a ``PhotoReading``.
     """
-    if layout not in ("auto", "line", "photo"):
-        raise PwocrError(f"layout {layout!r}: expected auto, line or photo")
+    check_layout(layout)
     if layout == "line":
         return recognizer.read(image, candidates, constraints)
     name = describe(image)
@@ -109,8 +113,7 @@ def read_images(
     ``Recognizer.read_each`` costs: with ``layout="auto"`` an image whose header already says it is a line (``LINE_MAX_HEIGHT``, or wide and not tall) joins a
     batch without a detector pass; any other goes through ``read_image``.
     """
-    if layout not in ("auto", "line", "photo"):
-        raise PwocrError(f"layout {layout!r}: expected auto, line or photo")
+    check_layout(layout)
     if layout == "line":
         yield from recognizer.read_each(images, candidates, constraints, chunk)
         return

@@ -15,6 +15,7 @@ from pwocr.inference.recognizer import Recognizer
 from pwocr.serving.app import ReadService, charset_of, create_app
 from pwocr.serving.gate import Gate
 from pwocr.serving.limits import HTTPRefusal
+from pwocr.serving.schemas import ReadOptions
 from pwocr.serving.settings import ServeSettings
 
 SETTINGS = ServeSettings(max_body_bytes=2_000_000, max_pixels=4_000_000, body_timeout=2.0, head_timeout=1.0)
@@ -186,6 +187,9 @@ def test_docs_load_nothing_from_outside(server):
     spec = requests.get(f"{server}/openapi.json").json()
     body = spec["paths"]["/v1/read"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/octet-stream"} <= set(body)
+    form = body["multipart/form-data"]["schema"]["properties"]
+    assert set(form) == {"file", *ReadOptions.model_fields}  # every option the form takes, layout included
+    assert form["layout"]["enum"] == ["auto", "line", "photo"] and form["charset"]["maxLength"] == 512
     assert "ReadingOut" in spec["components"]["schemas"]
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from pwocr.cli.common import add_checkpoint, add_use_cuda, at_least, examples, file_name, positive
 from pwocr.cli.output import FORMATS, ResultWriter, RunOutputs
 from pwocr.errors import PwocrError
-from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
+from pwocr.options import LAYOUTS, MAX_CANDIDATES, MAX_LENGTH_OPTION
 
 if TYPE_CHECKING:
     from pwocr.cli.output import Result
@@ -111,7 +111,7 @@ def _add_recognize_inputs(p: argparse.ArgumentParser) -> None:
     )
     inputs.add_argument(
         "--layout",
-        choices=["auto", "line", "photo"],
+        choices=LAYOUTS,
         default="auto",
         help="line: each image is one cropped line; photo: find the text lines and pick the password; "
         "auto: decide per image",

@@ -36,7 +36,6 @@ from pwocr.inference.engine import OnnxEngine, onnx_engine_for_checkpoint
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.layout import PhotoReading, TextDetector
 from pwocr.layout.photo import DECODE_SIDE
-from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
 from pwocr.reader import read_image
 from pwocr.serving.gate import Gate, PixelBudget
 from pwocr.serving.limits import (
@@ -72,7 +71,18 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-#: The request body of ``/v1/read`` as OpenAPI sees it: a form with a file and options, or raw image bytes.
+
+def form_field(schema: dict[str, Any]) -> dict[str, Any]:
+    """An option's JSON schema as a form field: an optional option is a field left out, never a null."""
+    field = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    for choice in schema.get("anyOf", ()):
+        if choice.get("type") != "null":
+            field.update(choice)
+    return field
+
+
+#: The request body of ``/v1/read`` as OpenAPI sees it: a form with a file and options, or raw image
+#: bytes. The options' fields come from ``ReadOptions``, the model that checks them.
 READ_BODY = {
     "required": True,
     "content": {
@@ -82,11 +92,7 @@ READ_BODY = {
                 "required": ["file"],
                 "properties": {
                     "file": {"type": "string", "format": "binary", "description": "the photo"},
-                    "candidates": {"type": "integer", "minimum": 1, "maximum": MAX_CANDIDATES},
-                    "charset": {"type": "string"},
-                    "length": {"type": "integer", "minimum": 1, "maximum": MAX_LENGTH_OPTION},
-                    "min_length": {"type": "integer", "minimum": 0, "maximum": MAX_LENGTH_OPTION},
-                    "max_length": {"type": "integer", "minimum": 1, "maximum": MAX_LENGTH_OPTION},
+                    **{k: form_field(v) for k, v in ReadOptions.model_json_schema()["properties"].items()},
                 },
             }
         },

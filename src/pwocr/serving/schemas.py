@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION
+from pwocr.options import MAX_CANDIDATES, MAX_LENGTH_OPTION, Layout
 
 
 class ReadOptions(BaseModel):
@@ -31,7 +31,7 @@ class ReadOptions(BaseModel):
     min_length: Annotated[int | None, Field(ge=0, le=MAX_LENGTH_OPTION, description="shortest reading allowed")] = None
     max_length: Annotated[int | None, Field(ge=1, le=MAX_LENGTH_OPTION, description="longest reading allowed")] = None
     layout: Annotated[
-        Literal["auto", "line", "photo"],
+        Layout,
         Field(
             description="line: the image is one cropped line; photo: find its text lines and pick the password; "
             "auto: decide by the image"
