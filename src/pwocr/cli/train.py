@@ -91,7 +91,8 @@ def _add_synthetic_flags(p: argparse.ArgumentParser) -> None:
     synth.add_argument(
         "--synth_val_count",
         type=int,
-        help="synthetic validation lines (default: 512, or 128 beside a --train_file, where they only watch for forgetting)",
+        help="synthetic validation lines (default: 256 when fine-tuning a --weights_file on a --train_file, the guard "
+        "set that watches for forgetting; 128 beside a --train_file from scratch; else 512)",
     )
     synth.add_argument(
         "--synth_min_length",
