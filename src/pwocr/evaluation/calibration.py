@@ -88,6 +88,10 @@ def calibration(confidences: Sequence[float], correct: Sequence[bool], right_bud
     )
 
 
+#: The temperatures every fit tries: 22 steps, evenly spaced in log, from 0.5 (sharper) to 4 (flatter).
+TEMPERATURE_GRID: tuple[float, ...] = tuple(np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist())
+
+
 def fit_temperature(
     log_prob_tables: Sequence[np.ndarray],
     labels: Sequence[Sequence[int]],
@@ -100,7 +104,7 @@ def fit_temperature(
     neither does ``correct``). Minimises the negative log-likelihood of right/wrong under the
     confidence, a proper scoring rule, over a grid of temperatures.
     """
-    grid = grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4)
+    grid = TEMPERATURE_GRID if grid is None else grid
     best, best_nll = 1.0, np.inf
     for t in grid:
         nll = right_wrong_nll(string_confidences(log_prob_tables, labels, float(t)), correct)
@@ -149,8 +153,8 @@ def refit_temperature(
     current: float,
     grid: Sequence[float] | None = None,
 ) -> TemperatureFit:
-    """The one temperature re-fit (``pwocr calibrate`` and the end of ``pwocr train``): ``fit_temperature``,
-    with the calibration at ``current`` and at the new temperature."""
+    """``pwocr calibrate``'s re-fit on one set: ``fit_temperature``, with the calibration at ``current`` and
+    at the new temperature. (The end of ``pwocr train`` re-fits on several sets: ``refit_temperature_on_sets``.)"""
     temperature = fit_temperature(log_prob_tables, labels, correct, grid=grid)
     return TemperatureFit(
         temperature,
@@ -193,7 +197,7 @@ def refit_temperature_on_sets(
     confidences of everything else (passwords, the guard set) worse. ``current`` always qualifies,
     so the result is never worse than no fit on any set.
     """
-    grid = list(grid if grid is not None else np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4))
+    grid = list(TEMPERATURE_GRID if grid is None else grid)
     grid = sorted({*map(float, grid), float(current)})
 
     def eces(t: float) -> dict[str, float]:

@@ -155,8 +155,7 @@ def refit_best_temperature(
     if refusal is not None:
         logger.info("temperature kept at %.3f: %s", model.config.temperature, refusal)
         return model.config.temperature, None
-    grid = np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 22)), 4).tolist()
-    fit = refit_temperature_on_sets(sets, model.config.temperature, grid=grid)
+    fit = refit_temperature_on_sets(sets, model.config.temperature)
     save_with_temperature(model, fit.after, out / "best.safetensors")
     logger.info(
         "confidence temperature re-fitted on %d validation lines: %.3f -> %.3f (ECE %s)",
