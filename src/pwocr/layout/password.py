@@ -5,8 +5,9 @@ a title, the network name, a URL, a restroom code. People find it by its label (
 ``WPA Key``, ``Passwort``, ``密码``...) before it, after it (``12345678 → password``), beside it
 or above it; by its place after a network name (``1F: NAME / password``, or the line below the
 name); under a ``PW`` column header; and by its look (a random mix of cases, digits and symbols).
-``pick_password`` scores every line on that evidence (``PickerWeights``) and says why it chose
-the one it did; ``pick_pairs`` returns every network's password when a sign lists several.
+``rank_passwords`` scores every line on that evidence (``PickerWeights``), ``pick_password`` takes
+the best and says why; ``pick_pairs``, what photo mode returns, adds every other network's password
+when a sign lists several.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Whole-photo reading: find the text lines, straighten and read each, order them, pick the password.
 
-``read_photo`` is the one path from a phone photo to a ``PhotoReading``; ``pwocr.reader`` decides
-whether an image is a line crop or a photo and calls it (or reads a photo's boxes it already has
-through ``read_boxes``).
+``read_boxes`` is the one path from a loaded photo and its detected lines to a ``PhotoReading``.
+``pwocr.reader`` (the CLI's, the server's and the API's entry) decides whether an image is a line
+crop or a photo and calls it with the boxes it found deciding; ``read_photo`` loads and detects,
+then calls it, for callers that know they hold a photo.
 """
 
 from __future__ import annotations
