@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pwocr.alphabet import Alphabet
-from pwocr.data.images import colour_to_gray, load_image
+from pwocr.data.images import colour_to_gray, load
 from pwocr.data.labels import read_labels
 from pwocr.decoding.beam import prefix_beam_search
 from pwocr.evaluation.metrics import compute_metrics, normalise_text
@@ -102,7 +102,7 @@ def load_set(folder: str, limit: int | None, colour: bool) -> tuple[list[np.ndar
         cv2.cvtColor(np.asarray(ImageOps.exif_transpose(Image.open(i.path)).convert("RGB")), cv2.COLOR_RGB2BGR)
         for i in items
     ]
-    return [load_image(i.path, colour) for i in items], colours, [i.label for i in items]
+    return [load(i.path, colour) for i in items], colours, [i.label for i in items]
 
 
 def main() -> None:

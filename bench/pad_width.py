@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from compare_peer import TEST_SEED  # the synthetic test set of bench/compare_peer.py (bench/ is on the path)
 
-from pwocr.data.images import colour_to_gray, load_image
+from pwocr.data.images import colour_to_gray, load
 from pwocr.data.labels import read_labels
 from pwocr.evaluation.metrics import normalise_text
 from pwocr.inference.recognizer import Recognizer
@@ -52,9 +52,9 @@ def main() -> None:
         csv = Path(args.real_val) / name / "labels.csv"
         if csv.is_file():
             items = read_labels(csv)
-            sets[name] = ([load_image(i.path, base.colour) for i in items], [i.label for i in items], True)
+            sets[name] = ([load(i.path, base.colour) for i in items], [i.label for i in items], True)
     items = read_labels(Path(args.domain) / "labels.csv")
-    sets["domain"] = ([load_image(i.path, base.colour) for i in items], [i.label for i in items], False)
+    sets["domain"] = ([load(i.path, base.colour) for i in items], [i.label for i in items], False)
     synthetic = render_set(args.count, TEST_SEED, split="eval", config=SynthConfig(colour=True))
     images = [image if base.colour else colour_to_gray(image) for image, _ in synthetic]
     sets["synthetic"] = (images, [text for _, text in synthetic], False)

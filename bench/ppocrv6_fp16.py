@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pwocr.data.images import load_image
+from pwocr.data.images import load
 from pwocr.data.labels import read_labels
 from pwocr.io import atomic_write
 from pwocr.layout.detector import TextDetector
@@ -45,7 +45,7 @@ TEST_SEED = 20261125
 def gray_lines(count: int, real_val: Path) -> dict[str, list[np.ndarray]]:
     """``count`` rendered lines (held-out fonts) and ``count`` real word photos, as 2-D uint8."""
     rendered = [image for image, _ in render_set(count, TEST_SEED, "eval")]
-    real = [load_image(item.path) for item in read_labels(real_val / "iiit5k-train" / "labels.csv")[:count]]
+    real = [load(item.path) for item in read_labels(real_val / "iiit5k-train" / "labels.csv")[:count]]
     return {"rendered": rendered, "iiit5k": real}
 
 

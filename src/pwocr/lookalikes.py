@@ -50,10 +50,6 @@ def lookalikes_of(char: str) -> frozenset[str]:
     return frozenset(c for group in LOOKALIKE_GROUPS.values() if char in group for c in group if c != char)
 
 
-#: Every character that has a look-alike, in a fixed order.
-LOOKALIKE_CHARS: str = "".join(dict.fromkeys(c for group in LOOKALIKE_GROUPS.values() for c in group))
-
-
 def disjoint_groups(alphabet: str) -> list[str]:
     """Disjoint look-alike groups of ``alphabet``'s characters, for what needs each character in one group
     (the look-alike refiner, ``pwocr.model.refiner``): each character in the first group of

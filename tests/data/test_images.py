@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from pwocr.data import images
-from pwocr.data.images import list_images, load_gray
+from pwocr.data.images import list_images, load
 from pwocr.errors import PwocrError
 
 
@@ -19,23 +19,23 @@ def test_every_source_kind_loads_the_same_pixels(tmp_path):
     image.save(buffer, "PNG")
     expected = images.colour_to_gray(rgb)  # red on black: the colour axis, stretched
     for source in (tmp_path / "a.png", str(tmp_path / "a.png"), buffer.getvalue(), image, rgb):
-        assert np.array_equal(load_gray(source), expected)
+        assert np.array_equal(load(source), expected)
 
 
 def test_transparency_is_flattened_onto_white():
     rgba = np.zeros((4, 4, 4), np.uint8)
-    assert load_gray(Image.fromarray(rgba, "RGBA")).min() == 255
+    assert load(Image.fromarray(rgba, "RGBA")).min() == 255
 
 
 def test_float_arrays_in_unit_range_are_scaled():
-    assert load_gray(np.ones((3, 3), np.float32)).max() == 255
+    assert load(np.ones((3, 3), np.float32)).max() == 255
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image", b"\x89PNG\r\n\x1a\n broken"])
 def test_corrupt_file_names_the_file(tmp_path, content):
     (tmp_path / "bad.png").write_bytes(content)
     with pytest.raises(PwocrError) as e:
-        load_gray(tmp_path / "bad.png")
+        load(tmp_path / "bad.png")
     assert "bad.png" in str(e.value)
 
 
@@ -50,14 +50,14 @@ def test_corrupt_file_names_the_file(tmp_path, content):
 def test_a_file_cut_short_after_its_signature_is_called_damaged_not_unsupported(tmp_path, content, format):
     (tmp_path / "cut.img").write_bytes(content)
     with pytest.raises(PwocrError, match=rf"cut.img: a damaged or truncated {format} \(its header cannot be read\)"):
-        load_gray(tmp_path / "cut.img")
+        load(tmp_path / "cut.img")
 
 
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(PwocrError, match="not found"):
-        load_gray(tmp_path / "none.png")
+        load(tmp_path / "none.png")
     with pytest.raises(PwocrError, match="folder"):
-        load_gray(tmp_path)
+        load(tmp_path)
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -68,7 +68,7 @@ def test_exif_orientation_is_applied(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
     stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
-    gray = load_gray(tmp_path / "phone.jpg")
+    gray = load(tmp_path / "phone.jpg")
     assert gray.shape == (20, 60)
     assert gray[:, :8].mean() < 60 < 200 < gray[:, 20:].mean()
 
@@ -76,7 +76,7 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
     ramp = (np.arange(64, dtype=np.uint32)[None, :].repeat(8, 0) * 1024).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path / "deep.png")
-    gray = load_gray(tmp_path / "deep.png")
+    gray = load(tmp_path / "deep.png")
     assert gray.min() == 0 and gray.max() >= 250
     assert np.all(np.diff(gray[0].astype(int)) >= 0)
 
@@ -91,14 +91,14 @@ def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
     ],
 )
 def test_bool_float_and_wide_integer_arrays_are_scaled(array, top):
-    assert load_gray(array).max() == top
+    assert load(array).max() == top
 
 
 def test_pixel_cap_refuses_before_decoding(tmp_path, monkeypatch):
     Image.new("L", (300, 200)).save(tmp_path / "big.png")
     monkeypatch.setattr(images, "MAX_PIXELS", 50_000)
     with pytest.raises(PwocrError, match=r"big.png: 300x200 .* more than"):
-        load_gray(tmp_path / "big.png")
+        load(tmp_path / "big.png")
 
 
 def test_list_images_skips_other_files(tmp_path):
@@ -117,22 +117,22 @@ def test_coloured_text_keeps_its_contrast_where_luminance_loses_it():
     rgb[8:24, 10:86] = (200, 30, 60)
     luma = np.asarray(Image.fromarray(rgb).convert("L"))
     assert abs(int(luma[16, 50]) - int(luma[2, 2])) < 15
-    gray = load_gray(rgb)
+    gray = load(rgb)
     assert np.array_equal(gray, colour_to_gray(rgb))
     assert abs(int(gray[16, 50]) - int(gray[2, 2])) > 200
     # Brighter stays brighter: dark ink on white paper stays dark.
     paper = np.full((32, 96, 3), 235, np.uint8)
     paper[8:24, 10:86] = (20, 20, 90)
-    gray = load_gray(paper)
+    gray = load(paper)
     assert gray[16, 50] < 30 and gray[2, 2] > 220
 
 
 def test_gray_images_and_flat_colour_images_are_left_as_they_are(tmp_path):
     gray = np.tile(np.arange(64, 192, dtype=np.uint8), (16, 1))
     Image.fromarray(gray).save(tmp_path / "g.png")
-    assert np.array_equal(load_gray(tmp_path / "g.png"), gray)
+    assert np.array_equal(load(tmp_path / "g.png"), gray)
     flat = np.full((8, 8, 3), (10, 200, 30), np.uint8)
-    assert np.array_equal(load_gray(flat), np.asarray(Image.fromarray(flat).convert("L")))
+    assert np.array_equal(load(flat), np.asarray(Image.fromarray(flat).convert("L")))
 
 
 def test_probe_reads_the_header_only_and_turns_the_size_upright(tmp_path):

@@ -10,7 +10,7 @@ from conftest import TINY_LABELS, draw_line, make_labelled_folder
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import build_model, load_state, save_weights
-from pwocr.data.images import colour_to_gray, load_image
+from pwocr.data.images import colour_to_gray, load
 from pwocr.data.preprocess import LinePreprocessor
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer
@@ -47,13 +47,13 @@ def test_load_image_keeps_colour_only_when_asked(tmp_path):
     rgb = _red_on_green()
     Image.fromarray(rgb).save(tmp_path / "c.png")
     Image.fromarray(rgb).convert("L").save(tmp_path / "g.png")
-    assert np.array_equal(load_image(tmp_path / "c.png", colour=True), rgb)
-    assert np.array_equal(load_image(tmp_path / "c.png"), colour_to_gray(rgb))
+    assert np.array_equal(load(tmp_path / "c.png", colour=True), rgb)
+    assert np.array_equal(load(tmp_path / "c.png"), colour_to_gray(rgb))
     # A gray file stays 2-D even for a colour model: the preprocessor repeats it over the channels.
-    assert load_image(tmp_path / "g.png", colour=True).ndim == 2
-    assert np.array_equal(load_image(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), colour=True), rgb)
+    assert load(tmp_path / "g.png", colour=True).ndim == 2
+    assert np.array_equal(load(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]), colour=True), rgb)
     Image.fromarray(rgb).convert("LA").save(tmp_path / "la.png")  # gray with alpha stays gray
-    assert load_image(tmp_path / "la.png", colour=True).ndim == 2
+    assert load(tmp_path / "la.png", colour=True).ndim == 2
 
 
 def test_preprocessor_turns_any_image_into_the_models_channels_and_pads_with_mid_gray():

@@ -185,16 +185,6 @@ def load(
     return _shrink(pixels, max_side)
 
 
-def load_image(source: ImageSource, colour: bool = False, max_pixels: int | None = None) -> np.ndarray:
-    """``load`` under its former name."""
-    return load(source, colour=colour, max_pixels=max_pixels)
-
-
-def load_gray(source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
-    """``load`` without colour: a 2-D uint8 grayscale array, upright."""
-    return load(source, colour=False, max_pixels=max_pixels)
-
-
 def _check_path(path: Path) -> None:
     """Refuse what is not a regular file before opening it: opening a FIFO blocks, a device never ends."""
     name = str(path)

@@ -40,10 +40,6 @@ def align(truth: str, prediction: str) -> list[tuple[str, str]]:
     return pairs[::-1]
 
 
-def edit_distance(truth: str, prediction: str) -> int:
-    return sum(t != p for t, p in align(truth, prediction))
-
-
 @dataclass(frozen=True)
 class Metrics:
     """Word accuracy, character accuracy, weighted character precision / recall / F1 and CER."""

@@ -54,9 +54,6 @@ from pwocr.serving.webapp import ISOLATION_HEADERS, PAGE_CSP, WebApp, onnxruntim
 
 logger = logging.getLogger(__name__)
 
-#: Kept for callers of the first server: the default body limit.
-MAX_BODY_BYTES = ServeSettings.max_body_bytes
-
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}

@@ -299,7 +299,3 @@ class Collate:
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         return Batch(images, widths, targets, lengths, list(labels), list(sources), self.config)
-
-
-def steps_for(n: int, batch_size: int) -> int:
-    return max(1, math.ceil(n / batch_size))

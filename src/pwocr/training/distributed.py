@@ -106,13 +106,6 @@ def gather_lists(ranks: Ranks, items: list[Any]) -> list[Any]:
     return [x for part in gathered for x in (part or [])]
 
 
-def barrier(ranks: Ranks) -> None:
-    if ranks.distributed:
-        import torch.distributed as dist
-
-        dist.barrier()
-
-
 def launch(config_dict: dict[str, Any], nproc: int, progress: bool, entry: Callable[..., Any]) -> Any:
     """Run ``entry(config_dict, progress)`` in ``nproc`` processes on this machine, as ``torchrun --standalone`` does.
 
