@@ -183,7 +183,7 @@ export function isGrayFile(bytes) {
   return false;
 }
 
-// RGBA pixels to RGB over white (as load_image flattens transparency), or to gray when the file is gray.
+// RGBA pixels to RGB over white (as data.images.load flattens transparency), or to gray when the file is gray.
 export function fromRGBA(rgba, width, height, gray) {
   const count = width * height;
   const channels = gray ? 1 : 3;
