@@ -7,6 +7,7 @@ temporary behind (the temporary is removed on any exception, and is a dot-file w
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
@@ -146,3 +147,9 @@ class PartialFile:
             self.stream.close()
         if not keep:
             self.partial.unlink(missing_ok=True)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, as hex, read in blocks (a checkpoint or graph is megabytes)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -290,8 +290,8 @@ def run_average(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from pwocr.checkpoints import load_model, resolve_checkpoint
-    from pwocr.inference.engine import file_sha256
     from pwocr.inference.onnx import export_onnx
+    from pwocr.io import file_sha256
 
     # The source's hash lets Recognizer use a graph shipped beside its checkpoint without re-exporting.
     source = resolve_checkpoint(args.checkpoint)

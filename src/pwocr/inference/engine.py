@@ -9,7 +9,6 @@ for an export or for importing torch after the first time.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ from pwocr.checkpoints import (
 )
 from pwocr.errors import PwocrError
 from pwocr.extras import require
+from pwocr.io import file_sha256
 from pwocr.model.config import ModelConfig
 
 #: What ``export_onnx`` writes, in the names of the graphs cached from it: version 2 added the
@@ -44,14 +44,6 @@ class Engine(Protocol):
         """The log-probabilities and the ``T x N x C`` features the sequence model reads (``None``: a
         graph exported without them)."""
         ...
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

@@ -42,7 +42,7 @@ from pwocr.decoding.confidence import DEFAULT_FLAGS
 from pwocr.decoding.formats import POOL as FORMAT_POOL
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import EXPORT_VERSION, OnnxEngine, cache_dir, onnx_engine_for_checkpoint
-from pwocr.io import atomic_write
+from pwocr.io import atomic_write, file_sha256
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.model.config import LCNET_MODELS
 from pwocr.rapidocr_models import ANGLE_FILE, DETECTOR_FILE, HEAD_FILE, RECOGNIZER_FILE, rapidocr_model_path
@@ -160,7 +160,7 @@ def half_stored_graph(graph: Path, source_sha256: str | None = None) -> Path:
         log.info("the onnx package is not installed: the page downloads the model's graph at full size")
         return graph
 
-    key = source_sha256 or _file_digest(graph).hex()
+    key = source_sha256 or file_sha256(graph)
     cached = cache_dir() / f"{key}.v{EXPORT_VERSION}.half-stored.onnx"
     if cached.is_file():
         return cached
@@ -401,7 +401,7 @@ class WebApp:
         for name in sorted(files):
             digest.update(name.encode())
             source = files[name]
-            digest.update(source if isinstance(source, bytes) else _file_digest(source))
+            digest.update(source if isinstance(source, bytes) else bytes.fromhex(file_sha256(source)))
         template = (STATIC / SERVICE_WORKER).read_text(encoding="utf-8")
         listed = ["./", *sorted(files)]
         # The shell is cached at install; the large files and the whole-photo reader's as the page first fetches them.
@@ -421,14 +421,6 @@ class WebApp:
 
 def _size(source: Path | bytes) -> int:
     return len(source) if isinstance(source, bytes) else source.stat().st_size
-
-
-def _file_digest(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
 
 
 def export_web(
