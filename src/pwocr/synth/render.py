@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pwocr.alphabet import PRINTABLE_94
+from pwocr.data.augment import jpeg
 from pwocr.errors import PwocrError
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.synth.fonts import FontSpec, fonts_for, load_font
@@ -409,13 +410,7 @@ def _finish(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         small = cv2.resize(gray, (max(4, int(w * f)), max(4, int(h * f))), interpolation=cv2.INTER_AREA)
         gray = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR if rng.random() < 0.7 else cv2.INTER_NEAREST)
     if rng.random() < 0.6:
-        # OpenCV's JPEG takes BGR: a colour line is reversed there and back, so that red and blue
-        # get the weights a camera's encoder gives them.
-        bgr = gray[..., ::-1] if gray.ndim == 3 else gray
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 96))])
-        if ok:
-            decoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-            gray = np.ascontiguousarray(decoded[..., ::-1]) if decoded.ndim == 3 else decoded
+        gray = jpeg(gray, int(rng.integers(25, 96)))
     if rng.random() < 0.3:
         # Contrast and brightness of the camera's tone curve.
         gray = cv2.convertScaleAbs(gray, alpha=rng.uniform(0.6, 1.3), beta=rng.uniform(-30, 30))

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pwocr.alphabet import PRINTABLE_94
+from pwocr.data.augment import jpeg
 from pwocr.synth.fonts import FontSpec, Split, covers, fonts_for, load_font
 from pwocr.synth.render import SynthConfig, _camera, _pick_colours, _screen, chosen_password, sample_text
 
@@ -575,8 +576,7 @@ def _finish_colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Sensor noise and JPEG, in colour (the line renderer's ``_finish`` works on gray crops)."""
     noise = rng.standard_normal(img.shape[:2]).astype(np.float32)[..., None] * rng.uniform(0.0, 0.04)
     out = np.clip((img + noise) * 255.0, 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(50, 95))])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy() if ok else out
+    return jpeg(out, int(rng.integers(50, 95)))
 
 
 def compose_scenes(
