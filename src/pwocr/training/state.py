@@ -1,5 +1,7 @@
 """A run's resumable state: one versioned schema, written by ``TrainingState.to_dict`` and read by
-``TrainingState.from_dict``, nowhere else.
+``TrainingState.from_dict``. The one exception is ``pwocr.checkpoints``, a lower layer, which reads a
+``.pt`` file's ``model`` and ``model_config`` keys alone to read with or export it; those two keys
+keep their names in every version.
 
 On disk it is a flat dict of tensors and plain values, which ``torch.load(weights_only=True)`` reads
 without unpickling code. Random states are saved too, so that a resumed run draws what the
