@@ -250,7 +250,7 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from pwocr.alphabet import Alphabet
-    from pwocr.checkpoints import load_state
+    from pwocr.checkpoints import read_config, resolve_checkpoint
     from pwocr.evaluation.calibration import LabelSource, calibrate_checkpoint, labelled_samples
     from pwocr.synth.render import SynthConfig, render_set
 
@@ -259,7 +259,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
             f"--imgs_folder {args.imgs_folder}: give --val_file CSV, the labels of its images "
             "(without one, calibrate renders --count synthetic lines)"
         )
-    config = load_state(args.checkpoint)[0]
+    config = read_config(resolve_checkpoint(args.checkpoint))  # the metadata alone: the fit loads the weights
     skipped = 0
     if args.val_file:
         source = LabelSource(args.val_file, args.imgs_folder, args.allow_outside)
