@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -31,6 +31,10 @@ from pwocr.model.config import ModelConfig
 #: What ``export_onnx`` writes, in the names of the graphs cached from it: version 2 added the
 #: ``features`` output, so a graph cached before it is exported again rather than read without it.
 EXPORT_VERSION = 2
+
+
+#: What runs a model: onnxruntime (the default; no torch needed) or torch (training's, or a GPU).
+Backend = Literal["torch", "onnx"]
 
 
 class Engine(Protocol):
@@ -184,7 +188,7 @@ def onnx_engine_for_checkpoint(checkpoint: Path, threads: int | None = None) -> 
     return OnnxEngine(cached, threads)
 
 
-def open_engine(checkpoint: Path, backend: str = "onnx", device: str = "cpu", threads: int | None = None) -> Any:
+def open_engine(checkpoint: Path, backend: Backend = "onnx", device: str = "cpu", threads: int | None = None) -> Engine:
     """An engine for a checkpoint: an ``.onnx`` file runs as it is; others are exported once, or run in torch."""
     if backend not in ("onnx", "torch"):
         raise PwocrError(f"unknown backend {backend!r}; choose onnx or torch")

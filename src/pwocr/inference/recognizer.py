@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -20,9 +20,7 @@ from pwocr.decoding.constraints import Constraints
 from pwocr.decoding.formats import FormatPrior
 from pwocr.decoding.policy import decode_table, fuse_tables
 from pwocr.errors import PwocrError
-from pwocr.inference.engine import OnnxEngine, open_engine
-
-Backend = Literal["torch", "onnx"]
+from pwocr.inference.engine import Backend, OnnxEngine, open_engine
 
 _log = logging.getLogger(__name__)
 
