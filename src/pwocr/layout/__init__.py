@@ -4,7 +4,7 @@
 
 from pwocr.layout.clues import LabelSplit, find_label, split_label
 from pwocr.layout.detector import TextBox, TextDetector, crop_line, default_detector
-from pwocr.layout.draw import draw_reading, render
+from pwocr.layout.draw import annotated_photo, draw_reading
 from pwocr.layout.geometry import LinePlace, reading_order
 from pwocr.layout.orientation import AngleClassifier
 from pwocr.layout.password import LineFacts, PasswordPick, PickerWeights, pick_pairs, pick_password, rank_passwords
@@ -22,6 +22,7 @@ __all__ = [
     "PickerWeights",
     "TextBox",
     "TextDetector",
+    "annotated_photo",
     "crop_line",
     "default_detector",
     "draw_reading",
@@ -32,6 +33,5 @@ __all__ = [
     "rank_passwords",
     "read_photo",
     "reading_order",
-    "render",
     "split_label",
 ]

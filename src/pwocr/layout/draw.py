@@ -69,7 +69,7 @@ def place_tag(box: Rect, size: tuple[float, float], taken: list[Rect], canvas: t
     return best[1]
 
 
-def render(reading: PhotoReading, image: ImageSource) -> Image.Image:
+def annotated_photo(reading: PhotoReading, image: ImageSource) -> Image.Image:
     """The photo (as read: upright, at the decoded size) with boxes, readings and the password marked.
 
     Lines are numbered from 0, as the CLI, the JSON's ``line`` and the web page number them.
@@ -111,7 +111,7 @@ def draw_reading(reading: PhotoReading, image: ImageSource, out: str | os.PathLi
     fmt = _SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         raise PwocrError(f"{out}: --draw writes .png, .jpg or .webp files")
-    canvas = render(reading, image)
+    canvas = annotated_photo(reading, image)
     with atomic_path(out) as tmp:
         canvas.save(tmp, format=fmt)
     return out
