@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pwocr.alphabet import resolve_charset
-from pwocr.data.images import load_gray, load_image
+from pwocr.data.images import load
 from pwocr.data.labels import read_labels
 from pwocr.lookalikes import lookalikes_of
 from pwocr.synth.dataset_writer import write_synthetic_set
@@ -49,7 +49,7 @@ def test_synth_writes_images_and_a_seed_csv(tmp_path):
     assert len(items) == 5
     for item in items:
         assert item.label.isdigit()
-        assert load_gray(item.path).ndim == 2
+        assert load(item.path).ndim == 2
     assert set(resolve_charset("digits")) >= set("".join(i.label for i in items))
 
 
@@ -58,7 +58,7 @@ def test_synth_writes_colour_lines_in_rgb_order(tmp_path):
     write_synthetic_set(tmp_path, 3, seed=2, fonts_split="eval", colour=True)
     expected = [image for image, _ in render_set(3, seed=2, split="eval", config=SynthConfig(colour=True))]
     for item, image in zip(read_labels(tmp_path / "labels.csv"), expected):
-        assert np.array_equal(load_image(item.path, colour=True), image)
+        assert np.array_equal(load(item.path, colour=True), image)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pwocr.cli.main import main
-from pwocr.data.images import load_gray
+from pwocr.data.images import load
 from pwocr.errors import PwocrError
 from pwocr.synth.dataset_writer import write_image, write_scene_set, write_synthetic_set
 
@@ -32,7 +32,7 @@ def test_synth_writes_beside_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "000002.png").write_text("not a name a two-line set writes")
     write_synthetic_set(tmp_path, 2, seed=0, fonts_split="eval")
-    assert load_gray(tmp_path / "000001.png").ndim == 2 and (tmp_path / "notes.txt").read_text() == "mine"
+    assert load(tmp_path / "000001.png").ndim == 2 and (tmp_path / "notes.txt").read_text() == "mine"
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]  # no temporary left
 
 

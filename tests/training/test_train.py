@@ -240,7 +240,7 @@ def _drift_from(teacher: Recognizer, student_file, images) -> float:
 
 def test_distillation_keeps_a_fine_tune_close_to_the_model_it_started_from(tiny_checkpoint, tmp_path):
     """Learning without forgetting: the same fine-tune drifts far less from its teacher with --distill."""
-    from pwocr.data.images import load_image
+    from pwocr.data.images import load
 
     csv = make_labelled_folder(tmp_path / "d", ["zz9Q", "Q9zz", "9zQz"])
     base = dict(
@@ -262,7 +262,7 @@ def test_distillation_keeps_a_fine_tune_close_to_the_model_it_started_from(tiny_
     train(TrainConfig(**base, out=str(tmp_path / "plain")), progress=False)
     train(TrainConfig(**base, out=str(tmp_path / "kept"), distill=50.0), progress=False)
     teacher = Recognizer(tiny_checkpoint, backend="torch")
-    images = [load_image(p) for p in sorted(tmp_path.glob("d/*.png"))]
+    images = [load(p) for p in sorted(tmp_path.glob("d/*.png"))]
     plain = _drift_from(teacher, tmp_path / "plain" / "last.safetensors", images)
     kept = _drift_from(teacher, tmp_path / "kept" / "last.safetensors", images)
     assert kept < 0.5 * plain
