@@ -73,6 +73,42 @@ def test_exif_orientation_is_applied(tmp_path):
     assert gray[:, :8].mean() < 60 < 200 < gray[:, 20:].mean()
 
 
+def _png_with_exif_after_its_pixels(image: Image.Image, orientation: int) -> bytes:
+    """A PNG whose ``eXIf`` chunk stands after ``IDAT``, where Pillow finds it only by decoding the pixels."""
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    payload = exif.tobytes()[len(b"Exif\0\0") :]
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload + struct.pack(">I", zlib.crc32(b"eXIf" + payload))
+    data = buffer.getvalue()
+    return data[:-12] + chunk + data[-12:]  # before IEND
+
+
+def test_a_png_s_orientation_after_its_pixels_is_applied_but_not_read_from_the_header():
+    line = np.full((20, 60), 255, np.uint8)
+    line[:, :10] = 0
+    data = _png_with_exif_after_its_pixels(Image.fromarray(np.rot90(line, 1).copy()), 6)
+    assert images.probe(data).orientation == 1  # the header alone: the pixels are not decoded to probe
+    gray = load(data)
+    assert gray.shape == (20, 60) and gray[:, :8].mean() < 60 < 200 < gray[:, 20:].mean()
+
+
+def test_a_png_with_damaged_pixel_data_is_refused_not_read_as_blank(tmp_path):
+    """Pillow's search for a late eXIf chunk decoded the pixels, and its decode error was swallowed."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 200), dtype=np.uint8)).save(tmp_path / "line.png")
+    data = bytearray((tmp_path / "line.png").read_bytes())
+    for i in range(100, len(data) - 20, 7):
+        data[i] ^= 0x5A
+    (tmp_path / "damaged.png").write_bytes(bytes(data))
+    with pytest.raises(PwocrError, match=r"damaged.png: unreadable PNG image"):
+        load(tmp_path / "damaged.png")
+
+
 def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
     ramp = (np.arange(64, dtype=np.uint32)[None, :].repeat(8, 0) * 1024).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path / "deep.png")

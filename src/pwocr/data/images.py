@@ -313,6 +313,14 @@ _heif_registered = False
 
 
 def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 to 8; 1 where there is none or it is broken), from the header alone.
+
+    Pillow finds a PNG's ``eXIf`` chunk placed after the pixels only by decoding them all: asked
+    here, it would decode every PNG at its probe and, for damaged pixel data, swallow the error and
+    leave blank pixels. Such a chunk is read after the decode instead (``_decode``).
+    """
+    if image.format == "PNG" and "exif" not in image.info:
+        return 1
     try:
         value = image.getexif().get(0x0112, 1)
     except Exception:  # a broken EXIF block: the picture is read as stored
@@ -374,7 +382,8 @@ def _decode(image: Image.Image, info: ImageInfo, max_side: int | None) -> Image.
             scale = max_side / max(image.size)
             image.draft(image.mode, (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
         image.load()
-        return upright(image) if info.orientation != 1 else image
+        late_exif = info.format == "PNG" and "exif" in image.info  # an eXIf chunk after the pixels
+        return upright(image) if info.orientation != 1 or late_exif else image
     except Image.DecompressionBombError:
         raise ImageError(name, "too_large", "too many pixels to decode safely (a decompression bomb?)") from None
     except MemoryError:
