@@ -27,6 +27,17 @@ def test_transparency_is_flattened_onto_white():
     assert load(Image.fromarray(rgba, "RGBA")).min() == 255
 
 
+@pytest.mark.parametrize("channels", [2, 4])
+def test_an_array_with_alpha_is_flattened_onto_white_as_its_file_is(tmp_path, channels):
+    """An RGBA array's alpha was dropped: a line drawn in alpha alone (black, transparent around) read as black."""
+    pixels = np.zeros((20, 60, channels), np.uint8)
+    pixels[5:15, 10:50, -1] = 255  # opaque black ink on a transparent ground
+    Image.fromarray(pixels).save(tmp_path / "line.png")
+    for colour in (False, True):
+        assert np.array_equal(load(pixels, colour=colour), load(tmp_path / "line.png", colour=colour))
+    assert load(pixels)[0, 0] == 255 and load(pixels)[10, 20] == 0
+
+
 def test_float_arrays_in_unit_range_are_scaled():
     assert load(np.ones((3, 3), np.float32)).max() == 255
 

@@ -360,7 +360,7 @@ def _array_info(array: np.ndarray, name: str) -> ImageInfo:
     if array.size == 0:
         raise ImageError(name, "degenerate", "the image is empty")
     if array.ndim not in (2, 3):
-        raise ImageError(name, "corrupt", f"expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
+        raise ImageError(name, "corrupt", f"expected an HxW or HxWx1/2/3/4 array, got shape {array.shape}")
     info = ImageInfo(name, array.shape[1], array.shape[0], None, f"array {array.dtype}")
     _check_size(info)
     return info
@@ -505,11 +505,14 @@ def _array_to_image(array: np.ndarray, name: str, colour: bool) -> np.ndarray:
         return array
     if array.ndim == 3 and array.shape[2] == 1:
         return array[:, :, 0]
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        # NumPy images from users are RGB(A) (Pillow's order), not OpenCV's BGR; alpha is dropped.
-        rgb = np.ascontiguousarray(array[:, :, :3])
+    if array.ndim == 3 and array.shape[2] in (2, 4):
+        # Gray or RGB with alpha (Pillow's LA and RGBA): transparency flattened onto white, as for a file.
+        return _pixels_to_array(Image.fromarray(np.ascontiguousarray(array)), name, colour)
+    if array.ndim == 3 and array.shape[2] == 3:
+        # NumPy images from users are RGB (Pillow's order), not OpenCV's BGR.
+        rgb = np.ascontiguousarray(array)
         return rgb if colour else colour_to_gray(rgb)
-    raise PwocrError(f"{name}: expected an HxW or HxWx1/3/4 array, got shape {array.shape}")
+    raise PwocrError(f"{name}: expected an HxW or HxWx1/2/3/4 array, got shape {array.shape}")
 
 
 #: Video files ``recognize --fuse`` takes frames from (OpenCV's wheel decodes them with its FFmpeg,
