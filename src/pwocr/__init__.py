@@ -1,9 +1,12 @@
 """pwocr: read random-string passwords out of photos with a CRNN.
 
-from pwocr import Recognizer
-reading = Recognizer().read("photo.jpg", candidates=5)
+from pwocr import Recognizer, read_image
+recognizer = Recognizer()
+reading = recognizer.read("line.png", candidates=5)      # a cropped line
+photo = read_image(recognizer, "wifi-card.jpg")          # a whole photo: its lines, and the password picked
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,6 +18,10 @@ from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer
 from pwocr.lookalikes import LOOKALIKE_GROUPS
 from pwocr.model.config import MODEL_SIZES, ModelConfig
+
+# The library never prints: without a handler of the application's, Python's last-resort handler
+# would write pwocr's warnings (a skipped file) to stderr.
+logging.getLogger("pwocr").addHandler(logging.NullHandler())
 
 try:
     __version__ = version("pwocr")  # one version source: pyproject.toml
