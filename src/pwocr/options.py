@@ -6,6 +6,8 @@ writes the same numbers as ``min``/``max``; a test keeps them equal.
 
 from typing import Literal, get_args
 
+from pwocr.errors import PwocrError
+
 #: How an image is read: ``line``, one cropped line; ``photo``, find its text lines and pick the
 #: password; ``auto``, decide by the image.
 Layout = Literal["auto", "line", "photo"]
@@ -18,3 +20,11 @@ MAX_CANDIDATES = 50
 #: The longest password a length option may ask for; longer values are surely mistakes, and they
 #: size the beam search.
 MAX_LENGTH_OPTION = 256
+
+
+def checked_candidates(value: object) -> int:
+    """``value`` as a number of candidates, or a one-line ``PwocrError``: the Python API's callers pass
+    anything, and a fraction, a string or a million would fail deep in the beam search or run for minutes."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CANDIDATES:
+        raise PwocrError(f"candidates must be a whole number from 1 to {MAX_CANDIDATES}, got {value!r}")
+    return value

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from pwocr.data.images import ImageSource, describe, probe
+from pwocr.data.images import ImageSource, describe, probe, refuse_one_image
 from pwocr.decoding.constraints import Constraints
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Reading, Recognizer, Skipped
@@ -46,6 +46,7 @@ def read_image(
     (``recognizer.read``'s from the pixels already decoded; a JPEG over 3,200 pixels is decoded at reduced scale), a photo a ``PhotoReading``.
     """
     check_layout(layout)
+    recognizer.check_request(candidates, constraints)
     if layout == "line":
         return recognizer.read(image, candidates, constraints)
     name = describe(image)
@@ -114,6 +115,8 @@ def read_images(
     batch without a detector pass; any other goes through ``read_image``.
     """
     check_layout(layout)
+    refuse_one_image(images, "read_images")
+    recognizer.check_request(candidates, constraints)
     if layout == "line":
         yield from recognizer.read_each(images, candidates, constraints, chunk)
         return

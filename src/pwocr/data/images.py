@@ -47,7 +47,17 @@ def describe(source: ImageSource) -> str:
         return source.name
     if isinstance(source, Image.Image):
         return f"<PIL image {source.width}x{source.height}>"
-    return f"<array {'x'.join(map(str, np.shape(source)))}>"
+    if isinstance(source, np.ndarray):
+        return f"<array {'x'.join(map(str, source.shape))}>"
+    hint = " (pass its bytes: .read() or .getvalue())" if hasattr(source, "read") else ""
+    raise TypeError(f"an image is a path, bytes, a PIL image or a NumPy array, not {type(source).__name__}{hint}")
+
+
+def refuse_one_image(images: object, method: str) -> None:
+    """A ``TypeError`` where ``method``, which takes many images, was given one: a path string would
+    otherwise be read character by character, and an array row by row."""
+    if isinstance(images, (str, bytes, NamedBytes, os.PathLike, Image.Image, np.ndarray)):
+        raise TypeError(f"{method} takes a list of images, not one {type(images).__name__}; read one with read()")
 
 
 #: HEIC/HEIF (the iPhone camera's default) opens through the pillow-heif plugin, registered on

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pwocr.alphabet import Alphabet
+from pwocr.alphabet import NAMED_CHARSETS, Alphabet
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
 
@@ -18,6 +18,20 @@ class Constraints:
     allowed: str | None = None
     min_length: int = 0
     max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse, in one line, what would read nothing at all or nonsense, rather than return ``''``."""
+        if self.allowed is not None and (not isinstance(self.allowed, str) or not self.allowed):
+            raise PwocrError(f"allowed must be a non-empty string of characters, got {self.allowed!r}")
+        if self.allowed in NAMED_CHARSETS:
+            raise PwocrError(
+                f"allowed={self.allowed!r} is a charset's name: pass resolve_charset({self.allowed!r}), its characters"
+            )
+        for name, value, low in (("min_length", self.min_length, 0), ("max_length", self.max_length, 1)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise PwocrError(f"{name} must be a whole number of at least {low}, got {value!r}")
+        if self.max_length is not None and self.max_length < self.min_length:
+            raise PwocrError(f"min_length {self.min_length} is above max_length {self.max_length}")
 
     @classmethod
     def exact_length(cls, length: int, allowed: str | None = None) -> Constraints:

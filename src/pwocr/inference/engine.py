@@ -140,7 +140,12 @@ class TorchEngine:
         import torch
 
         self.torch = torch
-        self.device = torch.device(device)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise PwocrError(f"device {device!r}: expected cpu, cuda or cuda:N") from None
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise PwocrError(f"device {device!r}: torch sees no CUDA GPU here (read on cpu)")
         self.model = load_model(checkpoint).to(self.device)
         self.config = self.model.config
 

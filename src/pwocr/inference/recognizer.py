@@ -12,7 +12,7 @@ import numpy as np
 
 from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import resolve_checkpoint
-from pwocr.data.images import ImageSource, describe, list_images, load
+from pwocr.data.images import ImageSource, describe, list_images, load, refuse_one_image
 from pwocr.data.preprocess import LinePreprocessor
 from pwocr.decoding.beam import Candidate
 from pwocr.decoding.confidence import DEFAULT_FLAGS, CharConfidence, FlagPolicy
@@ -21,6 +21,7 @@ from pwocr.decoding.formats import FormatPrior
 from pwocr.decoding.policy import decode_table, fuse_tables
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import Backend, OnnxEngine, open_engine
+from pwocr.options import checked_candidates
 
 _log = logging.getLogger(__name__)
 
@@ -97,6 +98,19 @@ def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndar
     return probs / probs.sum(-1, keepdims=True)
 
 
+#: The most onnxruntime threads a reader asks for: more than any machine pwocr runs on has cores,
+#: and a mistyped million would try to start that many.
+MAX_THREADS = 256
+
+
+def _check_whole(name: str, value: object, low: int, high: int | None = None) -> None:
+    """A one-line ``PwocrError`` unless ``value`` is a whole number from ``low`` (to ``high``)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+    if not ok:
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise PwocrError(f"{name} must be a whole number {bound}, got {value!r}")
+
+
 class Recognizer:
     """Loads a checkpoint once and reads images: one (``read``), a list (``read_batch``) or a folder (``read_folder``).
 
@@ -122,8 +136,9 @@ class Recognizer:
         threads: int | None = None,
         flags: FlagPolicy = DEFAULT_FLAGS,
     ) -> None:
-        if batch_size < 1:
-            raise PwocrError(f"batch size {batch_size} must be at least 1")
+        _check_whole("batch_size", batch_size, 1)
+        if threads is not None:
+            _check_whole("threads", threads, 1, MAX_THREADS)
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.engine = open_engine(self.checkpoint, backend, device, threads)
         self.backend = "onnx" if isinstance(self.engine, OnnxEngine) else "torch"
@@ -218,7 +233,11 @@ class Recognizer:
 
     # ------------------------------------------------------------ public API
     def read(self, image: ImageSource, candidates: int = 1, constraints: Constraints | None = None) -> Reading:
-        """Read one image (path, bytes, PIL image or NumPy array)."""
+        """Read one cropped text line (path, bytes, PIL image or NumPy array).
+
+        A whole photo (a sign, a screen, a sticker) read here is squeezed into one line and reads as
+        nonsense: ``pwocr.read_image`` finds its lines and picks the password.
+        """
         return self.read_batch([image], candidates, constraints)[0]
 
     def read_batch(
@@ -266,6 +285,8 @@ class Recognizer:
         For outputs that keep a row for every input (a CSV of a folder), and report why a file
         gave no reading where it stood.
         """
+        refuse_one_image(images, "read_batch")
+        self.check_request(candidates, constraints)
         results: list[Reading | Skipped | None] = []  # None: a line waiting for the model
         lines: list[np.ndarray] = []
         names: list[str] = []
@@ -289,6 +310,16 @@ class Recognizer:
         if results:
             yield from flush()
 
+    def check_request(self, candidates: object, constraints: object) -> None:
+        """Refuse options that would fail deep in the decoder or read nothing at all: a one-line
+        ``PwocrError`` (a ``TypeError`` for constraints that are not ``Constraints``)."""
+        checked_candidates(candidates)
+        if constraints is not None and not isinstance(constraints, Constraints):
+            raise TypeError(f"constraints must be a pwocr.Constraints, not {type(constraints).__name__}")
+        allowed = constraints.allowed if constraints is not None else None
+        if allowed is not None and not any(c in self.alphabet.chars for c in allowed):
+            raise PwocrError("constraints: none of the allowed characters is in the model's alphabet")
+
     def _read_lines(
         self, lines: list[np.ndarray], names: list[str], candidates: int, constraints: Constraints | None
     ) -> Iterator[Reading]:
@@ -311,6 +342,8 @@ class Recognizer:
         Characters carry the frames' mean probabilities; one is flagged when most frames flag it.
         A frame that cannot be read is logged and left out, as a bad file of a folder is.
         """
+        refuse_one_image(frames, "read_fused")
+        self.check_request(candidates, constraints)
         lines, read = [], []
         for frame in frames:
             try:
@@ -332,7 +365,8 @@ class Recognizer:
         candidates: int = 1,
         constraints: Constraints | None = None,
     ) -> list[Reading]:
-        """Read every image in a folder (sorted by name); unreadable files are reported and skipped."""
+        """Read every image in a folder (sorted by name) as a cropped line (``read``); unreadable files
+        are logged and skipped."""
         files = list_images(folder)
         if not files:
             raise PwocrError(f"{folder}: no images found")
