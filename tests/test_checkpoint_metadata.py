@@ -168,7 +168,7 @@ def test_a_named_pipe_is_refused_without_opening_it(capsys, tmp_path, suffix):
     fifo = tmp_path / f"pipe{suffix}"
     os.mkfifo(fifo)
     code, err = run(capsys, tmp_path, "recognize", "{img}", "--checkpoint_path", fifo)
-    assert (code, err) == (2, f"pwocr: error: {fifo}: not a regular file (a named pipe)\n")
+    assert (code, err) == (2, f"pwocr: error: {fifo}: a FIFO (named pipe), not a regular file\n")
     for call in (lambda: read_config(fifo), lambda: OnnxEngine(fifo)):
         raised = within_seconds(call)
-        assert isinstance(raised, PwocrError) and str(raised) == f"{fifo}: not a regular file (a named pipe)"
+        assert isinstance(raised, PwocrError) and str(raised) == f"{fifo}: a FIFO (named pipe), not a regular file"

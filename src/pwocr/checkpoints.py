@@ -13,7 +13,6 @@ import math
 import os
 import re
 import shutil
-import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pwocr.decoding.formats import FormatPrior
 from pwocr.errors import PwocrError
 from pwocr.extras import require
-from pwocr.io import atomic_path
+from pwocr.io import atomic_path, special_file_kind
 from pwocr.model.config import DECODING_FIELDS, ModelConfig
 
 if TYPE_CHECKING:  # torch is imported where weights are handled, so reading with onnxruntime never loads it
@@ -73,9 +72,9 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
         mode = os.stat(path).st_mode
     except OSError:
         return  # missing or unreadable: whoever opens it says so
-    if not stat.S_ISREG(mode):
-        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "a device or socket"
-        raise PwocrError(f"{path}: not a regular file ({kind})")
+    kind = special_file_kind(mode)
+    if kind is not None:
+        raise PwocrError(f"{path}: {kind}, not a regular file")
 
 
 def save_weights(model: CRNN, path: str | os.PathLike[str], half: bool = False) -> None:

@@ -153,3 +153,15 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     """The SHA-256 of a file's bytes, as hex, read in blocks (a checkpoint or graph is megabytes)."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def special_file_kind(mode: int) -> str | None:
+    """What a ``stat`` mode is when it is no regular file (``None`` when it is one): a folder, a FIFO
+    (opening it blocks), a socket or a device (reading it never ends): refused before anything opens it."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"

@@ -8,7 +8,6 @@ import importlib.util
 import io
 import logging
 import os
-import stat
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from pwocr.errors import PwocrError
 from pwocr.extras import require
 from pwocr.imaging import resize
+from pwocr.io import special_file_kind
 
 logger = logging.getLogger(__name__)
 
@@ -208,18 +208,9 @@ def _check_path(path: Path) -> None:
         if e.errno == errno.ELOOP:
             raise ImageError(name, "not_a_file", "a symlink loop (the link points back to itself)") from None
         raise ImageError(name, "missing", f"cannot be read ({e.strerror or e})") from None
-    if stat.S_ISREG(mode):
-        return
-    kind = (
-        "a folder, not an image"
-        if stat.S_ISDIR(mode)
-        else "a FIFO (named pipe), not an image file"
-        if stat.S_ISFIFO(mode)
-        else "a socket, not an image file"
-        if stat.S_ISSOCK(mode)
-        else "a device, not an image file"
-    )
-    raise ImageError(name, "not_a_file", f"is {kind}")
+    kind = special_file_kind(mode)
+    if kind is not None:
+        raise ImageError(name, "not_a_file", f"is {kind}, not an image" + (" file" if kind != "a folder" else ""))
 
 
 def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
