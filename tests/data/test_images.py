@@ -64,6 +64,14 @@ def test_a_file_cut_short_after_its_signature_is_called_damaged_not_unsupported(
         load(tmp_path / "cut.img")
 
 
+def test_a_web_address_and_a_file_given_as_a_folder_say_what_they_are(tmp_path):
+    with pytest.raises(PwocrError, match=r"^https://example.com/wifi.png: a web address: pwocr reads files on this"):
+        load("https://example.com/wifi.png")
+    (tmp_path / "labels.csv").write_text("filename,label\n")
+    with pytest.raises(PwocrError, match=r"labels.csv: a file, not a folder$"):
+        list_images(tmp_path / "labels.csv")
+
+
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(PwocrError, match="not found"):
         load(tmp_path / "none.png")

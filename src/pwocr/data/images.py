@@ -195,12 +195,15 @@ def load(
     return _shrink(pixels, max_side)
 
 
-def _check_path(path: Path) -> None:
+def _check_path(path: Path, name: str) -> None:
     """Refuse what is not a regular file before opening it: opening a FIFO blocks, a device never ends."""
-    name = str(path)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
+        if "://" in name:
+            raise ImageError(
+                name, "missing", "a web address: pwocr reads files on this machine; download it first"
+            ) from None
         if path.is_symlink():
             raise ImageError(name, "missing", f"a symlink to {os.readlink(path)!r}, which does not exist") from None
         raise ImageError(name, "missing", "file not found") from None
@@ -225,7 +228,7 @@ def _open(source: ImageSource, formats: Sequence[str]) -> Image.Image:
         fp: io.BytesIO | Path = io.BytesIO(data)
     else:
         fp = Path(source)
-        _check_path(fp)
+        _check_path(fp, name)
         if fp.stat().st_size == 0:
             raise ImageError(name, "degenerate", "the file is empty (0 bytes)")
     try:
@@ -555,7 +558,7 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = False) -> list
     folder = Path(folder)
     try:
         if not folder.is_dir():
-            raise PwocrError(f"{folder}: folder not found")
+            raise PwocrError(f"{folder}: " + ("a file, not a folder" if folder.exists() else "folder not found"))
     except OSError as e:  # a name too long for the file system: is_dir passes on what it cannot stat
         raise PwocrError(f"{folder}: cannot open the folder ({e.strerror or e})") from None
     found = folder.rglob("*") if recursive else folder.iterdir()
