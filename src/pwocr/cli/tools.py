@@ -249,7 +249,6 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    from pwocr.alphabet import Alphabet
     from pwocr.checkpoints import read_config, resolve_checkpoint
     from pwocr.evaluation.calibration import LabelSource, calibrate_checkpoint, labelled_samples
     from pwocr.synth.render import SynthConfig, render_set
@@ -264,7 +263,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.val_file:
         source = LabelSource(args.val_file, args.imgs_folder, args.allow_outside)
         whose = f"the alphabet of {args.checkpoint}"
-        samples, rows = labelled_samples(source, Alphabet(config.alphabet), whose, config.colour)
+        samples, rows = labelled_samples(source, config, whose)
         skipped = len(rows)
         where = args.val_file
     else:

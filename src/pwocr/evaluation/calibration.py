@@ -15,10 +15,12 @@ from pwocr.alphabet import Alphabet
 from pwocr.checkpoints import save_weights
 from pwocr.data.images import load
 from pwocr.data.labels import SkippedRow, check_labels, read_screened_labels
+from pwocr.data.preprocess import LinePreprocessor
 from pwocr.decoding.confidence import string_probability
 from pwocr.decoding.ctc import greedy_decode
 from pwocr.errors import PwocrError
 from pwocr.inference.recognizer import Recognizer, tempered_probabilities
+from pwocr.model.config import ModelConfig
 
 if TYPE_CHECKING:  # torch only where a checkpoint is written
     from pwocr.model.crnn import CRNN
@@ -233,20 +235,22 @@ class LabelSource:
 
 
 def labelled_samples(
-    source: LabelSource, alphabet: Alphabet, whose: str, colour: bool
+    source: LabelSource, config: ModelConfig, whose: str
 ) -> tuple[list[tuple[np.ndarray, str]], list[SkippedRow]]:
-    """The rows of ``source`` loaded as lines with their labels, and the rows left out, each logged as it is.
+    """The rows of ``source`` loaded as the model's lines with their labels, and the rows left out, each logged as it is.
 
     As ``pwocr evaluate``: each file once and inside the images folder (``screen_labels``), a label
-    character outside ``alphabet`` an error naming file and line (``check_labels``), an image that
-    cannot be read skipped with its CSV line.
+    character outside the model's alphabet an error naming file and line (``check_labels``), an
+    image that cannot be read skipped with its CSV line. Each image is kept as its model-height line
+    (``LinePreprocessor``), not as the photo: a thousand phone photos would hold tens of gigabytes.
     """
     items, skipped = read_screened_labels(source.val_file, source.imgs_folder, source.allow_outside)
-    check_labels(items, alphabet, whose)
+    check_labels(items, Alphabet(config.alphabet), whose)
+    prepare = LinePreprocessor.for_model(config)
     samples = []
     for item in items:
         try:
-            samples.append((load(item.path, colour), item.label))
+            samples.append((prepare(load(item.path, config.colour)), item.label))
         except PwocrError as e:
             skipped.append(SkippedRow(item.where, str(e)))
             logger.warning("%s; skipped", skipped[-1])
