@@ -4,6 +4,7 @@ Plain Python, imported when the command line is parsed. The page's form (``servi
 writes the same numbers as ``min``/``max``; a test keeps them equal.
 """
 
+from numbers import Integral
 from typing import Literal, get_args
 
 from pwocr.errors import PwocrError
@@ -25,6 +26,15 @@ MAX_LENGTH_OPTION = 256
 def checked_candidates(value: object) -> int:
     """``value`` as a number of candidates, or a one-line ``PwocrError``: the Python API's callers pass
     anything, and a fraction, a string or a million would fail deep in the beam search or run for minutes."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CANDIDATES:
+    number = whole_number(value)
+    if number is None or not 1 <= number <= MAX_CANDIDATES:
         raise PwocrError(f"candidates must be a whole number from 1 to {MAX_CANDIDATES}, got {value!r}")
-    return value
+    return number
+
+
+def whole_number(value: object) -> int | None:
+    """``value`` as an ``int`` where it is a whole number (a Python or NumPy integer), else ``None``
+    (a bool, a float, a string)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        return None
+    return int(value)

@@ -47,6 +47,13 @@ def test_candidates_outside_the_cli_s_bounds_are_one_line(recognizer, line, cand
         pwocr.read_image(recognizer, line, candidates=candidates)
 
 
+def test_numpy_integers_are_whole_numbers(recognizer, line):
+    import numpy as np
+
+    reading = recognizer.read(line, candidates=np.int64(3), constraints=Constraints(min_length=np.int32(2)))
+    assert reading.text == "Zz9" and len(reading.candidates) <= 3
+
+
 def test_constraints_of_another_type_or_outside_the_alphabet_are_refused(recognizer, line):
     with pytest.raises(TypeError, match=r"constraints must be a pwocr\.Constraints, not dict"):
         recognizer.read(line, constraints={"allowed": "0123456789"})

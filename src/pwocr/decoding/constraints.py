@@ -9,6 +9,7 @@ import numpy as np
 from pwocr.alphabet import NAMED_CHARSETS, Alphabet
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
+from pwocr.options import whole_number
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Constraints:
                 f"allowed={self.allowed!r} is a charset's name: pass resolve_charset({self.allowed!r}), its characters"
             )
         for name, value, low in (("min_length", self.min_length, 0), ("max_length", self.max_length, 1)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            number = whole_number(value)
+            if value is not None and (number is None or number < low):
                 raise PwocrError(f"{name} must be a whole number of at least {low}, got {value!r}")
         if self.max_length is not None and self.max_length < self.min_length:
             raise PwocrError(f"min_length {self.min_length} is above max_length {self.max_length}")

@@ -21,7 +21,7 @@ from pwocr.decoding.formats import FormatPrior
 from pwocr.decoding.policy import decode_table, fuse_tables
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import Backend, OnnxEngine, open_engine
-from pwocr.options import checked_candidates
+from pwocr.options import checked_candidates, whole_number
 
 _log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ MAX_THREADS = 256
 
 def _check_whole(name: str, value: object, low: int, high: int | None = None) -> None:
     """A one-line ``PwocrError`` unless ``value`` is a whole number from ``low`` (to ``high``)."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
-    if not ok:
+    number = whole_number(value)
+    if number is None or number < low or (high is not None and number > high):
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise PwocrError(f"{name} must be a whole number {bound}, got {value!r}")
 
