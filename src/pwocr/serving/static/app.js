@@ -39,7 +39,13 @@ export const percent = (p) => {
   return `${x.toFixed(1)}%`;
 };
 
-const state = { chars: [], text: "", busy: false, open: -1, server: false, reader: null };
+// `device`: how this page reads on the device: "loading", "ready", "failed" (the reader could not load) or
+// "absent" (a site built without it); `photos`: whether it reads whole photos too; `queued`: a photo chosen
+// while another was being read, read next.
+const state = {
+  chars: [], text: "", busy: false, queued: null, open: -1, server: false, serverKnown: null, reader: null,
+  device: "loading", photos: true,
+};
 
 // The server's limits, from /health: a photo over them is scaled down here rather than refused there.
 const limits = { maxPixels: 0, maxBytes: 0 };
@@ -69,6 +75,36 @@ async function findServer(site) {
 
 function readsOnServer() {
   return state.server && new FormData($("options-form")).get("where") === "server";
+}
+
+// The privacy line says where the next photo is read: on this device (nothing is uploaded) only while that is
+// so; sent to this server once the user chose it, or the page cannot read here; never a promise it cannot keep.
+function showPrivacy() {
+  let text;
+  if (readsOnServer()) {
+    text = {
+      failed: "Read on this server, as the reader could not load on this device: the photo you choose is sent to it.",
+      absent: "This site reads photos on its server: the photo is sent to it.",
+    }[state.device] || "Read on this server: the photo you choose is sent to it.";
+  } else if (state.device === "failed") {
+    text = "This page cannot read photos: its reader could not load on this device.";
+  } else if (state.device === "absent") {
+    text = "This page cannot read photos: it has no reader, and no server answers.";
+  } else {
+    text = state.photos ? "Read on this device, whole photos too; nothing is uploaded."
+      : "Read on this device, one cropped line at a time; nothing is uploaded.";
+  }
+  $("privacy").textContent = text;
+}
+
+// Reading on this device is not possible here: the server reads instead where there is one (the device
+// choice is then disabled), and the privacy line says so.
+function readOnlyOnServer() {
+  if (!state.server) return;
+  for (const input of $("where").querySelectorAll("input")) {
+    input.checked = input.value === "server";
+    input.disabled = input.value === "device";
+  }
 }
 
 // A photo over the server's limits (a 48 or 200 MP camera mode, a 30 MB file) is scaled down and
@@ -123,8 +159,56 @@ function options() {
   return out;
 }
 
+// The options, each number checked against its input's own min and max (pwocr.options' bounds, which a test
+// keeps equal) as the CLI and the API check them: a value out of range, or not a whole number, throws a
+// one-line error naming the option, before any photo is read or sent.
+function checkedOptions() {
+  const out = options();
+  for (const input of $("options-form").querySelectorAll("input[type=number]")) {
+    const label = input.closest("label").firstChild.textContent.trim();
+    const [low, high] = [Number(input.min), Number(input.max)];
+    const text = input.value.trim();
+    const whole = /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+    if (input.validity.badInput || (text !== "" && !(whole >= low && whole <= high))) {
+      throw new Error(`${label} must be a whole number from ${low} to ${high}${text ? `, not ${text}` : ""}.`);
+    }
+    if (text !== "") out[input.name] = String(whole);
+  }
+  return out;
+}
+
 function say(text) { $("status").textContent = text; }
-function fail(text) { $("error").textContent = text; say(""); }
+// An error ends whatever was shown: the previous photo's password is never left next to a new photo.
+function fail(text) { clearResult(); $("error").textContent = text; say(""); }
+
+// The result hidden and emptied (nothing of it left to copy), as a new read starts or fails.
+function clearResult() {
+  state.chars = [];
+  state.reading = null;
+  state.open = -1;
+  $("result").hidden = true;
+  const box = $("password");
+  box.replaceChildren();
+  box.removeAttribute("aria-label");
+  delete box.dataset.text;
+  for (const id of ["reading", "meta", "copied"]) $(id).textContent = "";
+  for (const id of ["candidates", "lines", "alternatives"]) $(id).replaceChildren();
+  for (const id of ["candidates-box", "lines-box", "alternatives"]) $(id).hidden = true;
+}
+
+// What the status line announces after a read (its live region): how many characters and how many are
+// uncertain, and where the photo was read; never the password itself.
+function readSummary(data, onServer) {
+  const n = state.chars.length;
+  const uncertain = state.chars.filter((c) => c.confusable).length;
+  const count = n ? `${n} character${n === 1 ? "" : "s"}${uncertain ? `, ${uncertain} uncertain` : ""}` : "";
+  const where = onServer ? "on the server: the photo was sent to it" : "on this device: nothing was uploaded";
+  if (data && Array.isArray(data.lines)) {
+    const password = n ? `The password has ${count}.` : "No password was found.";
+    return `Read the whole photo ${where} (${data.lines.length} lines of text). ${password}`;
+  }
+  return n ? `Read ${count}, ${where}.` : `No characters were read, ${where}.`;
+}
 
 // The JSON of recognize --json, or (whole-photo mode) {password, lines}: one reading to show either way.
 function mainReading(data) {
@@ -136,24 +220,40 @@ function mainReading(data) {
 }
 
 async function read(file) {
-  if (!file || state.busy) return;
+  if (!file) return;
+  if (state.busy) {
+    // One photo at a time: the latest one chosen meanwhile is read next.
+    state.queued = file;
+    say("Still reading the previous photo: this one is read next.");
+    return;
+  }
   if (file.type && !file.type.startsWith("image/")) {
     fail(`${file.name || "That file"} is not an image.`);
     return;
   }
+  let choices;
+  try {
+    choices = checkedOptions();
+  } catch (e) {
+    fail(e.message);
+    $("options").open = true;
+    return;
+  }
   state.busy = true;
+  clearResult();
   $("error").textContent = "";
   say("Reading…");
-  document.body.setAttribute("aria-busy", "true");
+  // Busy is said of the result only: on <body> it would hold back the status line's announcements too.
+  $("result").setAttribute("aria-busy", "true");
+  document.body.dataset.busy = "true";
   for (const id of ["take", "choose"]) $(id).disabled = true;
   showPreview(file);
   try {
     const onServer = readsOnServer();
-    const data = onServer ? await readOnServer(file) : await (await state.reader).read(file, options());
+    const data = onServer ? await readOnServer(file, choices) : await (await state.reader).read(file, choices);
     if (data) {
       show(data);
-      // A whole photo's answer lists its lines: say where it was read, as the photo never left the device.
-      say(!onServer && Array.isArray(data.lines) ? `Read the whole photo on this device (${data.lines.length} lines of text): nothing was uploaded.` : "");
+      say(readSummary(data, onServer));
     }
   } catch (e) {
     if (e.photo) {
@@ -165,9 +265,13 @@ async function read(file) {
     }
   } finally {
     state.busy = false;
-    document.body.removeAttribute("aria-busy");
+    $("result").removeAttribute("aria-busy");
+    delete document.body.dataset.busy;
     for (const id of ["take", "choose"]) $(id).disabled = false;
   }
+  const next = state.queued;
+  state.queued = null;
+  if (next) await read(next);
 }
 
 // The service worker keeps the site for offline use. The reader starts once it controls the page,
@@ -192,14 +296,38 @@ function startReader(after) {
   let failure = null;
   const box = $("loading");
   box.hidden = false;
+  // The reader could not load: the loading bar goes for good, one plain line says so, and the server reads
+  // instead where there is one.
+  const failed = async (message) => {
+    if (failure) return;
+    failure = message;
+    box.hidden = true;
+    document.body.dataset.reader = "failed";
+    state.device = "failed";
+    for (const [id, waiting] of pending) {
+      pending.delete(id);
+      waiting.reject(new Error(`the in-page reader could not load (${message})`));
+    }
+    await state.serverKnown;
+    readOnlyOnServer();
+    showPrivacy();
+    if (state.server) say(`The reader could not load (${message}); reading on the server instead.`);
+    else fail(`The reader could not load (${message}): this page cannot read photos.`);
+  };
   const started = after.then(() => {
     const worker = new Worker(new URL("reader/worker.js", import.meta.url), { type: "module" });
     worker.onmessage = onMessage;
+    // A worker whose scripts could not load (ort/ort.wasm.min.mjs missing) says nothing else.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      if (document.body.dataset.reader !== "ready") failed(event.message || "its scripts could not load");
+    };
     worker.postMessage({ type: "load" });
     return worker;
   });
   const onMessage = ({ data }) => {
     if (data.type === "progress") {
+      if (failure) return;
       box.hidden = false;
       $("loading-bar").value = data.loaded / data.total;
       const kept = navigator.serviceWorker && navigator.serviceWorker.controller ? ", kept for offline use" : "";
@@ -215,16 +343,12 @@ function startReader(after) {
     } else if (data.type === "ready") {
       box.hidden = true;
       document.body.dataset.reader = "ready";
-      if (!data.photos) $("privacy").textContent = "Read on this device, one cropped line at a time; nothing is uploaded.";
+      state.device = "ready";
+      state.photos = Boolean(data.photos);
+      showPrivacy();
     } else if (data.type === "reading" || data.type === "error") {
+      if (data.type === "error" && data.id === undefined) failed(data.message);
       const waiting = pending.get(data.id);
-      if (data.type === "error" && data.id === undefined) {
-        failure = data.message;
-        box.hidden = true;
-        document.body.dataset.reader = "failed";
-        say(state.server ? `The in-page reader could not start (${data.message}): choose the server in Options.` : "");
-        if (!state.server) fail(`The reader could not start: ${data.message}`);
-      }
       if (!waiting) return;
       pending.delete(data.id);
       if (data.type === "reading") waiting.resolve(data);
@@ -235,7 +359,7 @@ function startReader(after) {
     }
   };
   const ask = async (message, transfer = []) => {
-    if (failure) throw new Error(`the in-page reader could not start (${failure})`);
+    if (failure) throw new Error(`the in-page reader could not load (${failure})`);
     const worker = await started;
     const id = next++;
     return new Promise((resolve, reject) => {
@@ -258,11 +382,11 @@ function startReader(after) {
 }
 
 // The server's reading (/v1/read), when the user chose it: its JSON, or null after saying why not.
-async function readOnServer(file) {
+async function readOnServer(file, choices) {
   const upload = await fitToLimits(file);
   const form = new FormData();
   form.append("file", upload, upload.name || "photo");
-  for (const [key, value] of Object.entries(options())) form.append(key, value);
+  for (const [key, value] of Object.entries(choices)) form.append(key, value);
   const headers = {};
   const t = state.token || token();
   if (t) headers.Authorization = `Bearer ${t}`;
@@ -328,7 +452,9 @@ function show(data) {
   $("result").hidden = false;
   $("alternatives").hidden = true;
   state.open = -1;
-  $("password").querySelector(".ch.uncertain, .ch")?.focus({ preventScroll: true });
+  // The first uncertain character (the one to check), else the first.
+  const password = $("password");
+  (password.querySelector(".ch.uncertain") ?? password.querySelector(".ch"))?.focus({ preventScroll: true });
   $("result").scrollIntoView({ block: "nearest" });
 }
 
@@ -477,13 +603,15 @@ function useText(text, confidence) {
   state.chars = [...text].map((ch) => ({ char: ch, confidence: undefined, alternatives: [], confusable: false }));
   renderPassword();
   $("meta").textContent = `candidate · probability ${percent(confidence)} · ${[...text].length} characters`;
-  say(`Showing the candidate ${text}.`);
+  say(`Showing a candidate: ${[...text].length} characters.`); // the live region never speaks the password
 }
 
 async function copy() {
   const text = currentText();
+  let copied = false;
   try {
     await navigator.clipboard.writeText(text);
+    copied = true;
   } catch {
     // Over plain http on a phone there is no clipboard API: copy from a selected text field instead.
     const area = document.createElement("textarea");
@@ -492,10 +620,11 @@ async function copy() {
     area.className = "visually-hidden";
     document.body.append(area);
     area.select();
-    try { document.execCommand("copy"); } catch { /* nothing more to try */ }
+    try { copied = document.execCommand("copy") === true; } catch { /* nothing more to try */ }
     area.remove();
+    $("copy").focus();
   }
-  $("copied").textContent = "Copied.";
+  $("copied").textContent = copied ? "Copied." : "Could not copy: select the text after “As text” and copy it.";
   setTimeout(() => { $("copied").textContent = ""; }, 4000);
 }
 
@@ -512,18 +641,17 @@ async function startReading() {
   try {
     site = await (await fetch("site.json")).json();
   } catch { /* no site description: nothing to read with here */ }
-  const serverFound = findServer(site);
+  state.serverKnown = findServer(site);
   const cached = offlineCopy();
   if (site.in_page) {
     $("live").hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
     return startReader(cached);
   }
-  await serverFound;
-  $("privacy").textContent = "This site reads photos on its server: the photo is sent to it.";
-  for (const input of $("where").querySelectorAll("input")) {
-    input.checked = input.value === "server";
-    input.disabled = input.value === "device";
-  }
+  await state.serverKnown;
+  state.device = "absent";
+  readOnlyOnServer();
+  showPrivacy();
+  if (!state.server) fail("This page cannot read photos: it was built without its reader, and no server answers.");
   document.body.dataset.reader = "server";
   return { read: () => Promise.reject(new Error("this site reads on its server only")) };
 }
@@ -553,6 +681,14 @@ function guideFrame(video) {
 
 async function startLive() {
   if (live.running) return;
+  let choices;
+  try {
+    choices = checkedOptions();
+  } catch (e) {
+    fail(e.message);
+    $("options").open = true;
+    return;
+  }
   $("error").textContent = "";
   try {
     live.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1920 } }, audio: false });
@@ -573,7 +709,7 @@ async function startLive() {
     if (!video.videoWidth) { await new Promise((resolve) => setTimeout(resolve, 100)); continue; }
     let answer;
     try {
-      answer = await (await state.reader).frame(guideFrame(video), options());
+      answer = await (await state.reader).frame(guideFrame(video), choices);
     } catch (e) {
       stopLive();
       fail(`Could not read the camera: ${e.message}`);
@@ -589,6 +725,7 @@ async function startLive() {
     if (firm && (!doubt || live.agree >= LIVE_PATIENCE)) {
       stopLive();
       show(reading);
+      say(readSummary(reading, false));
       $("meta").textContent += ` · fused from ${frames} camera frames`;
       return;
     }
@@ -614,6 +751,7 @@ function start() {
     saveToken(fromHash);
     history.replaceState(null, "", location.pathname + location.search);
   }
+  for (const input of $("where").querySelectorAll("input")) input.addEventListener("change", showPrivacy);
   $("take").addEventListener("click", () => $("camera").click());
   $("choose").addEventListener("click", () => $("file").click());
   for (const id of ["camera", "file"]) {

@@ -358,12 +358,26 @@ export function resolveCharset(spec, named) {
   return [...new Set(chars)].join("");
 }
 
+// pwocr.options' bounds (MAX_CANDIDATES, MAX_LENGTH_OPTION), as the CLI and the API enforce them: the page
+// refuses a value out of them before reading, and the reader refuses it too, so that no value (candidates
+// 1e6, a length of 100000) can make the beam search run for minutes.
+export const MAX_CANDIDATES = 50;
+export const MAX_LENGTH_OPTION = 256;
+
+// The option `key` as a whole number from `low` to `high`; null when it is not given; else a one-line error.
+function wholeOption(options, key, low, high) {
+  const value = options[key];
+  if (value === undefined || value === null || value === "") return null;
+  const n = typeof value === "string" && !/^\s*[+-]?\d+\s*$/.test(value) ? NaN : Number(value);
+  if (!Number.isInteger(n) || n < low || n > high) throw new Error(`${key} must be a whole number from ${low} to ${high}, not ${value}`);
+  return n;
+}
+
 // Constraints.from_options: null when the options constrain nothing; a one-line error when they contradict.
 export function constraintsFrom(options, model) {
-  const number = (key) => (options[key] === undefined || options[key] === "" ? null : Number(options[key]));
-  const length = number("length");
-  const minLength = number("min_length");
-  const maxLength = number("max_length");
+  const length = wholeOption(options, "length", 1, MAX_LENGTH_OPTION);
+  const minLength = wholeOption(options, "min_length", 0, MAX_LENGTH_OPTION);
+  const maxLength = wholeOption(options, "max_length", 1, MAX_LENGTH_OPTION);
   // A space is a + (an unencoded + in a query string arrives as a space), as the server reads it.
   const allowed = options.charset ? resolveCharset(String(options.charset).replaceAll(" ", "+"), model.named_charsets) : null;
   if (length !== null && (minLength !== null || maxLength !== null)) throw new Error("length cannot be combined with min_length or max_length");
@@ -495,8 +509,7 @@ export function decodeReading(probs, steps, classes, model, options = {}) {
 // withPrior false reads as if the model had no format prior (Recognizer.decode's with_prior).
 export function decodeLabelled(probs, steps, classes, model, options, withPrior = true) {
   const alphabet = [...model.config.alphabet];
-  const candidates = Number(options.candidates || 1);
-  if (!(candidates >= 1)) throw new Error(`candidates ${options.candidates} must be at least 1`);
+  const candidates = wholeOption(options, "candidates", 1, MAX_CANDIDATES) ?? 1;
   const constraints = constraintsFrom(options, model);
   const greedy = greedyDecode(probs, steps, classes, alphabet);
   const prior = withPrior ? formatPrior(model.config) : null;
@@ -602,7 +615,7 @@ function fuseCharacters(tables, alphabet, labels, model, allowed) {
 // Recognizer.read_fused: one reading from several frames' tables ({probs, steps, classes}) of one password line.
 export function fuseReadings(tables, model, options = {}) {
   const alphabet = [...model.config.alphabet];
-  const candidates = Number(options.candidates || 1);
+  const candidates = wholeOption(options, "candidates", 1, MAX_CANDIDATES) ?? 1;
   const constraints = constraintsFrom(options, model);
   const readings = tables.map((t) => decodeLabelled(t.probs, t.steps, t.classes, model, { ...options, candidates: Math.max(candidates, PROPOSALS) }));
   const proposed = readings.flatMap((r) => r.found);

@@ -49,10 +49,34 @@ const lineReader = once(load);
 
 const here = (path) => new URL(path, import.meta.url).href;
 
-// The bytes of `url`, reporting each chunk's size through `onBytes` (for the page's progress bar).
-async function fetchBytes(url, onBytes, signal = undefined) {
-  const response = await fetch(url, { signal });
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+// The response for the site's file `path` (relative to the site's root), or an error that names the file:
+// "model/model.json: 404" for an HTTP error, a TypeError ("model/model.json: Failed to fetch") when the
+// network is off, so that callers can tell the two apart.
+async function fetchSite(path, signal = undefined) {
+  let response;
+  try {
+    response = await fetch(here(`../${path}`), { signal });
+  } catch (e) {
+    if (e && e.name === "AbortError") throw e;
+    throw new TypeError(`${path}: ${e && e.message ? e.message : e}`);
+  }
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response;
+}
+
+// The site's JSON file `path`, or an error that names it (a host's HTML page served in its place is no JSON).
+async function fetchJson(path) {
+  const response = await fetchSite(path);
+  try {
+    return await response.json();
+  } catch {
+    throw new Error(`${path}: not valid JSON`);
+  }
+}
+
+// The bytes of the site's file `path`, reporting each chunk's size through `onBytes` (for the page's progress bar).
+async function fetchBytes(path, onBytes, signal = undefined) {
+  const response = await fetchSite(path, signal);
   const reader = response.body.getReader();
   const chunks = [];
   let size = 0;
@@ -70,14 +94,20 @@ async function fetchBytes(url, onBytes, signal = undefined) {
 }
 
 async function load() {
-  model = await (await fetch(here("../model/model.json"))).json();
+  model = await fetchJson("model/model.json");
   const total = model.graph_bytes + model.wasm_bytes;
   let loaded = 0;
-  const progress = (n) => { loaded += n; postMessage({ type: "progress", loaded, total }); };
-  const [wasm, graph] = await Promise.all([
-    fetchBytes(here("../ort/ort-wasm-simd-threaded.wasm"), progress),
-    fetchBytes(here(`../${model.graph}`), progress),
-  ]);
+  // One file failing stops the other, and its progress with it (no loading bar shown again after the failure).
+  const stop = new AbortController();
+  const progress = (n) => {
+    loaded += n;
+    if (!stop.signal.aborted) postMessage({ type: "progress", loaded, total });
+  };
+  const [wasm, graph] = await Promise.all(
+    ["ort/ort-wasm-simd-threaded.wasm", model.graph].map((path) =>
+      fetchBytes(path, progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
+    ),
+  );
   ort.env.wasm.wasmBinary = wasm;
   // Threads need SharedArrayBuffer, which only a cross-origin-isolated page has (pwocr serve sends the headers).
   const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
@@ -107,7 +137,7 @@ async function fetchPhotoFiles() {
   try {
     return await Promise.all(
       [files.rules, files.detector, files.labels, files.angles].map((file) =>
-        fetchBytes(here(`../${file}`), progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
+        fetchBytes(file, progress, stop.signal).catch((e) => { stop.abort(); throw e; }),
       ),
     );
   } catch (e) {
@@ -186,15 +216,80 @@ function photoAtReadingSize(image, jpeg, maxSide) {
   return resizeImage(image, Math.max(1, Math.round(image.width * ratio)), Math.max(1, Math.round(image.height * ratio)), "area");
 }
 
+// pwocr.data.images' limits: MAX_PIXELS, the largest image decoded, and MAX_ASPECT, the widest ratio of an
+// image's long side to its short side (beyond it, a sliver every resize would round to zero pixels).
+const MAX_PIXELS = 120_000_000;
+const MAX_ASPECT = 1000;
+
+// images._check_size: a one-line error, as Python words it, for an image of a size pwocr will not decode.
+function checkSize(name, width, height) {
+  if (width <= 0 || height <= 0) throw new Error(`${name}: the image is empty (${width}x${height})`);
+  if (Math.max(width, height) > MAX_ASPECT * Math.min(width, height)) {
+    throw new Error(`${name}: ${width}x${height} is a sliver, not a photo or a text line (over ${MAX_ASPECT}:1)`);
+  }
+  if (width * height > MAX_PIXELS) {
+    const mp = Math.round((width * height) / 1e5) / 10;
+    throw new Error(`${name}: ${width}x${height} is ${mp} MP, more than the ${MAX_PIXELS / 1e6} MP pwocr decodes`);
+  }
+}
+
+// The stored width and height that the header of a PNG, GIF, BMP, WebP or JPEG (its first bytes, `b`)
+// says, or null (another format, or a JPEG whose frame header lies further in): a photo over the limits is
+// refused before the browser decodes a single pixel of it. The limits do not care which way the photo stands.
+function headerSize(b) {
+  const u16 = (i, little) => (little ? b[i] | (b[i + 1] << 8) : (b[i] << 8) | b[i + 1]);
+  const u32 = (i, little) => (little ? u16(i, true) + u16(i + 2, true) * 65536 : u16(i) * 65536 + u16(i + 2));
+  const ascii = (i, n) => String.fromCharCode(...b.subarray(i, i + n));
+  if (b.length >= 24 && b[0] === 0x89 && ascii(1, 3) === "PNG" && ascii(12, 4) === "IHDR") return [u32(16), u32(20)];
+  if (b.length >= 10 && ascii(0, 4) === "GIF8") return [u16(6, true), u16(8, true)];
+  if (b.length >= 26 && ascii(0, 2) === "BM" && u32(14, true) >= 40) {
+    const height = u32(22, true) | 0; // negative: stored top-down
+    return [u32(18, true) | 0, Math.abs(height)];
+  }
+  if (b.length >= 30 && ascii(0, 4) === "RIFF" && ascii(8, 4) === "WEBP") {
+    const chunk = ascii(12, 4);
+    if (chunk === "VP8 ") return [u16(26, true) & 0x3fff, u16(28, true) & 0x3fff];
+    if (chunk === "VP8L") {
+      const bits = u32(21, true);
+      return [(bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1];
+    }
+    if (chunk === "VP8X") return [1 + (b[24] | (b[25] << 8) | (b[26] << 16)), 1 + (b[27] | (b[28] << 8) | (b[29] << 16))];
+    return null;
+  }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    // The segments up to the first start-of-frame marker (SOF0 to SOF15, less DHT, JPG and DAC).
+    for (let i = 2; i + 9 < b.length;) {
+      if (b[i] !== 0xff) return null;
+      const marker = b[i + 1];
+      if (marker === 0xff) { i++; continue; }
+      if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return [u16(i + 7), u16(i + 5)];
+      i += 2 + u16(i + 2);
+    }
+  }
+  return null;
+}
+
 // A photo as pixels, upright (EXIF), unmanaged colours (as Pillow reads them), in the model's channels;
-// `jpeg` says whether the file is a JPEG (Pillow may decode those at reduced scale).
+// `jpeg` says whether the file is a JPEG (Pillow may decode those at reduced scale). An image over
+// pwocr's limits (MAX_PIXELS, MAX_ASPECT) is refused with Python's one-line message, by its header where
+// it has one this reader knows, else by the decoded bitmap's size, before it is drawn to a canvas.
 async function decodeImage(file) {
   const bytes = new Uint8Array(await file.slice(0, 65536).arrayBuffer());
+  const name = file.name || "the file";
+  const stored = headerSize(bytes);
+  if (stored) checkSize(name, stored[0], stored[1]);
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none", imageOrientation: "from-image" });
   } catch {
-    throw new Error(`${file.name || "the file"}: not an image this browser can read`);
+    throw new Error(`${name}: not an image this browser can read`);
+  }
+  try {
+    checkSize(name, bitmap.width, bitmap.height);
+  } catch (e) {
+    bitmap.close();
+    throw e;
   }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext("2d", { willReadFrequently: true, colorSpace: "srgb" });
