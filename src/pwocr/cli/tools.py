@@ -191,23 +191,27 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_export)
 
 
-#: The line options' defaults; ``--scenes`` composes its own passwords, in colour, so it takes none of them.
-LINE_DEFAULTS = {"alphabet": "printable", "min_length": 6, "max_length": 20}
-
-
 def check_synth_options(args: argparse.Namespace) -> None:
     """Refuse what would fail only after rendering started or be silently ignored: lengths that
     contradict, a line option given with ``--scenes``, an --out that is no folder. Fills in the
-    line options' defaults."""
+    line options' defaults (the synthetic engine's, ``SynthConfig``)."""
+    from pwocr.synth.render import SynthConfig
+
+    # The line options; ``--scenes`` composes its own passwords, in colour, so it takes none of them.
+    line_defaults = {
+        "alphabet": "printable",
+        "min_length": SynthConfig.min_length,
+        "max_length": SynthConfig.max_length,
+    }
     if args.scenes:
-        given = [f"--{name}" for name in LINE_DEFAULTS if getattr(args, name) is not None]
+        given = [f"--{name}" for name in line_defaults if getattr(args, name) is not None]
         given += ["--colour"] if args.colour else []
         if given:
             raise PwocrError(
                 f"--scenes composes whole photos, in colour, with passwords of its own: {', '.join(given)} "
                 "applies to lines only"
             )
-    for name, default in LINE_DEFAULTS.items():
+    for name, default in line_defaults.items():
         setattr(args, name, default if getattr(args, name) is None else getattr(args, name))
     if args.min_length > args.max_length:
         raise PwocrError(f"--synth_min_length {args.min_length} is more than --synth_max_length {args.max_length}")
