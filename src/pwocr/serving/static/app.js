@@ -177,6 +177,17 @@ function checkedOptions() {
   return out;
 }
 
+// The checked options, or null after saying what is wrong, with the options shown.
+function optionsOrFail() {
+  try {
+    return checkedOptions();
+  } catch (e) {
+    fail(e.message);
+    $("options").open = true;
+    return null;
+  }
+}
+
 function say(text) { $("status").textContent = text; }
 // An error ends whatever was shown: the previous photo's password is never left next to a new photo.
 function fail(text) { clearResult(); $("error").textContent = text; say(""); }
@@ -231,14 +242,8 @@ async function read(file) {
     fail(`${file.name || "That file"} is not an image.`);
     return;
   }
-  let choices;
-  try {
-    choices = checkedOptions();
-  } catch (e) {
-    fail(e.message);
-    $("options").open = true;
-    return;
-  }
+  const choices = optionsOrFail();
+  if (!choices) return;
   state.busy = true;
   clearResult();
   $("error").textContent = "";
@@ -681,14 +686,8 @@ function guideFrame(video) {
 
 async function startLive() {
   if (live.running) return;
-  let choices;
-  try {
-    choices = checkedOptions();
-  } catch (e) {
-    fail(e.message);
-    $("options").open = true;
-    return;
-  }
+  const choices = optionsOrFail();
+  if (!choices) return;
   $("error").textContent = "";
   try {
     live.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment", width: { ideal: 1920 } }, audio: false });
