@@ -134,6 +134,8 @@ def _take_lock(out: Path) -> int | None:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
             continue  # a run that ended removed the folder it had made between making and opening it
+        except PermissionError:
+            raise PwocrError(f"--out {out}: the folder is not writable") from None
         except OSError as e:
             raise PwocrError(f"--out {out}: cannot create {LOCK} ({e.strerror or type(e).__name__})") from None
         try:

@@ -27,7 +27,7 @@ from typing import Any
 from pwocr.errors import PwocrError
 from pwocr.messages import print_messages
 from pwocr.training import distributed, soup
-from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, check_folder, flag, has_checkpoint
+from pwocr.training.config import RESUME_OVERRIDABLE, TrainConfig, flag, has_checkpoint
 from pwocr.training.loop import EpochReport
 from pwocr.training.run import run_rank
 from pwocr.training.run_folder import load_resumable, locked_run_folder
@@ -50,12 +50,9 @@ def train(config: TrainConfig, progress: bool = True) -> list[EpochReport]:
     same folder is refused with a one-line ``PwocrError``.
     """
     config.check()
-    main_process = distributed.is_main_process()
-    if main_process:  # the folder must be one the run can make before it is made to hold the lock
-        check_folder("--out", config.out)
     # One lock for the whole run: this process's, or rank 0's under torchrun; ``--nproc`` ranks are
-    # started below this one and never take it.
-    with locked_run_folder(Path(config.out), hold=main_process):
+    # started below this one and never take it. Taking it makes the folder, or says in one line why not.
+    with locked_run_folder(Path(config.out), hold=distributed.is_main_process()):
         return _train_locked(config, progress)
 
 
