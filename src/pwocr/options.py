@@ -26,15 +26,13 @@ MAX_LENGTH_OPTION = 256
 def checked_candidates(value: object) -> int:
     """``value`` as a number of candidates, or a one-line ``PwocrError``: the Python API's callers pass
     anything, and a fraction, a string or a million would fail deep in the beam search or run for minutes."""
-    number = whole_number(value)
-    if number is None or not 1 <= number <= MAX_CANDIDATES:
-        raise PwocrError(f"candidates must be a whole number from 1 to {MAX_CANDIDATES}, got {value!r}")
-    return number
+    return checked_whole("candidates", value, 1, MAX_CANDIDATES)
 
 
-def whole_number(value: object) -> int | None:
-    """``value`` as an ``int`` where it is a whole number (a Python or NumPy integer), else ``None``
-    (a bool, a float, a string)."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        return None
-    return int(value)
+def checked_whole(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an ``int`` from ``low`` (to ``high``): a Python or NumPy integer, not a bool, a float
+    or a string; else a one-line ``PwocrError`` naming ``name``."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and low <= value and (high is None or value <= high):
+        return int(value)
+    bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    raise PwocrError(f"{name} must be a whole number {bound}, got {value!r}")

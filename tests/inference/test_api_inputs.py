@@ -57,7 +57,7 @@ def test_numpy_integers_are_whole_numbers(recognizer, line):
 def test_constraints_of_another_type_or_outside_the_alphabet_are_refused(recognizer, line):
     with pytest.raises(TypeError, match=r"constraints must be a pwocr\.Constraints, not dict"):
         recognizer.read(line, constraints={"allowed": "0123456789"})
-    with pytest.raises(PwocrError, match="none of the allowed characters is in the model's alphabet"):
+    with pytest.raises(PwocrError, match="constraints: none of its characters are in the model's alphabet"):
         recognizer.read(line, constraints=Constraints(allowed="€"))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from pwocr.alphabet import NAMED_CHARSETS, Alphabet
 from pwocr.decoding.ctc import BLANK
 from pwocr.errors import PwocrError
-from pwocr.options import whole_number
+from pwocr.options import checked_whole
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,9 @@ class Constraints:
             raise PwocrError(
                 f"allowed={self.allowed!r} is a charset's name: pass resolve_charset({self.allowed!r}), its characters"
             )
-        for name, value, low in (("min_length", self.min_length, 0), ("max_length", self.max_length, 1)):
-            number = whole_number(value)
-            if value is not None and (number is None or number < low):
-                raise PwocrError(f"{name} must be a whole number of at least {low}, got {value!r}")
+        checked_whole("min_length", self.min_length, 0)
+        if self.max_length is not None:
+            checked_whole("max_length", self.max_length, 1)
         if self.max_length is not None and self.max_length < self.min_length:
             raise PwocrError(f"min_length {self.min_length} is above max_length {self.max_length}")
 
@@ -43,6 +42,11 @@ class Constraints:
         if self.allowed is not None and any(c not in self.allowed for c in text):
             return False
         return len(text) >= self.min_length and (self.max_length is None or len(text) <= self.max_length)
+
+    def check_alphabet(self, alphabet: str, option: str = "charset") -> None:
+        """A one-line ``PwocrError`` naming ``option`` when no allowed character is in ``alphabet``: nothing could be read."""
+        if self.allowed is not None and not any(c in alphabet for c in self.allowed):
+            raise PwocrError(f"{option}: none of its characters are in the model's alphabet")
 
     @property
     def active(self) -> bool:
@@ -64,13 +68,11 @@ class Constraints:
         """
         if length is not None and (min_length is not None or max_length is not None):
             raise PwocrError("length cannot be combined with min_length or max_length")
-        if allowed is not None and alphabet is not None and not any(c in alphabet for c in allowed):
-            raise PwocrError("charset: none of its characters are in the model's alphabet")
         low = length if length is not None else (min_length or 0)
         high = length if length is not None else max_length
-        if high is not None and high < low:
-            raise PwocrError(f"min_length {low} is above max_length {high}")
-        constraints = cls(allowed, low, high)
+        constraints = cls(allowed, low, high)  # contradicting lengths are refused as it is made
+        if alphabet is not None:
+            constraints.check_alphabet(alphabet)
         return constraints if constraints.active else None
 
 

@@ -21,7 +21,7 @@ from pwocr.decoding.formats import FormatPrior
 from pwocr.decoding.policy import decode_table, fuse_tables
 from pwocr.errors import PwocrError
 from pwocr.inference.engine import Backend, OnnxEngine, open_engine
-from pwocr.options import checked_candidates, whole_number
+from pwocr.options import checked_candidates, checked_whole
 
 _log = logging.getLogger(__name__)
 
@@ -103,14 +103,6 @@ def tempered_probabilities(log_probs: np.ndarray, temperature: float) -> np.ndar
 MAX_THREADS = 256
 
 
-def _check_whole(name: str, value: object, low: int, high: int | None = None) -> None:
-    """A one-line ``PwocrError`` unless ``value`` is a whole number from ``low`` (to ``high``)."""
-    number = whole_number(value)
-    if number is None or number < low or (high is not None and number > high):
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise PwocrError(f"{name} must be a whole number {bound}, got {value!r}")
-
-
 class Recognizer:
     """Loads a checkpoint once and reads images: one (``read``), a list (``read_batch``) or a folder (``read_folder``).
 
@@ -136,9 +128,9 @@ class Recognizer:
         threads: int | None = None,
         flags: FlagPolicy = DEFAULT_FLAGS,
     ) -> None:
-        _check_whole("batch_size", batch_size, 1)
+        checked_whole("batch_size", batch_size, 1)
         if threads is not None:
-            _check_whole("threads", threads, 1, MAX_THREADS)
+            checked_whole("threads", threads, 1, MAX_THREADS)
         self.checkpoint = resolve_checkpoint(checkpoint)
         self.engine = open_engine(self.checkpoint, backend, device, threads)
         self.backend = "onnx" if isinstance(self.engine, OnnxEngine) else "torch"
@@ -316,9 +308,8 @@ class Recognizer:
         checked_candidates(candidates)
         if constraints is not None and not isinstance(constraints, Constraints):
             raise TypeError(f"constraints must be a pwocr.Constraints, not {type(constraints).__name__}")
-        allowed = constraints.allowed if constraints is not None else None
-        if allowed is not None and not any(c in self.alphabet.chars for c in allowed):
-            raise PwocrError("constraints: none of the allowed characters is in the model's alphabet")
+        if constraints is not None:
+            constraints.check_alphabet(self.alphabet.chars, "constraints")
 
     def _read_lines(
         self, lines: list[np.ndarray], names: list[str], candidates: int, constraints: Constraints | None
