@@ -123,16 +123,13 @@ class PartialFile:
         self.partial = self.target.with_name(f".{self.target.name}.partial")
         if self.target.is_dir():
             raise PwocrError(f"{self.target}: a folder; name a file to write")
-        blocking = file_in_the_way(self.target)
-        if blocking is not None:
-            raise PwocrError(f"{self.target}: cannot write ({blocking} is a file, not a folder)")
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             # A file name that is not UTF-8 is written back as its own bytes (so the row names the
             # file on disk) instead of stopping the run at that row.
             self.stream: TextIO = self.partial.open("w", newline="", encoding="utf-8", errors="surrogateescape")
         except OSError as e:
-            raise PwocrError(f"{self.target}: cannot write ({e.strerror or e})") from None
+            raise _write_error(self.target, e) from None
 
     def commit(self) -> None:
         self.stream.flush()
