@@ -47,6 +47,19 @@ def read_image(
     """
     check_layout(layout)
     recognizer.check_request(candidates, constraints)
+    return _read_checked(recognizer, image, layout, candidates, constraints, detector, label_reader)
+
+
+def _read_checked(
+    recognizer: Recognizer,
+    image: ImageSource,
+    layout: Layout,
+    candidates: int,
+    constraints: Constraints | None,
+    detector: TextDetector | None,
+    label_reader: LabelReader | Literal["default"] | None = "default",
+) -> Reading | PhotoReading:
+    """``read_image`` with its options already checked (``read_images`` checks them once for all)."""
     if layout == "line":
         return recognizer.read(image, candidates, constraints)
     name = describe(image)
@@ -139,7 +152,7 @@ def read_images(
             yield problem
             continue
         try:
-            yield read_image(recognizer, source, layout, candidates, constraints, detector)
+            yield _read_checked(recognizer, source, layout, candidates, constraints, detector)
         except PwocrError as e:
             yield Skipped(describe(source), str(e))
     if lines:
